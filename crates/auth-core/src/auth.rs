@@ -1,0 +1,115 @@
+//! The façade and its dependencies.
+
+use std::sync::Arc;
+
+use auth_domain::{PasswordPolicy, Session, SessionId, SessionPolicy, SessionToken, UserId};
+use auth_ports::{
+    ALPHANUMERIC, AccountRepo, Clock, PasswordHasher, Random, SessionRepo, UserRepo,
+    VerificationRepo,
+};
+use time::OffsetDateTime;
+
+use crate::AuthError;
+
+/// The ports the use cases call. Any combination of implementations is valid.
+#[derive(Clone)]
+pub struct AuthDeps {
+    /// `user` store.
+    pub users: Arc<dyn UserRepo>,
+    /// `account` store.
+    pub accounts: Arc<dyn AccountRepo>,
+    /// `session` store.
+    pub sessions: Arc<dyn SessionRepo>,
+    /// `verification` store.
+    pub verifications: Arc<dyn VerificationRepo>,
+    /// Password hashing (off the async runtime).
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness for ids and tokens.
+    pub random: Arc<dyn Random>,
+}
+
+/// Rules of the use cases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Password length rules.
+    pub password: PasswordPolicy,
+    /// Session lifetime rules.
+    pub session: SessionPolicy,
+}
+
+/// What the server knows about the client at session creation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client address, empty when unknown.
+    pub ip_address: String,
+    /// `User-Agent`, empty when absent.
+    pub user_agent: String,
+}
+
+/// The use cases. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    deps: AuthDeps,
+    config: AuthConfig,
+}
+
+impl Auth {
+    /// Builds the façade.
+    #[must_use]
+    pub fn new(deps: AuthDeps, config: AuthConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner { deps, config }),
+        }
+    }
+
+    /// The rules in force.
+    #[must_use]
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn deps(&self) -> &AuthDeps {
+        &self.inner.deps
+    }
+
+    /// Now, truncated to milliseconds (what Better-Auth stores and serialises).
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        let now = self.inner.deps.clock.now();
+        let millis = now.millisecond();
+        now.replace_millisecond(millis).unwrap_or(now)
+    }
+
+    /// A new 32-character id.
+    pub(crate) fn new_id(&self) -> String {
+        self.inner.deps.random.string(ALPHANUMERIC, 32)
+    }
+
+    /// Creates and stores a session for the user.
+    pub(crate) async fn create_session(
+        &self,
+        user_id: &UserId,
+        remember_me: bool,
+        client: &ClientInfo,
+    ) -> Result<Session, AuthError> {
+        let now = self.now();
+        let session = Session {
+            id: SessionId::new(self.new_id()),
+            token: SessionToken::new(self.new_id()),
+            user_id: user_id.clone(),
+            expires_at: self.config().session.expiry_for_new(now, remember_me),
+            created_at: now,
+            updated_at: now,
+            ip_address: Some(client.ip_address.clone()),
+            user_agent: Some(client.user_agent.clone()),
+        };
+        self.deps().sessions.create(&session).await?;
+        tracing::debug!(session_id = %session.id, user_id = %user_id, "session created");
+        Ok(session)
+    }
+}

@@ -1,0 +1,186 @@
+//! Email and password: sign-up, sign-in, change password.
+
+use auth_domain::{
+    Account, AccountId, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password, Session, User,
+    UserId, text::check_text,
+};
+use auth_ports::PortError;
+
+use crate::{Auth, AuthContext, AuthError, ClientInfo};
+
+/// `POST /sign-up/email`.
+#[derive(Debug)]
+pub struct SignUpEmail {
+    /// Display name.
+    pub name: String,
+    /// Raw email as sent.
+    pub email: String,
+    /// New password.
+    pub password: Password,
+    /// Avatar URL.
+    pub image: Option<String>,
+    /// Long-lived session (7 days) or a 1-day one.
+    pub remember_me: bool,
+    /// Who is asking.
+    pub client: ClientInfo,
+}
+
+/// `POST /sign-in/email`.
+#[derive(Debug)]
+pub struct SignInEmail {
+    /// Raw email as sent.
+    pub email: String,
+    /// Password to check.
+    pub password: Password,
+    /// Long-lived session (7 days) or a 1-day one.
+    pub remember_me: bool,
+    /// Who is asking.
+    pub client: ClientInfo,
+}
+
+/// A user with the session just created for them.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The user.
+    pub user: User,
+    /// The new session.
+    pub session: Session,
+}
+
+/// `POST /change-password`.
+#[derive(Debug)]
+pub struct ChangePassword {
+    /// The password in force, to confirm.
+    pub current_password: Password,
+    /// The replacement.
+    pub new_password: Password,
+    /// Delete every session and issue a new one.
+    pub revoke_other_sessions: bool,
+    /// Who is asking.
+    pub client: ClientInfo,
+}
+
+/// Result of a password change.
+#[derive(Debug, Clone)]
+pub struct ChangedPassword {
+    /// The user.
+    pub user: User,
+    /// The new session when the others were revoked.
+    pub new_session: Option<Session>,
+}
+
+impl Auth {
+    /// Creates a user with a credential account and signs them in.
+    ///
+    /// # Errors
+    /// `Invalid` for a bad name, email or password; `UserAlreadyExists` when the email is taken
+    /// (also under racing sign-ups); `Unavailable` when a dependency is down.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up_email(&self, command: SignUpEmail) -> Result<SignedIn, AuthError> {
+        let Ok(email) = Email::parse(&command.email) else {
+            return Err(AuthError::Invalid(DomainError::InvalidField { field: "email" }));
+        };
+        check_text("name", &command.name)?;
+        if let Some(image) = &command.image {
+            check_text("image", image)?;
+        }
+        self.config().password.check_new(&command.password)?;
+        if self.deps().users.find_by_email(&email).await?.is_some() {
+            // Hash anyway so that a taken email costs the same time as a new one.
+            self.deps().hasher.hash(&command.password).await?;
+            return Err(AuthError::UserAlreadyExists);
+        }
+        let hash = self.deps().hasher.hash(&command.password).await?;
+        let now = self.now();
+        let user = User {
+            id: UserId::new(self.new_id()),
+            name: command.name,
+            email,
+            email_verified: false,
+            image: command.image,
+            created_at: now,
+            updated_at: now,
+        };
+        let account = Account {
+            id: AccountId::new(self.new_id()),
+            account_id: user.id.as_str().to_owned(),
+            provider_id: CREDENTIAL_PROVIDER_ID.to_owned(),
+            user_id: user.id.clone(),
+            password: Some(hash),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.deps().users.create_with_account(&user, &account).await {
+            Ok(()) => {}
+            Err(PortError::Conflict) => return Err(AuthError::UserAlreadyExists),
+            Err(other) => return Err(other.into()),
+        }
+        tracing::info!(target: "auth::audit", user_id = %user.id, "sign-up");
+        let session = self.create_session(&user.id, command.remember_me, &command.client).await?;
+        Ok(SignedIn { user, session })
+    }
+
+    /// Checks an email and password and creates a session.
+    ///
+    /// # Errors
+    /// `Invalid(InvalidEmail)` for a malformed email, `Invalid(PasswordTooLong)`,
+    /// `InvalidEmailOrPassword` for every other refusal (unknown email included, after hashing
+    /// anyway so that timing reveals nothing); `Unavailable` when a dependency is down.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_email(&self, command: SignInEmail) -> Result<SignedIn, AuthError> {
+        let email = Email::parse(&command.email)?;
+        self.config().password.check_max(&command.password)?;
+        let Some(user) = self.deps().users.find_by_email(&email).await? else {
+            self.deps().hasher.hash(&command.password).await?;
+            tracing::warn!(target: "auth::audit", reason = "unknown_email", "sign-in refused");
+            return Err(AuthError::InvalidEmailOrPassword);
+        };
+        let account = self.deps().accounts.find_credential(&user.id).await?;
+        let Some(hash) = account.and_then(|account| account.password) else {
+            self.deps().hasher.hash(&command.password).await?;
+            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "no_credential", "sign-in refused");
+            return Err(AuthError::InvalidEmailOrPassword);
+        };
+        if !self.deps().hasher.verify(&command.password, &hash).await? {
+            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "wrong_password", "sign-in refused");
+            return Err(AuthError::InvalidEmailOrPassword);
+        }
+        let session = self.create_session(&user.id, command.remember_me, &command.client).await?;
+        tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
+        Ok(SignedIn { user, session })
+    }
+
+    /// Changes the password of the signed-in user.
+    ///
+    /// # Errors
+    /// `Invalid` for a new password outside the policy, `CredentialAccountNotFound`,
+    /// `InvalidPassword` when the current password is wrong, `Unavailable`.
+    #[tracing::instrument(skip_all, fields(user_id = %context.user.id))]
+    pub async fn change_password(
+        &self,
+        context: &AuthContext,
+        command: ChangePassword,
+    ) -> Result<ChangedPassword, AuthError> {
+        self.config().password.check_new(&command.new_password)?;
+        let account = self.deps().accounts.find_credential(&context.user.id).await?;
+        let Some((account, hash)) =
+            account.and_then(|account| account.password.clone().map(|hash| (account, hash)))
+        else {
+            return Err(AuthError::CredentialAccountNotFound);
+        };
+        if !self.deps().hasher.verify(&command.current_password, &hash).await? {
+            return Err(AuthError::InvalidPassword);
+        }
+        let new_hash = self.deps().hasher.hash(&command.new_password).await?;
+        self.deps().accounts.update_password(&account.id, &new_hash, self.now()).await?;
+        tracing::info!(target: "auth::audit", "password changed");
+        if !command.revoke_other_sessions {
+            return Ok(ChangedPassword { user: context.user.clone(), new_session: None });
+        }
+        self.deps().sessions.delete_for_user(&context.user.id, None).await?;
+        let remember_me = context.session.expires_at - context.session.updated_at
+            > self.config().session.short_expires_in;
+        let session = self.create_session(&context.user.id, remember_me, &command.client).await?;
+        Ok(ChangedPassword { user: context.user.clone(), new_session: Some(session) })
+    }
+}

@@ -1,0 +1,87 @@
+//! The error every use case returns.
+
+use auth_domain::DomainError;
+use auth_ports::{BoxError, PortError};
+
+/// The outcome of a failed use case. Variants are outcomes, not causes.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// An input broke a domain rule.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] DomainError),
+    /// Unknown email, no credential account, or wrong password: deliberately indistinguishable.
+    #[error("invalid email or password")]
+    InvalidEmailOrPassword,
+    /// The email already belongs to a user.
+    #[error("user already exists")]
+    UserAlreadyExists,
+    /// No valid session.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The session is older than the freshness window allows for this action.
+    #[error("session is not fresh")]
+    SessionNotFresh,
+    /// The current password given to confirm an action is wrong.
+    #[error("invalid password")]
+    InvalidPassword,
+    /// The user has no email/password account.
+    #[error("credential account not found")]
+    CredentialAccountNotFound,
+    /// An update request carried no field to change.
+    #[error("no fields to update")]
+    NoFieldsToUpdate,
+    /// A dependency (database, hashing pool) is down; nothing was changed.
+    #[error("service unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A bug or corrupt data.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl AuthError {
+    /// Better-Auth's stable error code, or `None` for its message-only errors.
+    #[must_use]
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Invalid(error) => Some(error.code()),
+            Self::InvalidEmailOrPassword => Some("INVALID_EMAIL_OR_PASSWORD"),
+            Self::UserAlreadyExists => Some("USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"),
+            Self::Unauthorized => Some("UNAUTHORIZED"),
+            Self::SessionNotFresh => Some("SESSION_NOT_FRESH"),
+            Self::InvalidPassword => Some("INVALID_PASSWORD"),
+            Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
+            Self::NoFieldsToUpdate => None,
+            Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
+            Self::Internal(_) => Some("INTERNAL_SERVER_ERROR"),
+        }
+    }
+
+    /// The message shown to clients (Better-Auth's text where it has one).
+    #[must_use]
+    pub fn message(&self) -> String {
+        match self {
+            Self::Invalid(error) => error.message(),
+            Self::InvalidEmailOrPassword => "Invalid email or password".to_owned(),
+            Self::UserAlreadyExists => "User already exists. Use another email.".to_owned(),
+            Self::Unauthorized => "Unauthorized".to_owned(),
+            Self::SessionNotFresh => "Session is not fresh".to_owned(),
+            Self::InvalidPassword => "Invalid password".to_owned(),
+            Self::CredentialAccountNotFound => "Credential account not found".to_owned(),
+            Self::NoFieldsToUpdate => "No fields to update".to_owned(),
+            Self::Unavailable(_) => "Service temporarily unavailable".to_owned(),
+            Self::Internal(_) => "Internal Server Error".to_owned(),
+        }
+    }
+}
+
+impl From<PortError> for AuthError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::Unavailable(source) => Self::Unavailable(source),
+            PortError::Internal(source) => Self::Internal(source),
+            unexpected @ (PortError::Conflict | PortError::NotFound) => {
+                Self::Internal(Box::new(unexpected))
+            }
+        }
+    }
+}

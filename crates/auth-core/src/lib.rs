@@ -1,0 +1,23 @@
+//! auth-core: the use cases of the auth server (sign-up, sign-in, sessions, user updates,
+//! password changes) behind one façade, `Auth`.
+//! Depends on: auth-domain, auth-ports. Must not depend on: adapters, tokio, sea-orm, redis, poem.
+//! Invariant: every public method on `Auth` is one use case and returns `AuthError`; rules that
+//! span several ports (one user per email, hash even for unknown users, sliding expiry) live here.
+#![warn(missing_docs)]
+
+mod auth;
+mod email_password;
+mod error;
+mod session;
+mod user;
+
+pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
+pub use email_password::{
+    ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn,
+};
+pub use error::AuthError;
+pub use session::{AuthContext, GetSession, SessionLookup};
+pub use user::UpdateUser;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,45 @@
+//! Profile updates.
+
+use auth_domain::{User, text::check_text};
+
+use crate::{Auth, AuthContext, AuthError};
+
+/// `POST /update-user`: each field is changed only when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateUser {
+    /// New display name.
+    pub name: Option<String>,
+    /// New avatar URL; `Some(None)` clears it.
+    pub image: Option<Option<String>>,
+}
+
+impl Auth {
+    /// Updates the signed-in user's profile and returns the new state.
+    ///
+    /// # Errors
+    /// `NoFieldsToUpdate`, `Invalid` for a bad value, `Unavailable`.
+    #[tracing::instrument(skip_all, fields(user_id = %context.user.id))]
+    pub async fn update_user(
+        &self,
+        context: &AuthContext,
+        command: UpdateUser,
+    ) -> Result<User, AuthError> {
+        if command.name.is_none() && command.image.is_none() {
+            return Err(AuthError::NoFieldsToUpdate);
+        }
+        let mut user = context.user.clone();
+        if let Some(name) = command.name {
+            check_text("name", &name)?;
+            user.name = name;
+        }
+        if let Some(image) = command.image {
+            if let Some(url) = &image {
+                check_text("image", url)?;
+            }
+            user.image = image;
+        }
+        user.updated_at = self.now();
+        self.deps().users.update(&user).await?;
+        Ok(user)
+    }
+}

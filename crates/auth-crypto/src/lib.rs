@@ -1,0 +1,15 @@
+//! auth-crypto: the adapters for hashing, randomness and time: argon2id password hashing (and
+//! verification of Better-Auth's scrypt hashes) on a bounded blocking pool, the OS random source,
+//! the system clock.
+//! Depends on: auth-domain, auth-ports, argon2, scrypt, rand, tokio (blocking pool only).
+//! Must not depend on: sea-orm, redis, poem.
+//! Invariant: no hashing work ever runs on an async worker thread.
+
+mod hasher;
+mod random;
+mod scrypt_compat;
+mod system_clock;
+
+pub use hasher::{Argon2Hasher, HasherConfig};
+pub use random::OsRandom;
+pub use system_clock::SystemClock;

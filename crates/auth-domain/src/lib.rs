@@ -1,0 +1,26 @@
+//! auth-domain: the entities, value types and rules of the auth server (users, accounts, sessions,
+//! verification records, email and password rules, the error codes clients match on).
+//! Depends on: nothing of the workspace; only `thiserror`, `time` and `zeroize`.
+//! Must not depend on: tokio, async-trait, futures, serde, tracing, sea-orm, redis, poem.
+//! Invariant: synchronous and free of I/O; every value that reaches a port was validated here.
+
+pub mod account;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod secret;
+pub mod session;
+pub mod text;
+pub mod user;
+pub mod verification;
+
+pub use account::{Account, CREDENTIAL_PROVIDER_ID};
+pub use email::Email;
+pub use error::DomainError;
+pub use ids::{AccountId, SessionId, UserId, VerificationId};
+pub use password::{Password, PasswordHash, PasswordPolicy};
+pub use secret::Secret;
+pub use session::{Session, SessionPolicy, SessionToken};
+pub use user::User;
+pub use verification::Verification;

@@ -1,0 +1,50 @@
+use time::macros::datetime;
+
+use super::*;
+
+fn session_created_at(created: OffsetDateTime, policy: &SessionPolicy) -> Session {
+    Session {
+        id: SessionId::new("s"),
+        token: SessionToken::new("t".repeat(32)),
+        user_id: UserId::new("u"),
+        expires_at: policy.expiry_for_new(created, true),
+        created_at: created,
+        updated_at: created,
+        ip_address: None,
+        user_agent: None,
+    }
+}
+
+#[test]
+fn a_new_session_expires_after_seven_days_or_one_without_remember_me() {
+    let policy = SessionPolicy::default();
+    let now = datetime!(2026-01-01 0:00 UTC);
+    assert_eq!(policy.expiry_for_new(now, true), datetime!(2026-01-08 0:00 UTC));
+    assert_eq!(policy.expiry_for_new(now, false), datetime!(2026-01-02 0:00 UTC));
+}
+
+#[test]
+fn refresh_is_due_once_a_day_has_passed_since_the_last_extension() {
+    let policy = SessionPolicy::default();
+    let created = datetime!(2026-01-01 0:00 UTC);
+    let session = session_created_at(created, &policy);
+    assert!(!policy.needs_refresh(&session, created + Duration::hours(23)));
+    assert!(policy.needs_refresh(&session, created + Duration::days(1)));
+}
+
+#[test]
+fn expiry_and_freshness_follow_the_clock() {
+    let policy = SessionPolicy::default();
+    let created = datetime!(2026-01-01 0:00 UTC);
+    let session = session_created_at(created, &policy);
+    assert!(!policy.is_expired(&session, created + Duration::days(6)));
+    assert!(policy.is_expired(&session, created + Duration::days(7)));
+    assert!(policy.is_fresh(&session, created + Duration::hours(23)));
+    assert!(!policy.is_fresh(&session, created + Duration::days(1)));
+}
+
+#[test]
+fn a_session_token_is_redacted_in_debug_output() {
+    let token = SessionToken::new("abcdefghijklmnopqrstuvwxyz012345".to_owned());
+    assert!(!format!("{token:?}").contains("abcdef"));
+}

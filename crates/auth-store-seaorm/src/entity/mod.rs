@@ -1,0 +1,7 @@
+//! One module per table, with Better-Auth's names letter for letter.
+#![allow(unreachable_pub, reason = "sea-orm derives public items; the module itself is crate-private")]
+
+pub(crate) mod account;
+pub(crate) mod session;
+pub(crate) mod user;
+pub(crate) mod verification;

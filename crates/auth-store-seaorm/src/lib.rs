@@ -1,0 +1,14 @@
+//! auth-store-seaorm: the storage ports on SQL databases through sea-orm: SQLite (the embedded
+//! default) and PostgreSQL, with Better-Auth's tables and column names.
+//! Depends on: auth-domain, auth-ports, auth-migrations, sea-orm.
+//! Must not depend on: redis, poem, auth-core.
+//! Invariant: entities never leave this crate; database errors leave only as `PortError`.
+
+mod entity;
+mod error;
+mod mapping;
+mod store;
+#[cfg(feature = "test-util")]
+pub mod test_db;
+
+pub use store::{SeaOrmStore, StoreConfig};

@@ -1,0 +1,105 @@
+//! Conversions between table rows and domain values. Nothing else converts.
+
+use auth_domain::{
+    Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
+    Verification, VerificationId,
+};
+use sea_orm::ActiveValue::Set;
+
+use crate::entity::{account, session, user, verification};
+
+pub(crate) fn user_from_row(row: user::Model) -> User {
+    User {
+        id: UserId::new(row.id),
+        name: row.name,
+        email: Email::from_trusted(row.email),
+        email_verified: row.email_verified,
+        image: row.image,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+pub(crate) fn user_to_row(user: &User) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(user.id.as_str().to_owned()),
+        name: Set(user.name.clone()),
+        email: Set(user.email.as_str().to_owned()),
+        email_verified: Set(user.email_verified),
+        image: Set(user.image.clone()),
+        created_at: Set(user.created_at),
+        updated_at: Set(user.updated_at),
+    }
+}
+
+pub(crate) fn account_from_row(row: account::Model) -> Account {
+    Account {
+        id: AccountId::new(row.id),
+        account_id: row.account_id,
+        provider_id: row.provider_id,
+        user_id: UserId::new(row.user_id),
+        password: row.password.map(PasswordHash::new),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+pub(crate) fn account_to_row(account: &Account) -> account::ActiveModel {
+    account::ActiveModel {
+        id: Set(account.id.as_str().to_owned()),
+        account_id: Set(account.account_id.clone()),
+        provider_id: Set(account.provider_id.clone()),
+        user_id: Set(account.user_id.as_str().to_owned()),
+        password: Set(account.password.as_ref().map(|hash| hash.as_str().to_owned())),
+        created_at: Set(account.created_at),
+        updated_at: Set(account.updated_at),
+    }
+}
+
+pub(crate) fn session_from_row(row: session::Model) -> Session {
+    Session {
+        id: SessionId::new(row.id),
+        token: SessionToken::new(row.token),
+        user_id: UserId::new(row.user_id),
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        ip_address: row.ip_address,
+        user_agent: row.user_agent,
+    }
+}
+
+pub(crate) fn session_to_row(session: &Session) -> session::ActiveModel {
+    session::ActiveModel {
+        id: Set(session.id.as_str().to_owned()),
+        expires_at: Set(session.expires_at),
+        token: Set(session.token.expose().to_owned()),
+        created_at: Set(session.created_at),
+        updated_at: Set(session.updated_at),
+        ip_address: Set(session.ip_address.clone()),
+        user_agent: Set(session.user_agent.clone()),
+        user_id: Set(session.user_id.as_str().to_owned()),
+    }
+}
+
+pub(crate) fn verification_from_row(row: verification::Model) -> Verification {
+    Verification {
+        id: VerificationId::new(row.id),
+        identifier: row.identifier,
+        value: row.value,
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+pub(crate) fn verification_to_row(record: &Verification) -> verification::ActiveModel {
+    verification::ActiveModel {
+        id: Set(record.id.as_str().to_owned()),
+        identifier: Set(record.identifier.clone()),
+        value: Set(record.value.clone()),
+        expires_at: Set(record.expires_at),
+        created_at: Set(record.created_at),
+        updated_at: Set(record.updated_at),
+    }
+}

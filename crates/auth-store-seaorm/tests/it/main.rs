@@ -1,0 +1,84 @@
+//! auth-store-seaorm adapter tests: the port conformance suite on real SQLite and Postgres, and
+//! compatibility with rows written by Better-Auth itself.
+//! Must not depend on: mocks of any kind; these tests talk to real databases.
+
+use std::sync::Arc;
+
+use auth_domain::{Email, SessionToken};
+use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo};
+use auth_store_seaorm::test_db::TestDatabase;
+use auth_store_seaorm::{SeaOrmStore, StoreConfig};
+use auth_testkit::conformance::{Stores, run_store_suite};
+use sea_orm::{ConnectionTrait, Database};
+
+#[tokio::test]
+async fn sqlite_store_passes_the_conformance_suite() {
+    let db = TestDatabase::sqlite();
+    let store = Arc::new(db.store().await);
+    run_store_suite(&Stores::from_one(store)).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_conformance_suite() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    let store = Arc::new(db.store().await);
+    run_store_suite(&Stores::from_one(store)).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_on_both_backends() {
+    let sqlite = TestDatabase::sqlite();
+    let store = sqlite.store().await;
+    store.migrate().await.expect("second run is a no-op");
+    sqlite.cleanup().await;
+    if let Some(pg) = TestDatabase::postgres().await {
+        let store = pg.store().await;
+        store.migrate().await.expect("second run is a no-op");
+        pg.cleanup().await;
+    }
+}
+
+/// Rows exactly as Better-Auth's Kysely adapter writes them on SQLite: ISO-8601 text dates with
+/// milliseconds and `Z`, booleans as 0/1, a scrypt password hash.
+const BETTER_AUTH_SQLITE_ROWS: &str = r#"
+INSERT INTO "user" ("id","name","email","emailVerified","image","createdAt","updatedAt")
+  VALUES ('BaUser0000000000000000000000001','Ada','ada@example.com',0,NULL,'2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z');
+INSERT INTO "account" ("id","accountId","providerId","userId","password","createdAt","updatedAt")
+  VALUES ('BaAcct0000000000000000000000001','BaUser0000000000000000000000001','credential','BaUser0000000000000000000000001',
+          '6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0148592195012ba86d4e6a995c858cfa4fdaae3a659a19760dcd3c4ac75943b9974a1c5ba2530b9d630edc31915965ef7dd3f741424804e109e4c7e68',
+          '2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z');
+INSERT INTO "session" ("id","expiresAt","token","createdAt","updatedAt","ipAddress","userAgent","userId")
+  VALUES ('BaSess0000000000000000000000001','2099-12-02T08:31:47.758Z','BaToken000000000000000000000001','2026-11-25T08:31:47.758Z','2026-11-25T08:31:47.758Z','','node','BaUser0000000000000000000000001');
+"#;
+
+#[tokio::test]
+async fn rows_written_by_better_auth_on_sqlite_are_read_back_intact() {
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
+    let raw = Database::connect(db.url.as_str()).await.expect("connect");
+    raw.execute_unprepared(BETTER_AUTH_SQLITE_ROWS).await.expect("insert Better-Auth rows");
+
+    let email = Email::parse("ada@example.com").expect("email");
+    let user = store.find_by_email(&email).await.expect("read").expect("user exists");
+    assert_eq!(user.name, "Ada");
+    assert_eq!(user.created_at.millisecond(), 755);
+    let account = store.find_credential(&user.id).await.expect("read").expect("credential");
+    let hash = account.password.expect("hash");
+    assert!(hash.as_str().starts_with("6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0"));
+
+    let token = SessionToken::new("BaToken000000000000000000000001".to_owned());
+    let (session, owner) = store.find_with_user(&token).await.expect("read").expect("session");
+    assert_eq!(owner.id, user.id);
+    assert_eq!(session.user_agent.as_deref(), Some("node"));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_database_reports_unavailable() {
+    let mut config = StoreConfig::for_url("postgres://postgres@127.0.0.1:1/nothing");
+    config.acquire_timeout = std::time::Duration::from_millis(500);
+    let result = SeaOrmStore::connect(&config).await;
+    assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
+}

@@ -1,0 +1,75 @@
+//! Fast, deterministic stand-ins for the clock, the random source and the hasher.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use auth_domain::{Password, PasswordHash};
+use auth_ports::{Clock, PasswordHasher, PortError, Random};
+use time::{Duration, OffsetDateTime};
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    #[must_use]
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A deterministic random source (a counter through SplitMix64). Never for production.
+#[derive(Debug, Default)]
+pub struct SeededRandom(AtomicU64);
+
+impl SeededRandom {
+    fn next(&self) -> u64 {
+        let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl Random for SeededRandom {
+    fn string(&self, alphabet: &'static [u8], length: usize) -> String {
+        (0..length)
+            .map(|_| {
+                let index = usize::try_from(self.next() % alphabet.len() as u64).unwrap_or(0);
+                char::from(alphabet[index])
+            })
+            .collect()
+    }
+
+    fn bytes(&self, length: usize) -> Vec<u8> {
+        (0..length).map(|_| self.next().to_le_bytes()[0]).collect()
+    }
+}
+
+/// A hasher that only tags the plaintext: instant, for use-case tests. Never for production.
+#[derive(Debug, Default)]
+pub struct FastHasher;
+
+#[async_trait::async_trait]
+impl PasswordHasher for FastHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, PortError> {
+        Ok(PasswordHash::new(format!("fast:{}", password.expose())))
+    }
+
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
+        Ok(hash.as_str().strip_prefix("fast:") == Some(password.expose()))
+    }
+}
