@@ -1,0 +1,292 @@
+// Compatibility driver: runs the official `better-auth` 1.7.25 client against a
+// running server and checks the email/password session flow end to end.
+//
+//   AUTH_BASE_URL=http://127.0.0.1:40123 node compat.mjs
+//
+// Set COMPAT_TRACE=1 to print every HTTP request/response the client makes.
+// Exit code 0 when every step passes, 1 on the first failure (or on a crash).
+
+import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual, inspect } from "node:util";
+import { createAuthClient } from "better-auth/client";
+
+const rawBase = process.env.AUTH_BASE_URL;
+if (!rawBase) {
+  console.error("AUTH_BASE_URL is not set (e.g. AUTH_BASE_URL=http://127.0.0.1:40123)");
+  process.exit(1);
+}
+let ORIGIN;
+try {
+  ORIGIN = new URL(rawBase).origin;
+} catch {
+  console.error(`AUTH_BASE_URL is not a valid URL: ${rawBase}`);
+  process.exit(1);
+}
+const TRACE = !!process.env.COMPAT_TRACE && process.env.COMPAT_TRACE !== "0";
+
+// Cookie names get the `__Secure-` prefix when the server's base URL is https.
+const SESSION_COOKIE =
+  (ORIGIN.startsWith("https:") ? "__Secure-" : "") + "better-auth.session_token";
+
+// ---------------------------------------------------------------------------
+// Minimal cookie jar (single origin): keeps name=value pairs from Set-Cookie,
+// deletes on Max-Age<=0 or an Expires date in the past, and replays them.
+// ---------------------------------------------------------------------------
+const jar = new Map();
+
+function storeSetCookie(line) {
+  const parts = line.split(";");
+  const pair = parts.shift();
+  const eq = pair.indexOf("=");
+  if (eq <= 0) return;
+  const name = pair.slice(0, eq).trim();
+  const value = pair.slice(eq + 1).trim();
+  let expired = false;
+  let maxAgeSeen = false;
+  for (const attr of parts) {
+    const aeq = attr.indexOf("=");
+    const key = (aeq === -1 ? attr : attr.slice(0, aeq)).trim().toLowerCase();
+    const val = aeq === -1 ? "" : attr.slice(aeq + 1).trim();
+    if (key === "max-age") {
+      maxAgeSeen = true;
+      const n = Number.parseInt(val, 10);
+      if (Number.isFinite(n) && n <= 0) expired = true;
+    } else if (key === "expires" && !maxAgeSeen) {
+      const t = Date.parse(val);
+      if (Number.isFinite(t) && t <= Date.now()) expired = true;
+    }
+  }
+  if (expired) jar.delete(name);
+  else jar.set(name, value);
+}
+
+function cookieHeader() {
+  return [...jar].map(([n, v]) => `${n}=${v}`).join("; ");
+}
+
+let requestCounter = 0;
+
+// better-fetch calls `customFetchImpl(url, init)` where `init.headers` is a Headers
+// instance and `init.body` an already serialised string (or null).
+async function jarFetch(input, init = {}) {
+  const headers = new Headers(init.headers ?? undefined);
+  headers.set("origin", ORIGIN);
+  const cookies = cookieHeader();
+  if (cookies) headers.set("cookie", cookies);
+  else headers.delete("cookie");
+
+  const n = ++requestCounter;
+  const method = (init.method ?? "GET").toUpperCase();
+  if (TRACE) {
+    const u = new URL(String(input));
+    console.log(`  >> #${n} ${method} ${u.pathname}${u.search}`);
+    headers.forEach((v, k) => console.log(`  >>    ${k}: ${v}`));
+    if (init.body != null) console.log(`  >>    body: ${init.body}`);
+  }
+
+  const response = await fetch(input, { ...init, headers });
+
+  const setCookies =
+    typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+  for (const line of setCookies) storeSetCookie(line);
+
+  if (TRACE) {
+    console.log(`  << #${n} ${response.status} ${response.statusText}`);
+    response.headers.forEach((v, k) => {
+      if (k !== "set-cookie") console.log(`  <<    ${k}: ${v}`);
+    });
+    for (const line of setCookies) console.log(`  <<    set-cookie: ${line}`);
+    const text = await response.clone().text();
+    console.log(`  <<    body: ${text}`);
+  }
+  return response;
+}
+
+const client = createAuthClient({
+  baseURL: ORIGIN,
+  fetchOptions: { customFetchImpl: jarFetch },
+});
+
+// ---------------------------------------------------------------------------
+// Assertions
+// ---------------------------------------------------------------------------
+class StepFailure extends Error {
+  constructor(what, expected, actual) {
+    super(what);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+const show = (v) => inspect(v, { depth: 6, breakLength: 120 });
+
+function expectEq(what, actual, expected) {
+  if (!isDeepStrictEqual(actual, expected)) throw new StepFailure(what, show(expected), show(actual));
+}
+function expectTrue(what, cond, expected, actual) {
+  if (!cond) throw new StepFailure(what, expected, show(actual));
+}
+function expectNoError(res) {
+  expectTrue("request succeeded", res && res.error == null, "error == null", res && res.error);
+}
+function expectNonEmptyString(what, v) {
+  expectTrue(what, typeof v === "string" && v.length > 0, "a non-empty string", v);
+}
+
+let currentStep = "";
+let passed = 0;
+async function step(label, fn) {
+  currentStep = label;
+  const detail = await fn();
+  passed++;
+  console.log(`ok   ${label}${detail ? ` — ${detail}` : ""}`);
+}
+
+// ---------------------------------------------------------------------------
+// Flow
+// ---------------------------------------------------------------------------
+const suffix = randomBytes(6).toString("hex");
+const name = "Compat User";
+const email = `Compat.${suffix}@Example.COM`; // mixed case on purpose
+const emailLower = email.toLowerCase();
+const password = `Compat-pass-${randomBytes(6).toString("hex")}`;
+
+let userId;
+
+async function main() {
+  console.log(`better-auth client compatibility run against ${ORIGIN} (user ${emailLower})`);
+
+  await step("1 signUp.email", async () => {
+    const res = await client.signUp.email({ name, email, password });
+    expectNoError(res);
+    expectEq("data.user.email is lower-cased", res.data?.user?.email, emailLower);
+    expectEq("data.user.name", res.data?.user?.name, name);
+    expectNonEmptyString("data.user.id", res.data?.user?.id);
+    expectNonEmptyString("data.token", res.data?.token);
+    expectTrue(
+      `cookie ${SESSION_COOKIE} was set`,
+      jar.has(SESSION_COOKIE) && jar.get(SESSION_COOKIE) !== "",
+      `${SESSION_COOKIE} in the cookie jar`,
+      Object.fromEntries(jar),
+    );
+    userId = res.data.user.id;
+    return `user ${userId}`;
+  });
+
+  await step("2 getSession", async () => {
+    const res = await client.getSession();
+    expectNoError(res);
+    expectTrue("data is a session object", res.data && typeof res.data === "object", "{session, user}", res.data);
+    expectEq("data.user.email", res.data.user?.email, emailLower);
+    expectEq("data.user.id", res.data.user?.id, userId);
+    expectEq("data.session.userId === data.user.id", res.data.session?.userId, res.data.user?.id);
+    expectTrue(
+      "data.session.expiresAt is a Date",
+      res.data.session?.expiresAt instanceof Date && !Number.isNaN(res.data.session.expiresAt.getTime()),
+      "a valid Date instance (ISO string revived by the client)",
+      res.data.session?.expiresAt,
+    );
+    expectTrue(
+      "data.session.expiresAt is in the future",
+      res.data.session.expiresAt.getTime() > Date.now(),
+      "a future date",
+      res.data.session.expiresAt,
+    );
+    return `expires ${res.data.session.expiresAt.toISOString()}`;
+  });
+
+  await step("3 signOut", async () => {
+    const res = await client.signOut();
+    expectNoError(res);
+    expectEq("data.success", res.data?.success, true);
+    expectTrue(
+      `cookie ${SESSION_COOKIE} was cleared`,
+      !jar.has(SESSION_COOKIE),
+      `${SESSION_COOKIE} removed by a Max-Age=0 Set-Cookie`,
+      Object.fromEntries(jar),
+    );
+  });
+
+  await step("4 getSession after sign-out", async () => {
+    const res = await client.getSession();
+    expectNoError(res);
+    expectEq("data", res.data, null);
+  });
+
+  let signInToken;
+  await step("5 signIn.email (rememberMe: true)", async () => {
+    const res = await client.signIn.email({ email, password, rememberMe: true });
+    expectNoError(res);
+    expectEq("data.user.id equals the signed-up user", res.data?.user?.id, userId);
+    expectEq("data.user.email", res.data?.user?.email, emailLower);
+    expectEq("data.redirect", res.data?.redirect, false);
+    expectNonEmptyString("data.token", res.data?.token);
+    expectTrue(
+      `cookie ${SESSION_COOKIE} was set`,
+      jar.has(SESSION_COOKIE) && jar.get(SESSION_COOKIE) !== "",
+      `${SESSION_COOKIE} in the cookie jar`,
+      Object.fromEntries(jar),
+    );
+    signInToken = res.data.token;
+  });
+
+  await step("6 getSession after sign-in", async () => {
+    const res = await client.getSession();
+    expectNoError(res);
+    expectTrue("data is a session object", res.data && typeof res.data === "object", "{session, user}", res.data);
+    expectEq("data.user.id", res.data.user?.id, userId);
+    expectEq("data.user.email", res.data.user?.email, emailLower);
+    expectEq("data.session.userId", res.data.session?.userId, userId);
+    expectEq("data.session.token is the sign-in token", res.data.session?.token, signInToken);
+  });
+
+  await step("7 signIn.email with a wrong password", async () => {
+    const res = await client.signIn.email({ email, password: `${password}-wrong` });
+    expectEq("data", res.data, null);
+    expectTrue("an error came back", res.error != null, "error object", res.error);
+    expectEq("error.status", res.error.status, 401);
+    expectEq("error.code", res.error.code, "INVALID_EMAIL_OR_PASSWORD");
+    return `${res.error.status} ${res.error.code}`;
+  });
+
+  await step("8 signUp.email with an existing email", async () => {
+    const res = await client.signUp.email({ name, email, password });
+    expectEq("data", res.data, null);
+    expectTrue("an error came back", res.error != null, "error object", res.error);
+    expectEq("error.status", res.error.status, 422);
+    expectEq("error.code", res.error.code, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+    return `${res.error.status} ${res.error.code}`;
+  });
+
+  await step("9 signOut, then getSession is null", async () => {
+    const out = await client.signOut();
+    expectNoError(out);
+    expectEq("signOut data.success", out.data?.success, true);
+    expectTrue(
+      `cookie ${SESSION_COOKIE} was cleared`,
+      !jar.has(SESSION_COOKIE),
+      `${SESSION_COOKIE} removed by a Max-Age=0 Set-Cookie`,
+      Object.fromEntries(jar),
+    );
+    const res = await client.getSession();
+    expectNoError(res);
+    expectEq("getSession data", res.data, null);
+  });
+}
+
+try {
+  await main();
+  console.log(`PASS: ${passed}/9 steps`);
+  process.exit(0);
+} catch (err) {
+  if (err instanceof StepFailure) {
+    console.log(`FAIL ${currentStep}: ${err.message}`);
+    console.log(`  expected: ${err.expected}`);
+    console.log(`  actual:   ${err.actual}`);
+  } else {
+    console.log(`FAIL ${currentStep || "(setup)"}: unexpected exception`);
+    console.log(`  ${err && err.stack ? err.stack : show(err)}`);
+    if (err && err.cause) console.log(`  cause: ${show(err.cause)}`);
+  }
+  process.exit(1);
+}

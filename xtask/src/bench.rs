@@ -1,0 +1,349 @@
+//! `cargo xtask bench`: builds `auth-app` in release, starts it on a free
+//! loopback port with a fresh SQLite database, signs up one user, then
+//! drives each [`Scenario`] with the std load generator in `crate::load`
+//! and prints throughput, latency percentiles, errors and a markdown table
+//! for `docs/performance.md`. It reports numbers and asserts none.
+//!
+//! Flags: `--connections N` (64), `--duration SECS` (10), `--warmup SECS` (2).
+//!
+//! Depends on: `std`, `crate::load`, `crate::util`; the `kill` program.
+//!
+//! Must not depend on: any workspace crate (it drives the built binary over
+//! HTTP only).
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::load::{self, Connection, Scenario, Stats};
+use crate::util::{self, Result};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+const SIGN_UP_BODY: &str =
+    r#"{"name":"Bench","email":"bench@example.com","password":"bench-password-123"}"#;
+
+/// Command-line options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) connections: usize,
+    pub(crate) duration: Duration,
+    pub(crate) warmup: Duration,
+}
+
+/// The server under test; stopped on drop if still running.
+#[derive(Debug)]
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            connections: 64,
+            duration: Duration::from_secs(10),
+            warmup: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Options {
+    /// Parses `--connections N`, `--duration SECS`, `--warmup SECS` (also
+    /// written `--flag=value`).
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag, Some(value.to_string())),
+                None => (arg.as_str(), None),
+            };
+            let value = match inline {
+                Some(value) => value,
+                None => args
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("bench: {flag} needs a value"))?,
+            };
+            let number: u64 = value
+                .parse()
+                .map_err(|_| format!("bench: {flag} takes a whole number, not {value:?}"))?;
+            match flag {
+                "--connections" if number > 0 => {
+                    options.connections = usize::try_from(number).map_err(|e| e.to_string())?;
+                }
+                "--duration" if number > 0 => options.duration = Duration::from_secs(number),
+                "--warmup" => options.warmup = Duration::from_secs(number),
+                "--connections" | "--duration" => return Err(format!("bench: {flag} must be > 0")),
+                _ => {
+                    return Err(format!(
+                        "bench: unknown flag {flag} (see `cargo xtask help`)"
+                    ));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Runs the benchmark.
+pub(crate) fn run(args: &[String]) -> Result {
+    let options = Options::parse(args)?;
+    util::run(&mut util::cargo(["build", "--release", "-p", "auth-app"]))?;
+    let binary = target_dir().join("release").join("auth-app");
+    let temp = std::env::temp_dir().join(format!("auth-bench-{}", std::process::id()));
+    if temp.exists() {
+        std::fs::remove_dir_all(&temp)
+            .map_err(|e| format!("bench: cannot clear {}: {e}", temp.display()))?;
+    }
+    std::fs::create_dir_all(&temp)
+        .map_err(|e| format!("bench: cannot create {}: {e}", temp.display()))?;
+
+    let mut server = Server::start(&binary, &temp)?;
+    let outcome = measure(&server, &options);
+    server.stop();
+    match &outcome {
+        Ok(()) => {
+            // Keep the folder (and the server log) only when something failed.
+            let _ = std::fs::remove_dir_all(&temp);
+        }
+        Err(_) => eprintln!("bench: server log kept at {}", server.log.display()),
+    }
+    outcome
+}
+
+fn measure(server: &Server, options: &Options) -> Result {
+    let addr = server.addr;
+    let cookie = sign_up(addr)?;
+    // Append scenarios here; the first one is the baseline for the ratios.
+    let scenarios = vec![
+        Scenario::get("ok", "/api/auth/ok"),
+        Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie),
+    ];
+    let mut results: Vec<(&Scenario, Stats)> = Vec::new();
+    for scenario in &scenarios {
+        println!(
+            "bench: {} {} {} ({} connections, {} s warm-up, {} s measured)",
+            scenario.name,
+            scenario.method,
+            scenario.path,
+            options.connections,
+            options.warmup.as_secs(),
+            options.duration.as_secs()
+        );
+        if !options.warmup.is_zero() {
+            load::run(addr, scenario, options.connections, options.warmup);
+        }
+        let stats = load::run(addr, scenario, options.connections, options.duration);
+        println!(
+            "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
+            stats.requests_per_sec(),
+            ms(stats.percentile_us(50.0)),
+            ms(stats.percentile_us(95.0)),
+            ms(stats.percentile_us(99.0)),
+            stats.errors,
+            stats.ok
+        );
+        results.push((scenario, stats));
+    }
+    if let Some(((base, base_stats), rest)) = results.split_first() {
+        for (scenario, stats) in rest {
+            println!(
+                "ratio {}/{}: throughput {:.2}, p99 {:.2}",
+                scenario.name,
+                base.name,
+                ratio(stats.requests_per_sec(), base_stats.requests_per_sec()),
+                ratio(
+                    stats.percentile_us(99.0) as f64,
+                    base_stats.percentile_us(99.0) as f64
+                )
+            );
+        }
+    }
+    println!();
+    println!("{}", markdown(&results, options));
+    Ok(())
+}
+
+/// Signs up the bench user and returns a `Cookie` header value built from
+/// the `name=value` parts of the `Set-Cookie` headers.
+fn sign_up(addr: SocketAddr) -> Result<String> {
+    let mut scenario = Scenario::get("sign-up", "/api/auth/sign-up/email")
+        .header("Content-Type", "application/json");
+    scenario.method = "POST".to_string();
+    scenario.body = Some(SIGN_UP_BODY.to_string());
+    let response = Connection::connect(addr)
+        .and_then(|mut conn| conn.send(&scenario.encode(addr)))
+        .map_err(|e| format!("bench: sign-up request failed: {e}"))?;
+    if response.status != 200 {
+        return Err(format!(
+            "bench: sign-up answered {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ));
+    }
+    let cookie = cookie_header(response.header_values("set-cookie"));
+    if cookie.is_empty() {
+        return Err(
+            "bench: sign-up set no cookie; get-session would measure an anonymous call".to_string(),
+        );
+    }
+    Ok(cookie)
+}
+
+/// `a=1; b=2` from `Set-Cookie` values such as `a=1; Path=/; HttpOnly`.
+pub(crate) fn cookie_header<'a>(set_cookies: impl Iterator<Item = &'a str>) -> String {
+    set_cookies
+        .filter_map(|value| value.split(';').next())
+        .map(str::trim)
+        .filter(|pair| pair.contains('='))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn markdown(results: &[(&Scenario, Stats)], options: &Options) -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut out = String::from(
+        "| Scenario | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | Errors |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for (scenario, stats) in results {
+        out.push_str(&format!(
+            "| `{} {}` | {:.0} | {} | {} | {} | {} |\n",
+            scenario.method,
+            scenario.path,
+            stats.requests_per_sec(),
+            ms(stats.percentile_us(50.0)),
+            ms(stats.percentile_us(95.0)),
+            ms(stats.percentile_us(99.0)),
+            stats.errors
+        ));
+    }
+    out.push_str(&format!(
+        "\n_`cargo xtask bench`: release build, SQLite, {} keep-alive connections, {} s per scenario after {} s warm-up, {cpus} CPUs, load generator on the same machine._",
+        options.connections,
+        options.duration.as_secs(),
+        options.warmup.as_secs()
+    ));
+    out
+}
+
+impl Server {
+    fn start(binary: &Path, temp: &Path) -> Result<Self> {
+        let addr = free_port()?;
+        let log = temp.join("server.log");
+        let out = File::create(&log)
+            .map_err(|e| format!("bench: cannot create {}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| format!("bench: {e}"))?;
+        let database = format!("sqlite://{}/bench.db?mode=rwc", temp.display());
+        println!("bench: starting {} serve on {addr}", binary.display());
+        let child = Command::new(binary)
+            .arg("serve")
+            .env("AUTH_BIND", addr.to_string())
+            .env("AUTH_DATABASE_URL", database)
+            .env("AUTH_SECRET", util::random_hex(32)?)
+            .env("AUTH_RATE_LIMIT_ENABLED", "false")
+            .env("AUTH_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("bench: cannot start {}: {e}", binary.display()))?;
+        let mut server = Self { child, addr, log };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self) -> Result {
+        let probe = Scenario::get("ok", "/api/auth/ok").encode(self.addr);
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "bench: the server exited ({status}) before answering; log:\n{}",
+                    self.log_tail()
+                ));
+            }
+            let answered = Connection::connect(self.addr)
+                .and_then(|mut conn| conn.send(&probe))
+                .is_ok_and(|response| response.status == 200);
+            if answered {
+                return Ok(());
+            }
+            if started.elapsed() > READY_TIMEOUT {
+                return Err(format!(
+                    "bench: GET /api/auth/ok did not answer 200 within {} s; log:\n{}",
+                    READY_TIMEOUT.as_secs(),
+                    self.log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`].
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let asked = Instant::now();
+        while asked.elapsed() < STOP_TIMEOUT {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!(
+            "bench: the server ignored SIGTERM for {} s; killing it",
+            STOP_TIMEOUT.as_secs()
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> Result<SocketAddr> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| format!("bench: no free port: {e}"))
+}
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => util::workspace_root().join(dir),
+        _ => util::workspace_root().join("target"),
+    }
+}
+
+fn ms(micros: u64) -> String {
+    format!("{:.2}", micros as f64 / 1000.0)
+}
+
+fn ratio(value: f64, base: f64) -> f64 {
+    if base == 0.0 {
+        return 0.0;
+    }
+    value / base
+}
+
+#[cfg(test)]
+mod tests;

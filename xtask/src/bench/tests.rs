@@ -1,0 +1,45 @@
+//! Tests for the bench's option parsing and cookie handling.
+
+use std::time::Duration;
+
+use super::{Options, cookie_header};
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn options_have_defaults_and_accept_both_spellings() {
+    assert_eq!(Options::parse(&[]).unwrap(), Options::default());
+    let options = Options::parse(&args(&[
+        "--connections",
+        "8",
+        "--duration=3",
+        "--warmup",
+        "0",
+    ]))
+    .unwrap();
+    assert_eq!(options.connections, 8);
+    assert_eq!(options.duration, Duration::from_secs(3));
+    assert_eq!(options.warmup, Duration::ZERO);
+}
+
+#[test]
+fn bad_options_are_rejected() {
+    assert!(Options::parse(&args(&["--connections"])).is_err());
+    assert!(Options::parse(&args(&["--connections", "0"])).is_err());
+    assert!(Options::parse(&args(&["--duration", "ten"])).is_err());
+    assert!(Options::parse(&args(&["--threads", "2"])).is_err());
+}
+
+#[test]
+fn the_cookie_header_keeps_name_value_pairs() {
+    let set_cookies = [
+        "better-auth.session_token=abc.def; Path=/; HttpOnly; SameSite=Lax",
+        "better-auth.session_data=xyz; Max-Age=300",
+    ];
+    assert_eq!(
+        cookie_header(set_cookies.into_iter()),
+        "better-auth.session_token=abc.def; better-auth.session_data=xyz"
+    );
+}

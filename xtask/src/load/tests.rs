@@ -1,0 +1,120 @@
+//! Tests for the load generator against a tiny in-process HTTP responder.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use super::{Connection, Scenario, Stats, run};
+
+/// Starts a keep-alive responder on a free port. It answers every request
+/// with `status` and a small body; chunked when `chunked` is set.
+fn responder(status: &'static str, chunked: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || serve(stream, status, chunked));
+        }
+    });
+    addr
+}
+
+fn serve(stream: TcpStream, status: &str, chunked: bool) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut content_length = 0usize;
+        let mut line = String::new();
+        // Request line and headers, up to the blank line.
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body).unwrap();
+        let response = if chunked {
+            format!(
+                "HTTP/1.1 {status}\r\nSet-Cookie: a=1; Path=/\r\nset-cookie: b=2; HttpOnly\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n3\r\n{{\"o\r\n{:x}\r\nk{}}}\r\n0\r\n\r\n",
+                body.len() + 2,
+                String::from_utf8_lossy(&body)
+            )
+        } else {
+            format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+        };
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn load_against_a_healthy_server_counts_requests_and_no_errors() {
+    let addr = responder("200 OK", false);
+    let stats = run(
+        addr,
+        &Scenario::get("ok", "/ok"),
+        2,
+        Duration::from_millis(300),
+    );
+    assert!(stats.ok > 0, "{stats:?}");
+    assert_eq!(stats.errors, 0);
+    assert_eq!(stats.latencies_us.len() as u64, stats.ok);
+    assert!(stats.requests_per_sec() > 0.0);
+    assert!(stats.percentile_us(50.0) <= stats.percentile_us(99.0));
+}
+
+#[test]
+fn non_200_responses_are_errors() {
+    let addr = responder("401 Unauthorized", false);
+    let stats = run(
+        addr,
+        &Scenario::get("denied", "/x"),
+        1,
+        Duration::from_millis(100),
+    );
+    assert_eq!(stats.ok, 0);
+    assert!(stats.errors > 0, "{stats:?}");
+}
+
+#[test]
+fn a_post_with_headers_and_a_chunked_answer_round_trips() {
+    let addr = responder("200 OK", true);
+    let mut scenario =
+        Scenario::get("sign-up", "/sign-up").header("Content-Type", "application/json");
+    scenario.method = "POST".to_string();
+    scenario.body = Some("\"x\"".to_string());
+    let mut connection = Connection::connect(addr).unwrap();
+    for _ in 0..2 {
+        let response = connection.send(&scenario.encode(addr)).unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            String::from_utf8(response.body.clone()).unwrap(),
+            "{\"ok\"x\"}"
+        );
+        let cookies: Vec<&str> = response.header_values("Set-Cookie").collect();
+        assert_eq!(cookies, ["a=1; Path=/", "b=2; HttpOnly"]);
+    }
+}
+
+#[test]
+fn percentiles_use_the_nearest_rank() {
+    let stats = Stats {
+        latencies_us: (1..=100).collect(),
+        ..Stats::default()
+    };
+    assert_eq!(stats.percentile_us(50.0), 50);
+    assert_eq!(stats.percentile_us(99.0), 99);
+    assert_eq!(stats.percentile_us(100.0), 100);
+    assert_eq!(Stats::default().percentile_us(99.0), 0);
+}

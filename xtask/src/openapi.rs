@@ -1,0 +1,33 @@
+//! `cargo xtask openapi`: regenerates `docs/openapi.json` from the server's
+//! own description (`auth-app openapi`), so the committed spec never drifts
+//! from the code.
+//!
+//! Depends on: `std`, `serde_json` (to check the output is JSON),
+//! `crate::util`; runs `auth-app` through cargo.
+//!
+//! Must not depend on: any workspace crate (it runs the binary instead).
+
+use crate::util::{self, Result};
+
+const OUTPUT: &str = "docs/openapi.json";
+
+/// Writes the spec.
+pub(crate) fn run() -> Result {
+    let mut spec = util::read_stdout(&mut util::cargo([
+        "run", "-q", "-p", "auth-app", "--", "openapi",
+    ]))?;
+    serde_json::from_str::<serde_json::Value>(&spec)
+        .map_err(|e| format!("openapi: `auth-app openapi` did not print JSON: {e}"))?;
+    if !spec.ends_with('\n') {
+        spec.push('\n');
+    }
+    let path = util::workspace_root().join(OUTPUT);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("openapi: cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(&path, spec)
+        .map_err(|e| format!("openapi: cannot write {}: {e}", path.display()))?;
+    println!("openapi: wrote {OUTPUT}");
+    Ok(())
+}
