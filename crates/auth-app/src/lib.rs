@@ -1,1 +1,190 @@
-//! placeholder
+//! auth-app: the composition root: reads configuration, picks the adapters (cargo features
+//! `sqlite`, `postgres`), wires the use cases and the HTTP layer, runs the server.
+//! Depends on: every workspace crate. Must not depend on: nothing is banned here.
+//! Invariant: the only crate with `#[cfg(feature)]` adapter selection and the only one that
+//! reads the environment.
+
+pub mod config;
+mod plugins;
+mod secret;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use auth_core::{Auth, AuthConfig, AuthDeps};
+use auth_crypto::{Argon2Hasher, HasherConfig, OsRandom, SystemClock};
+use auth_domain::{PasswordPolicy, SessionPolicy};
+use auth_http_poem::{HttpConfig, HttpState};
+use auth_ports::Clock;
+use auth_store_seaorm::{SeaOrmStore, StoreConfig};
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
+use poem::{Route, Server};
+
+pub use config::AppConfig;
+pub use plugins::available_plugins;
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("auth-app needs at least one store feature: `sqlite` or `postgres`");
+
+/// Replacements for production parts, for tests (a manual clock).
+#[derive(Default, Clone)]
+pub struct Overrides {
+    /// The clock; the system clock when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Password hashing cost; OWASP argon2id parameters when `None`.
+    pub hasher: Option<HasherConfig>,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    port: u16,
+    acceptor: poem::listener::BoxAcceptor,
+    endpoint: poem::endpoint::BoxEndpoint<'static>,
+    store: SeaOrmStore,
+}
+
+fn check_backend(url: &str) -> anyhow::Result<()> {
+    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if is_postgres && !cfg!(feature = "postgres") {
+        bail!("AUTH_DATABASE_URL is a Postgres URL, but auth-app was built without the `postgres` feature");
+    }
+    if url.starts_with("sqlite:") && !cfg!(feature = "sqlite") {
+        bail!("AUTH_DATABASE_URL is an SQLite URL, but auth-app was built without the `sqlite` feature");
+    }
+    Ok(())
+}
+
+/// Connects to the database and applies migrations.
+///
+/// # Errors
+/// When the database cannot be reached or a migration fails.
+pub async fn migrate(config: &AppConfig) -> anyhow::Result<()> {
+    let store = connect(config).await?;
+    store.migrate().await.context("applying migrations")?;
+    store.close().await;
+    Ok(())
+}
+
+async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
+    check_backend(&config.database_url)?;
+    if let Some(parent) = config.sqlite_path().as_deref().and_then(std::path::Path::parent) {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    let mut store_config = StoreConfig::for_url(&config.database_url);
+    if let Some(max) = config.database_max_connections {
+        store_config.max_connections = max;
+    }
+    SeaOrmStore::connect(&store_config).await.context("connecting to the database")
+}
+
+/// The HTTP state for a configuration (shared by `serve` and `openapi`).
+fn http_state(config: &AppConfig, auth: Auth, secret: String) -> anyhow::Result<Arc<HttpState>> {
+    let http = HttpConfig {
+        base_url: config.base_url(),
+        trusted_origins: config.trusted_origins.clone(),
+        body_limit: config.body_limit,
+        ..HttpConfig::default()
+    };
+    let plugins = plugins::enabled(config.plugins.as_deref())?;
+    Ok(Arc::new(HttpState::new(auth, http, secret.into(), plugins)))
+}
+
+fn auth_config(config: &AppConfig) -> AuthConfig {
+    AuthConfig {
+        password: PasswordPolicy {
+            min_length: config.password_min_length,
+            max_length: config.password_max_length,
+        },
+        session: SessionPolicy {
+            expires_in: time::Duration::seconds(config.session_expires_in),
+            update_age: time::Duration::seconds(config.session_update_age),
+            fresh_age: time::Duration::seconds(config.session_fresh_age),
+            ..SessionPolicy::default()
+        },
+    }
+}
+
+/// The OpenAPI document, without touching a database.
+///
+/// # Errors
+/// An invalid plugin list.
+pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
+    let store = Arc::new(auth_testkit_free::NoStore);
+    let deps = AuthDeps {
+        users: store.clone(),
+        accounts: store.clone(),
+        sessions: store.clone(),
+        verifications: store,
+        hasher: Arc::new(Argon2Hasher::new(HasherConfig::default())?),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    };
+    let state = http_state(config, Auth::new(deps, auth_config(config)), "x".repeat(32))?;
+    Ok(auth_http_poem::openapi_json(&state))
+}
+
+mod auth_testkit_free;
+
+impl Application {
+    /// Connects, migrates (when `auto_migrate`), wires everything and binds the listener.
+    ///
+    /// # Errors
+    /// Bad configuration, an unreachable database, or a port that cannot be bound.
+    pub async fn build(config: AppConfig, overrides: Overrides) -> anyhow::Result<Self> {
+        config.validate()?;
+        let secret = secret::resolve(&config)?;
+        let store = connect(&config).await?;
+        if config.auto_migrate {
+            store.migrate().await.context("applying migrations")?;
+        }
+        let hasher_config = overrides.hasher.unwrap_or(HasherConfig {
+            max_concurrent: config.hash_concurrency,
+            ..HasherConfig::default()
+        });
+        let shared = Arc::new(store.clone());
+        let deps = AuthDeps {
+            users: shared.clone(),
+            accounts: shared.clone(),
+            sessions: shared.clone(),
+            verifications: shared,
+            hasher: Arc::new(Argon2Hasher::new(hasher_config)?),
+            clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            random: Arc::new(OsRandom),
+        };
+        let state = http_state(&config, Auth::new(deps, auth_config(&config)), secret)?;
+        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, Route::new()));
+        let acceptor = TcpListener::bind(config.bind.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().map(std::net::SocketAddr::port))
+            .unwrap_or_default();
+        tracing::info!(bind = %config.bind, port, plugins = ?state.plugins().iter().map(|p| p.id()).collect::<Vec<_>>(), "auth server ready");
+        Ok(Self { port, acceptor: acceptor.boxed(), endpoint, store })
+    }
+
+    /// The bound port (useful with port 0).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` completes, then drains for up to 10 seconds.
+    ///
+    /// # Errors
+    /// An I/O error of the listener.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(Duration::from_secs(10)))
+            .await?;
+        self.store.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! Configuration: defaults in code, then an optional TOML file (`AUTH_CONFIG`), then `AUTH_*`
+//! environment variables. Every key is documented in docs/config.md.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The whole configuration of the server.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AppConfig {
+    /// `AUTH_SECRET`: signs cookies; at least 32 bytes. Generated and stored beside an SQLite
+    /// database when absent.
+    pub secret: Option<String>,
+    /// `AUTH_DATABASE_URL`: `sqlite://path?mode=rwc` or `postgres://...`.
+    pub database_url: String,
+    /// `AUTH_BIND`: `host:port` to listen on.
+    pub bind: String,
+    /// `AUTH_BASE_URL`: the public URL; defaults to `http://<bind>`.
+    pub base_url: Option<String>,
+    /// `AUTH_TRUSTED_ORIGINS`: comma-separated extra trusted origins.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_origins: Vec<String>,
+    /// `AUTH_PLUGINS`: comma-separated plugin ids; absent means every plugin that is built.
+    #[serde(deserialize_with = "optional_comma_list", default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<Vec<String>>,
+    /// `AUTH_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `AUTH_LOG`: a tracing filter (`info`, `auth=debug,warn`); `RUST_LOG` is read when unset.
+    pub log: Option<String>,
+    /// `AUTH_BODY_LIMIT`: largest request body in bytes.
+    pub body_limit: usize,
+    /// `AUTH_PASSWORD_MIN_LENGTH`.
+    pub password_min_length: usize,
+    /// `AUTH_PASSWORD_MAX_LENGTH`.
+    pub password_max_length: usize,
+    /// `AUTH_SESSION_EXPIRES_IN`: seconds.
+    pub session_expires_in: i64,
+    /// `AUTH_SESSION_UPDATE_AGE`: seconds.
+    pub session_update_age: i64,
+    /// `AUTH_SESSION_FRESH_AGE`: seconds (0 disables the freshness check).
+    pub session_fresh_age: i64,
+    /// `AUTH_HASH_CONCURRENCY`: password hashes computed at once.
+    pub hash_concurrency: usize,
+    /// `AUTH_DATABASE_MAX_CONNECTIONS`: pool size (default: 4 on SQLite, 16 on Postgres).
+    pub database_max_connections: Option<u32>,
+    /// `AUTH_AUTO_MIGRATE`: apply migrations when the server starts.
+    pub auto_migrate: bool,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            database_url: "sqlite://auth.db?mode=rwc".to_owned(),
+            bind: "127.0.0.1:3000".to_owned(),
+            base_url: None,
+            trusted_origins: Vec::new(),
+            plugins: None,
+            log_format: LogFormat::Pretty,
+            log: None,
+            body_limit: 1024 * 1024,
+            password_min_length: 8,
+            password_max_length: 128,
+            session_expires_in: 7 * 24 * 3600,
+            session_update_age: 24 * 3600,
+            session_fresh_age: 24 * 3600,
+            hash_concurrency: 4,
+            database_max_connections: None,
+            auto_migrate: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for AppConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("trusted_origins", &self.trusted_origins)
+            .field("plugins", &self.plugins)
+            .field("log_format", &self.log_format)
+            .field("body_limit", &self.body_limit)
+            .field("password_min_length", &self.password_min_length)
+            .field("password_max_length", &self.password_max_length)
+            .field("session_expires_in", &self.session_expires_in)
+            .field("session_update_age", &self.session_update_age)
+            .field("session_fresh_age", &self.session_fresh_age)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("auto_migrate", &self.auto_migrate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with any password replaced by `***`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawList {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(text) => {
+                text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            }
+            Self::Many(items) => items,
+        }
+    }
+}
+
+fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Ok(RawList::deserialize(deserializer)?.into_vec())
+}
+
+fn optional_comma_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Option::<RawList>::deserialize(deserializer)?.map(RawList::into_vec))
+}
+
+impl AppConfig {
+    /// Reads defaults, the TOML file named by `AUTH_CONFIG` (if any), then `AUTH_*` variables.
+    ///
+    /// # Errors
+    /// A value of the wrong type, or an unreadable file.
+    pub fn load() -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if let Ok(path) = std::env::var("AUTH_CONFIG") {
+            if !Path::new(&path).exists() {
+                bail!("AUTH_CONFIG names {path}, which does not exist");
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let env = Env::prefixed("AUTH_").ignore(&["CONFIG"]).map(|key| key.as_str().to_ascii_lowercase().into());
+        let config: Self = figment.merge(env).extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that have rules beyond their type.
+    ///
+    /// # Errors
+    /// A message naming the key and the rule.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(secret) = &self.secret {
+            if secret.len() < 32 {
+                bail!("AUTH_SECRET must be at least 32 bytes long");
+            }
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            bail!("AUTH_DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
+            bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");
+        }
+        if self.session_expires_in <= 0 || self.session_update_age < 0 || self.session_fresh_age < 0 {
+            bail!("session durations must not be negative, and AUTH_SESSION_EXPIRES_IN must be positive");
+        }
+        if self.hash_concurrency == 0 {
+            bail!("AUTH_HASH_CONCURRENCY must be at least 1");
+        }
+        if let Some(base) = &self.base_url {
+            if auth_http_poem::origin::origin_of(base).is_none() {
+                bail!("AUTH_BASE_URL must be an absolute http(s) URL");
+            }
+        }
+        Ok(())
+    }
+
+    /// The public base URL.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        self.base_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
+    /// The SQLite database file, when the URL names one.
+    #[must_use]
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_separated_lists_and_secrets_are_validated() {
+        let mut config = AppConfig { secret: Some("short".to_owned()), ..AppConfig::default() };
+        assert!(config.validate().is_err(), "a short secret is refused");
+        config.secret = Some("x".repeat(32));
+        assert!(config.validate().is_ok());
+        config.database_url = "mysql://x".to_owned();
+        assert!(config.validate().is_err(), "unsupported databases are refused");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_secret_and_database_password() {
+        let config = AppConfig {
+            secret: Some("super-secret-value-super-secret-value".to_owned()),
+            database_url: "postgres://app:hunter2@db:5432/auth".to_owned(),
+            ..AppConfig::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret"));
+        assert!(!printed.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_sqlite_path_is_read_from_the_url() {
+        let config = AppConfig { database_url: "sqlite://data/auth.db?mode=rwc".to_owned(), ..AppConfig::default() };
+        assert_eq!(config.sqlite_path(), Some(PathBuf::from("data/auth.db")));
+    }
+}

@@ -1,0 +1,72 @@
+//! The routes, one `#[OpenApi]` struct per Better-Auth route group.
+
+mod email_password;
+mod meta;
+mod session;
+mod user;
+
+use std::sync::Arc;
+
+use auth_core::ClientInfo;
+use poem::Request;
+use poem::http::{StatusCode, header};
+use poem_openapi::Tags;
+
+use crate::error::ApiError;
+use crate::state::HttpState;
+
+pub(crate) use email_password::EmailPasswordApi;
+pub(crate) use meta::MetaApi;
+pub(crate) use session::SessionApi;
+pub(crate) use user::UserApi;
+
+/// The OpenAPI tags.
+#[derive(Tags)]
+pub(crate) enum ApiTags {
+    /// Email and password sign-up, sign-in and password changes.
+    EmailPassword,
+    /// Reading and ending sessions.
+    Session,
+    /// The signed-in user's profile.
+    User,
+    /// Liveness of the auth API.
+    Meta,
+}
+
+/// Every route group, sharing one state.
+pub(crate) fn all(state: &Arc<HttpState>) -> (EmailPasswordApi, SessionApi, UserApi, MetaApi) {
+    (
+        EmailPasswordApi { state: state.clone() },
+        SessionApi { state: state.clone() },
+        UserApi { state: state.clone() },
+        MetaApi,
+    )
+}
+
+/// Who is asking: the socket's address and the `User-Agent`.
+pub(crate) fn client_info(request: &Request) -> ClientInfo {
+    let ip_address = request
+        .remote_addr()
+        .as_socket_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_default();
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.chars().take(512).collect())
+        .unwrap_or_default();
+    ClientInfo { ip_address, user_agent }
+}
+
+/// Validates a `callbackURL` against the trusted origins.
+pub(crate) fn check_callback(state: &HttpState, url: Option<&String>) -> Result<(), ApiError> {
+    match url {
+        Some(url) if !state.origins().is_allowed_callback(url) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INVALID_CALLBACK_URL",
+            "Invalid callbackURL",
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,105 @@
+//! `/get-session`, `/sign-out`, `/list-sessions`, `/revoke-session(s)`, `/revoke-other-sessions`.
+
+use std::sync::Arc;
+
+use auth_domain::SessionToken;
+use poem::Request;
+use poem::http::header;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+
+use super::ApiTags;
+use crate::dto::{RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse, UserDto};
+use crate::error::ApiError;
+use crate::payload::{BaJson, Reply};
+use crate::session_ctx::{credentials, expired_cookies, load, require};
+use crate::state::HttpState;
+
+pub(crate) struct SessionApi {
+    pub(crate) state: Arc<HttpState>,
+}
+
+/// Better-Auth's coerced booleans: any non-empty value, `"false"` included, is true.
+fn coerced(value: Option<&String>) -> bool {
+    value.is_some_and(|value| !value.is_empty())
+}
+
+#[OpenApi(tag = "ApiTags::Session")]
+impl SessionApi {
+    /// The current session and user, or `null`. Slides the session's expiry when due.
+    #[oai(path = "/get-session", method = "get")]
+    async fn get_session(
+        &self,
+        request: &Request,
+        #[oai(name = "disableCookieCache")] disable_cookie_cache: Query<Option<String>>,
+        #[oai(name = "disableRefresh")] disable_refresh: Query<Option<String>>,
+    ) -> Result<Reply<Option<SessionWithUser>>, ApiError> {
+        // This server keeps no cookie cache, so `disableCookieCache` changes nothing.
+        let _ = disable_cookie_cache;
+        let (loaded, cookies) = load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
+        let (body, cookies) = match loaded {
+            Some(loaded) => (
+                Some(SessionWithUser {
+                    session: SessionDto::from(&loaded.context.session),
+                    user: UserDto::from(&loaded.context.user),
+                }),
+                loaded.cookies,
+            ),
+            None => (None, cookies),
+        };
+        Ok(Reply::new(body)
+            .cookies(cookies)
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::PRAGMA, "no-cache"))
+    }
+
+    /// End the current session (works without one too) and expire the cookies.
+    #[oai(path = "/sign-out", method = "post")]
+    async fn sign_out(&self, request: &Request) -> Result<Reply<SuccessResponse>, ApiError> {
+        if let Some(token) = credentials(&self.state, request).token {
+            self.state.auth().sign_out(&token).await?;
+        }
+        Ok(Reply::new(SuccessResponse { success: true }).cookies(expired_cookies(&self.state)))
+    }
+
+    /// The user's active sessions. Needs a fresh session (created within a day).
+    #[oai(path = "/list-sessions", method = "get")]
+    async fn list_sessions(&self, request: &Request) -> Result<Reply<Vec<SessionDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let sessions = self.state.auth().list_sessions(&loaded.context).await?;
+        Ok(Reply::new(sessions.iter().map(SessionDto::from).collect()).cookies(loaded.cookies))
+    }
+
+    /// Revoke one of the user's sessions by token.
+    #[oai(path = "/revoke-session", method = "post")]
+    async fn revoke_session(
+        &self,
+        request: &Request,
+        body: BaJson<RevokeSessionRequest>,
+    ) -> Result<Reply<StatusResponse>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let token = SessionToken::new(body.0.token);
+        let was_current = self.state.auth().revoke_session(&loaded.context, &token).await?;
+        let cookies = if was_current { expired_cookies(&self.state) } else { loaded.cookies };
+        Ok(Reply::new(StatusResponse { status: true }).cookies(cookies))
+    }
+
+    /// Revoke every session of the user, the current one included.
+    #[oai(path = "/revoke-sessions", method = "post")]
+    async fn revoke_sessions(&self, request: &Request) -> Result<Reply<StatusResponse>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        self.state.auth().revoke_sessions(&loaded.context).await?;
+        Ok(Reply::new(StatusResponse { status: true }).cookies(expired_cookies(&self.state)))
+    }
+
+    /// Revoke every session of the user but the current one.
+    #[oai(path = "/revoke-other-sessions", method = "post")]
+    async fn revoke_other_sessions(
+        &self,
+        request: &Request,
+    ) -> Result<Reply<StatusResponse>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        self.state.auth().revoke_other_sessions(&loaded.context).await?;
+        Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
+    }
+}

@@ -1,0 +1,188 @@
+//! Better-Auth's cookies: names, attributes, and the signed-value format
+//! (`<value>.<base64 HMAC-SHA256>`, then `encodeURIComponent`).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use auth_domain::Secret;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How cookies are named and which attributes they carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// `advanced.cookiePrefix`: `better-auth` by default.
+    pub prefix: String,
+    /// Use `__Secure-` names and the `Secure` attribute (on for an https base URL).
+    pub secure: bool,
+}
+
+impl Default for CookieConfig {
+    fn default() -> Self {
+        Self { prefix: "better-auth".to_owned(), secure: false }
+    }
+}
+
+/// The session cookie (signed token).
+pub const SESSION_TOKEN: &str = "session_token";
+/// The cookie cache (never written by this server; expired when seen).
+pub const SESSION_DATA: &str = "session_data";
+/// Set (signed `true`) when the user signed in with remember-me off.
+pub const DONT_REMEMBER: &str = "dont_remember";
+
+/// Signs, verifies, reads and writes cookies with the server secret.
+pub struct CookieCodec {
+    config: CookieConfig,
+    secret: Secret<String>,
+}
+
+impl std::fmt::Debug for CookieCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CookieCodec").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl CookieCodec {
+    /// A codec keyed by the server secret (the UTF-8 bytes of the string, as Better-Auth does).
+    #[must_use]
+    pub fn new(config: CookieConfig, secret: Secret<String>) -> Self {
+        Self { config, secret }
+    }
+
+    /// The full name of a cookie: `[__Secure-]<prefix>.<name>`.
+    #[must_use]
+    pub fn name(&self, name: &str) -> String {
+        let secure = if self.config.secure { "__Secure-" } else { "" };
+        format!("{secure}{}.{name}", self.config.prefix)
+    }
+
+    /// `value.signature`, not yet URI-encoded (the form `set-auth-token` carries).
+    #[must_use]
+    pub fn sign(&self, value: &str) -> String {
+        format!("{value}.{}", STANDARD.encode(self.mac(value)))
+    }
+
+    /// Verifies a decoded `value.signature` string and returns the value. Signatures must be 44
+    /// characters ending in `=`; standard and URL-safe alphabets are both accepted. Comparison is
+    /// constant-time.
+    #[must_use]
+    pub fn verify<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        let (value, signature) = signed.rsplit_once('.')?;
+        if value.is_empty() || signature.len() != 44 || !signature.ends_with('=') {
+            return None;
+        }
+        let decoded = STANDARD.decode(signature).or_else(|_| URL_SAFE.decode(signature)).ok()?;
+        let mut mac = self.keyed();
+        mac.update(value.as_bytes());
+        mac.verify_slice(&decoded).ok()?;
+        Some(value)
+    }
+
+    /// Reads a signed cookie from a `Cookie` header and returns its verified value.
+    #[must_use]
+    pub fn read_signed(&self, cookie_header: &str, name: &str) -> Option<String> {
+        let raw = read_cookie(cookie_header, &self.name(name))?;
+        self.verify(&raw).map(str::to_owned)
+    }
+
+    /// Whether the header carries a cookie with this (unprefixed) name at all.
+    #[must_use]
+    pub fn has(&self, cookie_header: &str, name: &str) -> bool {
+        read_cookie(cookie_header, &self.name(name)).is_some()
+    }
+
+    /// A `Set-Cookie` line for a signed value. `max_age: None` makes a browser-session cookie.
+    #[must_use]
+    pub fn set_signed(&self, name: &str, value: &str, max_age: Option<i64>) -> String {
+        self.line(name, &encode_uri_component(&self.sign(value)), max_age)
+    }
+
+    /// A `Set-Cookie` line that deletes a cookie.
+    #[must_use]
+    pub fn expire(&self, name: &str) -> String {
+        self.line(name, "", Some(0))
+    }
+
+    fn line(&self, name: &str, encoded_value: &str, max_age: Option<i64>) -> String {
+        let mut line = format!("{}={encoded_value}", self.name(name));
+        if let Some(seconds) = max_age {
+            line.push_str(&format!("; Max-Age={seconds}"));
+        }
+        line.push_str("; Path=/; HttpOnly");
+        if self.config.secure {
+            line.push_str("; Secure");
+        }
+        line.push_str("; SameSite=Lax");
+        line
+    }
+
+    fn keyed(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail; fall back to an empty key
+        // rather than panic, which would only make every signature invalid.
+        HmacSha256::new_from_slice(self.secret.expose().as_bytes())
+            .unwrap_or_else(|_| HmacSha256::new(&Default::default()))
+    }
+
+    fn mac(&self, value: &str) -> Vec<u8> {
+        let mut mac = self.keyed();
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// Reads one cookie from a `Cookie` header the way better-call does: split on `;`, trim, the
+/// first occurrence wins, surrounding quotes stripped, percent-decoded when it holds `%`.
+#[must_use]
+pub fn read_cookie(header: &str, name: &str) -> Option<String> {
+    header.split(';').find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        if key.trim() != name {
+            return None;
+        }
+        let value = value.trim();
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        if value.contains('%') {
+            Some(percent_decode(value).unwrap_or_else(|| value.to_owned()))
+        } else {
+            Some(value.to_owned())
+        }
+    })
+}
+
+/// JavaScript's `encodeURIComponent`.
+#[must_use]
+pub fn encode_uri_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3 / 2);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Percent-decoding; `None` when an escape is malformed or the result is not UTF-8.
+#[must_use]
+pub fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = value.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests;

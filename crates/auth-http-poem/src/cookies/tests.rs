@@ -1,0 +1,91 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn codec() -> CookieCodec {
+    CookieCodec::new(CookieConfig::default(), Secret::new("a-test-secret-that-is-long-enough!!".to_owned()))
+}
+
+#[test]
+fn signatures_match_better_auths_format() {
+    // Value and signature produced by Node: HMAC-SHA256 keyed by the secret's UTF-8 bytes,
+    // standard base64 with padding.
+    //   crypto.createHmac("sha256", "a-test-secret-that-is-long-enough!!")
+    //         .update("abc").digest("base64")
+    let signed = codec().sign("abc");
+    assert_eq!(signed, "abc.lcUreNAj8u6vwCjLGqaSHGoZrTnNVEjsbzwiC942Xrk=");
+    assert_eq!(codec().verify(&signed), Some("abc"));
+}
+
+#[test]
+fn set_cookie_lines_follow_better_auths_attribute_order() {
+    let line = codec().set_signed(SESSION_TOKEN, "tok", Some(604_800));
+    assert!(line.starts_with("better-auth.session_token=tok."), "{line}");
+    assert!(line.ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"), "{line}");
+    assert!(line.contains("%3D;"), "the padded signature is URI-encoded: {line}");
+    assert_eq!(
+        codec().expire(SESSION_TOKEN),
+        "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
+    );
+}
+
+#[test]
+fn secure_cookies_get_the_prefix_and_attribute() {
+    let secure = CookieCodec::new(
+        CookieConfig { secure: true, ..CookieConfig::default() },
+        Secret::new("s".repeat(32)),
+    );
+    let line = secure.set_signed(DONT_REMEMBER, "true", None);
+    assert!(line.starts_with("__Secure-better-auth.dont_remember=true."), "{line}");
+    assert!(line.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"), "{line}");
+}
+
+#[test]
+fn reading_takes_the_first_occurrence_and_decodes() {
+    let c = codec();
+    let signed = encode_uri_component(&c.sign("first"));
+    let header = format!("other=1; better-auth.session_token={signed}; better-auth.session_token=x.y");
+    assert_eq!(c.read_signed(&header, SESSION_TOKEN).as_deref(), Some("first"));
+    let quoted = format!("better-auth.session_token=\"{signed}\"");
+    assert_eq!(c.read_signed(&quoted, SESSION_TOKEN).as_deref(), Some("first"));
+}
+
+#[test]
+fn a_signature_from_another_secret_or_malformed_is_refused() {
+    let other = CookieCodec::new(CookieConfig::default(), Secret::new("another-secret-another-secret!!!".to_owned()));
+    assert_eq!(codec().verify(&other.sign("tok")), None);
+    for bad in ["", "tok", ".sig", "tok.", "tok.short=", &format!("tok.{}", "A".repeat(44))] {
+        assert_eq!(codec().verify(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn encode_uri_component_matches_javascript() {
+    assert_eq!(encode_uri_component("a+b/c=d e.-_!~*'()é"), "a%2Bb%2Fc%3Dd%20e.-_!~*'()%C3%A9");
+}
+
+proptest! {
+    #[test]
+    fn signed_values_round_trip(value in "[a-zA-Z0-9]{1,64}") {
+        let c = codec();
+        let header = format!("better-auth.session_token={}", encode_uri_component(&c.sign(&value)));
+        prop_assert_eq!(c.read_signed(&header, SESSION_TOKEN), Some(value));
+    }
+
+    #[test]
+    fn any_changed_byte_is_refused(value in "[a-zA-Z0-9]{1,40}", index in 0usize..200, replacement in any::<u8>()) {
+        let c = codec();
+        let mut signed = c.sign(&value).into_bytes();
+        let index = index % signed.len();
+        prop_assume!(signed[index] != replacement);
+        signed[index] = replacement;
+        if let Ok(tampered) = String::from_utf8(signed) {
+            prop_assert_eq!(c.verify(&tampered), None);
+        }
+    }
+
+    #[test]
+    fn percent_decoding_inverts_encoding(value in "\\PC{0,40}") {
+        prop_assert_eq!(percent_decode(&encode_uri_component(&value)), Some(value));
+    }
+}

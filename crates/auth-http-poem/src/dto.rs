@@ -1,0 +1,222 @@
+//! Wire types: request and response bodies, camelCase JSON exactly as Better-Auth sends them.
+
+use auth_domain::{Session, User};
+use poem_openapi::Object;
+use poem_openapi::types::MaybeUndefined;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// `Date.toJSON()`: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(time::UtcOffset::UTC);
+    let format = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    utc.format(&format).unwrap_or_default()
+}
+
+/// A user.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UserDto {
+    /// Id (32 characters).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Lower-cased email.
+    pub email: String,
+    /// Whether the email was verified.
+    pub email_verified: bool,
+    /// Avatar URL or null.
+    pub image: Option<String>,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 update time.
+    pub updated_at: String,
+}
+
+impl From<&User> for UserDto {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            name: user.name.clone(),
+            email: user.email.to_string(),
+            email_verified: user.email_verified,
+            image: user.image.clone(),
+            created_at: iso(user.created_at),
+            updated_at: iso(user.updated_at),
+        }
+    }
+}
+
+/// A session (the token included, as Better-Auth returns it).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionDto {
+    /// Id.
+    pub id: String,
+    /// The session token.
+    pub token: String,
+    /// Owner.
+    pub user_id: String,
+    /// ISO-8601 expiry.
+    pub expires_at: String,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 update time.
+    pub updated_at: String,
+    /// Client address at creation (`""` when unknown).
+    pub ip_address: Option<String>,
+    /// Client user agent at creation (`""` when unknown).
+    pub user_agent: Option<String>,
+}
+
+impl From<&Session> for SessionDto {
+    fn from(session: &Session) -> Self {
+        Self {
+            id: session.id.to_string(),
+            token: session.token.expose().to_owned(),
+            user_id: session.user_id.to_string(),
+            expires_at: iso(session.expires_at),
+            created_at: iso(session.created_at),
+            updated_at: iso(session.updated_at),
+            ip_address: session.ip_address.clone(),
+            user_agent: session.user_agent.clone(),
+        }
+    }
+}
+
+/// `POST /sign-up/email` body. Unknown keys are ignored.
+/// No `Debug`: it holds a password.
+#[derive(Object)]
+pub struct SignUpEmailRequest {
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Password (8 to 128 characters by default).
+    #[oai(validator(max_length = 4096))]
+    pub password: poem_openapi::types::Password,
+    /// Avatar URL.
+    pub image: Option<String>,
+    /// Where the client goes next (validated against trusted origins).
+    #[oai(rename = "callbackURL")]
+    pub callback_url: Option<String>,
+    /// Long session (default) or one that ends with the browser session.
+    #[oai(rename = "rememberMe")]
+    pub remember_me: Option<bool>,
+}
+
+/// `POST /sign-in/email` body.
+/// No `Debug`: it holds a password.
+#[derive(Object)]
+pub struct SignInEmailRequest {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    #[oai(validator(max_length = 4096))]
+    pub password: poem_openapi::types::Password,
+    /// Where the client goes next (validated against trusted origins).
+    #[oai(rename = "callbackURL")]
+    pub callback_url: Option<String>,
+    /// Long session (default true).
+    #[oai(rename = "rememberMe")]
+    pub remember_me: Option<bool>,
+}
+
+/// `POST /sign-up/email` response.
+#[derive(Debug, Object)]
+pub struct SignUpEmailResponse {
+    /// The session token (null when no session was created).
+    pub token: Option<String>,
+    /// The new user.
+    pub user: UserDto,
+}
+
+/// `POST /sign-in/email` response.
+#[derive(Debug, Object)]
+pub struct SignInEmailResponse {
+    /// Whether the client should navigate to `url`.
+    pub redirect: bool,
+    /// The session token.
+    pub token: String,
+    /// The callback URL, when one was given.
+    #[oai(skip_serializing_if_is_none)]
+    pub url: Option<String>,
+    /// The user.
+    pub user: UserDto,
+}
+
+/// `GET /get-session` response (or JSON `null`).
+#[derive(Debug, Object)]
+pub struct SessionWithUser {
+    /// The session.
+    pub session: SessionDto,
+    /// Its user.
+    pub user: UserDto,
+}
+
+/// `{"success": true}`.
+#[derive(Debug, Object)]
+pub struct SuccessResponse {
+    /// Always true.
+    pub success: bool,
+}
+
+/// `{"status": true}`.
+#[derive(Debug, Object)]
+pub struct StatusResponse {
+    /// Always true.
+    pub status: bool,
+}
+
+/// `{"ok": true}`.
+#[derive(Debug, Object)]
+pub struct OkResponse {
+    /// Always true.
+    pub ok: bool,
+}
+
+/// `POST /revoke-session` body.
+#[derive(Debug, Object)]
+pub struct RevokeSessionRequest {
+    /// Token of the session to revoke (one of the caller's own).
+    #[oai(validator(max_length = 256))]
+    pub token: String,
+}
+
+/// `POST /update-user` body. `email` is refused; unknown keys are ignored.
+#[derive(Debug, Object)]
+pub struct UpdateUserRequest {
+    /// New display name.
+    pub name: Option<String>,
+    /// New avatar URL, or null to clear it.
+    pub image: MaybeUndefined<String>,
+    /// Refused with `EMAIL_CAN_NOT_BE_UPDATED` (use `/change-email`).
+    pub email: Option<Value>,
+}
+
+/// `POST /change-password` body.
+/// No `Debug`: it holds a password.
+#[derive(Object)]
+pub struct ChangePasswordRequest {
+    /// The new password.
+    #[oai(rename = "newPassword", validator(max_length = 4096))]
+    pub new_password: poem_openapi::types::Password,
+    /// The current password.
+    #[oai(rename = "currentPassword", validator(max_length = 4096))]
+    pub current_password: poem_openapi::types::Password,
+    /// Delete every session and issue a new one.
+    #[oai(rename = "revokeOtherSessions")]
+    pub revoke_other_sessions: Option<bool>,
+}
+
+/// `POST /change-password` response.
+#[derive(Debug, Object)]
+pub struct ChangePasswordResponse {
+    /// The new session token when sessions were revoked, else null.
+    pub token: Option<String>,
+    /// The user.
+    pub user: UserDto,
+}

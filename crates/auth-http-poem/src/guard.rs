@@ -1,0 +1,201 @@
+//! Request guards that run before any route: hostile framing, body size, media types, JSON
+//! syntax, form bodies, and the CSRF origin check. Each refusal is a JSON error in the
+//! contract's shape (or a bare 404 where better-call gives one).
+
+use std::sync::Arc;
+
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use serde_json::{Map, Value};
+
+use crate::cookies::percent_decode;
+use crate::error::ApiError;
+use crate::payload::invalid_json;
+use crate::state::HttpState;
+
+/// Routes that also accept `application/x-www-form-urlencoded` (and get the form-CSRF check).
+const FORM_ROUTES: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
+
+/// The outermost guard: refuses ambiguous framing and turns "no such route" and "wrong method"
+/// into better-call's bare 404.
+pub(crate) async fn framing<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+    if request.headers().contains_key(header::TRANSFER_ENCODING) {
+        // Request-smuggling defence. hyper drops `Content-Length` when `Transfer-Encoding` is
+        // also present (and closes the connection afterwards), so a request carrying both is
+        // seen here with only the latter: refuse every `Transfer-Encoding` body (auth bodies are
+        // small; clients send `Content-Length`) and close the connection (RFC 9112 §6.3).
+        let mut error = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "Transfer-Encoding request bodies are not accepted; send Content-Length",
+        );
+        error.headers.push((header::CONNECTION, "close".to_owned()));
+        return Ok(error.into_response());
+    }
+    let response = match inner.call(request).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    let status = response.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED || (status == StatusCode::NOT_FOUND && !is_json) {
+        return Ok(Response::builder().status(StatusCode::NOT_FOUND).finish());
+    }
+    Ok(response)
+}
+
+/// The auth API's guard: body limit, media type, JSON syntax, forms, origin check, plugin hooks.
+pub(crate) async fn auth_api<E: Endpoint>(
+    inner: Arc<E>,
+    mut request: Request,
+    state: Arc<HttpState>,
+) -> poem::Result<Response> {
+    let path = request.uri().path().to_owned();
+    let route = path.strip_prefix("/api/auth").unwrap_or(&path).to_owned();
+    if let Err(error) = check_origin(&state, &request, &route) {
+        return Ok(error.into_response());
+    }
+    if let Err(error) = normalise_body(&state, &mut request, &route).await {
+        return Ok(error.into_response());
+    }
+    for plugin in state.plugins() {
+        plugin.before(&state, &mut request);
+    }
+    let mut response = match inner.call(request).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    for plugin in state.plugins() {
+        plugin.after(&state, &mut response);
+    }
+    Ok(response)
+}
+
+async fn normalise_body(
+    state: &HttpState,
+    request: &mut Request,
+    route: &str,
+) -> Result<(), ApiError> {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let limit = state.config().body_limit;
+    let bytes = request.take_body().into_bytes_limit(limit).await.map_err(|error| match error {
+        poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("Request body is larger than {limit} bytes"),
+        ),
+        _ => ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Could not read the request body"),
+    })?;
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let json = HeaderValue::from_static("application/json");
+    if bytes.is_empty() {
+        request.headers_mut().insert(header::CONTENT_TYPE, json);
+        return Ok(());
+    }
+    let Some(content_type) = content_type else {
+        // node:http drops a body that has no Content-Type; the route then sees no body.
+        request.headers_mut().insert(header::CONTENT_TYPE, json);
+        return Ok(());
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let accepts_form = FORM_ROUTES.contains(&route);
+    let body = match essence.as_str() {
+        "application/json" => {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+                return Err(invalid_json());
+            }
+            bytes.to_vec()
+        }
+        "application/x-www-form-urlencoded" if accepts_form => form_to_json(&bytes)?,
+        _ => {
+            let allowed = if accepts_form {
+                "application/json, application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
+            let shown: String = content_type.chars().filter(|c| !c.is_control()).take(100).collect();
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!("Content-Type \"{shown}\" is not allowed. Allowed types: {allowed}"),
+            ));
+        }
+    };
+    request.headers_mut().insert(header::CONTENT_TYPE, json);
+    request.headers_mut().remove(header::CONTENT_LENGTH);
+    request.set_body(Body::from(body));
+    Ok(())
+}
+
+/// A form body as a JSON object of strings (a repeated key becomes an array), as better-call
+/// parses it: `rememberMe=false` stays the string `"false"` and fails boolean validation.
+fn form_to_json(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| invalid_json())?;
+    let mut object = Map::new();
+    for pair in text.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |raw: &str| percent_decode(&raw.replace('+', " ")).ok_or_else(invalid_json);
+        let (key, value) = (decode(key)?, Value::String(decode(value)?));
+        match object.get_mut(&key) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(existing) => *existing = Value::Array(vec![existing.clone(), value]),
+            None => {
+                object.insert(key, value);
+            }
+        }
+    }
+    serde_json::to_vec(&Value::Object(object)).map_err(|_| invalid_json())
+}
+
+/// The origin check: cookie-carrying state changes must come from a trusted origin; the two
+/// form-capable sign-in routes also check browsers that send no cookie.
+fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(), ApiError> {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let headers = request.headers();
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let has_cookie = headers.contains_key(header::COOKIE);
+    let origin = header_text("origin").or_else(|| header_text("referer"));
+    if !has_cookie {
+        if !FORM_ROUTES.contains(&route) {
+            return Ok(());
+        }
+        let fetch_site = header_text("sec-fetch-site");
+        let fetch_mode = header_text("sec-fetch-mode");
+        let has_fetch_metadata = fetch_site.is_some() || fetch_mode.is_some() || header_text("sec-fetch-dest").is_some();
+        if has_fetch_metadata && fetch_site == Some("cross-site") && fetch_mode == Some("navigate") {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
+                "Cross-site navigation login blocked. This request appears to be a CSRF attack.",
+            ));
+        }
+        if !has_fetch_metadata && origin.is_none() {
+            return Ok(());
+        }
+    }
+    let origin = match origin {
+        Some("null") if header_text("sec-fetch-site") == Some("same-origin") => {
+            Some(state.origins().own().to_owned())
+        }
+        Some(value) if !value.is_empty() && value != "null" => Some(value.to_owned()),
+        _ => None,
+    };
+    let Some(origin) = origin else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin"));
+    };
+    if !state.origins().is_trusted(&origin) {
+        tracing::warn!(target: "auth::audit", route, "request from an untrusted origin refused");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin"));
+    }
+    Ok(())
+}

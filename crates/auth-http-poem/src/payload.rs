@@ -1,0 +1,150 @@
+//! The request payload and the success response of every route, shaped like better-call's.
+
+use poem::http::{HeaderName, HeaderValue, header};
+use poem::{FromRequest, IntoResponse, Request, RequestBody, Response};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// A JSON request body with Better-Auth's error semantics: no body is
+/// `[body] Invalid input: expected object, received undefined`, a wrong type is
+/// `VALIDATION_ERROR`. (Size, media type and JSON syntax were checked by the body guard.)
+#[derive(Debug, Clone)]
+pub struct BaJson<T>(pub T);
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for BaJson<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+        if data.is_empty() {
+            return Err(ApiError::validation(
+                "[body] Invalid input: expected object, received undefined",
+            )
+            .into());
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(&data) else {
+            return Err(invalid_json().into());
+        };
+        if !value.is_object() {
+            let message =
+                format!("[body] Invalid input: expected object, received {}", type_name(&value));
+            return Err(ApiError::validation(message).into());
+        }
+        match T::parse_from_json(Some(value)) {
+            Ok(parsed) => Ok(Self(parsed)),
+            Err(error) => Err(ApiError::validation(format!("[body] {}", error.into_message())).into()),
+        }
+    }
+}
+
+/// `400 BAD_REQUEST "Invalid JSON in request body"`.
+pub(crate) fn invalid_json() -> ApiError {
+    ApiError::new(
+        poem::http::StatusCode::BAD_REQUEST,
+        "BAD_REQUEST",
+        "Invalid JSON in request body",
+    )
+}
+
+/// A `200` JSON response with the cookies and headers a route sets.
+#[derive(Debug)]
+pub struct Reply<T> {
+    body: T,
+    cookies: Vec<String>,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl<T> Reply<T> {
+    /// A `200` with this body.
+    pub fn new(body: T) -> Self {
+        Self { body, cookies: Vec::new(), headers: Vec::new() }
+    }
+
+    /// Adds `Set-Cookie` lines.
+    #[must_use]
+    pub fn cookies(mut self, cookies: Vec<String>) -> Self {
+        self.cookies.extend(cookies);
+        self
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+impl<T: ToJSON + Send> IntoResponse for Reply<T> {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
+        let mut response =
+            Response::builder().content_type("application/json").body(body);
+        for cookie in self.cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        response
+    }
+}
+
+impl<T: ToJSON + Send> ApiResponse for Reply<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Success",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "application/json",
+                    schema: T::schema_ref(),
+                }],
+                headers: Vec::new(),
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}

@@ -1,0 +1,111 @@
+//! What every handler shares: the use cases, the cookie codec, trusted origins, plugins.
+
+use std::sync::Arc;
+
+use auth_core::Auth;
+use auth_domain::Secret;
+use poem::{Request, Response, Route};
+
+use crate::cookies::{CookieCodec, CookieConfig};
+use crate::origin::TrustedOrigins;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The public base URL (`http://localhost:3000`); its origin is trusted, and an `https`
+    /// scheme turns on secure cookies.
+    pub base_url: String,
+    /// More trusted origins (patterns, see `TrustedOrigins`).
+    pub trusted_origins: Vec<String>,
+    /// Largest accepted request body, in bytes (Better-Auth has none; we refuse with 413).
+    pub body_limit: usize,
+    /// Cookie name prefix (`better-auth`).
+    pub cookie_prefix: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://localhost:3000".to_owned(),
+            trusted_origins: Vec::new(),
+            body_limit: 1024 * 1024,
+            cookie_prefix: "better-auth".to_owned(),
+        }
+    }
+}
+
+/// A plugin of the HTTP layer: it may add routes under `/api/auth`, and hook every request
+/// before routing (e.g. to turn a bearer header into a session cookie) and every response after
+/// the handler (e.g. to expose a header). Enabled by configuration; see docs/plugins.md.
+pub trait HttpPlugin: Send + Sync + 'static {
+    /// The plugin's id as written in `AUTH_PLUGINS`.
+    fn id(&self) -> &'static str;
+
+    /// Runs before routing on every `/api/auth` request.
+    fn before(&self, _state: &HttpState, _request: &mut Request) {}
+
+    /// Runs after the handler on every `/api/auth` response.
+    fn after(&self, _state: &HttpState, _response: &mut Response) {}
+
+    /// Routes to mount under `/api/auth`.
+    fn routes(&self, _state: &Arc<HttpState>) -> Option<Route> {
+        None
+    }
+}
+
+/// Shared state of the HTTP layer.
+pub struct HttpState {
+    auth: Auth,
+    config: HttpConfig,
+    cookies: CookieCodec,
+    origins: TrustedOrigins,
+    plugins: Vec<Arc<dyn HttpPlugin>>,
+}
+
+impl HttpState {
+    /// Builds the state. `secret` signs cookies (HMAC-SHA256 keyed by its UTF-8 bytes).
+    #[must_use]
+    pub fn new(
+        auth: Auth,
+        config: HttpConfig,
+        secret: Secret<String>,
+        plugins: Vec<Arc<dyn HttpPlugin>>,
+    ) -> Self {
+        let cookie_config = CookieConfig {
+            prefix: config.cookie_prefix.clone(),
+            secure: config.base_url.starts_with("https://"),
+        };
+        let origins = TrustedOrigins::new(&config.base_url, &config.trusted_origins);
+        Self { auth, cookies: CookieCodec::new(cookie_config, secret), origins, config, plugins }
+    }
+
+    /// The use cases.
+    #[must_use]
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// The cookie codec.
+    #[must_use]
+    pub fn cookies(&self) -> &CookieCodec {
+        &self.cookies
+    }
+
+    /// Trusted origins.
+    #[must_use]
+    pub fn origins(&self) -> &TrustedOrigins {
+        &self.origins
+    }
+
+    /// Enabled plugins, in order.
+    #[must_use]
+    pub fn plugins(&self) -> &[Arc<dyn HttpPlugin>] {
+        &self.plugins
+    }
+}
