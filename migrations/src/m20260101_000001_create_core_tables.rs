@@ -98,11 +98,17 @@ fn text_null<T: IntoIden>(name: T) -> ColumnDef {
 }
 
 fn date<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
 }
 
 fn date_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .take()
 }
 
 fn cascade_to_user(from: (impl IntoIden, impl IntoIden), name: &str) -> ForeignKeyCreateStatement {
@@ -125,7 +131,12 @@ impl MigrationTrait for Migration {
                     .col(id(User::Id))
                     .col(text(User::Name))
                     .col(text(User::Email).unique_key().take())
-                    .col(ColumnDef::new(User::EmailVerified).boolean().not_null().default(false))
+                    .col(
+                        ColumnDef::new(User::EmailVerified)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .col(text_null(User::Image))
                     .col(date(User::CreatedAt))
                     .col(date(User::UpdatedAt))
@@ -145,7 +156,10 @@ impl MigrationTrait for Migration {
                     .col(text_null(Session::IpAddress))
                     .col(text_null(Session::UserAgent))
                     .col(text(Session::UserId))
-                    .foreign_key(&mut cascade_to_user((Session::Table, Session::UserId), "session_userId_fkey"))
+                    .foreign_key(&mut cascade_to_user(
+                        (Session::Table, Session::UserId),
+                        "session_userId_fkey",
+                    ))
                     .take(),
             )
             .await?;
@@ -167,7 +181,10 @@ impl MigrationTrait for Migration {
                     .col(text_null(Account::Password))
                     .col(date(Account::CreatedAt))
                     .col(date(Account::UpdatedAt))
-                    .foreign_key(&mut cascade_to_user((Account::Table, Account::UserId), "account_userId_fkey"))
+                    .foreign_key(&mut cascade_to_user(
+                        (Account::Table, Account::UserId),
+                        "account_userId_fkey",
+                    ))
                     .take(),
             )
             .await?;
@@ -186,8 +203,16 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, table, column) in [
-            ("session_userId_idx", Session::Table.into_iden(), Session::UserId.into_iden()),
-            ("account_userId_idx", Account::Table.into_iden(), Account::UserId.into_iden()),
+            (
+                "session_userId_idx",
+                Session::Table.into_iden(),
+                Session::UserId.into_iden(),
+            ),
+            (
+                "account_userId_idx",
+                Account::Table.into_iden(),
+                Account::UserId.into_iden(),
+            ),
             (
                 "verification_identifier_idx",
                 Verification::Table.into_iden(),
@@ -196,7 +221,12 @@ impl MigrationTrait for Migration {
         ] {
             manager
                 .create_index(
-                    Index::create().if_not_exists().name(name).table(table).col(column).take(),
+                    Index::create()
+                        .if_not_exists()
+                        .name(name)
+                        .table(table)
+                        .col(column)
+                        .take(),
                 )
                 .await?;
         }
@@ -210,7 +240,9 @@ impl MigrationTrait for Migration {
             Session::Table.into_iden(),
             User::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).if_exists().take()).await?;
+            manager
+                .drop_table(Table::drop().table(table).if_exists().take())
+                .await?;
         }
         Ok(())
     }

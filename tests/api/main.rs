@@ -1,1 +1,10 @@
+//! auth-tests: the black-box suite. Each test starts the real application on an ephemeral port
+//! with its own database (SQLite file, or a fresh Postgres database) and drives it over HTTP.
+//! Must not depend on: internals of the server; only `auth_app::Application` and HTTP.
 
+mod compat;
+mod email_password;
+mod helpers;
+mod hostile;
+mod origin;
+mod sessions;

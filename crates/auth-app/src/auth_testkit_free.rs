@@ -15,32 +15,74 @@ fn none() -> PortError {
 
 #[async_trait::async_trait]
 impl UserRepo for NoStore {
-    async fn create_with_account(&self, _: &User, _: &Account) -> Result<(), PortError> { Err(none()) }
-    async fn find_by_email(&self, _: &Email) -> Result<Option<User>, PortError> { Err(none()) }
-    async fn find_by_id(&self, _: &UserId) -> Result<Option<User>, PortError> { Err(none()) }
-    async fn update(&self, _: &User) -> Result<(), PortError> { Err(none()) }
-    async fn delete(&self, _: &UserId) -> Result<(), PortError> { Err(none()) }
+    async fn create_with_account(&self, _: &User, _: &Account) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn find_by_email(&self, _: &Email) -> Result<Option<User>, PortError> {
+        Err(none())
+    }
+    async fn find_by_id(&self, _: &UserId) -> Result<Option<User>, PortError> {
+        Err(none())
+    }
+    async fn update(&self, _: &User) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn delete(&self, _: &UserId) -> Result<(), PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]
 impl AccountRepo for NoStore {
-    async fn find_credential(&self, _: &UserId) -> Result<Option<Account>, PortError> { Err(none()) }
-    async fn update_password(&self, _: &AccountId, _: &PasswordHash, _: OffsetDateTime) -> Result<(), PortError> { Err(none()) }
+    async fn find_credential(&self, _: &UserId) -> Result<Option<Account>, PortError> {
+        Err(none())
+    }
+    async fn update_password(
+        &self,
+        _: &AccountId,
+        _: &PasswordHash,
+        _: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]
 impl SessionRepo for NoStore {
-    async fn create(&self, _: &Session) -> Result<(), PortError> { Err(none()) }
-    async fn find_with_user(&self, _: &SessionToken) -> Result<Option<(Session, User)>, PortError> { Err(none()) }
-    async fn update_expiry(&self, _: &SessionId, _: OffsetDateTime, _: OffsetDateTime) -> Result<(), PortError> { Err(none()) }
-    async fn list_active(&self, _: &UserId, _: OffsetDateTime) -> Result<Vec<Session>, PortError> { Err(none()) }
-    async fn delete_by_token(&self, _: &SessionToken) -> Result<bool, PortError> { Err(none()) }
-    async fn delete_for_user(&self, _: &UserId, _: Option<SessionToken>) -> Result<u64, PortError> { Err(none()) }
+    async fn create(&self, _: &Session) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn find_with_user(&self, _: &SessionToken) -> Result<Option<(Session, User)>, PortError> {
+        Err(none())
+    }
+    async fn update_expiry(
+        &self,
+        _: &SessionId,
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn list_active(&self, _: &UserId, _: OffsetDateTime) -> Result<Vec<Session>, PortError> {
+        Err(none())
+    }
+    async fn delete_by_token(&self, _: &SessionToken) -> Result<bool, PortError> {
+        Err(none())
+    }
+    async fn delete_for_user(&self, _: &UserId, _: Option<SessionToken>) -> Result<u64, PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]
 impl VerificationRepo for NoStore {
-    async fn create(&self, _: &Verification) -> Result<(), PortError> { Err(none()) }
-    async fn find_latest(&self, _: &str) -> Result<Option<Verification>, PortError> { Err(none()) }
-    async fn delete(&self, _: &VerificationId) -> Result<bool, PortError> { Err(none()) }
+    async fn create(&self, _: &Verification) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn find_latest(&self, _: &str) -> Result<Option<Verification>, PortError> {
+        Err(none())
+    }
+    async fn delete(&self, _: &VerificationId) -> Result<bool, PortError> {
+        Err(none())
+    }
 }

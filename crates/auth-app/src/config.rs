@@ -24,7 +24,11 @@ pub struct AppConfig {
     #[serde(deserialize_with = "comma_list")]
     pub trusted_origins: Vec<String>,
     /// `AUTH_PLUGINS`: comma-separated plugin ids; absent means every plugin that is built.
-    #[serde(deserialize_with = "optional_comma_list", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "optional_comma_list",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub plugins: Option<Vec<String>>,
     /// `AUTH_LOG_FORMAT`: `pretty` or `json`.
     pub log_format: LogFormat,
@@ -131,9 +135,12 @@ enum RawList {
 impl RawList {
     fn into_vec(self) -> Vec<String> {
         match self {
-            Self::One(text) => {
-                text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-            }
+            Self::One(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             Self::Many(items) => items,
         }
     }
@@ -162,8 +169,13 @@ impl AppConfig {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let env = Env::prefixed("AUTH_").ignore(&["CONFIG"]).map(|key| key.as_str().to_ascii_lowercase().into());
-        let config: Self = figment.merge(env).extract().context("invalid configuration")?;
+        let env = Env::prefixed("AUTH_")
+            .ignore(&["CONFIG"])
+            .map(|key| key.as_str().to_ascii_lowercase().into());
+        let config: Self = figment
+            .merge(env)
+            .extract()
+            .context("invalid configuration")?;
         config.validate()?;
         Ok(config)
     }
@@ -178,14 +190,20 @@ impl AppConfig {
                 bail!("AUTH_SECRET must be at least 32 bytes long");
             }
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             bail!("AUTH_DATABASE_URL must start with sqlite: or postgres://");
         }
         if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
             bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");
         }
-        if self.session_expires_in <= 0 || self.session_update_age < 0 || self.session_fresh_age < 0 {
-            bail!("session durations must not be negative, and AUTH_SESSION_EXPIRES_IN must be positive");
+        if self.session_expires_in <= 0 || self.session_update_age < 0 || self.session_fresh_age < 0
+        {
+            bail!(
+                "session durations must not be negative, and AUTH_SESSION_EXPIRES_IN must be positive"
+            );
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");
@@ -201,13 +219,18 @@ impl AppConfig {
     /// The public base URL.
     #[must_use]
     pub fn base_url(&self) -> String {
-        self.base_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
     }
 
     /// The SQLite database file, when the URL names one.
     #[must_use]
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        let rest = self.database_url.strip_prefix("sqlite://").or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
         let path = rest.split('?').next().unwrap_or_default();
         if path.is_empty() || path == ":memory:" {
             return None;
@@ -222,12 +245,18 @@ mod tests {
 
     #[test]
     fn comma_separated_lists_and_secrets_are_validated() {
-        let mut config = AppConfig { secret: Some("short".to_owned()), ..AppConfig::default() };
+        let mut config = AppConfig {
+            secret: Some("short".to_owned()),
+            ..AppConfig::default()
+        };
         assert!(config.validate().is_err(), "a short secret is refused");
         config.secret = Some("x".repeat(32));
         assert!(config.validate().is_ok());
         config.database_url = "mysql://x".to_owned();
-        assert!(config.validate().is_err(), "unsupported databases are refused");
+        assert!(
+            config.validate().is_err(),
+            "unsupported databases are refused"
+        );
     }
 
     #[test]
@@ -244,7 +273,10 @@ mod tests {
 
     #[test]
     fn the_sqlite_path_is_read_from_the_url() {
-        let config = AppConfig { database_url: "sqlite://data/auth.db?mode=rwc".to_owned(), ..AppConfig::default() };
+        let config = AppConfig {
+            database_url: "sqlite://data/auth.db?mode=rwc".to_owned(),
+            ..AppConfig::default()
+        };
         assert_eq!(config.sqlite_path(), Some(PathBuf::from("data/auth.db")));
     }
 }

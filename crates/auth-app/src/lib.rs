@@ -48,10 +48,14 @@ pub struct Application {
 fn check_backend(url: &str) -> anyhow::Result<()> {
     let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
     if is_postgres && !cfg!(feature = "postgres") {
-        bail!("AUTH_DATABASE_URL is a Postgres URL, but auth-app was built without the `postgres` feature");
+        bail!(
+            "AUTH_DATABASE_URL is a Postgres URL, but auth-app was built without the `postgres` feature"
+        );
     }
     if url.starts_with("sqlite:") && !cfg!(feature = "sqlite") {
-        bail!("AUTH_DATABASE_URL is an SQLite URL, but auth-app was built without the `sqlite` feature");
+        bail!(
+            "AUTH_DATABASE_URL is an SQLite URL, but auth-app was built without the `sqlite` feature"
+        );
     }
     Ok(())
 }
@@ -69,16 +73,23 @@ pub async fn migrate(config: &AppConfig) -> anyhow::Result<()> {
 
 async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
     check_backend(&config.database_url)?;
-    if let Some(parent) = config.sqlite_path().as_deref().and_then(std::path::Path::parent) {
+    if let Some(parent) = config
+        .sqlite_path()
+        .as_deref()
+        .and_then(std::path::Path::parent)
+    {
         if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
     }
     let mut store_config = StoreConfig::for_url(&config.database_url);
     if let Some(max) = config.database_max_connections {
         store_config.max_connections = max;
     }
-    SeaOrmStore::connect(&store_config).await.context("connecting to the database")
+    SeaOrmStore::connect(&store_config)
+        .await
+        .context("connecting to the database")
 }
 
 /// The HTTP state for a configuration (shared by `serve` and `openapi`).
@@ -167,7 +178,12 @@ impl Application {
             .and_then(|addr| addr.as_socket_addr().map(std::net::SocketAddr::port))
             .unwrap_or_default();
         tracing::info!(bind = %config.bind, port, plugins = ?state.plugins().iter().map(|p| p.id()).collect::<Vec<_>>(), "auth server ready");
-        Ok(Self { port, acceptor: acceptor.boxed(), endpoint, store })
+        Ok(Self {
+            port,
+            acceptor: acceptor.boxed(),
+            endpoint,
+            store,
+        })
     }
 
     /// The bound port (useful with port 0).
@@ -180,7 +196,10 @@ impl Application {
     ///
     /// # Errors
     /// An I/O error of the listener.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, shutdown, Some(Duration::from_secs(10)))
             .await?;

@@ -1,6 +1,9 @@
 //! auth-app: the server binary: `serve` (default), `migrate`, `openapi`.
 //! Depends on: the auth-app library. Must not depend on: nothing is banned here.
-#![allow(clippy::print_stdout, reason = "the openapi subcommand prints the document")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the openapi subcommand prints the document"
+)]
 
 use anyhow::Context;
 use auth_app::{AppConfig, Application, Overrides, telemetry};
@@ -42,7 +45,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             telemetry::init(&config);
             tracing::info!(config = ?config, "starting");
-            let app = Application::build(config, Overrides::default()).await.context("starting the server")?;
+            let app = Application::build(config, Overrides::default())
+                .await
+                .context("starting the server")?;
             app.run_until(shutdown_signal()).await
         }
     }

@@ -19,7 +19,9 @@ pub(crate) fn resolve(config: &AppConfig) -> anyhow::Result<String> {
     let Some(database) = config.sqlite_path() else {
         bail!("AUTH_SECRET is required when the database is not an SQLite file");
     };
-    let path = database.parent().map_or_else(|| PathBuf::from(SECRET_FILE), |dir| dir.join(SECRET_FILE));
+    let path = database
+        .parent()
+        .map_or_else(|| PathBuf::from(SECRET_FILE), |dir| dir.join(SECRET_FILE));
     if let Ok(stored) = std::fs::read_to_string(&path) {
         let stored = stored.trim().to_owned();
         if stored.len() >= 32 {
@@ -32,7 +34,9 @@ pub(crate) fn resolve(config: &AppConfig) -> anyhow::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
     file.write_all(secret.as_bytes())?;
     tracing::warn!(
         path = %path.display(),

@@ -78,7 +78,9 @@ impl Auth {
     #[tracing::instrument(skip_all)]
     pub async fn sign_up_email(&self, command: SignUpEmail) -> Result<SignedIn, AuthError> {
         let Ok(email) = Email::parse(&command.email) else {
-            return Err(AuthError::Invalid(DomainError::InvalidField { field: "email" }));
+            return Err(AuthError::Invalid(DomainError::InvalidField {
+                field: "email",
+            }));
         };
         check_text("name", &command.name)?;
         if let Some(image) = &command.image {
@@ -116,7 +118,9 @@ impl Auth {
             Err(other) => return Err(other.into()),
         }
         tracing::info!(target: "auth::audit", user_id = %user.id, "sign-up");
-        let session = self.create_session(&user.id, command.remember_me, &command.client).await?;
+        let session = self
+            .create_session(&user.id, command.remember_me, &command.client)
+            .await?;
         Ok(SignedIn { user, session })
     }
 
@@ -145,7 +149,9 @@ impl Auth {
             tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "wrong_password", "sign-in refused");
             return Err(AuthError::InvalidEmailOrPassword);
         }
-        let session = self.create_session(&user.id, command.remember_me, &command.client).await?;
+        let session = self
+            .create_session(&user.id, command.remember_me, &command.client)
+            .await?;
         tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
         Ok(SignedIn { user, session })
     }
@@ -162,25 +168,48 @@ impl Auth {
         command: ChangePassword,
     ) -> Result<ChangedPassword, AuthError> {
         self.config().password.check_new(&command.new_password)?;
-        let account = self.deps().accounts.find_credential(&context.user.id).await?;
+        let account = self
+            .deps()
+            .accounts
+            .find_credential(&context.user.id)
+            .await?;
         let Some((account, hash)) =
             account.and_then(|account| account.password.clone().map(|hash| (account, hash)))
         else {
             return Err(AuthError::CredentialAccountNotFound);
         };
-        if !self.deps().hasher.verify(&command.current_password, &hash).await? {
+        if !self
+            .deps()
+            .hasher
+            .verify(&command.current_password, &hash)
+            .await?
+        {
             return Err(AuthError::InvalidPassword);
         }
         let new_hash = self.deps().hasher.hash(&command.new_password).await?;
-        self.deps().accounts.update_password(&account.id, &new_hash, self.now()).await?;
+        self.deps()
+            .accounts
+            .update_password(&account.id, &new_hash, self.now())
+            .await?;
         tracing::info!(target: "auth::audit", "password changed");
         if !command.revoke_other_sessions {
-            return Ok(ChangedPassword { user: context.user.clone(), new_session: None });
+            return Ok(ChangedPassword {
+                user: context.user.clone(),
+                new_session: None,
+            });
         }
-        self.deps().sessions.delete_for_user(&context.user.id, None).await?;
+        self.deps()
+            .sessions
+            .delete_for_user(&context.user.id, None)
+            .await?;
         let remember_me = context.session.expires_at - context.session.updated_at
             > self.config().session.short_expires_in;
-        let session = self.create_session(&context.user.id, remember_me, &command.client).await?;
-        Ok(ChangedPassword { user: context.user.clone(), new_session: Some(session) })
+        let session = self
+            .create_session(&context.user.id, remember_me, &command.client)
+            .await?;
+        Ok(ChangedPassword {
+            user: context.user.clone(),
+            new_session: Some(session),
+        })
     }
 }

@@ -12,9 +12,7 @@ mod session;
 mod user;
 
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
-pub use email_password::{
-    ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn,
-};
+pub use email_password::{ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn};
 pub use error::AuthError;
 pub use session::{AuthContext, GetSession, SessionLookup};
 pub use user::UpdateUser;

@@ -50,14 +50,21 @@ impl Auth {
             self.deps().sessions.delete_by_token(&session.token).await?;
             return Ok(None);
         }
-        let refresh = !query.dont_remember && !query.disable_refresh && policy.needs_refresh(&session, now);
+        let refresh =
+            !query.dont_remember && !query.disable_refresh && policy.needs_refresh(&session, now);
         if refresh {
             let expires_at = now + policy.expires_in;
-            self.deps().sessions.update_expiry(&session.id, expires_at, now).await?;
+            self.deps()
+                .sessions
+                .update_expiry(&session.id, expires_at, now)
+                .await?;
             session.expires_at = expires_at;
             session.updated_at = now;
         }
-        Ok(Some(SessionLookup { context: AuthContext { session, user }, refreshed: refresh }))
+        Ok(Some(SessionLookup {
+            context: AuthContext { session, user },
+            refreshed: refresh,
+        }))
     }
 
     /// Deletes the session with this token, if any.
@@ -80,7 +87,11 @@ impl Auth {
         if !self.config().session.is_fresh(&context.session, now) {
             return Err(AuthError::SessionNotFresh);
         }
-        Ok(self.deps().sessions.list_active(&context.user.id, now).await?)
+        Ok(self
+            .deps()
+            .sessions
+            .list_active(&context.user.id, now)
+            .await?)
     }
 
     /// Revokes one of the user's own sessions by token; another user's token is left alone.
@@ -109,7 +120,11 @@ impl Auth {
     /// # Errors
     /// `Unavailable`.
     pub async fn revoke_sessions(&self, context: &AuthContext) -> Result<(), AuthError> {
-        let count = self.deps().sessions.delete_for_user(&context.user.id, None).await?;
+        let count = self
+            .deps()
+            .sessions
+            .delete_for_user(&context.user.id, None)
+            .await?;
         tracing::info!(target: "auth::audit", count, "sessions revoked");
         Ok(())
     }
@@ -120,7 +135,11 @@ impl Auth {
     /// `Unavailable`.
     pub async fn revoke_other_sessions(&self, context: &AuthContext) -> Result<(), AuthError> {
         let keep = Some(context.session.token.clone());
-        let count = self.deps().sessions.delete_for_user(&context.user.id, keep).await?;
+        let count = self
+            .deps()
+            .sessions
+            .delete_for_user(&context.user.id, keep)
+            .await?;
         tracing::info!(target: "auth::audit", count, "other sessions revoked");
         Ok(())
     }

@@ -32,7 +32,10 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
         random: Arc::new(SeededRandom::default()),
     };
     customise(&mut deps);
-    Fixture { auth: Auth::new(deps, AuthConfig::default()), clock }
+    Fixture {
+        auth: Auth::new(deps, AuthConfig::default()),
+        clock,
+    }
 }
 
 fn sign_up(email: &str, password: &str) -> SignUpEmail {
@@ -56,17 +59,29 @@ fn sign_in(email: &str, password: &str) -> SignInEmail {
 }
 
 fn lookup(token: &SessionToken) -> GetSession {
-    GetSession { token: token.clone(), dont_remember: false, disable_refresh: false }
+    GetSession {
+        token: token.clone(),
+        dont_remember: false,
+        disable_refresh: false,
+    }
 }
 
 async fn context(auth: &Auth, token: &SessionToken) -> AuthContext {
-    auth.get_session(lookup(token)).await.expect("lookup").expect("valid session").context
+    auth.get_session(lookup(token))
+        .await
+        .expect("lookup")
+        .expect("valid session")
+        .context
 }
 
 #[tokio::test]
 async fn sign_up_creates_a_user_with_a_lower_cased_email_and_a_seven_day_session() {
     let f = fixture();
-    let signed = f.auth.sign_up_email(sign_up(" Alice@Example.com", "password-1")).await.expect("sign-up");
+    let signed = f
+        .auth
+        .sign_up_email(sign_up(" Alice@Example.com", "password-1"))
+        .await
+        .expect("sign-up");
     assert_eq!(signed.user.email.as_str(), "alice@example.com");
     assert_eq!(signed.user.id.as_str().len(), 32);
     assert_eq!(signed.session.token.expose().len(), 32);
@@ -76,29 +91,65 @@ async fn sign_up_creates_a_user_with_a_lower_cased_email_and_a_seven_day_session
 #[tokio::test]
 async fn sign_up_with_a_taken_email_is_refused_as_user_already_exists() {
     let f = fixture();
-    f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("first");
-    let second = f.auth.sign_up_email(sign_up("A@EXAMPLE.COM", "password-2")).await;
-    assert!(matches!(second, Err(AuthError::UserAlreadyExists)), "{second:?}");
+    f.auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("first");
+    let second = f
+        .auth
+        .sign_up_email(sign_up("A@EXAMPLE.COM", "password-2"))
+        .await;
+    assert!(
+        matches!(second, Err(AuthError::UserAlreadyExists)),
+        "{second:?}"
+    );
 }
 
 #[tokio::test]
 async fn sign_up_rejects_bad_email_short_password_and_control_characters() {
     let f = fixture();
-    let bad_email = f.auth.sign_up_email(sign_up("not-an-email", "password-1")).await;
-    assert!(matches!(bad_email, Err(AuthError::Invalid(DomainError::InvalidField { field: "email" }))));
-    let short = f.auth.sign_up_email(sign_up("b@example.com", "short")).await;
-    assert!(matches!(short, Err(AuthError::Invalid(DomainError::PasswordTooShort))));
+    let bad_email = f
+        .auth
+        .sign_up_email(sign_up("not-an-email", "password-1"))
+        .await;
+    assert!(matches!(
+        bad_email,
+        Err(AuthError::Invalid(DomainError::InvalidField {
+            field: "email"
+        }))
+    ));
+    let short = f
+        .auth
+        .sign_up_email(sign_up("b@example.com", "short"))
+        .await;
+    assert!(matches!(
+        short,
+        Err(AuthError::Invalid(DomainError::PasswordTooShort))
+    ));
     let mut nul_name = sign_up("c@example.com", "password-1");
     nul_name.name = "Eve\0".to_owned();
     let refused = f.auth.sign_up_email(nul_name).await;
-    assert!(matches!(refused, Err(AuthError::Invalid(DomainError::InvalidField { field: "name" }))));
+    assert!(matches!(
+        refused,
+        Err(AuthError::Invalid(DomainError::InvalidField {
+            field: "name"
+        }))
+    ));
 }
 
 #[tokio::test]
 async fn sign_in_with_the_right_password_creates_a_new_session() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("sign-up");
-    let signed = f.auth.sign_in_email(sign_in("A@example.com", "password-1")).await.expect("sign-in");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let signed = f
+        .auth
+        .sign_in_email(sign_in("A@example.com", "password-1"))
+        .await
+        .expect("sign-in");
     assert_eq!(signed.user.id, up.user.id);
     assert_ne!(signed.session.token, up.session.token);
 }
@@ -106,9 +157,18 @@ async fn sign_in_with_the_right_password_creates_a_new_session() {
 #[tokio::test]
 async fn sign_in_with_wrong_password_or_unknown_email_gives_the_same_error() {
     let f = fixture();
-    f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("sign-up");
-    let wrong = f.auth.sign_in_email(sign_in("a@example.com", "password-2")).await;
-    let unknown = f.auth.sign_in_email(sign_in("nobody@example.com", "password-1")).await;
+    f.auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let wrong = f
+        .auth
+        .sign_in_email(sign_in("a@example.com", "password-2"))
+        .await;
+    let unknown = f
+        .auth
+        .sign_in_email(sign_in("nobody@example.com", "password-1"))
+        .await;
     assert!(matches!(wrong, Err(AuthError::InvalidEmailOrPassword)));
     assert!(matches!(unknown, Err(AuthError::InvalidEmailOrPassword)));
 }
@@ -116,10 +176,16 @@ async fn sign_in_with_wrong_password_or_unknown_email_gives_the_same_error() {
 #[tokio::test]
 async fn sign_in_of_an_unknown_email_still_hashes_the_password() {
     let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().times(1).returning(|_| Ok(auth_domain::PasswordHash::new("x".into())));
+    hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok(auth_domain::PasswordHash::new("x".into())));
     hasher.expect_verify().never();
     let f = fixture_with(|deps| deps.hasher = Arc::new(hasher));
-    let result = f.auth.sign_in_email(sign_in("nobody@example.com", "password-1")).await;
+    let result = f
+        .auth
+        .sign_in_email(sign_in("nobody@example.com", "password-1"))
+        .await;
     assert!(matches!(result, Err(AuthError::InvalidEmailOrPassword)));
 }
 
@@ -130,22 +196,45 @@ async fn a_store_that_is_down_surfaces_as_unavailable() {
         .expect_find_by_email()
         .returning(|_| Err(PortError::Unavailable("connection refused".into())));
     let f = fixture_with(|deps| deps.users = Arc::new(users));
-    let result = f.auth.sign_in_email(sign_in("a@example.com", "password-1")).await;
-    assert!(matches!(result, Err(AuthError::Unavailable(_))), "{result:?}");
+    let result = f
+        .auth
+        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .await;
+    assert!(
+        matches!(result, Err(AuthError::Unavailable(_))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
 async fn get_session_slides_expiry_once_a_day_has_passed_and_not_before() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("sign-up");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("sign-up");
     f.clock.advance(Duration::hours(23));
-    let early = f.auth.get_session(lookup(&up.session.token)).await.expect("ok").expect("some");
+    let early = f
+        .auth
+        .get_session(lookup(&up.session.token))
+        .await
+        .expect("ok")
+        .expect("some");
     assert!(!early.refreshed);
     assert_eq!(early.context.session.expires_at, up.session.expires_at);
     f.clock.advance(Duration::hours(2));
-    let due = f.auth.get_session(lookup(&up.session.token)).await.expect("ok").expect("some");
+    let due = f
+        .auth
+        .get_session(lookup(&up.session.token))
+        .await
+        .expect("ok")
+        .expect("some");
     assert!(due.refreshed);
-    assert_eq!(due.context.session.expires_at, datetime!(2026-01-01 0:00 UTC) + Duration::hours(25) + Duration::days(7));
+    assert_eq!(
+        due.context.session.expires_at,
+        datetime!(2026-01-01 0:00 UTC) + Duration::hours(25) + Duration::days(7)
+    );
 }
 
 #[tokio::test]
@@ -156,7 +245,10 @@ async fn dont_remember_sessions_last_one_day_and_are_never_slid() {
     let up = f.auth.sign_up_email(command).await.expect("sign-up");
     assert_eq!(up.session.expires_at, datetime!(2026-01-02 0:00 UTC));
     f.clock.advance(Duration::hours(12));
-    let query = GetSession { dont_remember: true, ..lookup(&up.session.token) };
+    let query = GetSession {
+        dont_remember: true,
+        ..lookup(&up.session.token)
+    };
     let found = f.auth.get_session(query).await.expect("ok").expect("some");
     assert!(!found.refreshed);
 }
@@ -164,55 +256,143 @@ async fn dont_remember_sessions_last_one_day_and_are_never_slid() {
 #[tokio::test]
 async fn an_expired_session_reads_as_absent_and_is_deleted() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("sign-up");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("sign-up");
     f.clock.advance(Duration::days(7));
-    assert!(f.auth.get_session(lookup(&up.session.token)).await.expect("ok").is_none());
+    assert!(
+        f.auth
+            .get_session(lookup(&up.session.token))
+            .await
+            .expect("ok")
+            .is_none()
+    );
     f.clock.advance(-Duration::days(7));
-    assert!(f.auth.get_session(lookup(&up.session.token)).await.expect("ok").is_none(), "deleted");
+    assert!(
+        f.auth
+            .get_session(lookup(&up.session.token))
+            .await
+            .expect("ok")
+            .is_none(),
+        "deleted"
+    );
 }
 
 #[tokio::test]
 async fn list_sessions_needs_a_fresh_session() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("sign-up");
-    f.auth.sign_in_email(sign_in("a@example.com", "password-1")).await.expect("second session");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.auth
+        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .await
+        .expect("second session");
     let ctx = context(&f.auth, &up.session.token).await;
     assert_eq!(f.auth.list_sessions(&ctx).await.expect("fresh").len(), 2);
     f.clock.advance(Duration::hours(25));
     let ctx = context(&f.auth, &up.session.token).await;
     let stale = f.auth.list_sessions(&ctx).await;
-    assert!(matches!(stale, Err(AuthError::SessionNotFresh)), "{stale:?}");
+    assert!(
+        matches!(stale, Err(AuthError::SessionNotFresh)),
+        "{stale:?}"
+    );
 }
 
 #[tokio::test]
 async fn revoke_session_only_touches_the_callers_own_sessions() {
     let f = fixture();
-    let alice = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("a");
-    let bob = f.auth.sign_up_email(sign_up("b@example.com", "password-1")).await.expect("b");
+    let alice = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("a");
+    let bob = f
+        .auth
+        .sign_up_email(sign_up("b@example.com", "password-1"))
+        .await
+        .expect("b");
     let ctx = context(&f.auth, &alice.session.token).await;
-    assert!(!f.auth.revoke_session(&ctx, &bob.session.token).await.expect("ok"));
-    assert!(f.auth.get_session(lookup(&bob.session.token)).await.expect("ok").is_some());
-    assert!(f.auth.revoke_session(&ctx, &alice.session.token).await.expect("ok"), "own current");
-    assert!(f.auth.get_session(lookup(&alice.session.token)).await.expect("ok").is_none());
+    assert!(
+        !f.auth
+            .revoke_session(&ctx, &bob.session.token)
+            .await
+            .expect("ok")
+    );
+    assert!(
+        f.auth
+            .get_session(lookup(&bob.session.token))
+            .await
+            .expect("ok")
+            .is_some()
+    );
+    assert!(
+        f.auth
+            .revoke_session(&ctx, &alice.session.token)
+            .await
+            .expect("ok"),
+        "own current"
+    );
+    assert!(
+        f.auth
+            .get_session(lookup(&alice.session.token))
+            .await
+            .expect("ok")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn revoke_other_sessions_keeps_the_current_one() {
     let f = fixture();
-    let first = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("a");
-    let second = f.auth.sign_in_email(sign_in("a@example.com", "password-1")).await.expect("b");
+    let first = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("a");
+    let second = f
+        .auth
+        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .await
+        .expect("b");
     let ctx = context(&f.auth, &first.session.token).await;
     f.auth.revoke_other_sessions(&ctx).await.expect("revoke");
-    assert!(f.auth.get_session(lookup(&first.session.token)).await.expect("ok").is_some());
-    assert!(f.auth.get_session(lookup(&second.session.token)).await.expect("ok").is_none());
+    assert!(
+        f.auth
+            .get_session(lookup(&first.session.token))
+            .await
+            .expect("ok")
+            .is_some()
+    );
+    assert!(
+        f.auth
+            .get_session(lookup(&second.session.token))
+            .await
+            .expect("ok")
+            .is_none()
+    );
     f.auth.revoke_sessions(&ctx).await.expect("revoke all");
-    assert!(f.auth.get_session(lookup(&first.session.token)).await.expect("ok").is_none());
+    assert!(
+        f.auth
+            .get_session(lookup(&first.session.token))
+            .await
+            .expect("ok")
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn change_password_checks_the_current_one_and_can_revoke_every_session() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("a");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("a");
     let ctx = context(&f.auth, &up.session.token).await;
     let change = |current: &str, revoke| ChangePassword {
         current_password: Password::new(current.to_owned()),
@@ -220,28 +400,70 @@ async fn change_password_checks_the_current_one_and_can_revoke_every_session() {
         revoke_other_sessions: revoke,
         client: ClientInfo::default(),
     };
-    let wrong = f.auth.change_password(&ctx, change("nope-nope", false)).await;
-    assert!(matches!(wrong, Err(AuthError::InvalidPassword)), "{wrong:?}");
-    let changed = f.auth.change_password(&ctx, change("password-1", true)).await.expect("ok");
+    let wrong = f
+        .auth
+        .change_password(&ctx, change("nope-nope", false))
+        .await;
+    assert!(
+        matches!(wrong, Err(AuthError::InvalidPassword)),
+        "{wrong:?}"
+    );
+    let changed = f
+        .auth
+        .change_password(&ctx, change("password-1", true))
+        .await
+        .expect("ok");
     let new_session = changed.new_session.expect("a new session");
-    assert!(f.auth.get_session(lookup(&up.session.token)).await.expect("ok").is_none());
-    assert!(f.auth.get_session(lookup(&new_session.token)).await.expect("ok").is_some());
-    assert!(f.auth.sign_in_email(sign_in("a@example.com", "password-2")).await.is_ok());
-    let old = f.auth.sign_in_email(sign_in("a@example.com", "password-1")).await;
+    assert!(
+        f.auth
+            .get_session(lookup(&up.session.token))
+            .await
+            .expect("ok")
+            .is_none()
+    );
+    assert!(
+        f.auth
+            .get_session(lookup(&new_session.token))
+            .await
+            .expect("ok")
+            .is_some()
+    );
+    assert!(
+        f.auth
+            .sign_in_email(sign_in("a@example.com", "password-2"))
+            .await
+            .is_ok()
+    );
+    let old = f
+        .auth
+        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .await;
     assert!(matches!(old, Err(AuthError::InvalidEmailOrPassword)));
 }
 
 #[tokio::test]
 async fn update_user_changes_only_given_fields_and_refuses_an_empty_update() {
     let f = fixture();
-    let up = f.auth.sign_up_email(sign_up("a@example.com", "password-1")).await.expect("a");
+    let up = f
+        .auth
+        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .await
+        .expect("a");
     let ctx = context(&f.auth, &up.session.token).await;
     let empty = f.auth.update_user(&ctx, UpdateUser::default()).await;
     assert!(matches!(empty, Err(AuthError::NoFieldsToUpdate)));
     let image = Some(Some("https://example.com/a.png".to_owned()));
-    let updated = f.auth.update_user(&ctx, UpdateUser { name: None, image }).await.expect("ok");
+    let updated = f
+        .auth
+        .update_user(&ctx, UpdateUser { name: None, image })
+        .await
+        .expect("ok");
     assert_eq!(updated.name, "Alice");
     assert_eq!(updated.image.as_deref(), Some("https://example.com/a.png"));
     let ctx = context(&f.auth, &up.session.token).await;
-    assert_eq!(ctx.user.image.as_deref(), Some("https://example.com/a.png"), "stored");
+    assert_eq!(
+        ctx.user.image.as_deref(),
+        Some("https://example.com/a.png"),
+        "stored"
+    );
 }

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _,
+    Version,
+};
 use auth_domain::{Password, PasswordHash};
 use auth_ports::{PasswordHasher, PortError};
 use tokio::sync::Semaphore;
@@ -62,8 +65,13 @@ impl Argon2Hasher {
     /// # Errors
     /// `PortError::Internal` when the argon2 parameters are out of range.
     pub fn new(config: HasherConfig) -> Result<Self, PortError> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|error| PortError::internal(error.to_string()))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|error| PortError::internal(error.to_string()))?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
@@ -115,7 +123,8 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, PortError> {
         let plaintext = zeroize::Zeroizing::new(password.expose().to_owned());
         let stored = hash.as_str().to_owned();
-        self.run_blocking(move || verify_blocking(&plaintext, &stored)).await
+        self.run_blocking(move || verify_blocking(&plaintext, &stored))
+            .await
     }
 }
 
@@ -127,7 +136,9 @@ fn verify_blocking(plaintext: &str, stored: &str) -> bool {
         return false;
     };
     // The parameters come from the stored string; the default instance only supplies the code.
-    Argon2::default().verify_password(plaintext.as_bytes(), &phc).is_ok()
+    Argon2::default()
+        .verify_password(plaintext.as_bytes(), &phc)
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ fn is_valid_domain(domain: &str) -> bool {
             && label.len() <= MAX_LABEL_LENGTH
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     });
     let top_level = labels.last().copied().unwrap_or_default();
     labels_ok && top_level.len() >= 2 && top_level.bytes().all(|b| b.is_ascii_alphabetic())

@@ -101,7 +101,11 @@ mod tests {
 
     fn check(plaintext: &str, expected: Result<(), DomainError>) {
         let policy = PasswordPolicy::default();
-        assert_eq!(policy.check_new(&Password::new(plaintext.to_owned())), expected, "{plaintext:?}");
+        assert_eq!(
+            policy.check_new(&Password::new(plaintext.to_owned())),
+            expected,
+            "{plaintext:?}"
+        );
     }
 
     #[test]

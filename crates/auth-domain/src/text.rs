@@ -25,7 +25,10 @@ mod tests {
     fn control_characters_and_overlong_values_are_refused() {
         assert!(check_text("name", "Zoë 山田").is_ok());
         for bad in ["a\0b", "a\r\nSet-Cookie: x", "tab\there"] {
-            assert_eq!(check_text("name", bad), Err(DomainError::InvalidField { field: "name" }));
+            assert_eq!(
+                check_text("name", bad),
+                Err(DomainError::InvalidField { field: "name" })
+            );
         }
         assert!(check_text("name", &"a".repeat(MAX_TEXT_LENGTH + 1)).is_err());
     }

@@ -21,7 +21,10 @@ pub struct CookieConfig {
 
 impl Default for CookieConfig {
     fn default() -> Self {
-        Self { prefix: "better-auth".to_owned(), secure: false }
+        Self {
+            prefix: "better-auth".to_owned(),
+            secure: false,
+        }
     }
 }
 
@@ -40,7 +43,9 @@ pub struct CookieCodec {
 
 impl std::fmt::Debug for CookieCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CookieCodec").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("CookieCodec")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,7 +78,10 @@ impl CookieCodec {
         if value.is_empty() || signature.len() != 44 || !signature.ends_with('=') {
             return None;
         }
-        let decoded = STANDARD.decode(signature).or_else(|_| URL_SAFE.decode(signature)).ok()?;
+        let decoded = STANDARD
+            .decode(signature)
+            .or_else(|_| URL_SAFE.decode(signature))
+            .ok()?;
         let mut mac = self.keyed();
         mac.update(value.as_bytes());
         mac.verify_slice(&decoded).ok()?;
@@ -142,7 +150,10 @@ pub fn read_cookie(header: &str, name: &str) -> Option<String> {
             return None;
         }
         let value = value.trim();
-        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
         if value.contains('%') {
             Some(percent_decode(value).unwrap_or_else(|| value.to_owned()))
         } else {

@@ -10,9 +10,8 @@ use time::macros::format_description;
 /// `Date.toJSON()`: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso(at: OffsetDateTime) -> String {
     let utc = at.to_offset(time::UtcOffset::UTC);
-    let format = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     utc.format(&format).unwrap_or_default()
 }
 

@@ -38,7 +38,10 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody { message: message.into(), code: Some(code.to_owned()) },
+            body: ErrorBody {
+                message: message.into(),
+                code: Some(code.to_owned()),
+            },
             cookies: Vec::new(),
             headers: Vec::new(),
         }
@@ -49,7 +52,10 @@ impl ApiError {
     pub fn message_only(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody { message: message.into(), code: None },
+            body: ErrorBody {
+                message: message.into(),
+                code: None,
+            },
             cookies: Vec::new(),
             headers: Vec::new(),
         }
@@ -71,7 +77,12 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.body.code.as_deref().unwrap_or("-"))
+        write!(
+            f,
+            "{} {}",
+            self.status.as_u16(),
+            self.body.code.as_deref().unwrap_or("-")
+        )
     }
 }
 
@@ -96,8 +107,16 @@ impl From<AuthError> for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let body = ErrorBody { message: error.message(), code: error.code().map(str::to_owned) };
-        Self { status, body, cookies: Vec::new(), headers: Vec::new() }
+        let body = ErrorBody {
+            message: error.message(),
+            code: error.code().map(str::to_owned),
+        };
+        Self {
+            status,
+            body,
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 }
 
@@ -133,15 +152,24 @@ impl poem::error::ResponseError for ApiError {
 }
 
 const DOCUMENTED: [(u16, &str); 9] = [
-    (400, "Invalid input (`VALIDATION_ERROR`, `BAD_REQUEST`, or a domain code)"),
+    (
+        400,
+        "Invalid input (`VALIDATION_ERROR`, `BAD_REQUEST`, or a domain code)",
+    ),
     (401, "Missing or invalid credentials"),
     (403, "Refused: untrusted origin, session not fresh"),
     (404, "Unknown route"),
     (413, "Body larger than the configured limit"),
     (415, "Unsupported `Content-Type`"),
-    (422, "Conflicts with existing data (`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`)"),
+    (
+        422,
+        "Conflicts with existing data (`USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL`)",
+    ),
     (429, "Rate limited"),
-    (503, "A dependency (database) is unavailable; nothing was changed"),
+    (
+        503,
+        "A dependency (database) is unavailable; nothing was changed",
+    ),
 ];
 
 impl ApiResponse for ApiError {
@@ -180,7 +208,10 @@ impl ApiResponse for ApiError {
         {
             return Self::validation(format!("[body] {}", payload.reason));
         }
-        if error.downcast_ref::<poem_openapi::error::ContentTypeError>().is_some() {
+        if error
+            .downcast_ref::<poem_openapi::error::ContentTypeError>()
+            .is_some()
+        {
             return Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",

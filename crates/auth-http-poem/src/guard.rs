@@ -18,7 +18,10 @@ const FORM_ROUTES: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
 
 /// The outermost guard: refuses ambiguous framing and turns "no such route" and "wrong method"
 /// into better-call's bare 404.
-pub(crate) async fn framing<E: Endpoint>(inner: Arc<E>, request: Request) -> poem::Result<Response> {
+pub(crate) async fn framing<E: Endpoint>(
+    inner: Arc<E>,
+    request: Request,
+) -> poem::Result<Response> {
     if request.headers().contains_key(header::TRANSFER_ENCODING) {
         // Request-smuggling defence. hyper drops `Content-Length` when `Transfer-Encoding` is
         // also present (and closes the connection afterwards), so a request carrying both is
@@ -79,18 +82,29 @@ async fn normalise_body(
     request: &mut Request,
     route: &str,
 ) -> Result<(), ApiError> {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return Ok(());
     }
     let limit = state.config().body_limit;
-    let bytes = request.take_body().into_bytes_limit(limit).await.map_err(|error| match error {
-        poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            format!("Request body is larger than {limit} bytes"),
-        ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Could not read the request body"),
-    })?;
+    let bytes = request
+        .take_body()
+        .into_bytes_limit(limit)
+        .await
+        .map_err(|error| match error {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("Request body is larger than {limit} bytes"),
+            ),
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "Could not read the request body",
+            ),
+        })?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -105,7 +119,12 @@ async fn normalise_body(
         request.headers_mut().insert(header::CONTENT_TYPE, json);
         return Ok(());
     };
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     let accepts_form = FORM_ROUTES.contains(&route);
     let body = match essence.as_str() {
         "application/json" => {
@@ -121,7 +140,11 @@ async fn normalise_body(
             } else {
                 "application/json"
             };
-            let shown: String = content_type.chars().filter(|c| !c.is_control()).take(100).collect();
+            let shown: String = content_type
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect();
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
@@ -158,11 +181,19 @@ fn form_to_json(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
 /// The origin check: cookie-carrying state changes must come from a trusted origin; the two
 /// form-capable sign-in routes also check browsers that send no cookie.
 fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(), ApiError> {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return Ok(());
     }
     let headers = request.headers();
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let has_cookie = headers.contains_key(header::COOKIE);
     let origin = header_text("origin").or_else(|| header_text("referer"));
     if !has_cookie {
@@ -171,8 +202,10 @@ fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(),
         }
         let fetch_site = header_text("sec-fetch-site");
         let fetch_mode = header_text("sec-fetch-mode");
-        let has_fetch_metadata = fetch_site.is_some() || fetch_mode.is_some() || header_text("sec-fetch-dest").is_some();
-        if has_fetch_metadata && fetch_site == Some("cross-site") && fetch_mode == Some("navigate") {
+        let has_fetch_metadata =
+            fetch_site.is_some() || fetch_mode.is_some() || header_text("sec-fetch-dest").is_some();
+        if has_fetch_metadata && fetch_site == Some("cross-site") && fetch_mode == Some("navigate")
+        {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "CROSS_SITE_NAVIGATION_LOGIN_BLOCKED",
@@ -191,11 +224,19 @@ fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(),
         _ => None,
     };
     let Some(origin) = origin else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "MISSING_OR_NULL_ORIGIN", "Missing or null Origin"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "MISSING_OR_NULL_ORIGIN",
+            "Missing or null Origin",
+        ));
     };
     if !state.origins().is_trusted(&origin) {
         tracing::warn!(target: "auth::audit", route, "request from an untrusted origin refused");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "INVALID_ORIGIN",
+            "Invalid origin",
+        ));
     }
     Ok(())
 }

@@ -41,13 +41,16 @@ pub fn openapi_json(state: &Arc<HttpState>) -> String {
 /// The whole HTTP application: the auth API under `/api/auth` (guarded), plugin routes, the
 /// OpenAPI document at `/api/auth/openapi.json` and Swagger UI at `/api/auth/docs`. `extra`
 /// mounts more routes at the root (health, metrics).
-pub fn app(state: &Arc<HttpState>, extra: Route) -> impl Endpoint<Output = poem::Response> + 'static {
+pub fn app(
+    state: &Arc<HttpState>,
+    extra: Route,
+) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = service(state);
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
     let mut auth_routes = Route::new()
         .nest("/", service)
-        .at("/docs", docs)
+        .nest("/docs", docs)
         .at("/openapi.json", spec);
     for plugin in state.plugins() {
         if let Some(routes) = plugin.routes(state) {

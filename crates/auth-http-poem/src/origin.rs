@@ -15,7 +15,10 @@ impl TrustedOrigins {
     pub fn new(base_url: &str, patterns: &[String]) -> Self {
         Self {
             own: origin_of(base_url).unwrap_or_else(|| base_url.trim_end_matches('/').to_owned()),
-            patterns: patterns.iter().map(|p| p.trim().trim_end_matches('/').to_owned()).collect(),
+            patterns: patterns
+                .iter()
+                .map(|p| p.trim().trim_end_matches('/').to_owned())
+                .collect(),
         }
     }
 
@@ -79,7 +82,10 @@ pub fn origin_of(url: &str) -> Option<String> {
 fn is_safe_relative(url: &str) -> bool {
     let path = url.split(['?', '#']).next().unwrap_or_default();
     let lower = path.to_ascii_lowercase();
-    !url.starts_with("//") && !url.contains('\\') && !lower.contains("%2f") && !lower.contains("%5c")
+    !url.starts_with("//")
+        && !url.contains('\\')
+        && !lower.contains("%2f")
+        && !lower.contains("%5c")
 }
 
 /// `*` matches any run of characters except `/`; `?` matches one such character.

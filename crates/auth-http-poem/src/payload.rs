@@ -2,7 +2,9 @@
 
 use poem::http::{HeaderName, HeaderValue, header};
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
 use serde_json::Value;
@@ -39,7 +41,10 @@ impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for BaJson<T> {
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema: T::schema_ref(),
+            }],
             required: true,
         })
     }
@@ -60,15 +65,62 @@ impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for BaJson<T> {
             return Err(invalid_json().into());
         };
         if !value.is_object() {
-            let message =
-                format!("[body] Invalid input: expected object, received {}", type_name(&value));
+            let message = format!(
+                "[body] Invalid input: expected object, received {}",
+                type_name(&value)
+            );
             return Err(ApiError::validation(message).into());
         }
+        check_shape::<T>(&value)?;
         match T::parse_from_json(Some(value)) {
             Ok(parsed) => Ok(Self(parsed)),
-            Err(error) => Err(ApiError::validation(format!("[body] {}", error.into_message())).into()),
+            Err(error) => {
+                Err(ApiError::validation(format!("[body] {}", error.into_message())).into())
+            }
         }
     }
+}
+
+/// Checks the body against the DTO's schema as zod would: every required property present and
+/// every property of the declared JSON type (poem-openapi alone would turn `5` into `"5"`).
+/// Issues read `[body.<field>] Invalid input: expected <type>, received <type>`, joined by `; `.
+fn check_shape<T: Type>(value: &Value) -> Result<(), ApiError> {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let MetaSchemaRef::Reference(name) = T::schema_ref() else {
+        return Ok(());
+    };
+    let (Some(schema), Value::Object(object)) = (registry.schemas.get(&name), value) else {
+        return Ok(());
+    };
+    let mut issues = Vec::new();
+    for (property, property_schema) in &schema.properties {
+        let expected = match property_schema {
+            MetaSchemaRef::Inline(inline) => inline.ty,
+            MetaSchemaRef::Reference(_) => "object",
+        };
+        let required = schema.required.contains(property);
+        let received = match object.get(*property) {
+            None if required => "undefined",
+            None | Some(Value::Null) if !required => continue,
+            Some(actual) => type_name(actual),
+            None => continue,
+        };
+        let matches = match expected {
+            "string" | "boolean" | "object" | "array" => received == expected,
+            "integer" | "number" => received == "number",
+            _ => true,
+        };
+        if !matches {
+            issues.push(format!(
+                "[body.{property}] Invalid input: expected {expected}, received {received}"
+            ));
+        }
+    }
+    if issues.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(issues.join("; ")))
 }
 
 /// `400 BAD_REQUEST "Invalid JSON in request body"`.
@@ -91,7 +143,11 @@ pub struct Reply<T> {
 impl<T> Reply<T> {
     /// A `200` with this body.
     pub fn new(body: T) -> Self {
-        Self { body, cookies: Vec::new(), headers: Vec::new() }
+        Self {
+            body,
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     /// Adds `Set-Cookie` lines.
@@ -112,8 +168,9 @@ impl<T> Reply<T> {
 impl<T: ToJSON + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
-        let mut response =
-            Response::builder().content_type("application/json").body(body);
+        let mut response = Response::builder()
+            .content_type("application/json")
+            .body(body);
         for cookie in self.cookies {
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, value);

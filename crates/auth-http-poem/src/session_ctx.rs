@@ -19,18 +19,30 @@ pub(crate) struct RequestCredentials {
 }
 
 pub(crate) fn credentials(state: &HttpState, request: &Request) -> RequestCredentials {
-    let Some(header) = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()) else {
+    let Some(header) = request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return RequestCredentials::default();
     };
     let cookies = state.cookies();
     RequestCredentials {
-        token: cookies.read_signed(header, SESSION_TOKEN).map(SessionToken::new),
-        dont_remember: cookies.read_signed(header, DONT_REMEMBER).is_some_and(|v| v == "true"),
+        token: cookies
+            .read_signed(header, SESSION_TOKEN)
+            .map(SessionToken::new),
+        dont_remember: cookies
+            .read_signed(header, DONT_REMEMBER)
+            .is_some_and(|v| v == "true"),
     }
 }
 
 /// The `Set-Cookie` lines that establish a session.
-pub(crate) fn session_cookies(state: &HttpState, session: &Session, remember_me: bool) -> Vec<String> {
+pub(crate) fn session_cookies(
+    state: &HttpState,
+    session: &Session,
+    remember_me: bool,
+) -> Vec<String> {
     let cookies = state.cookies();
     if remember_me {
         let max_age = state.auth().config().session.expires_in.whole_seconds();
@@ -45,7 +57,10 @@ pub(crate) fn session_cookies(state: &HttpState, session: &Session, remember_me:
 
 /// The `Set-Cookie` lines that end a session in the browser.
 pub(crate) fn expired_cookies(state: &HttpState) -> Vec<String> {
-    [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER].iter().map(|name| state.cookies().expire(name)).collect()
+    [SESSION_TOKEN, SESSION_DATA, DONT_REMEMBER]
+        .iter()
+        .map(|name| state.cookies().expire(name))
+        .collect()
 }
 
 /// A session loaded for a request, with the cookies its loading produced.
@@ -66,10 +81,18 @@ pub(crate) async fn load(
     let Some(token) = credentials.token else {
         return Ok((None, Vec::new()));
     };
-    let query = GetSession { token, dont_remember: credentials.dont_remember, disable_refresh };
+    let query = GetSession {
+        token,
+        dont_remember: credentials.dont_remember,
+        disable_refresh,
+    };
     match state.auth().get_session(query).await? {
         Some(SessionLookup { context, refreshed }) => {
-            let cookies = if refreshed { session_cookies(state, &context.session, true) } else { Vec::new() };
+            let cookies = if refreshed {
+                session_cookies(state, &context.session, true)
+            } else {
+                Vec::new()
+            };
             Ok((Some(Loaded { context, cookies }), Vec::new()))
         }
         None => Ok((None, expired_cookies(state))),
@@ -80,6 +103,8 @@ pub(crate) async fn load(
 pub(crate) async fn require(state: &HttpState, request: &Request) -> Result<Loaded, ApiError> {
     match load(state, request, false).await? {
         (Some(loaded), _) => Ok(loaded),
-        (None, cookies) => Err(ApiError::from(auth_core::AuthError::Unauthorized).with_cookies(cookies)),
+        (None, cookies) => {
+            Err(ApiError::from(auth_core::AuthError::Unauthorized).with_cookies(cookies))
+        }
     }
 }

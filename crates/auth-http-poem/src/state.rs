@@ -76,7 +76,13 @@ impl HttpState {
             secure: config.base_url.starts_with("https://"),
         };
         let origins = TrustedOrigins::new(&config.base_url, &config.trusted_origins);
-        Self { auth, cookies: CookieCodec::new(cookie_config, secret), origins, config, plugins }
+        Self {
+            auth,
+            cookies: CookieCodec::new(cookie_config, secret),
+            origins,
+            config,
+            plugins,
+        }
     }
 
     /// The use cases.

@@ -50,7 +50,10 @@ pub(crate) fn account_to_row(account: &Account) -> account::ActiveModel {
         account_id: Set(account.account_id.clone()),
         provider_id: Set(account.provider_id.clone()),
         user_id: Set(account.user_id.as_str().to_owned()),
-        password: Set(account.password.as_ref().map(|hash| hash.as_str().to_owned())),
+        password: Set(account
+            .password
+            .as_ref()
+            .map(|hash| hash.as_str().to_owned())),
         created_at: Set(account.created_at),
         updated_at: Set(account.updated_at),
     }

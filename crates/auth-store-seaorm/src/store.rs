@@ -6,8 +6,8 @@ use auth_domain::{
     Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
     Verification, VerificationId,
 };
-use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
 use auth_migrations::{Migrator, MigratorTrait};
+use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
@@ -65,7 +65,9 @@ impl SeaOrmStore {
         let db = Database::connect(options).await.map_err(port_error)?;
         if config.url.starts_with("sqlite:") {
             // WAL lets readers proceed during a write; the setting persists in the file.
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(port_error)?;
+            db.execute_unprepared("PRAGMA journal_mode=WAL")
+                .await
+                .map_err(port_error)?;
         }
         Ok(Self { db })
     }
@@ -98,7 +100,10 @@ impl SeaOrmStore {
 impl UserRepo for SeaOrmStore {
     async fn create_with_account(&self, user: &User, account: &Account) -> Result<(), PortError> {
         let txn = self.db.begin().await.map_err(port_error)?;
-        user::Entity::insert(mapping::user_to_row(user)).exec_without_returning(&txn).await.map_err(port_error)?;
+        user::Entity::insert(mapping::user_to_row(user))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(port_error)?;
         account::Entity::insert(mapping::account_to_row(account))
             .exec_without_returning(&txn)
             .await
@@ -116,7 +121,10 @@ impl UserRepo for SeaOrmStore {
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, PortError> {
-        let row = user::Entity::find_by_id(id.as_str()).one(&self.db).await.map_err(port_error)?;
+        let row = user::Entity::find_by_id(id.as_str())
+            .one(&self.db)
+            .await
+            .map_err(port_error)?;
         Ok(row.map(mapping::user_from_row))
     }
 
@@ -124,7 +132,10 @@ impl UserRepo for SeaOrmStore {
         let result = user::Entity::update_many()
             .col_expr(user::Column::Name, Expr::value(user.name.clone()))
             .col_expr(user::Column::Image, Expr::value(user.image.clone()))
-            .col_expr(user::Column::EmailVerified, Expr::value(user.email_verified))
+            .col_expr(
+                user::Column::EmailVerified,
+                Expr::value(user.email_verified),
+            )
             .col_expr(user::Column::UpdatedAt, Expr::value(user.updated_at))
             .filter(user::Column::Id.eq(user.id.as_str()))
             .exec(&self.db)
@@ -150,7 +161,10 @@ impl UserRepo for SeaOrmStore {
             .exec(&txn)
             .await
             .map_err(port_error)?;
-        user::Entity::delete_by_id(id.as_str()).exec(&txn).await.map_err(port_error)?;
+        user::Entity::delete_by_id(id.as_str())
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
         txn.commit().await.map_err(port_error)
     }
 }
@@ -175,7 +189,10 @@ impl AccountRepo for SeaOrmStore {
         updated_at: OffsetDateTime,
     ) -> Result<(), PortError> {
         let result = account::Entity::update_many()
-            .col_expr(account::Column::Password, Expr::value(hash.as_str().to_owned()))
+            .col_expr(
+                account::Column::Password,
+                Expr::value(hash.as_str().to_owned()),
+            )
             .col_expr(account::Column::UpdatedAt, Expr::value(updated_at))
             .filter(account::Column::Id.eq(id.as_str()))
             .exec(&self.db)
@@ -209,7 +226,12 @@ impl SessionRepo for SeaOrmStore {
             .await
             .map_err(port_error)?;
         Ok(row.and_then(|(session, user)| {
-            user.map(|user| (mapping::session_from_row(session), mapping::user_from_row(user)))
+            user.map(|user| {
+                (
+                    mapping::session_from_row(session),
+                    mapping::user_from_row(user),
+                )
+            })
         }))
     }
 
@@ -249,7 +271,11 @@ impl SessionRepo for SeaOrmStore {
             .map(mapping::session_from_row)
             .filter(|session| session.expires_at > now)
             .collect();
-        sessions.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        sessions.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(sessions)
     }
 

@@ -61,20 +61,30 @@ impl TestDatabase {
         let admin = match Database::connect(admin_url.as_str()).await {
             Ok(admin) => admin,
             Err(error) => {
-                assert!(!services_required(), "Postgres at {admin_url} is required: {error}");
+                assert!(
+                    !services_required(),
+                    "Postgres at {admin_url} is required: {error}"
+                );
                 eprintln!("skipped: Postgres at {admin_url} does not answer ({error})");
                 return None;
             }
         };
         let name = unique_name("auth_test");
-        let created = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await;
+        let created = admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await;
         let _ = admin.close().await;
         if let Err(error) = created {
-            assert!(!services_required(), "cannot create a test database: {error}");
+            assert!(
+                !services_required(),
+                "cannot create a test database: {error}"
+            );
             eprintln!("skipped: cannot create a test database ({error})");
             return None;
         }
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
         Some(Self {
             url: format!("{base}/{name}"),
             admin_url: Some(admin_url.clone()),
@@ -93,6 +103,20 @@ impl TestDatabase {
             panic!("migrate {}: {error}", self.url);
         }
         store
+    }
+
+    /// Runs raw SQL (fixtures written the way another program would write them).
+    ///
+    /// # Panics
+    /// When the statement fails.
+    pub async fn execute(&self, sql: &str) {
+        let db = Database::connect(self.url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        if let Err(error) = db.execute_unprepared(sql).await {
+            panic!("executing fixture SQL: {error}");
+        }
+        let _ = db.close().await;
     }
 
     /// Drops the database (Postgres) or deletes the file (SQLite). Best effort.

@@ -102,15 +102,30 @@ fn session(tag: &str, user: &User, expires_at: OffsetDateTime) -> Session {
 
 async fn create_user(stores: &Stores, tag: &str) -> User {
     let user = user(tag);
-    let created = stores.users.create_with_account(&user, &credential(&user)).await;
-    assert!(created.is_ok(), "create_with_account({tag}) failed: {created:?}");
+    let created = stores
+        .users
+        .create_with_account(&user, &credential(&user))
+        .await;
+    assert!(
+        created.is_ok(),
+        "create_with_account({tag}) failed: {created:?}"
+    );
     user
 }
 
 async fn users_round_trip(stores: &Stores) {
     let alice = create_user(stores, "round-trip").await;
-    let by_email = stores.users.find_by_email(&alice.email).await.ok().flatten();
-    assert_eq!(by_email.as_ref(), Some(&alice), "users_round_trip: find_by_email");
+    let by_email = stores
+        .users
+        .find_by_email(&alice.email)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        by_email.as_ref(),
+        Some(&alice),
+        "users_round_trip: find_by_email"
+    );
     let by_id = stores.users.find_by_id(&alice.id).await.ok().flatten();
     assert_eq!(by_id.as_ref(), Some(&alice), "users_round_trip: find_by_id");
     let unknown = Email::from_trusted("nobody@example.com".to_owned());
@@ -122,14 +137,40 @@ async fn duplicate_email_is_a_conflict_and_writes_nothing(stores: &Stores) {
     let first = create_user(stores, "duplicate").await;
     let mut second = user("duplicate");
     second.id = UserId::new("user-duplicate-second");
-    let result = stores.users.create_with_account(&second, &credential(&second)).await;
-    assert!(matches!(result, Err(PortError::Conflict)), "duplicate email: got {result:?}");
+    let result = stores
+        .users
+        .create_with_account(&second, &credential(&second))
+        .await;
+    assert!(
+        matches!(result, Err(PortError::Conflict)),
+        "duplicate email: got {result:?}"
+    );
     let ghost = stores.users.find_by_id(&second.id).await.ok().flatten();
-    assert_eq!(ghost, None, "duplicate email: the second user must not exist");
-    let ghost_account = stores.accounts.find_credential(&second.id).await.ok().flatten();
-    assert_eq!(ghost_account, None, "duplicate email: no half-written account");
-    let kept = stores.users.find_by_email(&first.email).await.ok().flatten();
-    assert_eq!(kept, Some(first), "duplicate email: the first user is intact");
+    assert_eq!(
+        ghost, None,
+        "duplicate email: the second user must not exist"
+    );
+    let ghost_account = stores
+        .accounts
+        .find_credential(&second.id)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        ghost_account, None,
+        "duplicate email: no half-written account"
+    );
+    let kept = stores
+        .users
+        .find_by_email(&first.email)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        kept,
+        Some(first),
+        "duplicate email: the first user is intact"
+    );
 }
 
 async fn racing_sign_ups_with_one_email_create_one_user(stores: &Stores) {
@@ -142,12 +183,21 @@ async fn racing_sign_ups_with_one_email_create_one_user(stores: &Stores) {
         })
         .collect();
     let results = futures_util::future::join_all(
-        attempts.iter().map(|(racer, account)| stores.users.create_with_account(racer, account)),
+        attempts
+            .iter()
+            .map(|(racer, account)| stores.users.create_with_account(racer, account)),
     )
     .await;
     let created = results.iter().filter(|result| result.is_ok()).count();
-    let conflicts = results.iter().filter(|result| matches!(result, Err(PortError::Conflict))).count();
-    assert_eq!((created, conflicts), (1, 15), "racing sign-ups: {results:?}");
+    let conflicts = results
+        .iter()
+        .filter(|result| matches!(result, Err(PortError::Conflict)))
+        .count();
+    assert_eq!(
+        (created, conflicts),
+        (1, 15),
+        "racing sign-ups: {results:?}"
+    );
 }
 
 async fn user_update_and_missing_user(stores: &Stores) {
@@ -156,62 +206,144 @@ async fn user_update_and_missing_user(stores: &Stores) {
     alice.image = Some("https://example.com/a.png".to_owned());
     alice.email_verified = true;
     alice.updated_at = T0 + Duration::minutes(5);
-    assert!(stores.users.update(&alice).await.is_ok(), "update: existing user");
+    assert!(
+        stores.users.update(&alice).await.is_ok(),
+        "update: existing user"
+    );
     let stored = stores.users.find_by_id(&alice.id).await.ok().flatten();
     assert_eq!(stored, Some(alice), "update: all written fields round-trip");
     let ghost = user("update-ghost");
     let result = stores.users.update(&ghost).await;
-    assert!(matches!(result, Err(PortError::NotFound)), "update missing: got {result:?}");
+    assert!(
+        matches!(result, Err(PortError::NotFound)),
+        "update missing: got {result:?}"
+    );
 }
 
 async fn user_delete_removes_accounts_and_sessions(stores: &Stores) {
     let alice = create_user(stores, "delete").await;
     let live = session("delete", &alice, T0 + Duration::days(7));
-    assert!(stores.sessions.create(&live).await.is_ok(), "delete: create session");
-    assert!(stores.users.delete(&alice.id).await.is_ok(), "delete: existing user");
-    assert_eq!(stores.users.find_by_id(&alice.id).await.ok().flatten(), None, "delete: user gone");
-    let account = stores.accounts.find_credential(&alice.id).await.ok().flatten();
+    assert!(
+        stores.sessions.create(&live).await.is_ok(),
+        "delete: create session"
+    );
+    assert!(
+        stores.users.delete(&alice.id).await.is_ok(),
+        "delete: existing user"
+    );
+    assert_eq!(
+        stores.users.find_by_id(&alice.id).await.ok().flatten(),
+        None,
+        "delete: user gone"
+    );
+    let account = stores
+        .accounts
+        .find_credential(&alice.id)
+        .await
+        .ok()
+        .flatten();
     assert_eq!(account, None, "delete: accounts gone");
-    let found = stores.sessions.find_with_user(&live.token).await.ok().flatten();
+    let found = stores
+        .sessions
+        .find_with_user(&live.token)
+        .await
+        .ok()
+        .flatten();
     assert_eq!(found, None, "delete: sessions gone");
-    assert!(stores.users.delete(&alice.id).await.is_ok(), "delete: missing user is not an error");
+    assert!(
+        stores.users.delete(&alice.id).await.is_ok(),
+        "delete: missing user is not an error"
+    );
 }
 
 async fn credential_account_and_password_update(stores: &Stores) {
     let alice = create_user(stores, "password").await;
-    let account = stores.accounts.find_credential(&alice.id).await.ok().flatten();
-    assert_eq!(account.as_ref(), Some(&credential(&alice)), "credential: round trip");
+    let account = stores
+        .accounts
+        .find_credential(&alice.id)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        account.as_ref(),
+        Some(&credential(&alice)),
+        "credential: round trip"
+    );
     let Some(account) = account else { return };
     let later = T0 + Duration::hours(1);
     let new_hash = PasswordHash::new("hash-2".to_owned());
-    let updated = stores.accounts.update_password(&account.id, &new_hash, later).await;
+    let updated = stores
+        .accounts
+        .update_password(&account.id, &new_hash, later)
+        .await;
     assert!(updated.is_ok(), "credential: update_password {updated:?}");
-    let stored = stores.accounts.find_credential(&alice.id).await.ok().flatten();
-    assert_eq!(stored.as_ref().and_then(|a| a.password.clone()), Some(new_hash.clone()));
-    assert_eq!(stored.map(|a| a.updated_at), Some(later), "credential: updated_at written");
-    let missing = stores.accounts.update_password(&AccountId::new("nope"), &new_hash, later).await;
-    assert!(matches!(missing, Err(PortError::NotFound)), "credential: missing {missing:?}");
+    let stored = stores
+        .accounts
+        .find_credential(&alice.id)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        stored.as_ref().and_then(|a| a.password.clone()),
+        Some(new_hash.clone())
+    );
+    assert_eq!(
+        stored.map(|a| a.updated_at),
+        Some(later),
+        "credential: updated_at written"
+    );
+    let missing = stores
+        .accounts
+        .update_password(&AccountId::new("nope"), &new_hash, later)
+        .await;
+    assert!(
+        matches!(missing, Err(PortError::NotFound)),
+        "credential: missing {missing:?}"
+    );
 }
 
 async fn sessions_round_trip_with_user(stores: &Stores) {
     let alice = create_user(stores, "session-read").await;
     let live = session("read", &alice, T0 + Duration::days(7));
-    assert!(stores.sessions.create(&live).await.is_ok(), "session: create");
-    let found = stores.sessions.find_with_user(&live.token).await.ok().flatten();
-    assert_eq!(found, Some((live, alice)), "session: find_with_user returns both rows");
+    assert!(
+        stores.sessions.create(&live).await.is_ok(),
+        "session: create"
+    );
+    let found = stores
+        .sessions
+        .find_with_user(&live.token)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        found,
+        Some((live, alice)),
+        "session: find_with_user returns both rows"
+    );
     let unknown = SessionToken::new("token-unknown".to_owned());
-    let missing = stores.sessions.find_with_user(&unknown).await.ok().flatten();
+    let missing = stores
+        .sessions
+        .find_with_user(&unknown)
+        .await
+        .ok()
+        .flatten();
     assert_eq!(missing, None, "session: unknown token");
 }
 
 async fn duplicate_session_token_is_a_conflict(stores: &Stores) {
     let alice = create_user(stores, "session-dup").await;
     let first = session("dup", &alice, T0 + Duration::days(7));
-    assert!(stores.sessions.create(&first).await.is_ok(), "session dup: first");
+    assert!(
+        stores.sessions.create(&first).await.is_ok(),
+        "session dup: first"
+    );
     let mut second = first.clone();
     second.id = SessionId::new("session-dup-second");
     let result = stores.sessions.create(&second).await;
-    assert!(matches!(result, Err(PortError::Conflict)), "session dup: got {result:?}");
+    assert!(
+        matches!(result, Err(PortError::Conflict)),
+        "session dup: got {result:?}"
+    );
 }
 
 async fn session_expiry_update_and_listing(stores: &Stores) {
@@ -225,18 +357,44 @@ async fn session_expiry_update_and_listing(stores: &Stores) {
     for s in [&newer, &older, &expired, &others] {
         assert!(stores.sessions.create(s).await.is_ok(), "listing: create");
     }
-    let listed = stores.sessions.list_active(&alice.id, T0).await.unwrap_or_default();
+    let listed = stores
+        .sessions
+        .list_active(&alice.id, T0)
+        .await
+        .unwrap_or_default();
     let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, ["session-list-a", "session-list-b"], "listing: active, oldest first");
+    assert_eq!(
+        ids,
+        ["session-list-a", "session-list-b"],
+        "listing: active, oldest first"
+    );
 
     let later = T0 + Duration::days(8);
-    let moved = stores.sessions.update_expiry(&newer.id, later + Duration::days(7), later).await;
+    let moved = stores
+        .sessions
+        .update_expiry(&newer.id, later + Duration::days(7), later)
+        .await;
     assert!(moved.is_ok(), "update_expiry: {moved:?}");
-    let found = stores.sessions.find_with_user(&newer.token).await.ok().flatten();
+    let found = stores
+        .sessions
+        .find_with_user(&newer.token)
+        .await
+        .ok()
+        .flatten();
     let found = found.map(|(s, _)| (s.expires_at, s.updated_at));
-    assert_eq!(found, Some((later + Duration::days(7), later)), "update_expiry: round trip");
-    let missing = stores.sessions.update_expiry(&SessionId::new("nope"), later, later).await;
-    assert!(matches!(missing, Err(PortError::NotFound)), "update_expiry missing: {missing:?}");
+    assert_eq!(
+        found,
+        Some((later + Duration::days(7), later)),
+        "update_expiry: round trip"
+    );
+    let missing = stores
+        .sessions
+        .update_expiry(&SessionId::new("nope"), later, later)
+        .await;
+    assert!(
+        matches!(missing, Err(PortError::NotFound)),
+        "update_expiry missing: {missing:?}"
+    );
 }
 
 async fn session_deletion(stores: &Stores) {
@@ -249,17 +407,41 @@ async fn session_deletion(stores: &Stores) {
     for s in sessions.iter().chain([&others]) {
         assert!(stores.sessions.create(s).await.is_ok(), "deletion: create");
     }
-    let deleted = stores.sessions.delete_by_token(&sessions[0].token).await.ok();
+    let deleted = stores
+        .sessions
+        .delete_by_token(&sessions[0].token)
+        .await
+        .ok();
     assert_eq!(deleted, Some(true), "delete_by_token: existing");
-    let again = stores.sessions.delete_by_token(&sessions[0].token).await.ok();
+    let again = stores
+        .sessions
+        .delete_by_token(&sessions[0].token)
+        .await
+        .ok();
     assert_eq!(again, Some(false), "delete_by_token: already gone");
-    let kept = stores.sessions.delete_for_user(&alice.id, Some(sessions[2].token.clone())).await.ok();
+    let kept = stores
+        .sessions
+        .delete_for_user(&alice.id, Some(sessions[2].token.clone()))
+        .await
+        .ok();
     assert_eq!(kept, Some(1), "delete_for_user with keep: one deleted");
-    let left = stores.sessions.list_active(&alice.id, T0).await.unwrap_or_default();
-    assert_eq!(left.len(), 1, "delete_for_user with keep: the kept one remains");
+    let left = stores
+        .sessions
+        .list_active(&alice.id, T0)
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        left.len(),
+        1,
+        "delete_for_user with keep: the kept one remains"
+    );
     let all = stores.sessions.delete_for_user(&alice.id, None).await.ok();
     assert_eq!(all, Some(1), "delete_for_user: the rest");
-    let bobs = stores.sessions.list_active(&bob.id, T0).await.unwrap_or_default();
+    let bobs = stores
+        .sessions
+        .list_active(&bob.id, T0)
+        .await
+        .unwrap_or_default();
     assert_eq!(bobs.len(), 1, "delete_for_user: other users untouched");
 }
 
@@ -275,19 +457,41 @@ async fn verification_newest_wins_and_delete_once(stores: &Stores) {
     let older = record("verification-a", 0);
     let newer = record("verification-b", 1);
     for r in [&older, &newer] {
-        assert!(stores.verifications.create(r).await.is_ok(), "verification: create");
+        assert!(
+            stores.verifications.create(r).await.is_ok(),
+            "verification: create"
+        );
     }
     let duplicate = stores.verifications.create(&older).await;
-    assert!(matches!(duplicate, Err(PortError::Conflict)), "verification dup: {duplicate:?}");
-    let latest = stores.verifications.find_latest(&older.identifier).await.ok().flatten();
-    assert_eq!(latest, Some(newer.clone()), "verification: newest by created_at");
-    let racing = futures_util::future::join_all(
-        (0..4).map(|_| stores.verifications.delete(&newer.id)),
-    )
-    .await;
+    assert!(
+        matches!(duplicate, Err(PortError::Conflict)),
+        "verification dup: {duplicate:?}"
+    );
+    let latest = stores
+        .verifications
+        .find_latest(&older.identifier)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        latest,
+        Some(newer.clone()),
+        "verification: newest by created_at"
+    );
+    let racing =
+        futures_util::future::join_all((0..4).map(|_| stores.verifications.delete(&newer.id)))
+            .await;
     let winners = racing.iter().filter(|r| matches!(r, Ok(true))).count();
-    assert_eq!(winners, 1, "verification: exactly one consumer wins: {racing:?}");
-    let none = stores.verifications.find_latest("no-such-identifier").await.ok().flatten();
+    assert_eq!(
+        winners, 1,
+        "verification: exactly one consumer wins: {racing:?}"
+    );
+    let none = stores
+        .verifications
+        .find_latest("no-such-identifier")
+        .await
+        .ok()
+        .flatten();
     assert_eq!(none, None, "verification: unknown identifier");
 }
 

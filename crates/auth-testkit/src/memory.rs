@@ -32,7 +32,9 @@ impl MemoryStore {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -40,7 +42,10 @@ impl MemoryStore {
 impl UserRepo for MemoryStore {
     async fn create_with_account(&self, user: &User, account: &Account) -> Result<(), PortError> {
         let mut state = self.state();
-        let taken = state.users.values().any(|existing| existing.email == user.email)
+        let taken = state
+            .users
+            .values()
+            .any(|existing| existing.email == user.email)
             || state.users.contains_key(&user.id)
             || state.accounts.contains_key(&account.id);
         if taken {
@@ -52,7 +57,12 @@ impl UserRepo for MemoryStore {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, PortError> {
-        Ok(self.state().users.values().find(|user| &user.email == email).cloned())
+        Ok(self
+            .state()
+            .users
+            .values()
+            .find(|user| &user.email == email)
+            .cloned())
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, PortError> {
@@ -84,7 +94,11 @@ impl UserRepo for MemoryStore {
 impl AccountRepo for MemoryStore {
     async fn find_credential(&self, user_id: &UserId) -> Result<Option<Account>, PortError> {
         let state = self.state();
-        Ok(state.accounts.values().find(|account| account.is_credential_of(user_id)).cloned())
+        Ok(state
+            .accounts
+            .values()
+            .find(|account| account.is_credential_of(user_id))
+            .cloned())
     }
 
     async fn update_password(
@@ -108,7 +122,10 @@ impl SessionRepo for MemoryStore {
     async fn create(&self, session: &Session) -> Result<(), PortError> {
         let mut state = self.state();
         let taken = state.sessions.contains_key(&session.id)
-            || state.sessions.values().any(|existing| existing.token == session.token);
+            || state
+                .sessions
+                .values()
+                .any(|existing| existing.token == session.token);
         if taken {
             return Err(PortError::Conflict);
         }
@@ -121,10 +138,17 @@ impl SessionRepo for MemoryStore {
         token: &SessionToken,
     ) -> Result<Option<(Session, User)>, PortError> {
         let state = self.state();
-        let Some(session) = state.sessions.values().find(|session| &session.token == token) else {
+        let Some(session) = state
+            .sessions
+            .values()
+            .find(|session| &session.token == token)
+        else {
             return Ok(None);
         };
-        Ok(state.users.get(&session.user_id).map(|user| (session.clone(), user.clone())))
+        Ok(state
+            .users
+            .get(&session.user_id)
+            .map(|user| (session.clone(), user.clone())))
     }
 
     async fn update_expiry(
@@ -154,7 +178,11 @@ impl SessionRepo for MemoryStore {
             .filter(|session| &session.user_id == user_id && session.expires_at > now)
             .cloned()
             .collect();
-        sessions.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        sessions.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(sessions)
     }
 
@@ -172,9 +200,9 @@ impl SessionRepo for MemoryStore {
     ) -> Result<u64, PortError> {
         let mut state = self.state();
         let before = state.sessions.len();
-        state
-            .sessions
-            .retain(|_, session| &session.user_id != user_id || Some(&session.token) == keep.as_ref());
+        state.sessions.retain(|_, session| {
+            &session.user_id != user_id || Some(&session.token) == keep.as_ref()
+        });
         Ok(u64::try_from(before - state.sessions.len()).unwrap_or(u64::MAX))
     }
 }
@@ -186,7 +214,9 @@ impl VerificationRepo for MemoryStore {
         if state.verifications.contains_key(&verification.id) {
             return Err(PortError::Conflict);
         }
-        state.verifications.insert(verification.id.clone(), verification.clone());
+        state
+            .verifications
+            .insert(verification.id.clone(), verification.clone());
         Ok(())
     }
 

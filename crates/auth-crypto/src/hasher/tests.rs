@@ -13,9 +13,23 @@ fn password(plaintext: &str) -> Password {
 async fn new_hashes_are_argon2id_with_owasp_parameters_and_verify() {
     let hasher = hasher(HasherConfig::default());
     let hash = hasher.hash(&password("correct horse")).await.expect("hash");
-    assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
-    assert!(hasher.verify(&password("correct horse"), &hash).await.expect("verify"));
-    assert!(!hasher.verify(&password("correct horsE"), &hash).await.expect("verify"));
+    assert!(
+        hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        hash.as_str()
+    );
+    assert!(
+        hasher
+            .verify(&password("correct horse"), &hash)
+            .await
+            .expect("verify")
+    );
+    assert!(
+        !hasher
+            .verify(&password("correct horsE"), &hash)
+            .await
+            .expect("verify")
+    );
 }
 
 #[tokio::test]
@@ -35,10 +49,25 @@ const BETTER_AUTH_LIGATURE_HASH: &str = "d907cd2f6f6d28343cca8807a3873647:0ed1fc
 async fn hashes_made_by_better_auth_verify() {
     let hasher = hasher(HasherConfig::insecure_fast_for_tests());
     let stored = PasswordHash::new(BETTER_AUTH_HASH.to_owned());
-    assert!(hasher.verify(&password("password123"), &stored).await.expect("verify"));
-    assert!(!hasher.verify(&password("password124"), &stored).await.expect("verify"));
+    assert!(
+        hasher
+            .verify(&password("password123"), &stored)
+            .await
+            .expect("verify")
+    );
+    assert!(
+        !hasher
+            .verify(&password("password124"), &stored)
+            .await
+            .expect("verify")
+    );
     let ligature = PasswordHash::new(BETTER_AUTH_LIGATURE_HASH.to_owned());
-    assert!(hasher.verify(&password("fine-password"), &ligature).await.expect("verify"));
+    assert!(
+        hasher
+            .verify(&password("fine-password"), &ligature)
+            .await
+            .expect("verify")
+    );
 }
 
 #[tokio::test]
@@ -47,8 +76,18 @@ async fn our_scrypt_derivation_reproduces_better_auths_format() {
     let key = derive("password123", salt).expect("derive");
     let stored = PasswordHash::new(format!("{salt}:{}", encode_hex(&key)));
     let hasher = hasher(HasherConfig::insecure_fast_for_tests());
-    assert!(hasher.verify(&password("password123"), &stored).await.expect("verify"));
-    assert!(!hasher.verify(&password("password124"), &stored).await.expect("verify"));
+    assert!(
+        hasher
+            .verify(&password("password123"), &stored)
+            .await
+            .expect("verify")
+    );
+    assert!(
+        !hasher
+            .verify(&password("password124"), &stored)
+            .await
+            .expect("verify")
+    );
 }
 
 #[tokio::test]
@@ -58,21 +97,40 @@ async fn scrypt_verification_normalises_the_password_with_nfkc() {
     let key = derive("fine-password", salt).expect("derive");
     let stored = PasswordHash::new(format!("{salt}:{}", encode_hex(&key)));
     let hasher = hasher(HasherConfig::insecure_fast_for_tests());
-    assert!(hasher.verify(&password("\u{FB01}ne-password"), &stored).await.expect("verify"));
+    assert!(
+        hasher
+            .verify(&password("\u{FB01}ne-password"), &stored)
+            .await
+            .expect("verify")
+    );
 }
 
 #[tokio::test]
 async fn malformed_or_unknown_hashes_verify_as_false() {
     let hasher = hasher(HasherConfig::insecure_fast_for_tests());
-    for stored in ["", "nonsense", "$argon2id$v=19$broken", "zz:zz", "$2b$10$bcryptlooking"] {
+    for stored in [
+        "",
+        "nonsense",
+        "$argon2id$v=19$broken",
+        "zz:zz",
+        "$2b$10$bcryptlooking",
+    ] {
         let stored = PasswordHash::new(stored.to_owned());
-        assert!(!hasher.verify(&password("anything"), &stored).await.expect("verify"));
+        assert!(
+            !hasher
+                .verify(&password("anything"), &stored)
+                .await
+                .expect("verify")
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_hashing_is_bounded_by_the_semaphore() {
-    let config = HasherConfig { max_concurrent: 2, ..HasherConfig::insecure_fast_for_tests() };
+    let config = HasherConfig {
+        max_concurrent: 2,
+        ..HasherConfig::insecure_fast_for_tests()
+    };
     let hasher = hasher(config);
     let tasks: Vec<_> = (0..8)
         .map(|n| {
@@ -83,5 +141,9 @@ async fn concurrent_hashing_is_bounded_by_the_semaphore() {
     for task in tasks {
         assert!(task.await.expect("join").is_ok());
     }
-    assert_eq!(hasher.permits.available_permits(), 2, "every permit is returned");
+    assert_eq!(
+        hasher.permits.available_permits(),
+        2,
+        "every permit is returned"
+    );
 }

@@ -4,7 +4,11 @@ use super::*;
 
 fn check(raw: &str, expected: Option<&str>) {
     let parsed = Email::parse(raw).ok();
-    assert_eq!(parsed.as_ref().map(Email::as_str), expected, "input {raw:?}");
+    assert_eq!(
+        parsed.as_ref().map(Email::as_str),
+        expected,
+        "input {raw:?}"
+    );
 }
 
 #[test]

@@ -19,8 +19,14 @@ fn session_created_at(created: OffsetDateTime, policy: &SessionPolicy) -> Sessio
 fn a_new_session_expires_after_seven_days_or_one_without_remember_me() {
     let policy = SessionPolicy::default();
     let now = datetime!(2026-01-01 0:00 UTC);
-    assert_eq!(policy.expiry_for_new(now, true), datetime!(2026-01-08 0:00 UTC));
-    assert_eq!(policy.expiry_for_new(now, false), datetime!(2026-01-02 0:00 UTC));
+    assert_eq!(
+        policy.expiry_for_new(now, true),
+        datetime!(2026-01-08 0:00 UTC)
+    );
+    assert_eq!(
+        policy.expiry_for_new(now, false),
+        datetime!(2026-01-02 0:00 UTC)
+    );
 }
 
 #[test]

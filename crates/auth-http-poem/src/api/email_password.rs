@@ -63,8 +63,12 @@ impl EmailPasswordApi {
         let password = Password::new(body.password.0);
         check_callback(&self.state, body.callback_url.as_ref())?;
         let remember_me = body.remember_me.unwrap_or(true);
-        let command =
-            SignInEmail { email: body.email, password, remember_me, client: client_info(request) };
+        let command = SignInEmail {
+            email: body.email,
+            password,
+            remember_me,
+            client: client_info(request),
+        };
         let signed = self.state.auth().sign_in_email(command).await?;
         let cookies = session_cookies(&self.state, &signed.session, remember_me);
         let response = SignInEmailResponse {
@@ -95,7 +99,11 @@ impl EmailPasswordApi {
             client: client_info(request),
         };
         let loaded = require(&self.state, request).await?;
-        let changed = self.state.auth().change_password(&loaded.context, command).await?;
+        let changed = self
+            .state
+            .auth()
+            .change_password(&loaded.context, command)
+            .await?;
         let mut cookies = loaded.cookies;
         let token = changed.new_session.as_ref().map(|session| {
             let remember_me = session.expires_at - session.created_at
@@ -103,7 +111,10 @@ impl EmailPasswordApi {
             cookies = session_cookies(&self.state, session, remember_me);
             session.token.expose().to_owned()
         });
-        let response = ChangePasswordResponse { token, user: UserDto::from(&changed.user) };
+        let response = ChangePasswordResponse {
+            token,
+            user: UserDto::from(&changed.user),
+        };
         Ok(Reply::new(response).cookies(cookies))
     }
 }

@@ -36,9 +36,15 @@ pub(crate) enum ApiTags {
 /// Every route group, sharing one state.
 pub(crate) fn all(state: &Arc<HttpState>) -> (EmailPasswordApi, SessionApi, UserApi, MetaApi) {
     (
-        EmailPasswordApi { state: state.clone() },
-        SessionApi { state: state.clone() },
-        UserApi { state: state.clone() },
+        EmailPasswordApi {
+            state: state.clone(),
+        },
+        SessionApi {
+            state: state.clone(),
+        },
+        UserApi {
+            state: state.clone(),
+        },
         MetaApi,
     )
 }
@@ -56,7 +62,10 @@ pub(crate) fn client_info(request: &Request) -> ClientInfo {
         .and_then(|value| value.to_str().ok())
         .map(|value| value.chars().take(512).collect())
         .unwrap_or_default();
-    ClientInfo { ip_address, user_agent }
+    ClientInfo {
+        ip_address,
+        user_agent,
+    }
 }
 
 /// Validates a `callbackURL` against the trusted origins.

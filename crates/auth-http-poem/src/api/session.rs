@@ -9,7 +9,9 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
 use super::ApiTags;
-use crate::dto::{RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse, UserDto};
+use crate::dto::{
+    RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse, UserDto,
+};
 use crate::error::ApiError;
 use crate::payload::{BaJson, Reply};
 use crate::session_ctx::{credentials, expired_cookies, load, require};
@@ -36,7 +38,8 @@ impl SessionApi {
     ) -> Result<Reply<Option<SessionWithUser>>, ApiError> {
         // This server keeps no cookie cache, so `disableCookieCache` changes nothing.
         let _ = disable_cookie_cache;
-        let (loaded, cookies) = load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
+        let (loaded, cookies) =
+            load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
         let (body, cookies) = match loaded {
             Some(loaded) => (
                 Some(SessionWithUser {
@@ -79,8 +82,16 @@ impl SessionApi {
     ) -> Result<Reply<StatusResponse>, ApiError> {
         let loaded = require(&self.state, request).await?;
         let token = SessionToken::new(body.0.token);
-        let was_current = self.state.auth().revoke_session(&loaded.context, &token).await?;
-        let cookies = if was_current { expired_cookies(&self.state) } else { loaded.cookies };
+        let was_current = self
+            .state
+            .auth()
+            .revoke_session(&loaded.context, &token)
+            .await?;
+        let cookies = if was_current {
+            expired_cookies(&self.state)
+        } else {
+            loaded.cookies
+        };
         Ok(Reply::new(StatusResponse { status: true }).cookies(cookies))
     }
 
@@ -99,7 +110,10 @@ impl SessionApi {
         request: &Request,
     ) -> Result<Reply<StatusResponse>, ApiError> {
         let loaded = require(&self.state, request).await?;
-        self.state.auth().revoke_other_sessions(&loaded.context).await?;
+        self.state
+            .auth()
+            .revoke_other_sessions(&loaded.context)
+            .await?;
         Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
     }
 }

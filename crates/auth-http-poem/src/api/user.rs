@@ -42,8 +42,14 @@ impl UserApi {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(url) => Some(Some(url)),
         };
-        let command = UpdateUser { name: body.name, image };
-        self.state.auth().update_user(&loaded.context, command).await?;
+        let command = UpdateUser {
+            name: body.name,
+            image,
+        };
+        self.state
+            .auth()
+            .update_user(&loaded.context, command)
+            .await?;
         Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
     }
 }

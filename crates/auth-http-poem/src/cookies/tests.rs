@@ -3,7 +3,10 @@ use proptest::prelude::*;
 use super::*;
 
 fn codec() -> CookieCodec {
-    CookieCodec::new(CookieConfig::default(), Secret::new("a-test-secret-that-is-long-enough!!".to_owned()))
+    CookieCodec::new(
+        CookieConfig::default(),
+        Secret::new("a-test-secret-that-is-long-enough!!".to_owned()),
+    )
 }
 
 #[test]
@@ -21,8 +24,14 @@ fn signatures_match_better_auths_format() {
 fn set_cookie_lines_follow_better_auths_attribute_order() {
     let line = codec().set_signed(SESSION_TOKEN, "tok", Some(604_800));
     assert!(line.starts_with("better-auth.session_token=tok."), "{line}");
-    assert!(line.ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"), "{line}");
-    assert!(line.contains("%3D;"), "the padded signature is URI-encoded: {line}");
+    assert!(
+        line.ends_with("; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax"),
+        "{line}"
+    );
+    assert!(
+        line.contains("%3D;"),
+        "the padded signature is URI-encoded: {line}"
+    );
     assert_eq!(
         codec().expire(SESSION_TOKEN),
         "better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"
@@ -32,36 +41,65 @@ fn set_cookie_lines_follow_better_auths_attribute_order() {
 #[test]
 fn secure_cookies_get_the_prefix_and_attribute() {
     let secure = CookieCodec::new(
-        CookieConfig { secure: true, ..CookieConfig::default() },
+        CookieConfig {
+            secure: true,
+            ..CookieConfig::default()
+        },
         Secret::new("s".repeat(32)),
     );
     let line = secure.set_signed(DONT_REMEMBER, "true", None);
-    assert!(line.starts_with("__Secure-better-auth.dont_remember=true."), "{line}");
-    assert!(line.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"), "{line}");
+    assert!(
+        line.starts_with("__Secure-better-auth.dont_remember=true."),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        "{line}"
+    );
 }
 
 #[test]
 fn reading_takes_the_first_occurrence_and_decodes() {
     let c = codec();
     let signed = encode_uri_component(&c.sign("first"));
-    let header = format!("other=1; better-auth.session_token={signed}; better-auth.session_token=x.y");
-    assert_eq!(c.read_signed(&header, SESSION_TOKEN).as_deref(), Some("first"));
+    let header =
+        format!("other=1; better-auth.session_token={signed}; better-auth.session_token=x.y");
+    assert_eq!(
+        c.read_signed(&header, SESSION_TOKEN).as_deref(),
+        Some("first")
+    );
     let quoted = format!("better-auth.session_token=\"{signed}\"");
-    assert_eq!(c.read_signed(&quoted, SESSION_TOKEN).as_deref(), Some("first"));
+    assert_eq!(
+        c.read_signed(&quoted, SESSION_TOKEN).as_deref(),
+        Some("first")
+    );
 }
 
 #[test]
 fn a_signature_from_another_secret_or_malformed_is_refused() {
-    let other = CookieCodec::new(CookieConfig::default(), Secret::new("another-secret-another-secret!!!".to_owned()));
+    let other = CookieCodec::new(
+        CookieConfig::default(),
+        Secret::new("another-secret-another-secret!!!".to_owned()),
+    );
     assert_eq!(codec().verify(&other.sign("tok")), None);
-    for bad in ["", "tok", ".sig", "tok.", "tok.short=", &format!("tok.{}", "A".repeat(44))] {
+    for bad in [
+        "",
+        "tok",
+        ".sig",
+        "tok.",
+        "tok.short=",
+        &format!("tok.{}", "A".repeat(44)),
+    ] {
         assert_eq!(codec().verify(bad), None, "{bad:?}");
     }
 }
 
 #[test]
 fn encode_uri_component_matches_javascript() {
-    assert_eq!(encode_uri_component("a+b/c=d e.-_!~*'()é"), "a%2Bb%2Fc%3Dd%20e.-_!~*'()%C3%A9");
+    assert_eq!(
+        encode_uri_component("a+b/c=d e.-_!~*'()é"),
+        "a%2Bb%2Fc%3Dd%20e.-_!~*'()%C3%A9"
+    );
 }
 
 proptest! {

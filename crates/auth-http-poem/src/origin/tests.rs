@@ -3,7 +3,11 @@ use super::*;
 fn origins() -> TrustedOrigins {
     TrustedOrigins::new(
         "http://localhost:3000/api/auth",
-        &["https://app.example.com".to_owned(), "*.trusted.dev".to_owned(), "https://*.corp.io".to_owned()],
+        &[
+            "https://app.example.com".to_owned(),
+            "*.trusted.dev".to_owned(),
+            "https://*.corp.io".to_owned(),
+        ],
     )
 }
 

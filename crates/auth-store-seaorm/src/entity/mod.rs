@@ -1,5 +1,8 @@
 //! One module per table, with Better-Auth's names letter for letter.
-#![allow(unreachable_pub, reason = "sea-orm derives public items; the module itself is crate-private")]
+#![allow(
+    unreachable_pub,
+    reason = "sea-orm derives public items; the module itself is crate-private"
+)]
 
 pub(crate) mod account;
 pub(crate) mod session;

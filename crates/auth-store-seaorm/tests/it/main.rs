@@ -21,7 +21,9 @@ async fn sqlite_store_passes_the_conformance_suite() {
 
 #[tokio::test]
 async fn postgres_store_passes_the_conformance_suite() {
-    let Some(db) = TestDatabase::postgres().await else { return };
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
     let store = Arc::new(db.store().await);
     run_store_suite(&Stores::from_one(store)).await;
     db.cleanup().await;
@@ -58,18 +60,35 @@ async fn rows_written_by_better_auth_on_sqlite_are_read_back_intact() {
     let db = TestDatabase::sqlite();
     let store = db.store().await;
     let raw = Database::connect(db.url.as_str()).await.expect("connect");
-    raw.execute_unprepared(BETTER_AUTH_SQLITE_ROWS).await.expect("insert Better-Auth rows");
+    raw.execute_unprepared(BETTER_AUTH_SQLITE_ROWS)
+        .await
+        .expect("insert Better-Auth rows");
 
     let email = Email::parse("ada@example.com").expect("email");
-    let user = store.find_by_email(&email).await.expect("read").expect("user exists");
+    let user = store
+        .find_by_email(&email)
+        .await
+        .expect("read")
+        .expect("user exists");
     assert_eq!(user.name, "Ada");
     assert_eq!(user.created_at.millisecond(), 755);
-    let account = store.find_credential(&user.id).await.expect("read").expect("credential");
+    let account = store
+        .find_credential(&user.id)
+        .await
+        .expect("read")
+        .expect("credential");
     let hash = account.password.expect("hash");
-    assert!(hash.as_str().starts_with("6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0"));
+    assert!(
+        hash.as_str()
+            .starts_with("6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0")
+    );
 
     let token = SessionToken::new("BaToken000000000000000000000001".to_owned());
-    let (session, owner) = store.find_with_user(&token).await.expect("read").expect("session");
+    let (session, owner) = store
+        .find_with_user(&token)
+        .await
+        .expect("read")
+        .expect("session");
     assert_eq!(owner.id, user.id);
     assert_eq!(session.user_agent.as_deref(), Some("node"));
     db.cleanup().await;
@@ -80,5 +99,8 @@ async fn an_unreachable_database_reports_unavailable() {
     let mut config = StoreConfig::for_url("postgres://postgres@127.0.0.1:1/nothing");
     config.acquire_timeout = std::time::Duration::from_millis(500);
     let result = SeaOrmStore::connect(&config).await;
-    assert!(matches!(result, Err(PortError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(PortError::Unavailable(_))),
+        "{result:?}"
+    );
 }

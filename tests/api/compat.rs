@@ -1,0 +1,185 @@
+//! Compatibility: the official better-auth JavaScript client drives the server; a database
+//! written by Better-Auth is used as is; the OpenAPI document and Swagger UI are served.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use auth_app::{AppConfig, Application, Overrides};
+use auth_store_seaorm::test_db::TestDatabase;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, ORIGIN, SECRET, spawn_app, spawn_app_with};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn services_required() -> bool {
+    auth_store_seaorm::test_db::services_required()
+}
+
+/// Installs the locked JS dependencies when missing; `false` (or a panic in CI) when Node.js is
+/// not there.
+fn ensure_node_modules(dir: &PathBuf) -> bool {
+    if Command::new("node").arg("--version").output().is_err() {
+        assert!(
+            !services_required(),
+            "Node.js is required for the client compatibility test"
+        );
+        eprintln!("skipped: node is not installed");
+        return false;
+    }
+    if dir.join("node_modules/better-auth/package.json").exists() {
+        return true;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .status();
+    match status {
+        Ok(status) if status.success() => true,
+        other => {
+            assert!(!services_required(), "npm ci failed: {other:?}");
+            eprintln!("skipped: npm ci failed ({other:?})");
+            false
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_official_better_auth_client_signs_up_in_and_out() {
+    let dir = repo_root().join("tests/js");
+    if !ensure_node_modules(&dir) {
+        return;
+    }
+    // The client sends Origin = its base URL: trust the loopback address it uses.
+    let trusted =
+        |config: &mut AppConfig| config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
+    let Some(app) = spawn_app_with(Backend::Sqlite, trusted).await else {
+        return;
+    };
+    let base = app.address.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("compat.mjs")
+            .env("AUTH_BASE_URL", base)
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "compat.mjs failed\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("PASS"), "{stdout}");
+    app.stop().await;
+}
+
+/// Rows exactly as Better-Auth 1.7.25 writes them on SQLite (ISO text dates, 0/1 booleans), with
+/// the password hash its own `hashPassword("password123")` produced.
+const BETTER_AUTH_ROWS: &str = r#"
+INSERT INTO "user" ("id","name","email","emailVerified","image","createdAt","updatedAt")
+  VALUES ('BaUser0000000000000000000000001','Ada','ada@example.com',0,NULL,'2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z');
+INSERT INTO "account" ("id","accountId","providerId","userId","password","createdAt","updatedAt")
+  VALUES ('BaAcct0000000000000000000000001','BaUser0000000000000000000000001','credential','BaUser0000000000000000000000001',
+          '6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0148592195012ba86d4e6a995c858cfa4fdaae3a659a19760dcd3c4ac75943b9974a1c5ba2530b9d630edc31915965ef7dd3f741424804e109e4c7e68',
+          '2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z');
+"#;
+
+#[tokio::test]
+async fn a_user_of_an_existing_better_auth_database_signs_in_with_their_old_password() {
+    let database = TestDatabase::sqlite();
+    // First start creates the schema (as Better-Auth's migrator would have); then the rows.
+    database.store().await.close().await;
+    database.execute(BETTER_AUTH_ROWS).await;
+    let config = AppConfig {
+        secret: Some(SECRET.to_owned()),
+        database_url: database.url.clone(),
+        bind: "127.0.0.1:0".to_owned(),
+        base_url: Some(ORIGIN.to_owned()),
+        ..AppConfig::default()
+    };
+    let app = Application::build(config, Overrides::default())
+        .await
+        .expect("builds");
+    let port = app.port();
+    let (stop, signal) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = signal.await;
+    }));
+    let client = crate::helpers::client(true);
+    let url = |path: &str| format!("http://127.0.0.1:{port}/api/auth{path}");
+    let body = json!({"email": "ADA@example.com", "password": "password123"});
+    let response = client
+        .post(url("/sign-in/email"))
+        .json(&body)
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(response.status(), 200);
+    let signed: Value = response.json().await.expect("json");
+    assert_eq!(signed["user"]["id"], "BaUser0000000000000000000000001");
+    assert_eq!(signed["user"]["createdAt"], "2026-11-25T08:31:47.755Z");
+    let wrong = json!({"email": "ada@example.com", "password": "password124"});
+    assert_eq!(
+        client
+            .post(url("/sign-in/email"))
+            .json(&wrong)
+            .send()
+            .await
+            .expect("r")
+            .status(),
+        401
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+    database.cleanup().await;
+}
+
+#[tokio::test]
+async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_copy() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let ui = app.client.get(app.url("/docs")).send().await.expect("r");
+    assert_eq!(ui.status(), 200);
+    assert!(
+        ui.text().await.expect("html").contains("swagger"),
+        "Swagger UI page"
+    );
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .expect("r")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/sign-up/email",
+        "/sign-in/email",
+        "/get-session",
+        "/sign-out",
+        "/change-password",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path} documented");
+    }
+    app.stop().await;
+
+    let generated = auth_app::openapi(&AppConfig::default()).expect("document");
+    let committed_path = repo_root().join("docs/openapi.json");
+    if std::env::var("UPDATE_EXPECT").is_ok() {
+        std::fs::write(&committed_path, format!("{generated}\n")).expect("write docs/openapi.json");
+    }
+    let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
+    assert_eq!(
+        committed.trim_end(),
+        generated.trim_end(),
+        "docs/openapi.json is stale: run with UPDATE_EXPECT=1"
+    );
+}

@@ -1,0 +1,233 @@
+//! `spawn_app`: the real application on an ephemeral port, a fresh database per test, a manual
+//! clock, and an HTTP client that keeps cookies.
+
+use std::sync::Arc;
+
+use auth_app::{AppConfig, Application, Overrides};
+use auth_store_seaorm::test_db::TestDatabase;
+use auth_testkit::ManualClock;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// The secret every test server signs cookies with.
+pub(crate) const SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+/// The base URL (and so the trusted origin) of every test server.
+pub(crate) const ORIGIN: &str = "http://localhost:3000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) port: u16,
+    /// Keeps cookies; sends `Origin: http://localhost:3000`.
+    pub(crate) client: reqwest::Client,
+    pub(crate) clock: Arc<ManualClock>,
+    database: Option<TestDatabase>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+pub(crate) fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        auth_app::telemetry::init(&AppConfig {
+            log: Some("debug".into()),
+            ..AppConfig::default()
+        });
+    }
+}
+
+/// Starts the app, or `None` when the backend's service is not there (and not required).
+pub(crate) async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub(crate) async fn spawn_app_with(
+    backend: Backend,
+    customise: impl FnOnce(&mut AppConfig),
+) -> Option<TestApp> {
+    init_logs();
+    let database = match backend {
+        Backend::Sqlite => TestDatabase::sqlite(),
+        Backend::Postgres => TestDatabase::postgres().await?,
+    };
+    let mut config = AppConfig {
+        secret: Some(SECRET.to_owned()),
+        database_url: database.url.clone(),
+        bind: "127.0.0.1:0".to_owned(),
+        base_url: Some(ORIGIN.to_owned()),
+        ..AppConfig::default()
+    };
+    customise(&mut config);
+    let clock = Arc::new(ManualClock::new(now()));
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        hasher: None,
+    };
+    let app = Application::build(config, overrides)
+        .await
+        .expect("the app builds");
+    let port = app.port();
+    let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = signal.await;
+        })
+        .await
+        .map_err(|error| error.to_string())
+    });
+    Some(TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: client(true),
+        clock,
+        database: Some(database),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    })
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests start their manual clock at the real time"
+)]
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// A client that sends the trusted `Origin`, with or without a cookie store.
+pub(crate) fn client(cookies: bool) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert("origin", HeaderValue::from_static(ORIGIN));
+    reqwest::Client::builder()
+        .cookie_store(cookies)
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/api/auth{path}", self.address)
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub(crate) async fn sign_up(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/sign-up/email",
+            &json!({"name": "Test User", "email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/sign-in/email",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// The body of `GET /get-session` (JSON `null` when signed out).
+    pub(crate) async fn session(&self) -> Value {
+        self.get("/get-session").await.json().await.expect("json")
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(database) = self.database.take() {
+            database.cleanup().await;
+        }
+    }
+}
+
+/// `Set-Cookie` lines of a response.
+pub(crate) fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// Asserts the status and the `{code, message}` error body; returns the body.
+pub(crate) async fn expect_error(
+    response: reqwest::Response,
+    status: u16,
+    code: Option<&str>,
+) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type:?}"
+    );
+    let body: Value = response.json().await.expect("json error body");
+    assert_eq!(body["code"].as_str(), code, "code in {body}");
+    assert!(body["message"].is_string(), "message in {body}");
+    body
+}
+
+/// Declares one async test per backend: `both_backends!(name, |app| async move { ... })`.
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn on_sqlite() {
+                let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await
+                else {
+                    return;
+                };
+                let run = $body;
+                run(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await
+                else {
+                    return;
+                };
+                let run = $body;
+                run(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
+pub(crate) use both_backends;
