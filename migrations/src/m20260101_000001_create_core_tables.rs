@@ -42,6 +42,7 @@ enum Session {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names, reason = "column names are Better-Auth's")]
 enum Account {
     #[sea_orm(iden = "account")]
     Table,

@@ -1,6 +1,11 @@
 //! auth-tests: the black-box suite. Each test starts the real application on an ephemeral port
 //! with its own database (SQLite file, or a fresh Postgres database) and drives it over HTTP.
 //! Must not depend on: internals of the server; only `auth_app::Application` and HTTP.
+#![allow(
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "a test binary: helpers panic on broken fixtures and say when a test is skipped"
+)]
 
 mod compat;
 mod email_password;

@@ -185,10 +185,8 @@ impl AppConfig {
     /// # Errors
     /// A message naming the key and the rule.
     pub fn validate(&self) -> anyhow::Result<()> {
-        if let Some(secret) = &self.secret {
-            if secret.len() < 32 {
-                bail!("AUTH_SECRET must be at least 32 bytes long");
-            }
+        if self.secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+            bail!("AUTH_SECRET must be at least 32 bytes long");
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
@@ -208,10 +206,12 @@ impl AppConfig {
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");
         }
-        if let Some(base) = &self.base_url {
-            if auth_http_poem::origin::origin_of(base).is_none() {
-                bail!("AUTH_BASE_URL must be an absolute http(s) URL");
-            }
+        if self
+            .base_url
+            .as_ref()
+            .is_some_and(|base| auth_http_poem::origin::origin_of(base).is_none())
+        {
+            bail!("AUTH_BASE_URL must be an absolute http(s) URL");
         }
         Ok(())
     }

@@ -73,15 +73,11 @@ pub async fn migrate(config: &AppConfig) -> anyhow::Result<()> {
 
 async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
     check_backend(&config.database_url)?;
-    if let Some(parent) = config
-        .sqlite_path()
-        .as_deref()
-        .and_then(std::path::Path::parent)
-    {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
+    let sqlite_path = config.sqlite_path();
+    let parent = sqlite_path.as_deref().and_then(std::path::Path::parent);
+    if let Some(parent) = parent.filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let mut store_config = StoreConfig::for_url(&config.database_url);
     if let Some(max) = config.database_max_connections {

@@ -48,7 +48,7 @@ fn is_hex(value: &str) -> bool {
 }
 
 fn decode_hex(value: &str) -> Option<Vec<u8>> {
-    if value.len() % 2 != 0 || !is_hex(value) {
+    if !value.len().is_multiple_of(2) || !is_hex(value) {
         return None;
     }
     (0..value.len())

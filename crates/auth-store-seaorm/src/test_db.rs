@@ -1,4 +1,8 @@
 //! Throwaway databases for tests: a fresh SQLite file or a fresh Postgres database per test.
+#![allow(
+    clippy::print_stderr,
+    reason = "a skipped test says so on stderr, as the test harness does"
+)]
 
 use sea_orm::{ConnectionTrait, Database};
 
