@@ -1,6 +1,7 @@
 //! auth-migrations: the schema, as sea-orm migrations: Better-Auth's own tables and column names,
 //! so an existing Better-Auth database is adopted as is, plus the tables of built-in plugins.
-//! Depends on: sea-orm-migration. Must not depend on: any workspace crate, redis, poem.
+//! Depends on: sea-orm-migration.
+//! Must not depend on: any workspace crate, redis, poem.
 //! Invariant: a merged migration is never edited; tables are created `IF NOT EXISTS`.
 
 pub use sea_orm_migration::{MigrationTrait, MigratorTrait};

@@ -7,6 +7,7 @@
     reason = "a test binary: helpers panic on broken fixtures and say when a test is skipped"
 )]
 
+mod bearer;
 mod compat;
 mod email_password;
 mod helpers;

@@ -1,6 +1,7 @@
 //! auth-app: the composition root: reads configuration, picks the adapters (cargo features
 //! `sqlite`, `postgres`), wires the use cases and the HTTP layer, runs the server.
-//! Depends on: every workspace crate. Must not depend on: nothing is banned here.
+//! Depends on: every workspace crate.
+//! Must not depend on: nothing is banned here.
 //! Invariant: the only crate with `#[cfg(feature)]` adapter selection and the only one that
 //! reads the environment.
 

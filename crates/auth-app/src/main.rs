@@ -1,5 +1,6 @@
 //! auth-app: the server binary: `serve` (default), `migrate`, `openapi`.
-//! Depends on: the auth-app library. Must not depend on: nothing is banned here.
+//! Depends on: the auth-app library.
+//! Must not depend on: nothing is banned here.
 #![allow(
     clippy::print_stdout,
     reason = "the openapi subcommand prints the document"

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use auth_http_poem::HttpPlugin;
+use auth_http_poem::bearer::{BearerConfig, BearerPlugin};
 
 /// Every plugin compiled into this binary. A plugin with heavy dependencies sits behind a cargo
 /// feature of this crate and is added here under `#[cfg(feature = "...")]`.
 #[must_use]
 pub fn available_plugins() -> Vec<Arc<dyn HttpPlugin>> {
-    Vec::new()
+    vec![Arc::new(BearerPlugin::new(BearerConfig::default()))]
 }
 
 /// The plugins to run: all built ones when `ids` is `None`, else exactly the named ones.

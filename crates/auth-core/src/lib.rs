@@ -1,6 +1,7 @@
 //! auth-core: the use cases of the auth server (sign-up, sign-in, sessions, user updates,
 //! password changes) behind one façade, `Auth`.
-//! Depends on: auth-domain, auth-ports. Must not depend on: adapters, tokio, sea-orm, redis, poem.
+//! Depends on: auth-domain, auth-ports.
+//! Must not depend on: adapters, tokio, sea-orm, redis, poem.
 //! Invariant: every public method on `Auth` is one use case and returns `AuthError`; rules that
 //! span several ports (one user per email, hash even for unknown users, sliding expiry) live here.
 #![warn(missing_docs)]

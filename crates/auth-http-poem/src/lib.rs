@@ -1,11 +1,13 @@
 //! auth-http-poem: the HTTP face of the auth server: Better-Auth's routes under `/api/auth`
 //! (poem + poem-openapi), its cookies and errors byte for byte, the request guards, Swagger UI.
-//! Depends on: auth-domain, auth-core, poem, poem-openapi. Must not depend on: auth-ports, sea-orm, redis, argon2, pasetors, jsonwebtoken.
+//! Depends on: auth-domain, auth-core, poem, poem-openapi.
+//! Must not depend on: auth-ports, sea-orm, redis, argon2, pasetors, jsonwebtoken.
 //! Invariant: handlers convert, call one `Auth` method, map the result and set cookies; HTTP
 //! statuses are decided only in `error.rs`.
 #![warn(missing_docs)]
 
 mod api;
+pub mod bearer;
 pub mod cookies;
 pub mod dto;
 mod error;

@@ -1,6 +1,7 @@
 //! auth-ports: the traits (ports) the use cases call and the adapters implement: stores, the
 //! password hasher, the clock and the random source, plus `PortError`.
-//! Depends on: auth-domain, async-trait. Must not depend on: tokio, sea-orm, redis, poem, argon2, pasetors, jsonwebtoken.
+//! Depends on: auth-domain, async-trait.
+//! Must not depend on: tokio, sea-orm, redis, poem, argon2, pasetors, jsonwebtoken.
 //! Invariant: a behaviour is part of a port only if the conformance suite in auth-testkit checks it.
 #![warn(missing_docs)]
 

@@ -1,6 +1,7 @@
 //! auth-testkit: in-memory fakes of every port, a manual clock, and the port conformance suites
 //! that every adapter (ours and outside ones) runs.
-//! Depends on: auth-domain, auth-ports. Must not depend on: sea-orm, redis, poem.
+//! Depends on: auth-domain, auth-ports.
+//! Must not depend on: sea-orm, redis, poem.
 //! Invariant: the in-memory store passes the same conformance suite as the SQL adapters.
 
 pub mod conformance;
