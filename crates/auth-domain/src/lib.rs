@@ -5,6 +5,7 @@
 //! Invariant: synchronous and free of I/O; every value that reaches a port was validated here.
 
 pub mod account;
+pub mod audit;
 pub mod email;
 pub mod error;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod user;
 pub mod verification;
 
 pub use account::{Account, CREDENTIAL_PROVIDER_ID};
+pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AccountId, SessionId, UserId, VerificationId};

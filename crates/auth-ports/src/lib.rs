@@ -5,18 +5,30 @@
 //! Invariant: a behaviour is part of a port only if the conformance suite in auth-testkit checks it.
 #![warn(missing_docs)]
 
+mod audit;
+mod cache;
 mod error;
 mod random;
+mod ratelimit;
 mod stores;
 mod system;
 
+pub use audit::AuditLog;
+pub use cache::{NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use random::{ALPHANUMERIC, Random};
+pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
 pub use system::{Clock, PasswordHasher};
 
 #[cfg(feature = "mock")]
+pub use audit::MockAuditLog;
+#[cfg(feature = "mock")]
+pub use cache::MockSessionCache;
+#[cfg(feature = "mock")]
 pub use random::MockRandom;
+#[cfg(feature = "mock")]
+pub use ratelimit::MockRateLimiter;
 #[cfg(feature = "mock")]
 pub use stores::{MockAccountRepo, MockSessionRepo, MockUserRepo, MockVerificationRepo};
 #[cfg(feature = "mock")]

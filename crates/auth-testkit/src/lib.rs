@@ -7,6 +7,8 @@
 pub mod conformance;
 mod fakes;
 mod memory;
+mod proxy;
 
 pub use fakes::{FastHasher, ManualClock, SeededRandom};
 pub use memory::MemoryStore;
+pub use proxy::TcpProxy;

@@ -1,0 +1,16 @@
+//! auth-ratelimit: the rate-limit stores: a sliding-window log in memory (one instance) and in
+//! Redis (shared by every instance, one atomic Lua call per check), and a fallback that keeps limiting in memory
+//! while Redis is down.
+//! Depends on: auth-ports, deadpool-redis, tokio (timeouts).
+//! Must not depend on: sea-orm, poem, auth-core.
+//! Invariant: a refused request is never counted; a check never waits on Redis longer than its
+//! timeout.
+
+mod fallback;
+mod memory;
+mod redis;
+mod window;
+
+pub use fallback::FallbackLimiter;
+pub use memory::MemoryRateLimiter;
+pub use redis::{RedisConfig, RedisRateLimiter, redis_pool};
