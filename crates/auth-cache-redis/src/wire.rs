@@ -1,0 +1,76 @@
+//! The private JSON form of a cached lookup in Redis.
+
+use auth_domain::{Email, Session, SessionId, SessionToken, User, UserId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CachedLookup {
+    session_id: String,
+    token: String,
+    user_id: String,
+    expires_at_ms: i64,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    name: String,
+    email: String,
+    email_verified: bool,
+    image: Option<String>,
+    user_created_at_ms: i64,
+    user_updated_at_ms: i64,
+}
+
+fn ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn at(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+impl CachedLookup {
+    pub(crate) fn new(session: &Session, user: &User) -> Self {
+        Self {
+            session_id: session.id.to_string(),
+            token: session.token.expose().to_owned(),
+            user_id: session.user_id.to_string(),
+            expires_at_ms: ms(session.expires_at),
+            created_at_ms: ms(session.created_at),
+            updated_at_ms: ms(session.updated_at),
+            ip_address: session.ip_address.clone(),
+            user_agent: session.user_agent.clone(),
+            name: user.name.clone(),
+            email: user.email.to_string(),
+            email_verified: user.email_verified,
+            image: user.image.clone(),
+            user_created_at_ms: ms(user.created_at),
+            user_updated_at_ms: ms(user.updated_at),
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Option<(Session, User)> {
+        let user_id = UserId::new(self.user_id);
+        let session = Session {
+            id: SessionId::new(self.session_id),
+            token: SessionToken::new(self.token),
+            user_id: user_id.clone(),
+            expires_at: at(self.expires_at_ms)?,
+            created_at: at(self.created_at_ms)?,
+            updated_at: at(self.updated_at_ms)?,
+            ip_address: self.ip_address,
+            user_agent: self.user_agent,
+        };
+        let user = User {
+            id: user_id,
+            name: self.name,
+            email: Email::from_trusted(self.email),
+            email_verified: self.email_verified,
+            image: self.image,
+            created_at: at(self.user_created_at_ms)?,
+            updated_at: at(self.user_updated_at_ms)?,
+        };
+        Some((session, user))
+    }
+}
