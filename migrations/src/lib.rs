@@ -7,6 +7,7 @@
 pub use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20260101_000001_create_core_tables;
+mod m20260102_000001_create_jwks_table;
 
 /// Every migration, in order. Plugins append their own files here; a plugin's tables exist even
 /// when the plugin is switched off, which costs nothing and keeps the schema one linear history.
@@ -16,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_create_core_tables::Migration)]
+        vec![
+            Box::new(m20260101_000001_create_core_tables::Migration),
+            Box::new(m20260102_000001_create_jwks_table::Migration),
+        ]
     }
 }

@@ -9,12 +9,17 @@
 mod auth;
 mod email_password;
 mod error;
+mod jwt;
 mod session;
 mod user;
 
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
 pub use email_password::{ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn};
 pub use error::AuthError;
+pub use jwt::{
+    IssuedToken, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig, TokenDeps,
+    TokenFormat, TokenIssuer,
+};
 pub use session::{AuthContext, GetSession, SessionLookup};
 pub use user::UpdateUser;
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod email;
 pub mod error;
 pub mod ids;
+pub mod jwk;
 pub mod password;
 pub mod secret;
 pub mod session;
@@ -21,6 +22,10 @@ pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
 pub use ids::{AccountId, SessionId, UserId, VerificationId};
+pub use jwk::{
+    ED25519_CRV, EDDSA, Jwk, JwkId, KeyRotationPolicy, KeyUse, PASETO_V4_PUBLIC, StoredPrivateKey,
+    TokenClaims,
+};
 pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use secret::Secret;
 pub use session::{Session, SessionPolicy, SessionToken};

@@ -8,6 +8,7 @@
 mod audit;
 mod cache;
 mod error;
+mod jwks;
 mod random;
 mod ratelimit;
 mod stores;
@@ -16,6 +17,7 @@ mod system;
 pub use audit::AuditLog;
 pub use cache::{NoCache, SessionCache};
 pub use error::{BoxError, PortError};
+pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use random::{ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
@@ -25,6 +27,8 @@ pub use system::{Clock, PasswordHasher};
 pub use audit::MockAuditLog;
 #[cfg(feature = "mock")]
 pub use cache::MockSessionCache;
+#[cfg(feature = "mock")]
+pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

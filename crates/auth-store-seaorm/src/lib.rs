@@ -6,6 +6,7 @@
 
 mod entity;
 mod error;
+mod jwks;
 mod mapping;
 mod store;
 #[cfg(feature = "test-util")]

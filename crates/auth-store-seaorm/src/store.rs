@@ -46,7 +46,7 @@ impl StoreConfig {
 /// The storage ports on a sea-orm connection pool.
 #[derive(Debug, Clone)]
 pub struct SeaOrmStore {
-    db: DatabaseConnection,
+    pub(crate) db: DatabaseConnection,
 }
 
 impl SeaOrmStore {

@@ -18,6 +18,10 @@ use auth_domain::{
 use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
+mod jwks;
+
+pub use jwks::run_jwks_suite;
+
 /// The store ports under test.
 #[derive(Clone)]
 pub struct Stores {

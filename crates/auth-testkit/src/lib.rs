@@ -7,8 +7,10 @@
 pub mod conformance;
 mod fakes;
 mod memory;
+mod memory_jwks;
 mod proxy;
 
 pub use fakes::{FastHasher, ManualClock, SeededRandom};
 pub use memory::MemoryStore;
+pub use memory_jwks::MemoryJwksRepo;
 pub use proxy::TcpProxy;

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use auth_domain::{Email, SessionToken};
-use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo};
+use auth_ports::{AccountRepo, JwksRepo, PortError, SessionRepo, UserRepo};
 use auth_store_seaorm::test_db::TestDatabase;
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
-use auth_testkit::conformance::{Stores, run_store_suite};
+use auth_testkit::conformance::{Stores, run_jwks_suite, run_store_suite};
 use sea_orm::{ConnectionTrait, Database};
 
 #[tokio::test]
@@ -27,6 +27,61 @@ async fn postgres_store_passes_the_conformance_suite() {
     let store = Arc::new(db.store().await);
     run_store_suite(&Stores::from_one(store)).await;
     db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_store_passes_the_jwks_suite() {
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
+    run_jwks_suite(&store).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_jwks_suite() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    run_jwks_suite(&store).await;
+    db.cleanup().await;
+}
+
+/// A `jwks` row exactly as Better-Auth's Kysely adapter writes it on SQLite (ISO text dates,
+/// a null `expiresAt`).
+const BETTER_AUTH_JWKS_ROW: &str = r#"
+INSERT INTO "jwks" ("id","publicKey","privateKey","createdAt","expiresAt","alg","crv")
+  VALUES ('iFyMLshrmwPpSf33lGLPoDS9DOek3taw',
+          '{"crv":"Ed25519","x":"lpIAaXgbIJienbuqscG1BEjRo9Jtzi2ku0wvfqPaK80","kty":"OKP"}',
+          '"2b612e8a"', '2026-11-25T10:37:45.810Z', NULL, 'EdDSA', 'Ed25519');
+"#;
+
+#[tokio::test]
+async fn jwks_rows_written_by_better_auth_on_sqlite_are_read_back_intact() {
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
+    let raw = Database::connect(db.url.as_str()).await.expect("connect");
+    raw.execute_unprepared(BETTER_AUTH_JWKS_ROW)
+        .await
+        .expect("insert Better-Auth row");
+    let keys = JwksRepo::list_all(&store).await.expect("read");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].id.as_str(), "iFyMLshrmwPpSf33lGLPoDS9DOek3taw");
+    assert_eq!(keys[0].created_at.millisecond(), 810);
+    assert_eq!(keys[0].expires_at, None);
+    assert_eq!(keys[0].private_key.expose(), r#""2b612e8a""#);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_and_postgres_audit_logs_pass_the_audit_suite() {
+    let sqlite = TestDatabase::sqlite();
+    run_audit_suite(&sqlite.store().await).await;
+    sqlite.cleanup().await;
+    if let Some(pg) = TestDatabase::postgres().await {
+        run_audit_suite(&pg.store().await).await;
+        pg.cleanup().await;
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,244 @@
+//! Token use cases on the in-memory key table, a manual clock and a transparent fake signer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use auth_domain::{
+    Email, Jwk, KeyUse, Session, SessionId, SessionToken, StoredPrivateKey, TokenClaims, User,
+    UserId,
+};
+use auth_ports::{GeneratedKey, JwksRepo, MockJwksRepo, Paserk, PortError, TokenSigner};
+use auth_testkit::{ManualClock, MemoryJwksRepo, SeededRandom};
+use time::macros::datetime;
+
+use super::*;
+
+/// Signs `"<kid>|<sub>|<exp>"`: enough to see which key signed what.
+#[derive(Default)]
+struct FakeSigner(AtomicU32);
+
+impl TokenSigner for FakeSigner {
+    fn generate_key(&self, key_use: KeyUse) -> Result<GeneratedKey, PortError> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(GeneratedKey {
+            public_key: format!(r#"{{"crv":"Ed25519","x":"x{n}","kty":"OKP"}}"#),
+            private_key: StoredPrivateKey::new(format!("\"sealed{n}\"")),
+            alg: key_use.alg().to_owned(),
+            crv: "Ed25519".to_owned(),
+        })
+    }
+
+    fn sign(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError> {
+        Ok(format!(
+            "{}|{}|{}",
+            key.id,
+            claims.subject,
+            claims.expires_at.unix_timestamp()
+        ))
+    }
+
+    fn paserk(&self, key: &Jwk) -> Result<Paserk, PortError> {
+        Ok(Paserk {
+            public: format!("k4.public.{}", key.id),
+            id: format!("k4.pid.{}", key.id),
+        })
+    }
+}
+
+struct Fixture {
+    tokens: TokenIssuer,
+    clock: Arc<ManualClock>,
+    jwks: Arc<MemoryJwksRepo>,
+}
+
+fn fixture(format: TokenFormat) -> Fixture {
+    let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
+    let jwks = Arc::new(MemoryJwksRepo::new());
+    let deps = TokenDeps {
+        jwks: jwks.clone(),
+        signer: Arc::new(FakeSigner::default()),
+        clock: clock.clone(),
+        random: Arc::new(SeededRandom::default()),
+    };
+    let config = TokenConfig {
+        format,
+        ..TokenConfig::for_origin("http://localhost:3000")
+    };
+    Fixture {
+        tokens: TokenIssuer::new(deps, config),
+        clock,
+        jwks,
+    }
+}
+
+fn context() -> AuthContext {
+    let at = datetime!(2025-12-01 0:00 UTC);
+    AuthContext {
+        session: Session {
+            id: SessionId::new("s"),
+            token: SessionToken::new("t".to_owned()),
+            user_id: UserId::new("u1"),
+            expires_at: at + Duration::days(7),
+            created_at: at,
+            updated_at: at,
+            ip_address: None,
+            user_agent: None,
+        },
+        user: User {
+            id: UserId::new("u1"),
+            name: "Alice".to_owned(),
+            email: Email::from_trusted("alice@example.com".to_owned()),
+            email_verified: true,
+            image: None,
+            created_at: at,
+            updated_at: at,
+        },
+    }
+}
+
+fn kid(token: &IssuedToken) -> String {
+    token.key_id.as_str().to_owned()
+}
+
+#[tokio::test]
+async fn the_first_token_creates_a_key_that_expires_after_the_rotation_interval() {
+    let f = fixture(TokenFormat::Jwt);
+    let token = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(token.expires_at, datetime!(2026-01-01 0:15 UTC));
+    assert!(
+        token
+            .token
+            .ends_with(&format!("|u1|{}", token.expires_at.unix_timestamp()))
+    );
+    let keys = f.jwks.list_all().await.expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].alg.as_deref(), Some("EdDSA"));
+    assert_eq!(keys[0].expires_at, Some(datetime!(2026-04-01 0:00 UTC)));
+    let again = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(
+        kid(&again),
+        kid(&token),
+        "the same key signs until it expires"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_is_replaced_at_the_next_signing_and_stays_published_for_the_grace_period() {
+    let f = fixture(TokenFormat::Jwt);
+    let first = f.tokens.get_token(&context()).await.expect("token");
+    f.clock.advance(Duration::days(90));
+    let second = f.tokens.get_token(&context()).await.expect("token");
+    assert_ne!(kid(&first), kid(&second), "a new key signs after 90 days");
+    let published: Vec<String> = f
+        .tokens
+        .get_jwks()
+        .await
+        .expect("jwks")
+        .iter()
+        .map(|key| key.id.as_str().to_owned())
+        .collect();
+    assert_eq!(published, [kid(&first), kid(&second)], "both are published");
+    f.clock.advance(Duration::days(30));
+    let published: Vec<String> = f
+        .tokens
+        .get_jwks()
+        .await
+        .expect("jwks")
+        .iter()
+        .map(|key| key.id.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        published,
+        [kid(&second)],
+        "the old key leaves after the grace period"
+    );
+}
+
+#[tokio::test]
+async fn the_jwks_creates_the_first_key_and_publishes_alg_and_crv() {
+    let f = fixture(TokenFormat::Jwt);
+    let keys = f.tokens.get_jwks().await.expect("jwks");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].alg, "EdDSA");
+    assert_eq!(keys[0].crv.as_deref(), Some("Ed25519"));
+    let token = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(kid(&token), keys[0].id.as_str(), "the published key signs");
+    assert!(
+        f.tokens
+            .get_paseto_keys()
+            .await
+            .expect("paserks")
+            .is_empty(),
+        "no PASETO key unless PASETO is the format"
+    );
+}
+
+#[tokio::test]
+async fn a_forced_rotation_switches_signing_and_keeps_the_old_key_published() {
+    let f = fixture(TokenFormat::Jwt);
+    let before = f.tokens.get_token(&context()).await.expect("token");
+    let rotated = f.tokens.rotate_keys().await.expect("rotated");
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0].status, KeyStatus::Signing);
+    let after = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(
+        kid(&after),
+        rotated[0].id.as_str(),
+        "the cache was invalidated"
+    );
+    assert_ne!(kid(&after), kid(&before));
+    let listed = f.tokens.list_keys().await.expect("list");
+    let statuses: Vec<(String, KeyStatus)> = listed
+        .iter()
+        .map(|key| (key.id.as_str().to_owned(), key.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (kid(&before), KeyStatus::Retired),
+            (kid(&after), KeyStatus::Signing)
+        ]
+    );
+    f.clock.advance(Duration::days(31));
+    let listed = f.tokens.list_keys().await.expect("list");
+    assert_eq!(listed[0].status, KeyStatus::Withdrawn);
+    assert_eq!(listed[0].age, Duration::days(31));
+}
+
+#[tokio::test]
+async fn paseto_format_signs_with_its_own_key_and_publishes_paserks() {
+    let f = fixture(TokenFormat::Paseto);
+    let token = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(token.format, TokenFormat::Paseto);
+    let keys = f.jwks.list_all().await.expect("keys");
+    assert_eq!(keys[0].alg.as_deref(), Some("v4.public"));
+    let paserks = f.tokens.get_paseto_keys().await.expect("paserks");
+    assert_eq!(paserks.len(), 1);
+    assert_eq!(paserks[0].pid, format!("k4.pid.{}", kid(&token)));
+    let jwks = f.tokens.get_jwks().await.expect("jwks");
+    assert!(
+        jwks.iter().all(|key| key.alg == "EdDSA"),
+        "PASETO keys are not in the JWKS"
+    );
+    let rotated = f.tokens.rotate_keys().await.expect("rotated");
+    assert_eq!(rotated.len(), 2, "both kinds rotate");
+}
+
+#[tokio::test]
+async fn a_store_outage_is_reported_as_unavailable() {
+    let mut jwks = MockJwksRepo::new();
+    jwks.expect_list_all()
+        .returning(|| Err(PortError::Unavailable("down".into())));
+    let deps = TokenDeps {
+        jwks: Arc::new(jwks),
+        signer: Arc::new(FakeSigner::default()),
+        clock: Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC))),
+        random: Arc::new(SeededRandom::default()),
+    };
+    let tokens = TokenIssuer::new(deps, TokenConfig::for_origin("http://localhost:3000"));
+    let result = tokens.get_token(&context()).await;
+    assert!(
+        matches!(result, Err(AuthError::Unavailable(_))),
+        "{result:?}"
+    );
+}
