@@ -55,14 +55,26 @@ pub(crate) async fn spawn_app_with(
         Backend::Sqlite => TestDatabase::sqlite(),
         Backend::Postgres => TestDatabase::postgres().await?,
     };
-    let mut config = AppConfig {
+    let mut config = base_config(&database.url);
+    customise(&mut config);
+    Some(start_app(config, Some(database)).await)
+}
+
+/// The configuration every test server starts from.
+pub(crate) fn base_config(database_url: &str) -> AppConfig {
+    AppConfig {
         secret: Some(SECRET.to_owned()),
-        database_url: database.url.clone(),
+        database_url: database_url.to_owned(),
         bind: "127.0.0.1:0".to_owned(),
         base_url: Some(ORIGIN.to_owned()),
+        // Most tests sign in many times from one address; the rate-limit tests turn it on.
+        rate_limit_enabled: false,
         ..AppConfig::default()
-    };
-    customise(&mut config);
+    }
+}
+
+/// Starts a server; `database` (if any) is dropped when the app stops.
+pub(crate) async fn start_app(config: AppConfig, database: Option<TestDatabase>) -> TestApp {
     let clock = Arc::new(ManualClock::new(now()));
     let overrides = Overrides {
         clock: Some(clock.clone()),
@@ -80,15 +92,47 @@ pub(crate) async fn spawn_app_with(
         .await
         .map_err(|error| error.to_string())
     });
-    Some(TestApp {
+    TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: client(true),
         clock,
-        database: Some(database),
+        database,
         shutdown: Some(shutdown),
         server: Some(server),
-    })
+    }
+}
+
+/// The test Redis, or `None` (skip) when it does not answer outside CI.
+pub(crate) async fn redis_url() -> Option<String> {
+    let url = std::env::var("AUTH_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let address = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    match tokio::net::TcpStream::connect(&address).await {
+        Ok(_) => Some(url),
+        Err(error) => {
+            assert!(
+                !auth_store_seaorm::test_db::services_required(),
+                "Redis at {url} is required: {error}"
+            );
+            eprintln!("skipped: Redis does not answer ({error})");
+            None
+        }
+    }
+}
+
+/// A key prefix of its own for each test.
+pub(crate) fn unique_prefix() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "test-{}-{}-{n}",
+        std::process::id(),
+        now().unix_timestamp_nanos()
+    )
 }
 
 #[expect(

@@ -1,10 +1,10 @@
 //! A store that refuses everything: lets `auth-app openapi` build the routes without a database.
 
 use auth_domain::{
-    Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
-    Verification, VerificationId,
+    Account, AccountId, AuditEvent, Email, PasswordHash, Session, SessionId, SessionToken, User,
+    UserId, Verification, VerificationId,
 };
-use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
+use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::OffsetDateTime;
 
 pub(crate) struct NoStore;
@@ -83,6 +83,19 @@ impl VerificationRepo for NoStore {
         Err(none())
     }
     async fn delete(&self, _: &VerificationId) -> Result<bool, PortError> {
+        Err(none())
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditLog for NoStore {
+    async fn record(&self, _: &AuditEvent) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn list_for_user(&self, _: &UserId, _: u64) -> Result<Vec<AuditEvent>, PortError> {
+        Err(none())
+    }
+    async fn purge_before(&self, _: OffsetDateTime) -> Result<u64, PortError> {
         Err(none())
     }
 }

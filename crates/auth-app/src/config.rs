@@ -52,6 +52,67 @@ pub struct AppConfig {
     pub database_max_connections: Option<u32>,
     /// `AUTH_AUTO_MIGRATE`: apply migrations when the server starts.
     pub auto_migrate: bool,
+    /// `AUTH_JWT_ISSUER`: `iss` of the tokens the JWT plugin signs; the base URL's origin when
+    /// unset.
+    #[serde(default)]
+    pub jwt_issuer: Option<String>,
+    /// `AUTH_JWT_AUDIENCE`: `aud` of those tokens; the base URL's origin when unset.
+    #[serde(default)]
+    pub jwt_audience: Option<String>,
+    /// `AUTH_JWT_EXPIRES_IN`: token lifetime in seconds (900).
+    #[serde(default = "default_jwt_expires_in")]
+    pub jwt_expires_in: i64,
+    /// `AUTH_JWT_ROTATION_INTERVAL`: seconds a signing key signs before a new one replaces it
+    /// (90 days); 0 makes keys that never expire.
+    #[serde(default = "default_jwt_rotation_interval")]
+    pub jwt_rotation_interval: i64,
+    /// `AUTH_TOKEN_FORMAT`: what `GET /api/auth/token` hands out: `jwt` (Better-Auth's
+    /// format) or `paseto` (v4.public).
+    #[serde(default)]
+    pub token_format: TokenFormatSetting,
+    /// `AUTH_REDIS_URL`: `redis://host:port`; shares rate limits and the session cache between
+    /// instances. Without it both stay in process.
+    pub redis_url: Option<String>,
+    /// `AUTH_REDIS_PREFIX`: prefix of every Redis key and channel.
+    pub redis_prefix: String,
+    /// `AUTH_REDIS_TIMEOUT_MS`: longest wait on Redis per operation.
+    pub redis_timeout_ms: u64,
+    /// `AUTH_RATE_LIMIT_ENABLED`: `false` only for test rigs.
+    pub rate_limit_enabled: bool,
+    /// `AUTH_RATE_LIMIT_WINDOW`: seconds, the general rule's window.
+    pub rate_limit_window: i64,
+    /// `AUTH_RATE_LIMIT_MAX`: requests per window per client and route.
+    pub rate_limit_max: u32,
+    /// `AUTH_RATE_LIMIT_CREDENTIAL_WINDOW`: seconds, for sign-in, sign-up, change-password (per
+    /// client, and for sign-in per account too).
+    pub rate_limit_credential_window: i64,
+    /// `AUTH_RATE_LIMIT_CREDENTIAL_MAX`.
+    pub rate_limit_credential_max: u32,
+    /// `AUTH_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose `X-Forwarded-For`
+    /// is believed.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+    /// `AUTH_CACHE_L1_TTL_MS`: in-process session cache lifetime (the revocation bound when
+    /// Redis messages are lost).
+    pub cache_l1_ttl_ms: u64,
+    /// `AUTH_CACHE_L2_TTL`: seconds a session stays cached in Redis.
+    pub cache_l2_ttl: u64,
+    /// `AUTH_METRICS_ENABLED`: serve `/metrics`.
+    pub metrics_enabled: bool,
+    /// `AUTH_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// `AUTH_AUDIT_RETENTION_DAYS`: audit events older than this are deleted (hourly).
+    pub audit_retention_days: i64,
+}
+
+pub use crate::jwt::TokenFormatSetting;
+
+const fn default_jwt_expires_in() -> i64 {
+    15 * 60
+}
+
+const fn default_jwt_rotation_interval() -> i64 {
+    90 * 24 * 3600
 }
 
 /// Log output format.
@@ -84,6 +145,25 @@ impl Default for AppConfig {
             hash_concurrency: 4,
             database_max_connections: None,
             auto_migrate: true,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_expires_in: default_jwt_expires_in(),
+            jwt_rotation_interval: default_jwt_rotation_interval(),
+            token_format: TokenFormatSetting::Jwt,
+            redis_url: None,
+            redis_prefix: "auth".to_owned(),
+            redis_timeout_ms: 250,
+            rate_limit_enabled: true,
+            rate_limit_window: 10,
+            rate_limit_max: 100,
+            rate_limit_credential_window: 15 * 60,
+            rate_limit_credential_max: 5,
+            trusted_proxies: Vec::new(),
+            cache_l1_ttl_ms: 10_000,
+            cache_l2_ttl: 60,
+            metrics_enabled: true,
+            metrics_token: None,
+            audit_retention_days: 90,
         }
     }
 }
@@ -107,6 +187,32 @@ impl std::fmt::Debug for AppConfig {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("database_max_connections", &self.database_max_connections)
             .field("auto_migrate", &self.auto_migrate)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_expires_in", &self.jwt_expires_in)
+            .field("jwt_rotation_interval", &self.jwt_rotation_interval)
+            .field("token_format", &self.token_format)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .field("rate_limit", &(self.rate_limit_max, self.rate_limit_window))
+            .field(
+                "rate_limit_credential",
+                &(
+                    self.rate_limit_credential_max,
+                    self.rate_limit_credential_window,
+                ),
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cache_l1_ttl_ms", &self.cache_l1_ttl_ms)
+            .field("cache_l2_ttl", &self.cache_l2_ttl)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("audit_retention_days", &self.audit_retention_days)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
@@ -205,6 +311,28 @@ impl AppConfig {
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");
+        }
+        crate::jwt::validate(self)?;
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| auth_http_poem::client_ip::TrustedProxy::parse(p).is_none())
+        {
+            bail!("AUTH_TRUSTED_PROXIES: {bad:?} is not an IP address or CIDR block");
+        }
+        if self.rate_limit_window <= 0
+            || self.rate_limit_credential_window <= 0
+            || self.rate_limit_max == 0
+            || self.rate_limit_credential_max == 0
+        {
+            bail!("rate-limit windows and maxima must be positive");
+        }
+        if self
+            .redis_url
+            .as_ref()
+            .is_some_and(|url| !url.starts_with("redis://"))
+        {
+            bail!("AUTH_REDIS_URL must start with redis://");
         }
         if self
             .base_url

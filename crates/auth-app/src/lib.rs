@@ -6,6 +6,8 @@
 //! reads the environment.
 
 pub mod config;
+mod jwt;
+mod ops;
 mod plugins;
 mod secret;
 pub mod telemetry;
@@ -14,16 +16,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use auth_core::{Auth, AuthConfig, AuthDeps};
+use auth_cache_redis::{CacheConfig, LayeredSessionCache};
+use auth_core::{Auth, AuthConfig, AuthDeps, RateLimitConfig};
 use auth_crypto::{Argon2Hasher, HasherConfig, OsRandom, SystemClock};
 use auth_domain::{PasswordPolicy, SessionPolicy};
 use auth_http_poem::{HttpConfig, HttpState};
-use auth_ports::Clock;
+use auth_ports::{Clock, RateLimitRule, RateLimiter};
+use auth_ratelimit::{
+    FallbackLimiter, MemoryRateLimiter, RedisConfig, RedisRateLimiter, redis_pool,
+};
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
+use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
-use poem::{Route, Server};
 
 pub use config::AppConfig;
+pub use jwt::{describe_key, list_keys, rotate_keys};
 pub use plugins::available_plugins;
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
@@ -90,15 +97,59 @@ async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
 }
 
 /// The HTTP state for a configuration (shared by `serve` and `openapi`).
-fn http_state(config: &AppConfig, auth: Auth, secret: String) -> anyhow::Result<Arc<HttpState>> {
+fn http_state(
+    config: &AppConfig,
+    auth: Auth,
+    secret: String,
+    extra_plugins: Vec<Arc<dyn auth_http_poem::HttpPlugin>>,
+) -> anyhow::Result<Arc<HttpState>> {
+    let trusted_proxies = config
+        .trusted_proxies
+        .iter()
+        .filter_map(|proxy| auth_http_poem::client_ip::TrustedProxy::parse(proxy))
+        .collect();
     let http = HttpConfig {
+        trusted_proxies,
         base_url: config.base_url(),
         trusted_origins: config.trusted_origins.clone(),
         body_limit: config.body_limit,
         ..HttpConfig::default()
     };
-    let plugins = plugins::enabled(config.plugins.as_deref())?;
+    let plugins = plugins::enabled(config.plugins.as_deref(), extra_plugins)?;
     Ok(Arc::new(HttpState::new(auth, http, secret.into(), plugins)))
+}
+
+fn redis_config(config: &AppConfig, url: &str) -> RedisConfig {
+    RedisConfig {
+        url: url.to_owned(),
+        prefix: config.redis_prefix.clone(),
+        timeout: Duration::from_millis(config.redis_timeout_ms),
+    }
+}
+
+fn cache_config(config: &AppConfig) -> CacheConfig {
+    CacheConfig {
+        l1_ttl: Duration::from_millis(config.cache_l1_ttl_ms),
+        l2_ttl: Duration::from_secs(config.cache_l2_ttl),
+        redis_url: config.redis_url.clone(),
+        prefix: config.redis_prefix.clone(),
+        timeout: Duration::from_millis(config.redis_timeout_ms),
+        ..CacheConfig::default()
+    }
+}
+
+/// Redis (shared, with a memory fallback) when configured, else memory.
+fn rate_limiter(config: &AppConfig) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    Ok(match &config.redis_url {
+        Some(url) => {
+            let redis = redis_config(config, url);
+            Arc::new(FallbackLimiter::new(RedisRateLimiter::new(
+                redis_pool(&redis)?,
+                &redis,
+            )))
+        }
+        None => Arc::new(MemoryRateLimiter::new()),
+    })
 }
 
 fn auth_config(config: &AppConfig) -> AuthConfig {
@@ -113,6 +164,21 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
             fresh_age: time::Duration::seconds(config.session_fresh_age),
             ..SessionPolicy::default()
         },
+        rate_limit: RateLimitConfig {
+            enabled: config.rate_limit_enabled,
+            general: RateLimitRule {
+                window: time::Duration::seconds(config.rate_limit_window),
+                max: config.rate_limit_max,
+            },
+            credential: RateLimitRule {
+                window: time::Duration::seconds(config.rate_limit_credential_window),
+                max: config.rate_limit_credential_max,
+            },
+            account: RateLimitRule {
+                window: time::Duration::seconds(config.rate_limit_credential_window),
+                max: config.rate_limit_credential_max,
+            },
+        },
     }
 }
 
@@ -126,12 +192,21 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         users: store.clone(),
         accounts: store.clone(),
         sessions: store.clone(),
-        verifications: store,
+        verifications: store.clone(),
         hasher: Arc::new(Argon2Hasher::new(HasherConfig::default())?),
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
+        cache: Arc::new(auth_ports::NoCache),
+        rate_limiter: Arc::new(MemoryRateLimiter::new()),
+        audit: store,
     };
-    let state = http_state(config, Auth::new(deps, auth_config(config)), "x".repeat(32))?;
+    let jwt = vec![jwt::offline_plugin(config)];
+    let state = http_state(
+        config,
+        Auth::new(deps, auth_config(config)),
+        "x".repeat(32),
+        jwt,
+    )?;
     Ok(auth_http_poem::openapi_json(&state))
 }
 
@@ -153,18 +228,29 @@ impl Application {
             max_concurrent: config.hash_concurrency,
             ..HasherConfig::default()
         });
+        let clock: Arc<dyn Clock> = overrides
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock));
+        let tokens = jwt::token_issuer(&config, Arc::new(store.clone()), &secret, clock.clone());
         let shared = Arc::new(store.clone());
         let deps = AuthDeps {
             users: shared.clone(),
             accounts: shared.clone(),
             sessions: shared.clone(),
-            verifications: shared,
+            verifications: shared.clone(),
             hasher: Arc::new(Argon2Hasher::new(hasher_config)?),
-            clock: overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            clock,
             random: Arc::new(OsRandom),
+            cache: Arc::new(LayeredSessionCache::start(&cache_config(&config))?),
+            rate_limiter: rate_limiter(&config)?,
+            audit: shared,
         };
-        let state = http_state(&config, Auth::new(deps, auth_config(&config)), secret)?;
-        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, Route::new()));
+        let auth = Auth::new(deps, auth_config(&config));
+        ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
+        let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
+        let extra = ops::routes(&config, store.clone())?;
+        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, extra));
         let acceptor = TcpListener::bind(config.bind.clone())
             .into_acceptor()
             .await

@@ -1,4 +1,4 @@
-//! auth-app: the server binary: `serve` (default), `migrate`, `openapi`.
+//! auth-app: the server binary: `serve` (default), `migrate`, `openapi`, `keys rotate|list`.
 //! Depends on: the auth-app library.
 //! Must not depend on: nothing is banned here.
 #![allow(
@@ -26,6 +26,20 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage the JWT/PASETO signing keys (the `jwks` table).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Make a new signing key now; the keys it replaces stay published until every token they
+    /// signed has expired.
+    Rotate,
+    /// Show every key: id, algorithm, age, status and expiry (never private material).
+    List,
 }
 
 #[tokio::main]
@@ -35,6 +49,16 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             println!("{}", auth_app::openapi(&config)?);
+            Ok(())
+        }
+        Command::Keys { action } => {
+            let keys = match action {
+                KeysAction::Rotate => auth_app::rotate_keys(&config).await?,
+                KeysAction::List => auth_app::list_keys(&config).await?,
+            };
+            for key in &keys {
+                println!("{}", auth_app::describe_key(key));
+            }
             Ok(())
         }
         Command::Migrate => {

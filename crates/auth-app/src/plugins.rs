@@ -14,8 +14,13 @@ pub fn available_plugins() -> Vec<Arc<dyn HttpPlugin>> {
 }
 
 /// The plugins to run: all built ones when `ids` is `None`, else exactly the named ones.
-pub(crate) fn enabled(ids: Option<&[String]>) -> anyhow::Result<Vec<Arc<dyn HttpPlugin>>> {
-    let available = available_plugins();
+/// `extra` are the plugins built at startup from runtime parts (the JWT plugin needs the store).
+pub(crate) fn enabled(
+    ids: Option<&[String]>,
+    extra: Vec<Arc<dyn HttpPlugin>>,
+) -> anyhow::Result<Vec<Arc<dyn HttpPlugin>>> {
+    let mut available = available_plugins();
+    available.extend(extra);
     let Some(ids) = ids else {
         return Ok(available);
     };

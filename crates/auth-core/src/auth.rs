@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use auth_domain::{PasswordPolicy, Session, SessionId, SessionPolicy, SessionToken, UserId};
 use auth_ports::{
-    ALPHANUMERIC, AccountRepo, Clock, PasswordHasher, Random, SessionRepo, UserRepo,
-    VerificationRepo,
+    ALPHANUMERIC, AccountRepo, AuditLog, Clock, PasswordHasher, Random, RateLimiter, SessionCache,
+    SessionRepo, UserRepo, VerificationRepo,
 };
 use time::OffsetDateTime;
 
@@ -28,6 +28,12 @@ pub struct AuthDeps {
     pub clock: Arc<dyn Clock>,
     /// Randomness for ids and tokens.
     pub random: Arc<dyn Random>,
+    /// Session lookups in front of `sessions` (`NoCache` to disable).
+    pub cache: Arc<dyn SessionCache>,
+    /// Request counting for rate limits.
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Security events.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// Rules of the use cases.
@@ -37,6 +43,8 @@ pub struct AuthConfig {
     pub password: PasswordPolicy,
     /// Session lifetime rules.
     pub session: SessionPolicy,
+    /// Rate-limit rules.
+    pub rate_limit: crate::RateLimitConfig,
 }
 
 /// What the server knows about the client at session creation.

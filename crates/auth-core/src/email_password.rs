@@ -1,8 +1,8 @@
 //! Email and password: sign-up, sign-in, change password.
 
 use auth_domain::{
-    Account, AccountId, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password, Session, User,
-    UserId, text::check_text,
+    Account, AccountId, AuditKind, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password, Session,
+    User, UserId, text::check_text,
 };
 use auth_ports::PortError;
 
@@ -118,6 +118,8 @@ impl Auth {
             Err(other) => return Err(other.into()),
         }
         tracing::info!(target: "auth::audit", user_id = %user.id, "sign-up");
+        self.audit(AuditKind::SignUp, Some(&user.id), None, &command.client)
+            .await;
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)
             .await?;
@@ -137,22 +139,45 @@ impl Auth {
         let Some(user) = self.deps().users.find_by_email(&email).await? else {
             self.deps().hasher.hash(&command.password).await?;
             tracing::warn!(target: "auth::audit", reason = "unknown_email", "sign-in refused");
+            self.audit(
+                AuditKind::SignInFailed,
+                None,
+                Some("unknown_email"),
+                &command.client,
+            )
+            .await;
             return Err(AuthError::InvalidEmailOrPassword);
         };
         let account = self.deps().accounts.find_credential(&user.id).await?;
         let Some(hash) = account.and_then(|account| account.password) else {
             self.deps().hasher.hash(&command.password).await?;
             tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "no_credential", "sign-in refused");
+            self.audit(
+                AuditKind::SignInFailed,
+                Some(&user.id),
+                Some("no_credential"),
+                &command.client,
+            )
+            .await;
             return Err(AuthError::InvalidEmailOrPassword);
         };
         if !self.deps().hasher.verify(&command.password, &hash).await? {
             tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "wrong_password", "sign-in refused");
+            self.audit(
+                AuditKind::SignInFailed,
+                Some(&user.id),
+                Some("wrong_password"),
+                &command.client,
+            )
+            .await;
             return Err(AuthError::InvalidEmailOrPassword);
         }
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)
             .await?;
         tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
+        self.audit(AuditKind::SignIn, Some(&user.id), None, &command.client)
+            .await;
         Ok(SignedIn { user, session })
     }
 
@@ -192,6 +217,13 @@ impl Auth {
             .update_password(&account.id, &new_hash, self.now())
             .await?;
         tracing::info!(target: "auth::audit", "password changed");
+        self.audit(
+            AuditKind::PasswordChanged,
+            Some(&context.user.id),
+            None,
+            &command.client,
+        )
+        .await;
         if !command.revoke_other_sessions {
             return Ok(ChangedPassword {
                 user: context.user.clone(),
@@ -202,6 +234,7 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
+        self.invalidate_cached_user(&context.user.id).await;
         let remember_me = context.session.expires_at - context.session.updated_at
             > self.config().session.short_expires_in;
         let session = self

@@ -30,6 +30,12 @@ pub enum AuthError {
     /// An update request carried no field to change.
     #[error("no fields to update")]
     NoFieldsToUpdate,
+    /// Too many requests; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_seconds: u64,
+    },
     /// A dependency (database, hashing pool) is down; nothing was changed.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
@@ -50,7 +56,7 @@ impl AuthError {
             Self::SessionNotFresh => Some("SESSION_NOT_FRESH"),
             Self::InvalidPassword => Some("INVALID_PASSWORD"),
             Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
-            Self::NoFieldsToUpdate => None,
+            Self::NoFieldsToUpdate | Self::RateLimited { .. } => None,
             Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
             Self::Internal(_) => Some("INTERNAL_SERVER_ERROR"),
         }
@@ -68,6 +74,7 @@ impl AuthError {
             Self::InvalidPassword => "Invalid password".to_owned(),
             Self::CredentialAccountNotFound => "Credential account not found".to_owned(),
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
+            Self::RateLimited { .. } => "Too many requests. Please try again later.".to_owned(),
             Self::Unavailable(_) => "Service temporarily unavailable".to_owned(),
             Self::Internal(_) => "Internal Server Error".to_owned(),
         }

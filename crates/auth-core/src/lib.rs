@@ -6,10 +6,12 @@
 //! span several ports (one user per email, hash even for unknown users, sliding expiry) live here.
 #![warn(missing_docs)]
 
+mod audit;
 mod auth;
 mod email_password;
 mod error;
 mod jwt;
+mod ratelimit;
 mod session;
 mod user;
 
@@ -20,6 +22,7 @@ pub use jwt::{
     IssuedToken, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig, TokenDeps,
     TokenFormat, TokenIssuer,
 };
+pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};
 pub use user::UpdateUser;
 

@@ -1,8 +1,8 @@
 //! Sessions: lookup with sliding refresh, sign-out, listing and revocation.
 
-use auth_domain::{Session, SessionToken, User};
+use auth_domain::{AuditKind, Session, SessionToken, User};
 
-use crate::{Auth, AuthError};
+use crate::{Auth, AuthError, ClientInfo};
 
 /// A valid session and its user: what a guarded route works with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,24 +42,51 @@ impl Auth {
     pub async fn get_session(&self, query: GetSession) -> Result<Option<SessionLookup>, AuthError> {
         let now = self.now();
         let policy = self.config().session;
-        let Some((mut session, user)) = self.deps().sessions.find_with_user(&query.token).await?
-        else {
+        let cached = match self.deps().cache.get(&query.token).await {
+            Ok(cached) => cached,
+            Err(error) => {
+                tracing::warn!(error = %error, "session cache unavailable; reading the store");
+                None
+            }
+        };
+        let from_cache = cached.is_some();
+        let found = match cached {
+            Some(found) => Some(found),
+            None => self.deps().sessions.find_with_user(&query.token).await?,
+        };
+        let Some((mut session, user)) = found else {
             return Ok(None);
         };
         if policy.is_expired(&session, now) {
             self.deps().sessions.delete_by_token(&session.token).await?;
+            self.invalidate_cached(&session.token).await;
             return Ok(None);
         }
         let refresh =
             !query.dont_remember && !query.disable_refresh && policy.needs_refresh(&session, now);
         if refresh {
             let expires_at = now + policy.expires_in;
-            self.deps()
+            match self
+                .deps()
                 .sessions
                 .update_expiry(&session.id, expires_at, now)
-                .await?;
+                .await
+            {
+                Ok(()) => {}
+                Err(auth_ports::PortError::NotFound) => {
+                    // Revoked meanwhile (a stale cache entry): the session is gone.
+                    self.invalidate_cached(&session.token).await;
+                    return Ok(None);
+                }
+                Err(error) => return Err(error.into()),
+            }
             session.expires_at = expires_at;
             session.updated_at = now;
+        }
+        if refresh || !from_cache {
+            if let Err(error) = self.deps().cache.put(&session, &user).await {
+                tracing::debug!(error = %error, "session not cached");
+            }
         }
         Ok(Some(SessionLookup {
             context: AuthContext { session, user },
@@ -67,13 +94,41 @@ impl Auth {
         }))
     }
 
+    /// Drops a session from the cache; a cache failure is logged (its TTL bounds staleness).
+    pub(crate) async fn invalidate_cached(&self, token: &SessionToken) {
+        if let Err(error) = self.deps().cache.invalidate(token).await {
+            tracing::warn!(error = %error, "session cache invalidation failed");
+        }
+    }
+
+    /// Drops all of a user's sessions from the cache.
+    pub(crate) async fn invalidate_cached_user(&self, user_id: &auth_domain::UserId) {
+        if let Err(error) = self.deps().cache.invalidate_user(user_id).await {
+            tracing::warn!(error = %error, "session cache invalidation failed");
+        }
+    }
+
     /// Deletes the session with this token, if any.
     ///
     /// # Errors
     /// `Unavailable` when the store is down (the session may still exist then).
-    pub async fn sign_out(&self, token: &SessionToken) -> Result<(), AuthError> {
-        if self.deps().sessions.delete_by_token(token).await? {
-            tracing::info!(target: "auth::audit", "sign-out");
+    pub async fn sign_out(
+        &self,
+        token: &SessionToken,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let owner = self
+            .deps()
+            .sessions
+            .find_with_user(token)
+            .await?
+            .map(|(session, _)| session.user_id);
+        self.deps().sessions.delete_by_token(token).await?;
+        self.invalidate_cached(token).await;
+        if let Some(user_id) = owner {
+            tracing::info!(target: "auth::audit", user_id = %user_id, "sign-out");
+            self.audit(AuditKind::SignOut, Some(&user_id), None, client)
+                .await;
         }
         Ok(())
     }
@@ -103,6 +158,7 @@ impl Auth {
         &self,
         context: &AuthContext,
         token: &SessionToken,
+        client: &ClientInfo,
     ) -> Result<bool, AuthError> {
         let Some((session, _)) = self.deps().sessions.find_with_user(token).await? else {
             return Ok(false);
@@ -111,7 +167,15 @@ impl Auth {
             return Ok(false);
         }
         self.deps().sessions.delete_by_token(token).await?;
+        self.invalidate_cached(token).await;
         tracing::info!(target: "auth::audit", session_id = %session.id, "session revoked");
+        self.audit(
+            AuditKind::SessionRevoked,
+            Some(&context.user.id),
+            Some("one"),
+            client,
+        )
+        .await;
         Ok(session.token == context.session.token)
     }
 
@@ -119,13 +183,25 @@ impl Auth {
     ///
     /// # Errors
     /// `Unavailable`.
-    pub async fn revoke_sessions(&self, context: &AuthContext) -> Result<(), AuthError> {
+    pub async fn revoke_sessions(
+        &self,
+        context: &AuthContext,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let count = self
             .deps()
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
+        self.invalidate_cached_user(&context.user.id).await;
         tracing::info!(target: "auth::audit", count, "sessions revoked");
+        self.audit(
+            AuditKind::SessionRevoked,
+            Some(&context.user.id),
+            Some("all"),
+            client,
+        )
+        .await;
         Ok(())
     }
 
@@ -133,14 +209,26 @@ impl Auth {
     ///
     /// # Errors
     /// `Unavailable`.
-    pub async fn revoke_other_sessions(&self, context: &AuthContext) -> Result<(), AuthError> {
+    pub async fn revoke_other_sessions(
+        &self,
+        context: &AuthContext,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let keep = Some(context.session.token.clone());
         let count = self
             .deps()
             .sessions
             .delete_for_user(&context.user.id, keep)
             .await?;
+        self.invalidate_cached_user(&context.user.id).await;
         tracing::info!(target: "auth::audit", count, "other sessions revoked");
+        self.audit(
+            AuditKind::SessionRevoked,
+            Some(&context.user.id),
+            Some("others"),
+            client,
+        )
+        .await;
         Ok(())
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use auth_domain::{DomainError, Password, SessionToken};
-use auth_ports::{MockPasswordHasher, MockUserRepo, PortError};
+use auth_ports::{
+    MockPasswordHasher, MockRateLimiter, MockUserRepo, NoCache, PortError, RateLimitDecision,
+};
 use auth_testkit::{FastHasher, ManualClock, MemoryStore, SeededRandom};
 use time::{Duration, macros::datetime};
 
@@ -13,6 +15,15 @@ use crate::*;
 struct Fixture {
     auth: Auth,
     clock: Arc<ManualClock>,
+    store: Arc<MemoryStore>,
+}
+
+fn allow_all() -> MockRateLimiter {
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_check()
+        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
+    limiter
 }
 
 fn fixture() -> Fixture {
@@ -26,15 +37,19 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
         users: store.clone(),
         accounts: store.clone(),
         sessions: store.clone(),
-        verifications: store,
+        verifications: store.clone(),
         hasher: Arc::new(FastHasher),
         clock: clock.clone(),
         random: Arc::new(SeededRandom::default()),
+        cache: Arc::new(NoCache),
+        rate_limiter: Arc::new(allow_all()),
+        audit: store.clone(),
     };
     customise(&mut deps);
     Fixture {
         auth: Auth::new(deps, AuthConfig::default()),
         clock,
+        store,
     }
 }
 
@@ -319,7 +334,7 @@ async fn revoke_session_only_touches_the_callers_own_sessions() {
     let ctx = context(&f.auth, &alice.session.token).await;
     assert!(
         !f.auth
-            .revoke_session(&ctx, &bob.session.token)
+            .revoke_session(&ctx, &bob.session.token, &ClientInfo::default())
             .await
             .expect("ok")
     );
@@ -332,7 +347,7 @@ async fn revoke_session_only_touches_the_callers_own_sessions() {
     );
     assert!(
         f.auth
-            .revoke_session(&ctx, &alice.session.token)
+            .revoke_session(&ctx, &alice.session.token, &ClientInfo::default())
             .await
             .expect("ok"),
         "own current"
@@ -360,7 +375,10 @@ async fn revoke_other_sessions_keeps_the_current_one() {
         .await
         .expect("b");
     let ctx = context(&f.auth, &first.session.token).await;
-    f.auth.revoke_other_sessions(&ctx).await.expect("revoke");
+    f.auth
+        .revoke_other_sessions(&ctx, &ClientInfo::default())
+        .await
+        .expect("revoke");
     assert!(
         f.auth
             .get_session(lookup(&first.session.token))
@@ -375,7 +393,10 @@ async fn revoke_other_sessions_keeps_the_current_one() {
             .expect("ok")
             .is_none()
     );
-    f.auth.revoke_sessions(&ctx).await.expect("revoke all");
+    f.auth
+        .revoke_sessions(&ctx, &ClientInfo::default())
+        .await
+        .expect("revoke all");
     assert!(
         f.auth
             .get_session(lookup(&first.session.token))
@@ -466,4 +487,136 @@ async fn update_user_changes_only_given_fields_and_refuses_an_empty_update() {
         Some("https://example.com/a.png"),
         "stored"
     );
+}
+
+#[tokio::test]
+async fn credential_routes_are_limited_per_client_and_sign_in_per_account_too() {
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_check()
+        .withf(|key, rule, _| key == "ip:10.0.0.1|/sign-in/email" && rule.max == 5)
+        .times(1)
+        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
+    limiter
+        .expect_check()
+        .withf(|key, rule, _| key == "account:a@example.com|/sign-in/email" && rule.max == 5)
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(RateLimitDecision::Limited {
+                retry_after: Duration::milliseconds(1500),
+            })
+        });
+    let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
+    let query = RateLimitQuery {
+        route: "/sign-in/email",
+        client: "10.0.0.1",
+        email: Some("a@example.com"),
+    };
+    let refused = f.auth.check_rate_limit(query).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AuthError::RateLimited {
+                retry_after_seconds: 2
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn other_routes_use_the_general_rule_and_a_failing_limiter_lets_requests_through() {
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_check()
+        .withf(|key, rule, _| key == "ip:10.0.0.1|/get-session" && rule.max == 100)
+        .returning(|_, _, _| Err(PortError::Unavailable("down".into())));
+    let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
+    let query = RateLimitQuery {
+        route: "/get-session",
+        client: "10.0.0.1",
+        email: None,
+    };
+    assert!(f.auth.check_rate_limit(query).await.is_ok());
+}
+
+#[tokio::test]
+async fn security_events_are_audited_without_secrets() {
+    let f = fixture();
+    let up = f
+        .auth
+        .sign_up_email(sign_up("audit@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.clock.advance(Duration::seconds(1));
+    let _ = f
+        .auth
+        .sign_in_email(sign_in("audit@example.com", "wrong-password"))
+        .await;
+    f.clock.advance(Duration::seconds(1));
+    f.auth
+        .sign_in_email(sign_in("audit@example.com", "password-1"))
+        .await
+        .expect("sign-in");
+    f.clock.advance(Duration::seconds(1));
+    f.auth
+        .sign_out(&up.session.token, &ClientInfo::default())
+        .await
+        .expect("sign-out");
+    let events = f.auth.audit_events(&up.user.id, 10).await.expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["sign_out", "sign_in", "sign_in_failed", "sign_up"]);
+    assert_eq!(events[2].reason.as_deref(), Some("wrong_password"));
+    let printed = format!("{events:?}");
+    assert!(!printed.contains("password-1") && !printed.contains(up.session.token.expose()));
+    let _ = &f.store;
+}
+
+#[tokio::test]
+async fn a_cached_session_is_served_without_the_store_and_dropped_on_sign_out() {
+    use auth_ports::MockSessionCache;
+    let store = Arc::new(MemoryStore::new());
+    let seeded = fixture_with(|deps| {
+        deps.users = store.clone();
+        deps.accounts = store.clone();
+        deps.sessions = store.clone();
+    });
+    let up = seeded
+        .auth
+        .sign_up_email(sign_up("cache@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let cached = (up.session.clone(), up.user.clone());
+    let mut cache = MockSessionCache::new();
+    cache
+        .expect_get()
+        .returning(move |_| Ok(Some(cached.clone())));
+    cache.expect_invalidate().times(1).returning(|_| Ok(()));
+    let mut sessions = auth_ports::MockSessionRepo::new();
+    sessions
+        .expect_find_with_user()
+        .times(1)
+        .returning(|_| Ok(None));
+    sessions
+        .expect_delete_by_token()
+        .times(1)
+        .returning(|_| Ok(true));
+    let f = fixture_with(|deps| {
+        deps.cache = Arc::new(cache);
+        deps.sessions = Arc::new(sessions);
+    });
+    let found = f
+        .auth
+        .get_session(lookup(&up.session.token))
+        .await
+        .expect("ok")
+        .expect("hit");
+    assert_eq!(
+        found.context.user.id, up.user.id,
+        "served from the cache: find_with_user was not called"
+    );
+    f.auth
+        .sign_out(&up.session.token, &ClientInfo::default())
+        .await
+        .expect("sign-out");
 }

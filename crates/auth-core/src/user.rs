@@ -40,6 +40,8 @@ impl Auth {
         }
         user.updated_at = self.now();
         self.deps().users.update(&user).await?;
+        // Cached lookups carry the old profile.
+        self.invalidate_cached_user(&user.id).await;
         Ok(user)
     }
 }

@@ -98,6 +98,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidEmailOrPassword | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthError::SessionNotFresh => StatusCode::FORBIDDEN,
             AuthError::UserAlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,
+            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
                 StatusCode::SERVICE_UNAVAILABLE
@@ -107,6 +108,18 @@ impl From<AuthError> for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
+        let headers = match &error {
+            AuthError::RateLimited {
+                retry_after_seconds,
+            } => vec![
+                (
+                    header::HeaderName::from_static("x-retry-after"),
+                    retry_after_seconds.to_string(),
+                ),
+                (header::RETRY_AFTER, retry_after_seconds.to_string()),
+            ],
+            _ => Vec::new(),
+        };
         let body = ErrorBody {
             message: error.message(),
             code: error.code().map(str::to_owned),
@@ -115,7 +128,7 @@ impl From<AuthError> for ApiError {
             status,
             body,
             cookies: Vec::new(),
-            headers: Vec::new(),
+            headers,
         }
     }
 }

@@ -8,6 +8,8 @@ use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use serde_json::{Map, Value};
 
+use auth_core::{ClientInfo, RateLimitQuery};
+
 use crate::cookies::percent_decode;
 use crate::error::ApiError;
 use crate::payload::invalid_json;
@@ -35,10 +37,20 @@ pub(crate) async fn framing<E: Endpoint>(
         error.headers.push((header::CONNECTION, "close".to_owned()));
         return Ok(error.into_response());
     }
+    let started = std::time::Instant::now();
+    let path = request.uri().path();
+    let label = route_label(&normalise_route(
+        path.strip_prefix("/api/auth").unwrap_or(path),
+    ));
     let response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
+    let status_label = response.status().as_u16().to_string();
+    metrics::counter!("auth_http_requests_total", "route" => label, "status" => status_label)
+        .increment(1);
+    metrics::histogram!("auth_http_request_duration_seconds", "route" => label)
+        .record(started.elapsed().as_secs_f64());
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -57,13 +69,25 @@ pub(crate) async fn auth_api<E: Endpoint>(
     state: Arc<HttpState>,
 ) -> poem::Result<Response> {
     let path = request.uri().path().to_owned();
-    let route = path.strip_prefix("/api/auth").unwrap_or(&path).to_owned();
+    let route = normalise_route(path.strip_prefix("/api/auth").unwrap_or(&path));
+    let client = client_of(&state, &request);
     if let Err(error) = check_origin(&state, &request, &route) {
         return Ok(error.into_response());
     }
     if let Err(error) = normalise_body(&state, &mut request, &route).await {
         return Ok(error.into_response());
     }
+    let email = sign_in_email(&request, &route);
+    let query = RateLimitQuery {
+        route: &route,
+        client: &client.ip_address,
+        email: email.as_deref(),
+    };
+    if let Err(error) = state.auth().check_rate_limit(query).await {
+        metrics::counter!("auth_rate_limited_total", "route" => route_label(&route)).increment(1);
+        return Ok(ApiError::from(error).into_response());
+    }
+    request.extensions_mut().insert(client);
     for plugin in state.plugins() {
         plugin.before(&state, &mut request);
     }
@@ -154,6 +178,11 @@ async fn normalise_body(
     };
     request.headers_mut().insert(header::CONTENT_TYPE, json);
     request.headers_mut().remove(header::CONTENT_LENGTH);
+    if FORM_ROUTES.contains(&route) {
+        request
+            .extensions_mut()
+            .insert(NormalisedBody(body.clone()));
+    }
     request.set_body(Body::from(body));
     Ok(())
 }
@@ -240,3 +269,86 @@ fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(),
     }
     Ok(())
 }
+
+/// The route as rate limits and metrics see it: percent-decoded, lower-cased, without repeated
+/// or trailing slashes, so `//Sign-In/email/` and `/sign-in%2Femail` count as `/sign-in/email`.
+pub(crate) fn normalise_route(raw: &str) -> String {
+    let decoded = percent_decode(raw)
+        .unwrap_or_else(|| raw.to_owned())
+        .to_ascii_lowercase();
+    let segments: Vec<&str> = decoded
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
+/// The routes metrics are labelled with; anything else is `other` (bounded label values).
+const KNOWN_ROUTES: [&str; 18] = [
+    "/sign-up/email",
+    "/sign-in/email",
+    "/sign-out",
+    "/get-session",
+    "/list-sessions",
+    "/revoke-session",
+    "/revoke-sessions",
+    "/revoke-other-sessions",
+    "/update-user",
+    "/change-password",
+    "/ok",
+    "/error",
+    "/token",
+    "/jwks",
+    "/docs",
+    "/openapi.json",
+    "/health/live",
+    "/health/ready",
+];
+
+pub(crate) fn route_label(route: &str) -> &'static str {
+    KNOWN_ROUTES
+        .iter()
+        .find(|known| **known == route)
+        .copied()
+        .unwrap_or("other")
+}
+
+fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
+    let peer = request
+        .remote_addr()
+        .as_socket_addr()
+        .map(std::net::SocketAddr::ip);
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip_address = crate::client_ip::resolve(peer, forwarded, &state.config().trusted_proxies);
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.chars().take(512).collect())
+        .unwrap_or_default();
+    ClientInfo {
+        ip_address,
+        user_agent,
+    }
+}
+
+/// The normalised email of a sign-in attempt, for the per-account limit. Reads the (already
+/// size-checked, JSON) body and puts it back.
+fn sign_in_email(request: &Request, route: &str) -> Option<String> {
+    if !route.starts_with("/sign-in") || *request.method() != Method::POST {
+        return None;
+    }
+    let body = request.extensions().get::<NormalisedBody>()?;
+    let value: Value = serde_json::from_slice(&body.0).ok()?;
+    value
+        .get("email")?
+        .as_str()
+        .map(|email| email.trim().to_ascii_lowercase())
+}
+
+/// The request body after `normalise_body`, kept for the rate limiter's per-account key.
+#[derive(Clone)]
+struct NormalisedBody(Vec<u8>);

@@ -8,13 +8,16 @@
 
 mod api;
 pub mod bearer;
+pub mod client_ip;
 pub mod cookies;
 pub mod dto;
 mod error;
 mod guard;
+pub mod jwt;
 pub mod origin;
 pub mod payload;
 mod session_ctx;
+mod session_user;
 mod state;
 
 use std::sync::Arc;
@@ -23,7 +26,8 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorBody};
-pub use state::{HttpConfig, HttpPlugin, HttpState};
+pub use session_user::SessionUser;
+pub use state::{HttpConfig, HttpPlugin, HttpState, PluginFuture};
 
 /// Where the auth API is mounted.
 pub const BASE_PATH: &str = "/api/auth";
@@ -55,13 +59,16 @@ pub fn app(
         .nest("/docs", docs)
         .at("/openapi.json", spec);
     for plugin in state.plugins() {
-        if let Some(routes) = plugin.routes(state) {
-            auth_routes = auth_routes.nest("/", routes);
+        for (path, endpoint) in plugin.routes(state) {
+            auth_routes = auth_routes.at(path, endpoint);
         }
     }
     let guard_state = state.clone();
     let guarded = auth_routes
         .into_endpoint()
         .around(move |inner, request| guard::auth_api(inner, request, guard_state.clone()));
-    extra.nest(BASE_PATH, guarded).around(guard::framing)
+    extra
+        .nest(BASE_PATH, guarded)
+        .data(state.clone())
+        .around(guard::framing)
 }

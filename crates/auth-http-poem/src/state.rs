@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use auth_core::Auth;
+use auth_core::{Auth, AuthContext};
 use auth_domain::Secret;
-use poem::{Request, Response, Route};
+use poem::endpoint::BoxEndpoint;
+use poem::{Request, Response};
 
+use crate::client_ip::TrustedProxy;
 use crate::cookies::{CookieCodec, CookieConfig};
 use crate::origin::TrustedOrigins;
 
@@ -21,6 +23,9 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Cookie name prefix (`better-auth`).
     pub cookie_prefix: String,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks); empty means the
+    /// socket peer is the client.
+    pub trusted_proxies: Vec<TrustedProxy>,
 }
 
 impl Default for HttpConfig {
@@ -30,6 +35,7 @@ impl Default for HttpConfig {
             trusted_origins: Vec::new(),
             body_limit: 1024 * 1024,
             cookie_prefix: "better-auth".to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -47,10 +53,46 @@ pub trait HttpPlugin: Send + Sync + 'static {
     /// Runs after the handler on every `/api/auth` response.
     fn after(&self, _state: &HttpState, _response: &mut Response) {}
 
-    /// Routes to mount under `/api/auth`.
-    fn routes(&self, _state: &Arc<HttpState>) -> Option<Route> {
-        None
+    /// Routes to mount under `/api/auth`, as `(path, endpoint)` pairs (each path is mounted with
+    /// `Route::at`, beside the OpenAPI routes).
+    fn routes(&self, _state: &Arc<HttpState>) -> Vec<(&'static str, BoxEndpoint<'static>)> {
+        Vec::new()
     }
+
+    /// Headers to add to a `get-session` response that found a session (e.g. `set-auth-jwt`).
+    /// Each name is also exposed to browsers through `Access-Control-Expose-Headers`.
+    fn session_headers<'a>(
+        &'a self,
+        _state: &'a HttpState,
+        _context: &'a AuthContext,
+    ) -> PluginFuture<'a, Vec<(&'static str, String)>> {
+        Box::pin(std::future::ready(Vec::new()))
+    }
+}
+
+/// The future a plugin hook returns when it waits on I/O.
+pub type PluginFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Every plugin's `session_headers`, plus the `Access-Control-Expose-Headers` line naming them.
+pub(crate) async fn session_headers(
+    state: &HttpState,
+    context: &AuthContext,
+) -> Vec<(poem::http::HeaderName, String)> {
+    let mut headers = Vec::new();
+    let mut exposed: Vec<&'static str> = Vec::new();
+    for plugin in state.plugins() {
+        for (name, value) in plugin.session_headers(state, context).await {
+            headers.push((poem::http::HeaderName::from_static(name), value));
+            exposed.push(name);
+        }
+    }
+    if !exposed.is_empty() {
+        headers.push((
+            poem::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            exposed.join(", "),
+        ));
+    }
+    headers
 }
 
 /// Shared state of the HTTP layer.

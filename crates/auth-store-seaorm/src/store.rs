@@ -88,6 +88,29 @@ impl SeaOrmStore {
         self.db.ping().await.map_err(port_error)
     }
 
+    /// Connections in the pool and how many of them are idle.
+    #[must_use]
+    pub fn pool_status(&self) -> (u32, usize) {
+        match self.db.get_database_backend() {
+            #[cfg(feature = "postgres")]
+            sea_orm::DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            #[cfg(feature = "sqlite")]
+            sea_orm::DatabaseBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// The connection pool, for this crate's other port implementations.
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// Closes the pool.
     pub async fn close(self) {
         if let Err(error) = self.db.close().await {

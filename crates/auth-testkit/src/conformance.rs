@@ -12,10 +12,10 @@
 use std::sync::Arc;
 
 use auth_domain::{
-    Account, AccountId, CREDENTIAL_PROVIDER_ID, Email, PasswordHash, Session, SessionId,
-    SessionToken, User, UserId, Verification, VerificationId,
+    Account, AccountId, AuditEvent, AuditKind, CREDENTIAL_PROVIDER_ID, Email, PasswordHash,
+    Session, SessionId, SessionToken, User, UserId, Verification, VerificationId,
 };
-use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
+use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 mod jwks;
@@ -499,6 +499,51 @@ async fn verification_newest_wins_and_delete_once(stores: &Stores) {
     assert_eq!(none, None, "verification: unknown identifier");
 }
 
+/// Runs the audit-log cases against an empty audit store.
+pub async fn run_audit_suite(audit: &dyn AuditLog) {
+    let event = |id: &str, user: Option<&str>, minutes: i64| AuditEvent {
+        id: id.to_owned(),
+        kind: AuditKind::SignInFailed,
+        user_id: user.map(UserId::new),
+        reason: Some("wrong_password".to_owned()),
+        ip_address: "192.0.2.1".to_owned(),
+        user_agent: "suite".to_owned(),
+        created_at: T0 + Duration::minutes(minutes),
+    };
+    let events = [
+        event("audit-1", Some("audit-user"), 0),
+        event("audit-2", Some("audit-user"), 2),
+        event("audit-3", Some("audit-other"), 1),
+        event("audit-4", None, 3),
+    ];
+    for e in &events {
+        assert!(audit.record(e).await.is_ok(), "audit: record");
+    }
+    let mine = audit
+        .list_for_user(&UserId::new("audit-user"), 10)
+        .await
+        .unwrap_or_default();
+    let ids: Vec<&str> = mine.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["audit-2", "audit-1"],
+        "audit: the user's events, newest first"
+    );
+    assert_eq!(mine[0], events[1], "audit: every field round-trips");
+    let limited = audit
+        .list_for_user(&UserId::new("audit-user"), 1)
+        .await
+        .unwrap_or_default();
+    assert_eq!(limited.len(), 1, "audit: limit");
+    let purged = audit.purge_before(T0 + Duration::minutes(2)).await.ok();
+    assert_eq!(purged, Some(2), "audit: purge removes older events");
+    let left = audit
+        .list_for_user(&UserId::new("audit-user"), 10)
+        .await
+        .unwrap_or_default();
+    assert_eq!(left.len(), 1, "audit: the newer event stays");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,5 +553,10 @@ mod tests {
     async fn the_memory_store_passes_the_store_suite() {
         let stores = Stores::from_one(Arc::new(MemoryStore::new()));
         run_store_suite(&stores).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_passes_the_audit_suite() {
+        run_audit_suite(&MemoryStore::new()).await;
     }
 }

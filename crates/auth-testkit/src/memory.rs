@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use auth_domain::{
-    Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
-    Verification, VerificationId,
+    Account, AccountId, AuditEvent, Email, PasswordHash, Session, SessionId, SessionToken, User,
+    UserId, Verification, VerificationId,
 };
-use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
+use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::OffsetDateTime;
 
 /// Every table in one mutex: simple, atomic, and enough for tests and single-process demos.
@@ -22,6 +22,7 @@ struct State {
     accounts: HashMap<AccountId, Account>,
     sessions: HashMap<SessionId, Session>,
     verifications: HashMap<VerificationId, Verification>,
+    audit: Vec<AuditEvent>,
 }
 
 impl MemoryStore {
@@ -232,5 +233,41 @@ impl VerificationRepo for MemoryStore {
 
     async fn delete(&self, id: &VerificationId) -> Result<bool, PortError> {
         Ok(self.state().verifications.remove(id).is_some())
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditLog for MemoryStore {
+    async fn record(&self, event: &AuditEvent) -> Result<(), PortError> {
+        self.state().audit.push(event.clone());
+        Ok(())
+    }
+
+    async fn list_for_user(
+        &self,
+        user_id: &UserId,
+        limit: u64,
+    ) -> Result<Vec<AuditEvent>, PortError> {
+        let state = self.state();
+        let mut events: Vec<AuditEvent> = state
+            .audit
+            .iter()
+            .filter(|event| event.user_id.as_ref() == Some(user_id))
+            .cloned()
+            .collect();
+        events.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(events)
+    }
+
+    async fn purge_before(&self, before: OffsetDateTime) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let count = state.audit.len();
+        state.audit.retain(|event| event.created_at >= before);
+        Ok(u64::try_from(count - state.audit.len()).unwrap_or(u64::MAX))
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use auth_core::ClientInfo;
 use poem::Request;
-use poem::http::{StatusCode, header};
+use poem::http::StatusCode;
 use poem_openapi::Tags;
 
 use crate::error::ApiError;
@@ -49,23 +49,14 @@ pub(crate) fn all(state: &Arc<HttpState>) -> (EmailPasswordApi, SessionApi, User
     )
 }
 
-/// Who is asking: the socket's address and the `User-Agent`.
+/// Who is asking, as resolved by the guard (client address behind trusted proxies, and the
+/// `User-Agent`).
 pub(crate) fn client_info(request: &Request) -> ClientInfo {
-    let ip_address = request
-        .remote_addr()
-        .as_socket_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_default();
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.chars().take(512).collect())
-        .unwrap_or_default();
-    ClientInfo {
-        ip_address,
-        user_agent,
-    }
+    request
+        .extensions()
+        .get::<ClientInfo>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Validates a `callbackURL` against the trusted origins.

@@ -8,7 +8,7 @@ use poem::http::header;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
-use super::ApiTags;
+use super::{ApiTags, client_info};
 use crate::dto::{
     RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse, UserDto,
 };
@@ -40,6 +40,10 @@ impl SessionApi {
         let _ = disable_cookie_cache;
         let (loaded, cookies) =
             load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
+        let plugin_headers = match &loaded {
+            Some(loaded) => crate::state::session_headers(&self.state, &loaded.context).await,
+            None => Vec::new(),
+        };
         let (body, cookies) = match loaded {
             Some(loaded) => (
                 Some(SessionWithUser {
@@ -50,17 +54,23 @@ impl SessionApi {
             ),
             None => (None, cookies),
         };
-        Ok(Reply::new(body)
+        let reply = Reply::new(body)
             .cookies(cookies)
             .header(header::CACHE_CONTROL, "no-store")
-            .header(header::PRAGMA, "no-cache"))
+            .header(header::PRAGMA, "no-cache");
+        Ok(plugin_headers
+            .into_iter()
+            .fold(reply, |reply, (name, value)| reply.header(name, value)))
     }
 
     /// End the current session (works without one too) and expire the cookies.
     #[oai(path = "/sign-out", method = "post")]
     async fn sign_out(&self, request: &Request) -> Result<Reply<SuccessResponse>, ApiError> {
         if let Some(token) = credentials(&self.state, request).token {
-            self.state.auth().sign_out(&token).await?;
+            self.state
+                .auth()
+                .sign_out(&token, &client_info(request))
+                .await?;
         }
         Ok(Reply::new(SuccessResponse { success: true }).cookies(expired_cookies(&self.state)))
     }
@@ -85,7 +95,7 @@ impl SessionApi {
         let was_current = self
             .state
             .auth()
-            .revoke_session(&loaded.context, &token)
+            .revoke_session(&loaded.context, &token, &client_info(request))
             .await?;
         let cookies = if was_current {
             expired_cookies(&self.state)
@@ -99,7 +109,10 @@ impl SessionApi {
     #[oai(path = "/revoke-sessions", method = "post")]
     async fn revoke_sessions(&self, request: &Request) -> Result<Reply<StatusResponse>, ApiError> {
         let loaded = require(&self.state, request).await?;
-        self.state.auth().revoke_sessions(&loaded.context).await?;
+        self.state
+            .auth()
+            .revoke_sessions(&loaded.context, &client_info(request))
+            .await?;
         Ok(Reply::new(StatusResponse { status: true }).cookies(expired_cookies(&self.state)))
     }
 
@@ -112,7 +125,7 @@ impl SessionApi {
         let loaded = require(&self.state, request).await?;
         self.state
             .auth()
-            .revoke_other_sessions(&loaded.context)
+            .revoke_other_sessions(&loaded.context, &client_info(request))
             .await?;
         Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
     }

@@ -8,7 +8,7 @@ use auth_domain::{Email, SessionToken};
 use auth_ports::{AccountRepo, JwksRepo, PortError, SessionRepo, UserRepo};
 use auth_store_seaorm::test_db::TestDatabase;
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
-use auth_testkit::conformance::{Stores, run_jwks_suite, run_store_suite};
+use auth_testkit::conformance::{Stores, run_audit_suite, run_jwks_suite, run_store_suite};
 use sea_orm::{ConnectionTrait, Database};
 
 #[tokio::test]

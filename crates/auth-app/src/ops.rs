@@ -1,0 +1,157 @@
+//! Operations endpoints (`/health/live`, `/health/ready`, `/metrics`) and background upkeep.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use auth_core::Auth;
+use auth_store_seaorm::SeaOrmStore;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::http::StatusCode;
+use poem::web::Json;
+use poem::{EndpointExt, IntoResponse, Request, Response, Route, get, handler};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
+
+use crate::AppConfig;
+
+/// How long a readiness probe waits for each dependency.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The process-wide Prometheus recorder (one per process, however many servers it runs).
+fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets(&[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        handle
+    })
+}
+
+struct Dependencies {
+    store: SeaOrmStore,
+    redis: Option<deadpool_redis::Pool>,
+    metrics_token: Option<String>,
+}
+
+/// The routes, mounted at the root beside `/api/auth`.
+pub(crate) fn routes(config: &AppConfig, store: SeaOrmStore) -> anyhow::Result<Route> {
+    let redis = match &config.redis_url {
+        Some(url) => {
+            let mut pool = deadpool_redis::Config::from_url(url.clone());
+            pool.pool = Some(deadpool_redis::PoolConfig::new(2));
+            Some(pool.create_pool(Some(deadpool_redis::Runtime::Tokio1))?)
+        }
+        None => None,
+    };
+    let dependencies = Arc::new(Dependencies {
+        store,
+        redis,
+        metrics_token: config.metrics_token.clone(),
+    });
+    let mut route = Route::new()
+        .at("/health/live", get(live))
+        .at("/health/ready", get(ready).data(dependencies.clone()));
+    if config.metrics_enabled {
+        prometheus();
+        route = route.at("/metrics", get(metrics_endpoint).data(dependencies));
+    }
+    Ok(route)
+}
+
+#[handler]
+fn live() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn check_redis(pool: &deadpool_redis::Pool) -> bool {
+    let ping = async {
+        let mut connection = pool.get().await.ok()?;
+        deadpool_redis::redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .ok()
+    };
+    matches!(tokio::time::timeout(READY_TIMEOUT, ping).await, Ok(Some(_)))
+}
+
+#[handler]
+async fn ready(dependencies: poem::web::Data<&Arc<Dependencies>>) -> Response {
+    let database = matches!(
+        tokio::time::timeout(READY_TIMEOUT, dependencies.store.ping()).await,
+        Ok(Ok(()))
+    );
+    let mut checks = json!({"database": if database { "ok" } else { "unavailable" }});
+    let mut healthy = database;
+    if let Some(pool) = &dependencies.redis {
+        let redis = check_redis(pool).await;
+        checks["redis"] = json!(if redis { "ok" } else { "unavailable" });
+        healthy &= redis;
+    }
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({"status": if healthy { "ok" } else { "unavailable" }, "checks": checks});
+    Json(body).with_status(status).into_response()
+}
+
+#[handler]
+fn metrics_endpoint(
+    request: &Request,
+    dependencies: poem::web::Data<&Arc<Dependencies>>,
+) -> Response {
+    if let Some(token) = &dependencies.metrics_token {
+        let expected = format!("Bearer {token}");
+        let given = request
+            .headers()
+            .get("authorization")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(expected.as_bytes())) {
+            let body = json!({"code": "UNAUTHORIZED", "message": "Unauthorized"});
+            return Json(body)
+                .with_status(StatusCode::UNAUTHORIZED)
+                .into_response();
+        }
+    }
+    let (size, idle) = dependencies.store.pool_status();
+    metrics::gauge!("auth_db_pool_connections", "state" => "open").set(f64::from(size));
+    metrics::gauge!("auth_db_pool_connections", "state" => "idle").set(idle as f64);
+    if let Some(pool) = &dependencies.redis {
+        let status = pool.status();
+        metrics::gauge!("auth_redis_pool_connections", "state" => "open").set(status.size as f64);
+        metrics::gauge!("auth_redis_pool_connections", "state" => "idle")
+            .set(status.available as f64);
+    }
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(prometheus().render())
+}
+
+/// Deletes audit events past the retention period, once at start and then hourly.
+pub(crate) fn spawn_audit_retention(auth: Auth, days: i64) {
+    if days <= 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            interval.tick().await;
+            match auth.purge_audit_events(time::Duration::days(days)).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "old audit events deleted"),
+                Err(error) => tracing::warn!(error = %error, "audit retention pass failed"),
+            }
+        }
+    });
+}

@@ -1,0 +1,42 @@
+//! `SessionUser`: the extractor that routes mounted beside the auth API (through `app(state,
+//! extra)`) use to require a signed-in user, from the session cookie or, when the bearer plugin
+//! is on, `Authorization: Bearer`.
+
+use auth_core::{AuthContext, AuthError};
+use poem::{FromRequest, Request, RequestBody};
+
+use crate::error::ApiError;
+use crate::session_ctx::load;
+use crate::state::HttpState;
+
+/// The signed-in user and session of a request. Missing or invalid credentials answer
+/// `401 {"code":"UNAUTHORIZED","message":"Unauthorized"}`. The session is read without sliding
+/// its expiry (an extractor cannot re-issue the cookie).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser(pub AuthContext);
+
+impl<'a> FromRequest<'a> for SessionUser {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let Some(state) = request.data::<std::sync::Arc<HttpState>>() else {
+            tracing::error!("SessionUser needs the HTTP state; mount the route through `app`");
+            return Err(ApiError::from(AuthError::Internal(
+                "SessionUser used outside `auth_http_poem::app`".into(),
+            ))
+            .into());
+        };
+        // Let the plugins (bearer) turn their credentials into the session cookie, on a copy of
+        // the request's headers.
+        let mut probe = Request::builder()
+            .method(request.method().clone())
+            .uri(request.uri().clone())
+            .finish();
+        *probe.headers_mut() = request.headers().clone();
+        for plugin in state.plugins() {
+            plugin.before(state, &mut probe);
+        }
+        match load(state, &probe, true).await? {
+            (Some(loaded), _) => Ok(Self(loaded.context)),
+            (None, _) => Err(ApiError::from(AuthError::Unauthorized).into()),
+        }
+    }
+}

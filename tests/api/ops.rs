@@ -1,0 +1,129 @@
+//! Health, metrics, and the database going away and coming back.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, base_config, spawn_app, spawn_app_with, start_app};
+use auth_store_seaorm::test_db::TestDatabase;
+use auth_testkit::TcpProxy;
+
+#[tokio::test]
+async fn health_endpoints_report_liveness_and_readiness_as_json() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let live: Value = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .send()
+        .await
+        .expect("r")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(live, json!({"status": "ok"}));
+    let ready = app
+        .client
+        .get(format!("{}/health/ready", app.address))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.expect("json");
+    assert_eq!(ready, json!({"status": "ok", "checks": {"database": "ok"}}));
+    app.stop().await;
+}
+
+async fn scrape(app: &TestApp, token: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(format!("{}/metrics", app.address));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_can_be_protected_by_a_token() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.metrics_token = Some("scrape-secret".to_owned())
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_up("metrics@example.com", "password-123").await;
+    app.sign_in("metrics@example.com", "wrong-password").await;
+    app.session().await;
+    assert_eq!(scrape(&app, None).await.status(), 401);
+    assert_eq!(scrape(&app, Some("wrong")).await.status(), 401);
+    let text = scrape(&app, Some("scrape-secret"))
+        .await
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        "auth_http_requests_total{route=\"/sign-in/email\",status=\"401\"}",
+        "auth_http_request_duration_seconds_bucket",
+        "auth_cache_requests_total{layer=\"l1\"",
+        "auth_db_pool_connections",
+    ] {
+        assert!(text.contains(needle), "{needle} in\n{text}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_database_outage_gives_503_json_and_the_service_recovers_by_itself() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    database.store().await.close().await;
+    let (host_port, rest) = database
+        .url
+        .trim_start_matches("postgres://")
+        .split_once('/')
+        .expect("url");
+    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
+    let proxy = TcpProxy::start(host_port.parse().expect("addr"))
+        .await
+        .expect("proxy");
+    let url = format!("postgres://postgres@127.0.0.1:{}/{rest}", proxy.port());
+    let mut config = base_config(&url);
+    config.database_max_connections = Some(2);
+    let app = start_app(config, Some(database)).await;
+    assert_eq!(
+        app.sign_up("outage@example.com", "password-123")
+            .await
+            .status(),
+        200
+    );
+
+    proxy.down();
+    let refused = app.sign_in("outage@example.com", "password-123").await;
+    assert_eq!(refused.status(), 503);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], "SERVICE_UNAVAILABLE");
+    let ready = app
+        .client
+        .get(format!("{}/health/ready", app.address))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(ready.status(), 503);
+
+    proxy.up();
+    let mut recovered = false;
+    for _ in 0..40 {
+        if app
+            .sign_in("outage@example.com", "password-123")
+            .await
+            .status()
+            == 200
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "sign-in works again once the database is back");
+    app.stop().await;
+}
