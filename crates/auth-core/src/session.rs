@@ -84,14 +84,19 @@ impl Auth {
             session.updated_at = now;
         }
         if refresh || !from_cache {
-            if let Err(error) = self.deps().cache.put(&session, &user).await {
-                tracing::debug!(error = %error, "session not cached");
-            }
+            self.cache_quietly(&session, &user).await;
         }
         Ok(Some(SessionLookup {
             context: AuthContext { session, user },
             refreshed: refresh,
         }))
+    }
+
+    /// Caches a lookup; a cache failure only costs a later store read.
+    async fn cache_quietly(&self, session: &Session, user: &User) {
+        if let Err(error) = self.deps().cache.put(session, user).await {
+            tracing::debug!(error = %error, "session not cached");
+        }
     }
 
     /// Drops a session from the cache; a cache failure is logged (its TTL bounds staleness).
