@@ -24,6 +24,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 const SIGN_UP_BODY: &str =
     r#"{"name":"Bench","email":"bench@example.com","password":"bench-password-123"}"#;
+const SIGN_IN_BODY: &str = r#"{"email":"bench@example.com","password":"bench-password-123"}"#;
 
 /// Command-line options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,9 +104,13 @@ pub(crate) fn run(args: &[String]) -> Result {
     std::fs::create_dir_all(&temp)
         .map_err(|e| format!("bench: cannot create {}: {e}", temp.display()))?;
 
-    let mut server = Server::start(&binary, &temp)?;
-    let outcome = measure(&server, &options);
+    let mut server = Server::start(&binary, &temp, "hot", &[])?;
+    // The same binary with the in-process cache switched off: every session check reads the
+    // database (the cold path).
+    let mut cold = Server::start(&binary, &temp, "cold", &[("AUTH_CACHE_L1_TTL_MS", "0")])?;
+    let outcome = measure(&server, &cold, &options);
     server.stop();
+    cold.stop();
     match &outcome {
         Ok(()) => {
             // Keep the folder (and the server log) only when something failed.
@@ -116,16 +121,23 @@ pub(crate) fn run(args: &[String]) -> Result {
     outcome
 }
 
-fn measure(server: &Server, options: &Options) -> Result {
+fn measure(server: &Server, cold: &Server, options: &Options) -> Result {
     let addr = server.addr;
     let cookie = sign_up(addr)?;
+    let cold_cookie = sign_up(cold.addr)?;
     // Append scenarios here; the first one is the baseline for the ratios.
     let scenarios = vec![
-        Scenario::get("ok", "/api/auth/ok"),
-        Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie),
+        (addr, Scenario::get("ok", "/api/auth/ok")),
+        (addr, Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie)),
+        (
+            cold.addr,
+            Scenario::get("get-session (cold, database)", "/api/auth/get-session")
+                .header("Cookie", &cold_cookie),
+        ),
     ];
     let mut results: Vec<(&Scenario, Stats)> = Vec::new();
-    for scenario in &scenarios {
+    for (addr, scenario) in &scenarios {
+        let addr = *addr;
         println!(
             "bench: {} {} {} ({} connections, {} s warm-up, {} s measured)",
             scenario.name,
@@ -150,6 +162,10 @@ fn measure(server: &Server, options: &Options) -> Result {
         );
         results.push((scenario, stats));
     }
+    let storm_scenario = Scenario::get("get-session during a sign-in storm", "/api/auth/get-session")
+        .header("Cookie", &cookie);
+    let storm_stats = during_sign_in_storm(addr, &storm_scenario, options);
+    results.push((&storm_scenario, storm_stats));
     if let Some(((base, base_stats), rest)) = results.split_first() {
         for (scenario, stats) in rest {
             println!(
@@ -167,6 +183,38 @@ fn measure(server: &Server, options: &Options) -> Result {
     println!();
     println!("{}", markdown(&results, options));
     Ok(())
+}
+
+/// Measures `scenario` while 64 connections sign in as fast as they can (argon2id on every
+/// request): session checks must not queue behind password hashing.
+fn during_sign_in_storm(addr: SocketAddr, scenario: &Scenario, options: &Options) -> Stats {
+    let mut sign_in = Scenario::get("sign-in storm", "/api/auth/sign-in/email")
+        .header("Content-Type", "application/json");
+    sign_in.method = "POST".to_string();
+    sign_in.body = Some(SIGN_IN_BODY.to_string());
+    let storm_duration = options.warmup + options.duration + Duration::from_secs(1);
+    println!(
+        "bench: {} {} {} ({} connections) while 64 connections sign in",
+        scenario.name, scenario.method, scenario.path, options.connections
+    );
+    std::thread::scope(|scope| {
+        let storm = scope.spawn(|| load::run(addr, &sign_in, 64, storm_duration));
+        std::thread::sleep(options.warmup);
+        let stats = load::run(addr, scenario, options.connections, options.duration);
+        if let Ok(storm) = storm.join() {
+            println!("  storm: {:.0} sign-ins/s, {} errors", storm.requests_per_sec(), storm.errors);
+        }
+        println!(
+            "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
+            stats.requests_per_sec(),
+            ms(stats.percentile_us(50.0)),
+            ms(stats.percentile_us(95.0)),
+            ms(stats.percentile_us(99.0)),
+            stats.errors,
+            stats.ok
+        );
+        stats
+    })
 }
 
 /// Signs up the bench user and returns a `Cookie` header value built from
@@ -213,7 +261,8 @@ fn markdown(results: &[(&Scenario, Stats)], options: &Options) -> String {
     );
     for (scenario, stats) in results {
         out.push_str(&format!(
-            "| `{} {}` | {:.0} | {} | {} | {} | {} |\n",
+            "| {} (`{} {}`) | {:.0} | {} | {} | {} | {} |\n",
+            scenario.name,
             scenario.method,
             scenario.path,
             stats.requests_per_sec(),
@@ -233,13 +282,13 @@ fn markdown(results: &[(&Scenario, Stats)], options: &Options) -> String {
 }
 
 impl Server {
-    fn start(binary: &Path, temp: &Path) -> Result<Self> {
+    fn start(binary: &Path, temp: &Path, name: &str, extra_env: &[(&str, &str)]) -> Result<Self> {
         let addr = free_port()?;
-        let log = temp.join("server.log");
+        let log = temp.join(format!("{name}.log"));
         let out = File::create(&log)
             .map_err(|e| format!("bench: cannot create {}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| format!("bench: {e}"))?;
-        let database = format!("sqlite://{}/bench.db?mode=rwc", temp.display());
+        let database = format!("sqlite://{}/{name}.db?mode=rwc", temp.display());
         println!("bench: starting {} serve on {addr}", binary.display());
         let child = Command::new(binary)
             .arg("serve")
@@ -248,6 +297,7 @@ impl Server {
             .env("AUTH_SECRET", util::random_hex(32)?)
             .env("AUTH_RATE_LIMIT_ENABLED", "false")
             .env("AUTH_LOG", "warn")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

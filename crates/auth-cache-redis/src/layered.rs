@@ -112,9 +112,11 @@ impl LayeredSessionCache {
     /// # Errors
     /// `PortError::Internal` for a malformed Redis URL.
     pub fn start(config: &CacheConfig) -> Result<Self, PortError> {
+        // A zero TTL switches the in-process layer off.
+        let capacity = if config.l1_ttl.is_zero() { 0 } else { config.l1_capacity };
         let l1 = moka::sync::Cache::builder()
-            .max_capacity(config.l1_capacity)
-            .time_to_live(config.l1_ttl)
+            .max_capacity(capacity)
+            .time_to_live(config.l1_ttl.max(Duration::from_millis(1)))
             .support_invalidation_closures()
             .build();
         let redis = match &config.redis_url {
