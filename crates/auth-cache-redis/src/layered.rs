@@ -113,7 +113,11 @@ impl LayeredSessionCache {
     /// `PortError::Internal` for a malformed Redis URL.
     pub fn start(config: &CacheConfig) -> Result<Self, PortError> {
         // A zero TTL switches the in-process layer off.
-        let capacity = if config.l1_ttl.is_zero() { 0 } else { config.l1_capacity };
+        let capacity = if config.l1_ttl.is_zero() {
+            0
+        } else {
+            config.l1_capacity
+        };
         let l1 = moka::sync::Cache::builder()
             .max_capacity(capacity)
             .time_to_live(config.l1_ttl.max(Duration::from_millis(1)))
@@ -257,8 +261,7 @@ impl SessionCache for LayeredSessionCache {
             .await?;
         let lookup = cached
             .and_then(|json| serde_json::from_str::<CachedLookup>(&json).ok())
-            .and_then(CachedLookup::into_domain)
-            .filter(|(session, _)| &session.token == token);
+            .and_then(|cached| cached.into_domain(token));
         hit("l2", lookup.is_some());
         if let Some(lookup) = &lookup {
             self.inner.l1.insert(key, Arc::new(lookup.clone()));

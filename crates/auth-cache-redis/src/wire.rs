@@ -1,4 +1,5 @@
-//! The private JSON form of a cached lookup in Redis.
+//! The private JSON form of a cached lookup in Redis. The session token is not in it: the key is
+//! the token's digest, and the token comes back from the caller's lookup.
 
 use auth_domain::{Email, Session, SessionId, SessionToken, User, UserId};
 use serde::{Deserialize, Serialize};
@@ -7,7 +8,6 @@ use time::OffsetDateTime;
 #[derive(Serialize, Deserialize)]
 pub(crate) struct CachedLookup {
     session_id: String,
-    token: String,
     user_id: String,
     expires_at_ms: i64,
     created_at_ms: i64,
@@ -34,7 +34,6 @@ impl CachedLookup {
     pub(crate) fn new(session: &Session, user: &User) -> Self {
         Self {
             session_id: session.id.to_string(),
-            token: session.token.expose().to_owned(),
             user_id: session.user_id.to_string(),
             expires_at_ms: ms(session.expires_at),
             created_at_ms: ms(session.created_at),
@@ -50,11 +49,12 @@ impl CachedLookup {
         }
     }
 
-    pub(crate) fn into_domain(self) -> Option<(Session, User)> {
+    /// The lookup, with the token it was found by (never stored in Redis).
+    pub(crate) fn into_domain(self, token: &SessionToken) -> Option<(Session, User)> {
         let user_id = UserId::new(self.user_id);
         let session = Session {
             id: SessionId::new(self.session_id),
-            token: SessionToken::new(self.token),
+            token: token.clone(),
             user_id: user_id.clone(),
             expires_at: at(self.expires_at_ms)?,
             created_at: at(self.created_at_ms)?,

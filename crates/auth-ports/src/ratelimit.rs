@@ -4,8 +4,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::PortError;
 
-/// A limit: at most `max` requests per `window`, spread evenly (GCRA: one request every
-/// `window / max`, with bursts of up to `max`).
+/// A limit: at most `max` requests in any `window` (a sliding window, not aligned buckets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitRule {
     /// The window.

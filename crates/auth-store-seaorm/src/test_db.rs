@@ -27,7 +27,8 @@ pub fn postgres_admin_url() -> String {
 /// Whether tests must fail rather than skip when a service is missing (CI).
 #[must_use]
 pub fn services_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+    // The same rule as `cargo xtask test-all`: any `CI` value but empty, `0` or `false`.
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
         || std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
