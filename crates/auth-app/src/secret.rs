@@ -29,6 +29,9 @@ pub(crate) fn resolve(config: &AppConfig) -> anyhow::Result<String> {
             return Ok(stored);
         }
     }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let secret = OsRandom.string(ALPHANUMERIC, 64);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -1,0 +1,199 @@
+//! auth-app as operators run it: the real binary, its subcommands, its configuration sources,
+//! its generated secret and its graceful shutdown.
+//! Must not depend on: the library's internals; only the built binary and HTTP.
+#![allow(clippy::expect_used, reason = "test binary")]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_auth-app");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("auth-app-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+}
+
+/// A command with no `AUTH_*` variables inherited from the test environment.
+fn command(dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AUTH_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .current_dir(dir)
+        .env("AUTH_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+fn get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn wait_until_ready(addr: SocketAddr, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if get(addr, "/api/auth/ok").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            return;
+        }
+        assert!(
+            child.try_wait().expect("status").is_none(),
+            "the server exited early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the server did not become ready at {addr}");
+}
+
+fn terminate(mut child: Child) -> Output {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().expect("status").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "no graceful shutdown within 15 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn serve_creates_and_migrates_sqlite_generates_a_secret_and_stops_gracefully_on_sigterm() {
+    let dir = temp_dir("serve");
+    let addr = free_port();
+    let mut child = command(&dir)
+        .env("AUTH_BIND", addr.to_string())
+        .env("AUTH_DATABASE_URL", "sqlite://data/auth.db?mode=rwc")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    assert!(
+        dir.join("data/auth.db").exists(),
+        "the database file was created"
+    );
+    let secret = std::fs::read_to_string(dir.join("data/auth-secret"))
+        .expect("the secret is stored beside the database");
+    assert!(secret.trim().len() >= 32);
+    let ready = get(addr, "/health/ready").expect("ready");
+    assert!(ready.contains("\"database\":\"ok\""), "{ready}");
+
+    let output = terminate(child);
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("AUTH_SECRET is not set"),
+        "a loud warning: {logs}"
+    );
+    assert!(
+        !logs.contains(secret.trim()),
+        "the secret never reaches the logs"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_toml_file_is_read_and_the_environment_overrides_it() {
+    let dir = temp_dir("toml");
+    let from_file = free_port();
+    let from_env = free_port();
+    std::fs::write(
+        dir.join("auth.toml"),
+        format!("bind = \"{from_file}\"\nsecret = \"{}\"\ndatabase_url = \"sqlite://toml.db?mode=rwc\"\nlog_format = \"json\"\n", "s".repeat(40)),
+    )
+    .expect("write toml");
+    let mut child = command(&dir)
+        .env("AUTH_CONFIG", "auth.toml")
+        .env("AUTH_LOG", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(from_file, &mut child);
+    let output = terminate(child);
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        logs.lines()
+            .any(|line| line.starts_with('{') && line.contains("\"level\"")),
+        "JSON logs: {logs}"
+    );
+
+    let mut child = command(&dir)
+        .env("AUTH_CONFIG", "auth.toml")
+        .env("AUTH_BIND", from_env.to_string())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(from_env, &mut child);
+    assert!(
+        !dir.join("auth-secret").exists(),
+        "no secret generated when one is configured"
+    );
+    terminate(child);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn migrate_and_openapi_subcommands_work_and_bad_configuration_stops_with_a_message() {
+    let dir = temp_dir("cli");
+    let migrate = command(&dir)
+        .args(["migrate"])
+        .env("AUTH_DATABASE_URL", "sqlite://migrated.db?mode=rwc")
+        .env("AUTH_SECRET", "m".repeat(32))
+        .output()
+        .expect("migrate");
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    assert!(dir.join("migrated.db").exists());
+
+    let openapi = command(&dir).arg("openapi").output().expect("openapi");
+    assert!(openapi.status.success());
+    let document: serde_json::Value =
+        serde_json::from_slice(&openapi.stdout).expect("JSON document");
+    assert!(document["paths"]["/sign-in/email"].is_object());
+
+    let short = command(&dir)
+        .env("AUTH_SECRET", "too-short")
+        .output()
+        .expect("run");
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("AUTH_SECRET must be at least 32 bytes")
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
