@@ -282,3 +282,44 @@ both_backends!(
         expect_error(list, 401, Some("UNAUTHORIZED")).await;
     }
 );
+
+#[tokio::test]
+async fn an_https_base_url_gives_secure_prefixed_cookies() {
+    let https = |config: &mut auth_app::AppConfig| {
+        config.base_url = Some("https://auth.example.com".to_owned())
+    };
+    let Some(app) = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, https).await
+    else {
+        return;
+    };
+    let body = json!({"name": "Secure", "email": "secure@example.com", "password": "password-123"});
+    let response = reqwest::Client::new()
+        .post(app.url("/sign-up/email"))
+        .header("origin", "https://auth.example.com")
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let cookies = set_cookies(&response);
+    assert!(
+        cookies[0].starts_with("__Secure-better-auth.session_token="),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies[0].ends_with("; Max-Age=604800; Path=/; HttpOnly; Secure; SameSite=Lax"),
+        "{cookies:?}"
+    );
+    let cookie = cookies[0].split(';').next().expect("pair").to_owned();
+    let session: Value = reqwest::Client::new()
+        .get(app.url("/get-session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(session["user"]["email"], "secure@example.com");
+    app.stop().await;
+}
