@@ -10,6 +10,7 @@
 mod bearer;
 mod compat;
 mod email_password;
+mod guards;
 mod helpers;
 mod hostile;
 mod jwt;

@@ -91,6 +91,16 @@ pub(crate) const LAYERS: &[Layer] = &[
         banned: HTTP_BANS,
     },
     Layer {
+        krate: "auth-guard",
+        deps: Deps::Only(&["auth-domain"]),
+        banned: &["sea-orm", "redis", "argon2"],
+    },
+    Layer {
+        krate: "auth-example-service",
+        deps: Deps::Only(&["auth-guard"]),
+        banned: &["sea-orm", "redis", "argon2"],
+    },
+    Layer {
         krate: "auth-testkit",
         deps: Deps::Only(&["auth-domain", "auth-ports"]),
         banned: &["sea-orm", "redis", "poem"],
