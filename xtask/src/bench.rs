@@ -94,7 +94,15 @@ impl Options {
 /// Runs the benchmark.
 pub(crate) fn run(args: &[String]) -> Result {
     let options = Options::parse(args)?;
-    util::run(&mut util::cargo(["build", "--release", "-p", "auth-app"]))?;
+    util::run(&mut util::cargo([
+        "build",
+        "--release",
+        "-p",
+        "auth-app",
+        "-p",
+        "auth-example-service",
+    ]))?;
+    jwt::verify_in_process()?;
     let binary = target_dir().join("release").join("auth-app");
     let temp = std::env::temp_dir().join(format!("auth-bench-{}", std::process::id()));
     if temp.exists() {
@@ -108,7 +116,10 @@ pub(crate) fn run(args: &[String]) -> Result {
     // The same binary with the in-process cache switched off: every session check reads the
     // database (the cold path).
     let mut cold = Server::start(&binary, &temp, "cold", &[("AUTH_CACHE_L1_TTL_MS", "0")])?;
-    let outcome = measure(&server, &cold, &options);
+    let example_binary = target_dir().join("release").join("auth-example-service");
+    let mut example = jwt::start_example(&example_binary, &temp, server.addr)?;
+    let outcome = measure(&server, &cold, &example, &options);
+    example.stop();
     server.stop();
     cold.stop();
     match &outcome {
@@ -121,9 +132,10 @@ pub(crate) fn run(args: &[String]) -> Result {
     outcome
 }
 
-fn measure(server: &Server, cold: &Server, options: &Options) -> Result {
+fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) -> Result {
     let addr = server.addr;
     let cookie = sign_up(addr)?;
+    let bearer_jwt = format!("Bearer {}", jwt::fetch_token(addr, &cookie)?);
     let cold_cookie = sign_up(cold.addr)?;
     // Append scenarios here; the first one is the baseline for the ratios.
     let scenarios = vec![
@@ -133,6 +145,11 @@ fn measure(server: &Server, cold: &Server, options: &Options) -> Result {
             cold.addr,
             Scenario::get("get-session (cold, database)", "/api/auth/get-session")
                 .header("Cookie", &cold_cookie),
+        ),
+        (
+            example.addr,
+            Scenario::get("guarded route with a JWT (example service)", "/me")
+                .header("Authorization", &bearer_jwt),
         ),
     ];
     let mut results: Vec<(&Scenario, Stats)> = Vec::new();
@@ -394,6 +411,8 @@ fn ratio(value: f64, base: f64) -> f64 {
     }
     value / base
 }
+
+mod jwt;
 
 #[cfg(test)]
 mod tests;

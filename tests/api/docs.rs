@@ -1,0 +1,109 @@
+//! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md and docs/guards.md: every
+//! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
+//! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
+//! stands for the server, `http://localhost:4000` for the example service.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use auth_app::config::TokenFormatSetting;
+
+use crate::guards::spawn_example;
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+
+fn tools_present() -> bool {
+    let present = ["bash", "curl", "jq"].iter().all(|tool| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    });
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "bash, curl and jq are needed to run the documentation examples"
+        );
+        eprintln!("skipped: bash, curl or jq is missing");
+    }
+    present
+}
+
+/// The `sh` blocks of a page, joined.
+fn script(page: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(page);
+    let text = std::fs::read_to_string(&path).expect("doc page");
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, "```sh") => current = Some(Vec::new()),
+            (Some(lines), "```") => {
+                blocks.push(lines.join("\n"));
+                current = None;
+            }
+            (Some(lines), _) => lines.push(line),
+            (None, _) => {}
+        }
+    }
+    assert!(!blocks.is_empty(), "{page} has no runnable example");
+    blocks.join("\n")
+}
+
+async fn run(page: &str, app: &TestApp, example: Option<&str>) {
+    let mut script = script(page).replace("http://localhost:3000", &app.address);
+    if let Some(example) = example {
+        script = script.replace("http://localhost:4000", example);
+    }
+    let dir = std::env::temp_dir().join(format!("auth-docs-{}-{}", page, app.port));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (run_script, run_dir) = (script.clone(), dir.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &run_script])
+            .current_dir(&run_dir)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("bash");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "{page} example failed:\n{script}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_bearer_jwt_and_guard_examples_run() {
+    if !tools_present() {
+        return;
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    run("bearer.md", &app, None).await;
+    run("jwt.md", &app, None).await;
+    let example = spawn_example(&app).await;
+    run("guards.md", &app, Some(&example)).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_paseto_example_runs() {
+    if !tools_present() {
+        return;
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.token_format = TokenFormatSetting::Paseto;
+    })
+    .await
+    else {
+        return;
+    };
+    run("paseto.md", &app, None).await;
+    app.stop().await;
+}
