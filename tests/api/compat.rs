@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, ORIGIN, SECRET, spawn_app, spawn_app_with};
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -20,7 +20,7 @@ fn services_required() -> bool {
 
 /// Installs the locked JS dependencies when missing; `false` (or a panic in CI) when Node.js is
 /// not there.
-fn ensure_node_modules(dir: &PathBuf) -> bool {
+pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
     if Command::new("node").arg("--version").output().is_err() {
         assert!(
             !services_required(),

@@ -15,6 +15,7 @@ mod guards;
 mod helpers;
 mod hostile;
 mod jwt;
+mod jwt_compat;
 mod multi_instance;
 mod ops;
 mod origin;
