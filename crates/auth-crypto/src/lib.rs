@@ -8,6 +8,7 @@
 //! Invariant: no hashing work ever runs on an async worker thread.
 
 mod hasher;
+mod paseto_local;
 mod random;
 mod scrypt_compat;
 mod symmetric;
@@ -15,6 +16,7 @@ mod system_clock;
 mod tokens;
 
 pub use hasher::{Argon2Hasher, HasherConfig};
+pub use paseto_local::LocalSealer;
 pub use random::OsRandom;
 pub use system_clock::SystemClock;
 pub use tokens::{Ed25519TokenSigner, PrivateKeyStorage};

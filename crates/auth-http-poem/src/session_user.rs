@@ -40,3 +40,6 @@ impl<'a> FromRequest<'a> for SessionUser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
