@@ -105,8 +105,7 @@ pub(crate) async fn start_app(config: AppConfig, database: Option<TestDatabase>)
 
 /// The test Redis, or `None` (skip) when it does not answer outside CI.
 pub(crate) async fn redis_url() -> Option<String> {
-    let url = std::env::var("AUTH_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let url = auth_testkit::services::redis_url();
     let address = url
         .trim_start_matches("redis://")
         .trim_end_matches('/')
@@ -115,24 +114,13 @@ pub(crate) async fn redis_url() -> Option<String> {
         Ok(_) => Some(url),
         Err(error) => {
             assert!(
-                !auth_store_seaorm::test_db::services_required(),
+                !auth_testkit::services::services_required(),
                 "Redis at {url} is required: {error}"
             );
             eprintln!("skipped: Redis does not answer ({error})");
             None
         }
     }
-}
-
-/// A key prefix of its own for each test.
-pub(crate) fn unique_prefix() -> String {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!(
-        "test-{}-{}-{n}",
-        std::process::id(),
-        now().unix_timestamp_nanos()
-    )
 }
 
 #[expect(

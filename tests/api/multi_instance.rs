@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ORIGIN, TestApp, base_config, redis_url, start_app, unique_prefix};
+use crate::helpers::{ORIGIN, TestApp, base_config, redis_url, start_app};
 use auth_store_seaorm::test_db::TestDatabase;
 use auth_testkit::TcpProxy;
+use auth_testkit::services::unique_prefix;
 
 /// Two apps on one fresh Postgres database and one Redis prefix; `None` when a service is absent.
 async fn pair(

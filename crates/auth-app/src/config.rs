@@ -46,7 +46,7 @@ pub struct AppConfig {
     pub session_update_age: i64,
     /// `AUTH_SESSION_FRESH_AGE`: seconds (0 disables the freshness check).
     pub session_fresh_age: i64,
-    /// `AUTH_HASH_CONCURRENCY`: password hashes computed at once.
+    /// `AUTH_HASH_CONCURRENCY`: password hashes computed at once (default: half the CPU cores).
     pub hash_concurrency: usize,
     /// `AUTH_DATABASE_MAX_CONNECTIONS`: pool size (default: 4 on SQLite, 16 on Postgres).
     pub database_max_connections: Option<u32>,
@@ -142,7 +142,9 @@ impl Default for AppConfig {
             session_expires_in: 7 * 24 * 3600,
             session_update_age: 24 * 3600,
             session_fresh_age: 24 * 3600,
-            hash_concurrency: 4,
+            // Half the cores (at least one): a sign-in storm must leave CPU for session checks.
+            hash_concurrency: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
             database_max_connections: None,
             auto_migrate: true,
             jwt_issuer: None,

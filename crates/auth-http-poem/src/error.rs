@@ -2,7 +2,7 @@
 //! its HTTP status.
 
 use auth_core::AuthError;
-use poem::http::{HeaderValue, StatusCode, header};
+use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::{ToJSON, Type};
@@ -135,22 +135,12 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
-        let mut response = Response::builder()
-            .status(self.status)
-            .content_type("application/json")
-            .body(body);
-        for cookie in self.cookies {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-        }
-        for (name, value) in self.headers {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-        response
+        crate::payload::json_response(
+            self.status,
+            &self.body.to_json(),
+            self.cookies,
+            self.headers,
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! The request payload and the success response of every route, shaped like better-call's.
 
-use poem::http::{HeaderName, HeaderValue, header};
+use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response};
 use poem_openapi::registry::{
     MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
@@ -167,22 +167,40 @@ impl<T> Reply<T> {
 
 impl<T: ToJSON + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
-        let mut response = Response::builder()
-            .content_type("application/json")
-            .body(body);
-        for cookie in self.cookies {
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-        }
-        for (name, value) in self.headers {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().append(name, value);
-            }
-        }
-        response
+        json_response(
+            StatusCode::OK,
+            &self.body.to_json(),
+            self.cookies,
+            self.headers,
+        )
     }
+}
+
+/// A JSON response with `Set-Cookie` lines and extra headers: the one way responses of the
+/// auth API are built (success and error alike). Values that are not valid header values are
+/// dropped rather than sent.
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: &Option<Value>,
+    cookies: Vec<String>,
+    headers: Vec<(HeaderName, String)>,
+) -> Response {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(body);
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 impl<T: ToJSON + Send> ApiResponse for Reply<T> {

@@ -9,6 +9,7 @@ mod fakes;
 mod memory;
 mod memory_jwks;
 mod proxy;
+pub mod services;
 
 pub use fakes::{FastHasher, ManualClock, SeededRandom};
 pub use memory::MemoryStore;

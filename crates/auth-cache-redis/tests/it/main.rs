@@ -8,24 +8,8 @@ use auth_cache_redis::{CacheConfig, LayeredSessionCache};
 use auth_domain::{Email, Session, SessionId, SessionToken, User, UserId};
 use auth_ports::SessionCache;
 use auth_testkit::TcpProxy;
+use auth_testkit::services::{redis_url, services_required, unique_prefix};
 use time::OffsetDateTime;
-
-fn redis_url() -> String {
-    std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-        || std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn unique_prefix() -> String {
-    let nanos = std::time::SystemTime::UNIX_EPOCH
-        .elapsed()
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("test-{}-{nanos}", std::process::id())
-}
 
 #[expect(
     clippy::disallowed_methods,
@@ -72,7 +56,11 @@ async fn redis_cache(prefix: &str) -> Option<LayeredSessionCache> {
     match cache.get(&probe).await {
         Ok(_) => Some(cache),
         Err(error) => {
-            assert!(!required(), "Redis at {} is required: {error}", redis_url());
+            assert!(
+                !services_required(),
+                "Redis at {} is required: {error}",
+                redis_url()
+            );
             eprintln!("skipped: Redis does not answer ({error})");
             None
         }

@@ -10,6 +10,7 @@ use auth_ratelimit::{
     FallbackLimiter, MemoryRateLimiter, RedisConfig, RedisRateLimiter, redis_pool,
 };
 use auth_testkit::TcpProxy;
+use auth_testkit::services::{redis_url, services_required, unique_prefix};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 const T0: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
@@ -17,23 +18,6 @@ const RULE: RateLimitRule = RateLimitRule {
     window: Duration::minutes(15),
     max: 5,
 };
-
-fn redis_url() -> String {
-    std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn required() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
-        || std::env::var("AUTH_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-fn unique_prefix() -> String {
-    let nanos = std::time::SystemTime::UNIX_EPOCH
-        .elapsed()
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("test-{}-{nanos}", std::process::id())
-}
 
 fn config(url: String, prefix: &str) -> RedisConfig {
     RedisConfig {
@@ -50,7 +34,11 @@ async fn redis_limiter(prefix: &str) -> Option<RedisRateLimiter> {
     match limiter.check("probe", RULE, T0).await {
         Ok(_) => Some(limiter),
         Err(error) => {
-            assert!(!required(), "Redis at {} is required: {error}", redis_url());
+            assert!(
+                !services_required(),
+                "Redis at {} is required: {error}",
+                redis_url()
+            );
             eprintln!("skipped: Redis does not answer ({error})");
             None
         }
