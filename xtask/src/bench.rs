@@ -140,7 +140,10 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
     // Append scenarios here; the first one is the baseline for the ratios.
     let scenarios = vec![
         (addr, Scenario::get("ok", "/api/auth/ok")),
-        (addr, Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie)),
+        (
+            addr,
+            Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie),
+        ),
         (
             cold.addr,
             Scenario::get("get-session (cold, database)", "/api/auth/get-session")
@@ -179,8 +182,11 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
         );
         results.push((scenario, stats));
     }
-    let storm_scenario = Scenario::get("get-session during a sign-in storm", "/api/auth/get-session")
-        .header("Cookie", &cookie);
+    let storm_scenario = Scenario::get(
+        "get-session during a sign-in storm",
+        "/api/auth/get-session",
+    )
+    .header("Cookie", &cookie);
     let storm_stats = during_sign_in_storm(addr, &storm_scenario, options);
     results.push((&storm_scenario, storm_stats));
     if let Some(((base, base_stats), rest)) = results.split_first() {
@@ -219,7 +225,11 @@ fn during_sign_in_storm(addr: SocketAddr, scenario: &Scenario, options: &Options
         std::thread::sleep(options.warmup);
         let stats = load::run(addr, scenario, options.connections, options.duration);
         if let Ok(storm) = storm.join() {
-            println!("  storm: {:.0} sign-ins/s, {} errors", storm.requests_per_sec(), storm.errors);
+            println!(
+                "  storm: {:.0} sign-ins/s, {} errors",
+                storm.requests_per_sec(),
+                storm.errors
+            );
         }
         println!(
             "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
