@@ -1,7 +1,11 @@
 //! auth-app as operators run it: the real binary, its subcommands, its configuration sources,
 //! its generated secret and its graceful shutdown.
 //! Must not depend on: the library's internals; only the built binary and HTTP.
-#![allow(clippy::expect_used, reason = "test binary")]
+#![allow(
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    reason = "test binary: it waits for a real process with plain sleeps"
+)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
