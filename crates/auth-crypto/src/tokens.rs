@@ -32,7 +32,14 @@ pub enum PrivateKeyStorage {
 pub struct Ed25519TokenSigner {
     secret_box: SecretBox,
     storage: PrivateKeyStorage,
+    /// Unsealed keys by key id, with the stored text they came from: unsealing and checking a
+    /// key costs more than signing with it, and `get-session` signs on every call.
+    unsealed: std::sync::Mutex<std::collections::HashMap<String, (String, SigningKey)>>,
 }
+
+/// Most unsealed keys kept; rotation adds one key per interval, so this is never reached in
+/// practice, and the map is simply cleared when it is.
+const UNSEALED_KEYS: usize = 32;
 
 impl std::fmt::Debug for Ed25519TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,11 +143,35 @@ impl Ed25519TokenSigner {
         Self {
             secret_box: SecretBox::new(secret.expose()),
             storage,
+            unsealed: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
-    /// The signing key of a stored row: unsealed, parsed, and checked against its public half.
+    /// The signing key of a stored row, from the cache of unsealed keys when the row is known.
     fn signing_key(&self, key: &Jwk) -> Result<SigningKey, PortError> {
+        let stored = key.private_key.expose();
+        let mut cache = self
+            .unsealed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((text, signing_key)) = cache.get(key.id.as_str())
+            && text == stored
+        {
+            return Ok(signing_key.clone());
+        }
+        let signing_key = self.unseal(key)?;
+        if cache.len() >= UNSEALED_KEYS {
+            cache.clear();
+        }
+        cache.insert(
+            key.id.as_str().to_owned(),
+            (stored.to_owned(), signing_key.clone()),
+        );
+        Ok(signing_key)
+    }
+
+    /// The signing key of a stored row: unsealed, parsed, and checked against its public half.
+    fn unseal(&self, key: &Jwk) -> Result<SigningKey, PortError> {
         let stored = key.private_key.expose().trim();
         let jwk_text: Zeroizing<Vec<u8>> = if stored.starts_with('{') {
             Zeroizing::new(stored.as_bytes().to_vec())
