@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, both_backends, expect_error, set_cookies};
+use crate::helpers::{TestApp, both_backends, expect_error, session_of, set_cookies};
 
 both_backends!(
     sign_up_returns_the_user_and_token_and_sets_a_seven_day_signed_cookie,
@@ -192,14 +192,7 @@ both_backends!(
             body["token"],
             "the new session works"
         );
-        let stale: Value = other
-            .get(app.url("/get-session"))
-            .send()
-            .await
-            .expect("r")
-            .json()
-            .await
-            .expect("j");
+        let stale = session_of(&other, app).await;
         assert_eq!(stale, Value::Null, "the other session was revoked");
         expect_error(
             app.sign_in("change@example.com", "password-123").await,

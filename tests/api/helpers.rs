@@ -183,7 +183,7 @@ impl TestApp {
 
     /// The body of `GET /get-session` (JSON `null` when signed out).
     pub(crate) async fn session(&self) -> Value {
-        self.get("/get-session").await.json().await.expect("json")
+        session_of(&self.client, self).await
     }
 
     pub(crate) async fn stop(mut self) {
@@ -197,6 +197,18 @@ impl TestApp {
             database.cleanup().await;
         }
     }
+}
+
+/// The body of `GET /get-session` as `client` sees it (its cookies, its headers).
+pub(crate) async fn session_of(client: &reqwest::Client, app: &TestApp) -> Value {
+    client
+        .get(app.url("/get-session"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// `Set-Cookie` lines of a response.

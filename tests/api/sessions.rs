@@ -6,7 +6,9 @@ use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::helpers::{SECRET, TestApp, both_backends, client, expect_error, set_cookies};
+use crate::helpers::{
+    SECRET, TestApp, both_backends, client, expect_error, session_of, set_cookies,
+};
 
 both_backends!(
     sign_out_deletes_the_session_and_expires_every_session_cookie,
@@ -232,14 +234,7 @@ both_backends!(
             response.json::<Value>().await.expect("json"),
             json!({"status": true})
         );
-        let bob_session: Value = bob_client
-            .get(app.url("/get-session"))
-            .send()
-            .await
-            .expect("r")
-            .json()
-            .await
-            .expect("j");
+        let bob_session = session_of(&bob_client, app).await;
         assert_eq!(bob_session["user"]["email"], "bob@example.com");
 
         // A second session for Alice, revoked from the first.
@@ -260,14 +255,7 @@ both_backends!(
                 .status(),
             200
         );
-        let gone: Value = second
-            .get(app.url("/get-session"))
-            .send()
-            .await
-            .expect("r")
-            .json()
-            .await
-            .expect("j");
+        let gone = session_of(&second, app).await;
         assert_eq!(gone, Value::Null);
 
         // revoke-other-sessions keeps the caller's.
@@ -285,14 +273,7 @@ both_backends!(
             200
         );
         assert_eq!(app.session().await["session"]["token"], alice["token"]);
-        let third_session: Value = third
-            .get(app.url("/get-session"))
-            .send()
-            .await
-            .expect("r")
-            .json()
-            .await
-            .expect("j");
+        let third_session = session_of(&third, app).await;
         assert_eq!(third_session, Value::Null);
 
         // revoke-sessions ends them all, the caller's included.

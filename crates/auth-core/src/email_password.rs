@@ -235,8 +235,7 @@ impl Auth {
             .delete_for_user(&context.user.id, None)
             .await?;
         self.invalidate_cached_user(&context.user.id).await;
-        let remember_me = context.session.expires_at - context.session.updated_at
-            > self.config().session.short_expires_in;
+        let remember_me = self.config().session.is_remembered(&context.session);
         let session = self
             .create_session(&context.user.id, remember_me, &command.client)
             .await?;

@@ -99,6 +99,13 @@ impl SessionPolicy {
         session.expires_at - self.expires_in + self.update_age <= now
     }
 
+    /// Whether the session was made with remember-me on: its last extension gave it more than
+    /// the short (remember-me off) lifetime.
+    #[must_use]
+    pub fn is_remembered(&self, session: &Session) -> bool {
+        session.expires_at - session.updated_at > self.short_expires_in
+    }
+
     /// Whether the session is fresh enough for sensitive listings at `now`.
     #[must_use]
     pub fn is_fresh(&self, session: &Session, now: OffsetDateTime) -> bool {

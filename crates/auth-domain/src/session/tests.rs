@@ -54,3 +54,13 @@ fn a_session_token_is_redacted_in_debug_output() {
     let token = SessionToken::new("abcdefghijklmnopqrstuvwxyz012345".to_owned());
     assert!(!format!("{token:?}").contains("abcdef"));
 }
+
+#[test]
+fn remember_me_is_read_back_from_the_lifetime_a_session_was_given() {
+    let policy = SessionPolicy::default();
+    let created = datetime!(2026-01-01 0:00 UTC);
+    let mut session = session_created_at(created, &policy);
+    assert!(policy.is_remembered(&session));
+    session.expires_at = policy.expiry_for_new(created, false);
+    assert!(!policy.is_remembered(&session));
+}

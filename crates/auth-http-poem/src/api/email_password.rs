@@ -106,8 +106,7 @@ impl EmailPasswordApi {
             .await?;
         let mut cookies = loaded.cookies;
         let token = changed.new_session.as_ref().map(|session| {
-            let remember_me = session.expires_at - session.created_at
-                > self.state.auth().config().session.short_expires_in;
+            let remember_me = self.state.auth().config().session.is_remembered(session);
             cookies = session_cookies(&self.state, session, remember_me);
             session.token.expose().to_owned()
         });
