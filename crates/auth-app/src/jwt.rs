@@ -143,7 +143,7 @@ pub async fn list_keys(config: &AppConfig) -> anyhow::Result<Vec<KeyInfo>> {
 pub fn describe_key(key: &KeyInfo) -> String {
     let expires = key
         .expires_at
-        .map_or_else(|| "never".to_owned(), auth_http_poem::dto::iso);
+        .map_or_else(|| "never".to_owned(), auth_domain::date::to_json);
     format!(
         "{}  {:<9}  {:>5}d  {:<9}  expires {}",
         key.id,

@@ -1,19 +1,18 @@
 //! `Ed25519TokenSigner`: Ed25519 key pairs as JWKs (private half sealed with the server secret
 //! exactly as Better-Auth seals it), EdDSA JWTs and PASETO `v4.public` tokens.
 
+use auth_domain::date::to_json;
 use auth_domain::{ED25519_CRV, Jwk, KeyUse, Secret, StoredPrivateKey, TokenClaims, User};
 use auth_ports::{GeneratedKey, Paserk, PortError, TokenSigner};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use ed25519_dalek::{Signer as _, SigningKey};
 use pasetors::keys::{AsymmetricPublicKey, AsymmetricSecretKey};
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::version4::{PublicToken, V4};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
 use zeroize::Zeroizing;
 
 use crate::symmetric::SecretBox;
@@ -35,6 +34,8 @@ pub struct Ed25519TokenSigner {
     /// Unsealed keys by key id, with the stored text they came from: unsealing and checking a
     /// key costs more than signing with it, and `get-session` signs on every call.
     unsealed: std::sync::Mutex<std::collections::HashMap<String, (String, SigningKey)>>,
+    /// Tokens already signed this second.
+    signed: SignedThisSecond,
 }
 
 /// Most unsealed keys kept; rotation adds one key per interval, so this is never reached in
@@ -111,20 +112,11 @@ impl<'a> UserObject<'a> {
             email: user.email.as_str(),
             email_verified: user.email_verified,
             image: user.image.as_deref(),
-            created_at: iso_millis(user.created_at),
-            updated_at: iso_millis(user.updated_at),
+            created_at: to_json(user.created_at),
+            updated_at: to_json(user.updated_at),
             id: user.id.as_str(),
         }
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as JavaScript's `Date.toJSON()` writes it.
-fn iso_millis(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
 }
 
 fn rfc3339_seconds(at: OffsetDateTime) -> Result<String, PortError> {
@@ -144,6 +136,7 @@ impl Ed25519TokenSigner {
             secret_box: SecretBox::new(secret.expose()),
             storage,
             unsealed: std::sync::Mutex::new(std::collections::HashMap::new()),
+            signed: SignedThisSecond::default(),
         }
     }
 
@@ -214,12 +207,13 @@ impl Ed25519TokenSigner {
     }
 
     fn sign_jwt(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError> {
-        let signing_key = self.signing_key(key)?;
-        let der = signing_key.to_pkcs8_der().map_err(PortError::internal)?;
-        let encoding_key = jsonwebtoken::EncodingKey::from_ed_der(der.as_bytes());
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-        header.typ = None;
-        header.kid = Some(key.id.as_str().to_owned());
+        if let Some(token) = self.signed.get(MemoFormat::Jwt, key, claims) {
+            return Ok(token);
+        }
+        let header = JwtHeader {
+            alg: "EdDSA",
+            kid: key.id.as_str(),
+        };
         let payload = JwtPayload {
             iat: claims.issued_at.unix_timestamp(),
             user: UserObject::new(&claims.user),
@@ -228,16 +222,25 @@ impl Ed25519TokenSigner {
             iss: &claims.issuer,
             aud: &claims.audience,
         };
-        jsonwebtoken::encode(&header, &payload, &encoding_key).map_err(PortError::internal)
+        let header = serde_json::to_vec(&header).map_err(PortError::internal)?;
+        let payload = serde_json::to_vec(&payload).map_err(PortError::internal)?;
+        let mut signing_input =
+            String::with_capacity((header.len() + payload.len()) * 4 / 3 + 4 + 88);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut signing_input);
+        signing_input.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut signing_input);
+        let signature = self.signing_key(key)?.sign(signing_input.as_bytes());
+        let mut token = signing_input;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        self.signed.put(MemoFormat::Jwt, key, claims, &token);
+        Ok(token)
     }
 
     fn sign_paseto(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError> {
-        let signing_key = self.signing_key(key)?;
-        let mut keypair = Zeroizing::new([0u8; 64]);
-        keypair[..32].copy_from_slice(signing_key.as_bytes());
-        keypair[32..].copy_from_slice(signing_key.verifying_key().as_bytes());
-        let secret = AsymmetricSecretKey::<V4>::from(keypair.as_slice())
-            .map_err(|_| PortError::internal("not a PASETO v4 secret key"))?;
+        if let Some(token) = self.signed.get(MemoFormat::Paseto, key, claims) {
+            return Ok(token);
+        }
         let payload = PasetoPayload {
             iss: &claims.issuer,
             sub: &claims.subject,
@@ -248,10 +251,112 @@ impl Ed25519TokenSigner {
             user: UserObject::new(&claims.user),
         };
         let message = serde_json::to_vec(&payload).map_err(PortError::internal)?;
+        let signing_key = self.signing_key(key)?;
+        let mut keypair = Zeroizing::new([0u8; 64]);
+        keypair[..32].copy_from_slice(signing_key.as_bytes());
+        keypair[32..].copy_from_slice(signing_key.verifying_key().as_bytes());
+        let secret = AsymmetricSecretKey::<V4>::from(keypair.as_slice())
+            .map_err(|_| PortError::internal("not a PASETO v4 secret key"))?;
         let footer = serde_json::to_vec(&serde_json::json!({ "kid": self.paserk(key)?.id }))
             .map_err(PortError::internal)?;
-        PublicToken::sign(&secret, &message, Some(&footer), None)
-            .map_err(|_| PortError::internal("PASETO signing failed"))
+        let token = PublicToken::sign(&secret, &message, Some(&footer), None)
+            .map_err(|_| PortError::internal("PASETO signing failed"))?;
+        self.signed.put(MemoFormat::Paseto, key, claims, &token);
+        Ok(token)
+    }
+}
+
+/// The JWT header, as `jose` writes Better-Auth's: `{"alg":"EdDSA","kid":"..."}`.
+#[derive(Serialize)]
+struct JwtHeader<'a> {
+    alg: &'a str,
+    kid: &'a str,
+}
+
+/// Which kind of token a memo entry holds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum MemoFormat {
+    Jwt,
+    Paseto,
+}
+
+/// A token and everything it was signed from.
+struct Memo {
+    format: MemoFormat,
+    key_id: String,
+    public_key: String,
+    claims: TokenClaims,
+    token: String,
+}
+
+impl Memo {
+    fn is_for(&self, format: MemoFormat, key: &Jwk, claims: &TokenClaims) -> bool {
+        self.format == format
+            && self.key_id == key.id.as_str()
+            && self.public_key == key.public_key
+            && self.claims == *claims
+    }
+}
+
+/// Tokens signed during the current second (the `iat` of what is being signed). Ed25519
+/// signatures are deterministic, so signing the same claims with the same key again yields the
+/// same token: a hit returns exactly what signing would have returned, compared claim by claim.
+/// The claims of one second never match the next second's, so the memo is emptied when the
+/// second moves on, and it stops growing at [`SIGNED_PER_SECOND`] entries.
+#[derive(Default)]
+struct SignedThisSecond {
+    hasher: std::hash::RandomState,
+    /// The second, and the tokens signed in it by (format, key id, subject).
+    inner: std::sync::Mutex<(i64, std::collections::HashMap<u64, Memo>)>,
+}
+
+/// Most tokens memoised within one second.
+const SIGNED_PER_SECOND: usize = 4096;
+
+impl SignedThisSecond {
+    fn slot(&self, format: MemoFormat, key: &Jwk, claims: &TokenClaims) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.hasher
+            .hash_one((format, key.id.as_str(), claims.subject.as_str()))
+    }
+
+    fn get(&self, format: MemoFormat, key: &Jwk, claims: &TokenClaims) -> Option<String> {
+        let slot = self.slot(format, key, claims);
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.0 != claims.issued_at.unix_timestamp() {
+            return None;
+        }
+        let memo = inner.1.get(&slot)?;
+        memo.is_for(format, key, claims).then(|| memo.token.clone())
+    }
+
+    fn put(&self, format: MemoFormat, key: &Jwk, claims: &TokenClaims, token: &str) {
+        let slot = self.slot(format, key, claims);
+        let second = claims.issued_at.unix_timestamp();
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if second > inner.0 {
+            inner.0 = second;
+            inner.1.clear();
+        }
+        if inner.0 != second || inner.1.len() >= SIGNED_PER_SECOND {
+            return;
+        }
+        inner.1.insert(
+            slot,
+            Memo {
+                format,
+                key_id: key.id.as_str().to_owned(),
+                public_key: key.public_key.clone(),
+                claims: claims.clone(),
+                token: token.to_owned(),
+            },
+        );
     }
 }
 

@@ -1,19 +1,10 @@
 //! Wire types: request and response bodies, camelCase JSON exactly as Better-Auth sends them.
 
+use auth_domain::date::to_json as iso;
 use auth_domain::{Session, User};
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::macros::format_description;
-
-/// `Date.toJSON()`: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn iso(at: OffsetDateTime) -> String {
-    let utc = at.to_offset(time::UtcOffset::UTC);
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    utc.format(&format).unwrap_or_default()
-}
 
 /// A user.
 #[derive(Debug, Clone, Object)]

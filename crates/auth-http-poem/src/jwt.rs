@@ -137,7 +137,7 @@ async fn get_paseto_keys(tokens: &TokenIssuer) -> Response {
                     json!({
                         "kid": key.pid,
                         "paserk": key.paserk,
-                        "expiresAt": key.expires_at.map(crate::dto::iso),
+                        "expiresAt": key.expires_at.map(auth_domain::date::to_json),
                     })
                 })
                 .collect();

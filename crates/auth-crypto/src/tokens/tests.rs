@@ -142,6 +142,46 @@ fn a_key_made_by_better_auth_signs_tokens_that_verify_like_its_own() {
 }
 
 #[test]
+fn signing_the_same_claims_again_in_the_same_second_returns_what_a_fresh_signer_signs() {
+    let key = better_auth_row();
+    let warm = signer();
+    let first = warm.sign(&key, &claims("Alice")).expect("signed");
+    let again = warm.sign(&key, &claims("Alice")).expect("memoised");
+    let fresh = signer()
+        .sign(&key, &claims("Alice"))
+        .expect("signed afresh");
+    assert_eq!(first, again);
+    assert_eq!(
+        again, fresh,
+        "a memoised token is byte for byte the signed one"
+    );
+}
+
+#[test]
+fn a_changed_claim_a_later_second_or_another_format_signs_anew() {
+    let key = better_auth_row();
+    let warm = signer();
+    let alice = warm.sign(&key, &claims("Alice")).expect("signed");
+    let renamed = warm.sign(&key, &claims("Alicia")).expect("signed");
+    assert_ne!(alice, renamed);
+    assert_eq!(decode(&renamed, &key).expect("verifies")["name"], "Alicia");
+    let mut later = claims("Alicia");
+    later.issued_at += time::Duration::seconds(1);
+    later.expires_at += time::Duration::seconds(1);
+    let next_second = warm.sign(&key, &later).expect("signed");
+    assert_eq!(
+        decode(&next_second, &key).expect("verifies")["iat"],
+        later.issued_at.unix_timestamp()
+    );
+    // The earlier second is gone from the memo; signing it again still gives its own token.
+    assert_eq!(warm.sign(&key, &claims("Alice")).expect("signed"), alice);
+    let mut paseto_key = better_auth_row();
+    paseto_key.alg = Some(auth_domain::PASETO_V4_PUBLIC.to_owned());
+    let paseto = warm.sign(&paseto_key, &claims("Alice")).expect("signed");
+    assert!(paseto.starts_with("v4.public."), "{paseto}");
+}
+
+#[test]
 fn a_key_sealed_with_another_secret_or_mismatched_halves_does_not_sign() {
     let key = better_auth_row();
     let other = Ed25519TokenSigner::new(

@@ -1,0 +1,50 @@
+//! Instants as JavaScript writes them: `Date.prototype.toJSON()`, the form every timestamp of
+//! Better-Auth's wire format takes (`2026-01-01T00:00:00.000Z`).
+
+use time::{OffsetDateTime, UtcOffset};
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC, as `Date.prototype.toJSON()` writes it. Years outside
+/// `0000..=9999` take JavaScript's expanded form (`+010000`, `-000001`).
+#[must_use]
+pub fn to_json(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    let mut out = String::with_capacity(27);
+    let year = at.year();
+    if (0..=9999).contains(&year) {
+        push_digits(&mut out, year.unsigned_abs(), 4);
+    } else {
+        out.push(if year < 0 { '-' } else { '+' });
+        push_digits(&mut out, year.unsigned_abs(), 6);
+    }
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(at.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(at.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(at.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(at.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(at.second()), 2);
+    out.push('.');
+    push_digits(&mut out, u32::from(at.millisecond()), 3);
+    out.push('Z');
+    out
+}
+
+/// `value` in decimal, left-padded with zeros to `width` digits.
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width.saturating_sub(1));
+    // Wider values keep all their digits.
+    while divisor <= value / 10 {
+        divisor *= 10;
+    }
+    while divisor > 0 {
+        let digit = (value / divisor) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        divisor /= 10;
+    }
+}
+
+#[cfg(test)]
+mod tests;
