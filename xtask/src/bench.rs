@@ -94,6 +94,12 @@ impl Options {
 /// Runs the benchmark.
 pub(crate) fn run(args: &[String]) -> Result {
     let options = Options::parse(args)?;
+    if cfg!(debug_assertions) {
+        // The load generator shares the machine with the server: run it optimised.
+        let mut command =
+            util::cargo(["run", "--release", "--quiet", "-p", "xtask", "--", "bench"]);
+        return util::run(command.args(args));
+    }
     util::run(&mut util::cargo([
         "build",
         "--release",
@@ -132,85 +138,85 @@ pub(crate) fn run(args: &[String]) -> Result {
     outcome
 }
 
+/// One measured scenario.
+struct Row<'a> {
+    scenario: &'a Scenario,
+    stats: Stats,
+}
+
 fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) -> Result {
     let addr = server.addr;
     let cookie = sign_up(addr)?;
     let bearer_jwt = format!("Bearer {}", jwt::fetch_token(addr, &cookie)?);
     let cold_cookie = sign_up(cold.addr)?;
-    // Append scenarios here; the first one is the baseline for the ratios.
-    let scenarios = vec![
-        (addr, Scenario::get("ok", "/api/auth/ok")),
-        (
-            addr,
-            Scenario::get("get-session", "/api/auth/get-session").header("Cookie", &cookie),
-        ),
-        (
-            cold.addr,
-            Scenario::get("get-session (cold, database)", "/api/auth/get-session")
-                .header("Cookie", &cold_cookie),
-        ),
-        (
-            example.addr,
-            Scenario::get("guarded route with a JWT (example service)", "/me")
-                .header("Authorization", &bearer_jwt),
-        ),
-    ];
-    let mut results: Vec<(&Scenario, Stats)> = Vec::new();
-    for (addr, scenario) in &scenarios {
-        let addr = *addr;
-        println!(
-            "bench: {} {} {} ({} connections, {} s warm-up, {} s measured)",
-            scenario.name,
-            scenario.method,
-            scenario.path,
-            options.connections,
-            options.warmup.as_secs(),
-            options.duration.as_secs()
-        );
-        if !options.warmup.is_zero() {
-            load::run(addr, scenario, options.connections, options.warmup);
-        }
-        let stats = load::run(addr, scenario, options.connections, options.duration);
-        println!(
-            "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
-            stats.requests_per_sec(),
-            ms(stats.percentile_us(50.0)),
-            ms(stats.percentile_us(95.0)),
-            ms(stats.percentile_us(99.0)),
-            stats.errors,
-            stats.ok
-        );
-        results.push((scenario, stats));
-    }
-    let storm_scenario = Scenario::get(
-        "get-session during a sign-in storm",
+    let ok = Scenario::get("ok", "/api/auth/ok");
+    let hot = Scenario::get("get-session, hot (cache)", "/api/auth/get-session")
+        .header("Cookie", &cookie);
+    let cold_session = Scenario::get("get-session, cold (database)", "/api/auth/get-session")
+        .header("Cookie", &cold_cookie);
+    let guarded = Scenario::get(
+        "guarded route with a JWT (example service, `GET /me`)",
+        "/me",
+    )
+    .header("Authorization", &bearer_jwt);
+    let storm = Scenario::get(
+        "get-session while 64 connections sign in",
         "/api/auth/get-session",
     )
     .header("Cookie", &cookie);
-    let storm_stats = during_sign_in_storm(addr, &storm_scenario, options);
-    results.push((&storm_scenario, storm_stats));
-    if let Some(((base, base_stats), rest)) = results.split_first() {
-        for (scenario, stats) in rest {
-            println!(
-                "ratio {}/{}: throughput {:.2}, p99 {:.2}",
-                scenario.name,
-                base.name,
-                ratio(stats.requests_per_sec(), base_stats.requests_per_sec()),
-                ratio(
-                    stats.percentile_us(99.0) as f64,
-                    base_stats.percentile_us(99.0) as f64
-                )
-            );
-        }
+    // The first row is the baseline of the ratios.
+    let mut rows = Vec::new();
+    for (addr, scenario) in [
+        (addr, &ok),
+        (addr, &hot),
+        (cold.addr, &cold_session),
+        (example.addr, &guarded),
+    ] {
+        rows.push(measure_one(addr, scenario, options));
     }
+    rows.push(during_sign_in_storm(addr, &storm, options));
     println!();
-    println!("{}", markdown(&results, options));
+    println!("{}", markdown(&rows, options));
     Ok(())
+}
+
+fn measure_one<'a>(addr: SocketAddr, scenario: &'a Scenario, options: &Options) -> Row<'a> {
+    println!(
+        "bench: {} {} {} ({} connections, {} s warm-up, {} s measured)",
+        scenario.name,
+        scenario.method,
+        scenario.path,
+        options.connections,
+        options.warmup.as_secs(),
+        options.duration.as_secs()
+    );
+    if !options.warmup.is_zero() {
+        load::run(addr, scenario, options.connections, options.warmup);
+    }
+    let stats = load::run(addr, scenario, options.connections, options.duration);
+    print_stats(&stats);
+    Row { scenario, stats }
+}
+
+fn print_stats(stats: &Stats) {
+    println!(
+        "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
+        stats.requests_per_sec(),
+        ms(stats.percentile_us(50.0)),
+        ms(stats.percentile_us(95.0)),
+        ms(stats.percentile_us(99.0)),
+        stats.errors,
+        stats.ok
+    );
 }
 
 /// Measures `scenario` while 64 connections sign in as fast as they can (argon2id on every
 /// request): session checks must not queue behind password hashing.
-fn during_sign_in_storm(addr: SocketAddr, scenario: &Scenario, options: &Options) -> Stats {
+fn during_sign_in_storm<'a>(
+    addr: SocketAddr,
+    scenario: &'a Scenario,
+    options: &Options,
+) -> Row<'a> {
     let mut sign_in = Scenario::get("sign-in storm", "/api/auth/sign-in/email")
         .header("Content-Type", "application/json");
     sign_in.method = "POST".to_string();
@@ -231,16 +237,8 @@ fn during_sign_in_storm(addr: SocketAddr, scenario: &Scenario, options: &Options
                 storm.errors
             );
         }
-        println!(
-            "  {:>10.0} req/s  p50 {}  p95 {}  p99 {}  errors {}  ({} ok)",
-            stats.requests_per_sec(),
-            ms(stats.percentile_us(50.0)),
-            ms(stats.percentile_us(95.0)),
-            ms(stats.percentile_us(99.0)),
-            stats.errors,
-            stats.ok
-        );
-        stats
+        print_stats(&stats);
+        Row { scenario, stats }
     })
 }
 
@@ -280,27 +278,35 @@ pub(crate) fn cookie_header<'a>(set_cookies: impl Iterator<Item = &'a str>) -> S
         .join("; ")
 }
 
-fn markdown(results: &[(&Scenario, Stats)], options: &Options) -> String {
+/// The results as a markdown table, with throughput and p99 against the first (`ok`) row.
+fn markdown(rows: &[Row<'_>], options: &Options) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mut out = String::from(
-        "| Scenario | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | Errors |\n\
-         |---|---:|---:|---:|---:|---:|\n",
+        "| Scenario | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | Errors | Throughput vs `ok` | p99 vs `ok` |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for (scenario, stats) in results {
+    let Some(base) = rows.first().map(|row| &row.stats) else {
+        return out;
+    };
+    for row in rows {
+        let stats = &row.stats;
         out.push_str(&format!(
-            "| {} (`{} {}`) | {:.0} | {} | {} | {} | {} |\n",
-            scenario.name,
-            scenario.method,
-            scenario.path,
+            "| {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.2} |\n",
+            row.scenario.name,
             stats.requests_per_sec(),
             ms(stats.percentile_us(50.0)),
             ms(stats.percentile_us(95.0)),
             ms(stats.percentile_us(99.0)),
-            stats.errors
+            stats.errors,
+            ratio(stats.requests_per_sec(), base.requests_per_sec()),
+            ratio(
+                stats.percentile_us(99.0) as f64,
+                base.percentile_us(99.0) as f64
+            )
         ));
     }
     out.push_str(&format!(
-        "\n_`cargo xtask bench`: release build, SQLite, {} keep-alive connections, {} s per scenario after {} s warm-up, {cpus} CPUs, load generator on the same machine._",
+        "\n_`cargo xtask bench`: release build, SQLite, {} keep-alive connections, {} s per scenario after {} s warm-up, {cpus} CPUs, load generator (one thread) on the same machine._",
         options.connections,
         options.duration.as_secs(),
         options.warmup.as_secs()

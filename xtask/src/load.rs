@@ -1,19 +1,26 @@
-//! A small HTTP/1.1 load generator in plain `std`, used by `cargo xtask
-//! bench`: one thread per keep-alive connection, requests written by hand,
-//! responses read as headers up to the blank line and then `Content-Length`
-//! bytes (chunked bodies are understood too). Any status other than 200
-//! counts as an error. It measures; it asserts nothing about speed.
+//! A small HTTP/1.1 load generator used by `cargo xtask bench`. All connections of a run are
+//! driven by one thread (a single-threaded tokio runtime), so the generator takes as little of
+//! the machine from the server as it can. Requests are written by hand and responses parsed
+//! with `httparse` (`Content-Length` and chunked bodies); any status other than 200 counts as
+//! an error. The loop is closed: each connection sends its next request as soon as the previous
+//! answer is in, so a run measures throughput and latency at saturation. It measures; it
+//! asserts nothing about speed.
 //!
-//! Depends on: `std` only.
+//! Depends on: `std`, `tokio` (one current-thread runtime per run), `httparse`.
 //!
-//! Must not depend on: any workspace crate, any async runtime or HTTP crate.
+//! Must not depend on: any workspace crate or HTTP client crate.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
 /// How long one connect or one response may take before it counts as an error.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes read at a time.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// One kind of request the benchmark sends. Add scenarios by pushing more of
 /// these; headers are sent as given, after `Host`.
@@ -36,14 +43,16 @@ pub(crate) struct Response {
     /// Header names as sent; compare them case-insensitively.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Vec<u8>,
-    /// The server asked to close the connection after this response.
+    /// The server asked to close the connection after this response (or the body ran to
+    /// the end of the connection).
     close: bool,
 }
 
-/// One keep-alive connection.
+/// One blocking keep-alive connection, for the bench's setup requests.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    reader: BufReader<TcpStream>,
+    stream: TcpStream,
+    buffer: Vec<u8>,
     closed: bool,
 }
 
@@ -116,17 +125,34 @@ impl Connection {
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         Ok(Self {
-            reader: BufReader::new(stream),
+            stream,
+            buffer: Vec::with_capacity(READ_CHUNK),
             closed: false,
         })
     }
 
     /// Sends one encoded request and reads its response.
     pub(crate) fn send(&mut self, request: &[u8]) -> io::Result<Response> {
-        self.reader.get_mut().write_all(request)?;
-        let response = read_response(&mut self.reader)?;
-        self.closed = response.close;
-        Ok(response)
+        if self.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the server closed this connection",
+            ));
+        }
+        self.stream.write_all(request)?;
+        loop {
+            let mut chunk = [0u8; READ_CHUNK];
+            let read = self.stream.read(&mut chunk)?;
+            self.buffer.extend_from_slice(&chunk[..read]);
+            if let Some((response, used)) = parse_response(&self.buffer, read == 0)? {
+                self.buffer.drain(..used);
+                self.closed = response.close;
+                return Ok(response);
+            }
+            if read == 0 {
+                return Err(eof());
+            }
+        }
     }
 }
 
@@ -152,37 +178,47 @@ impl Stats {
     }
 }
 
-/// Sends `scenario` from `connections` threads for `duration` and merges
-/// what they measured.
+/// Sends `scenario` over `connections` keep-alive connections for `duration` and merges what
+/// they measured.
 pub(crate) fn run(
     addr: SocketAddr,
     scenario: &Scenario,
     connections: usize,
     duration: Duration,
 ) -> Stats {
-    let request = scenario.encode(addr);
+    let request: std::sync::Arc<[u8]> = scenario.encode(addr).into();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(_) => {
+            return Stats {
+                errors: 1,
+                ..Stats::default()
+            };
+        }
+    };
     let start = Instant::now();
     let deadline = start + duration;
-    let per_thread: Vec<Stats> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..connections.max(1))
-            .map(|_| scope.spawn(|| worker(addr, &request, deadline)))
+    let per_connection: Vec<Stats> = runtime.block_on(async {
+        let tasks: Vec<_> = (0..connections.max(1))
+            .map(|_| tokio::spawn(worker(addr, request.clone(), deadline)))
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| match handle.join() {
-                Ok(stats) => stats,
-                Err(_) => Stats {
-                    errors: 1,
-                    ..Stats::default()
-                },
-            })
-            .collect()
+        let mut all = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            all.push(task.await.unwrap_or(Stats {
+                errors: 1,
+                ..Stats::default()
+            }));
+        }
+        all
     });
     let mut total = Stats {
         elapsed: start.elapsed(),
         ..Stats::default()
     };
-    for stats in per_thread {
+    for stats in per_connection {
         total.ok += stats.ok;
         total.errors += stats.errors;
         total.latencies_us.extend(stats.latencies_us);
@@ -191,140 +227,232 @@ pub(crate) fn run(
     total
 }
 
-fn worker(addr: SocketAddr, request: &[u8], deadline: Instant) -> Stats {
+/// One connection's loop: connect when needed, send, read the answer, record.
+async fn worker(addr: SocketAddr, request: std::sync::Arc<[u8]>, deadline: Instant) -> Stats {
     let mut stats = Stats::default();
-    let mut connection: Option<Connection> = None;
-    while Instant::now() < deadline {
-        let conn = match connection.as_mut() {
-            Some(conn) => conn,
-            None => match Connection::connect(addr) {
-                Ok(conn) => connection.insert(conn),
-                Err(_) => {
-                    stats.errors += 1;
-                    // Do not spin on a refusing server.
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            },
-        };
+    let mut stream: Option<tokio::net::TcpStream> = None;
+    let mut buffer = Vec::with_capacity(READ_CHUNK);
+    loop {
         let sent = Instant::now();
-        match conn.send(request) {
-            Ok(response) => {
+        if sent >= deadline {
+            break;
+        }
+        let conn = match stream.as_mut() {
+            Some(conn) => conn,
+            None => {
+                match tokio::time::timeout(IO_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.set_nodelay(true);
+                        buffer.clear();
+                        stream.insert(conn)
+                    }
+                    _ => {
+                        stats.errors += 1;
+                        // Do not spin on a refusing server.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(IO_TIMEOUT, exchange(conn, &request, &mut buffer)).await {
+            Ok(Ok((status, close))) => {
                 let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                 stats.latencies_us.push(micros);
-                if response.status == 200 {
+                if status == 200 {
                     stats.ok += 1;
                 } else {
                     stats.errors += 1;
                 }
-                if conn.closed {
-                    connection = None;
+                if close {
+                    stream = None;
                 }
             }
-            Err(_) => {
+            _ => {
                 stats.errors += 1;
-                connection = None;
+                stream = None;
             }
         }
     }
     stats
 }
 
-fn read_response(reader: &mut BufReader<TcpStream>) -> io::Result<Response> {
-    let status_line = read_line(reader)?;
-    let status = parse_status(&status_line)?;
-    let mut headers = Vec::new();
+/// Writes one request and reads its answer: the status and whether the server closes.
+async fn exchange(
+    stream: &mut tokio::net::TcpStream,
+    request: &[u8],
+    buffer: &mut Vec<u8>,
+) -> io::Result<(u16, bool)> {
+    stream.write_all(request).await?;
     loop {
-        let line = read_line(reader)?;
-        if line.is_empty() {
-            break;
+        let read = stream.read_buf(buffer).await?;
+        if let Some((head, used)) = parse_head(buffer, read == 0)? {
+            buffer.drain(..used);
+            return Ok((head.status, head.close));
         }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(invalid(format!("malformed header line {line:?}")));
-        };
-        headers.push((name.trim().to_string(), value.trim().to_string()));
+        if read == 0 {
+            return Err(eof());
+        }
+        if buffer.capacity() - buffer.len() < READ_CHUNK / 4 {
+            buffer.reserve(READ_CHUNK);
+        }
     }
-    let find = |wanted: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(wanted))
-            .map(|(_, v)| v.to_ascii_lowercase())
-    };
-    let close = find("connection").is_some_and(|v| v.contains("close"));
-    let chunked = find("transfer-encoding").is_some_and(|v| v.contains("chunked"));
-    let length = find("content-length");
-    let no_body = status / 100 == 1 || status == 204 || status == 304;
-    let until_close = !no_body && !chunked && length.is_none();
-    let body = if no_body {
-        Vec::new()
-    } else if chunked {
-        read_chunked(reader)?
-    } else if let Some(length) = length {
-        let length: usize = length
-            .parse()
-            .map_err(|_| invalid(format!("bad Content-Length {length:?}")))?;
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        body
-    } else {
-        // No length: the body runs to the end of the connection.
-        let mut body = Vec::new();
-        reader.read_to_end(&mut body)?;
-        body
-    };
-    let close = close || until_close;
-    Ok(Response {
-        status,
-        headers,
-        body,
-        close,
-    })
 }
 
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+/// What a response's head says and where its body lies.
+struct Head {
+    status: u16,
+    close: bool,
+    headers: Vec<(String, String)>,
+    /// Bytes of the head, up to and including the blank line.
+    head_len: usize,
+    body: Framing,
+}
+
+enum Framing {
+    None,
+    Length(usize),
+    Chunked,
+    /// No length: the body runs to the end of the connection.
+    UntilClose,
+}
+
+/// Parses a complete response at the start of `buffer`: `None` until all of it is there.
+/// `eof` says the connection has ended (a body without length then ends too).
+fn parse_response(buffer: &[u8], eof: bool) -> io::Result<Option<(Response, usize)>> {
+    let Some(head) = parse_framing(buffer, true)? else {
+        return Ok(None);
+    };
+    let Some((body, used)) = body_of(&head, &buffer[head.head_len..], eof)? else {
+        return Ok(None);
+    };
+    let close = head.close || matches!(head.body, Framing::UntilClose);
+    Ok(Some((
+        Response {
+            status: head.status,
+            headers: head.headers,
+            body,
+            close,
+        },
+        head.head_len + used,
+    )))
+}
+
+/// [`parse_response`] without keeping headers or body: the load loop's path.
+fn parse_head(buffer: &[u8], eof: bool) -> io::Result<Option<(Head, usize)>> {
+    let Some(mut head) = parse_framing(buffer, false)? else {
+        return Ok(None);
+    };
+    let Some((_, used)) = body_of(&head, &buffer[head.head_len..], eof)? else {
+        return Ok(None);
+    };
+    head.close |= matches!(head.body, Framing::UntilClose);
+    let total = head.head_len + used;
+    Ok(Some((head, total)))
+}
+
+fn parse_framing(buffer: &[u8], keep_headers: bool) -> io::Result<Option<Head>> {
+    let mut storage = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut storage);
+    let head_len = match response.parse(buffer) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(error) => return Err(invalid(format!("bad response head: {error}"))),
+    };
+    let status = response.code.unwrap_or(0);
+    let mut close = false;
+    let mut chunked = false;
+    let mut length = None;
+    let mut headers = Vec::new();
+    for header in response.headers.iter() {
+        let value = std::str::from_utf8(header.value)
+            .map_err(|_| invalid(format!("header {} is not UTF-8", header.name)))?
+            .trim();
+        if header.name.eq_ignore_ascii_case("connection") {
+            close |= value.to_ascii_lowercase().contains("close");
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked |= value.to_ascii_lowercase().contains("chunked");
+        } else if header.name.eq_ignore_ascii_case("content-length") {
+            length = Some(
+                value
+                    .parse::<usize>()
+                    .map_err(|_| invalid(format!("bad Content-Length {value:?}")))?,
+            );
+        }
+        if keep_headers {
+            headers.push((header.name.to_string(), value.to_string()));
+        }
+    }
+    let no_body = status / 100 == 1 || status == 204 || status == 304;
+    let body = match (no_body, chunked, length) {
+        (true, _, _) => Framing::None,
+        (false, true, _) => Framing::Chunked,
+        (false, false, Some(length)) => Framing::Length(length),
+        (false, false, None) => Framing::UntilClose,
+    };
+    Ok(Some(Head {
+        status,
+        close,
+        headers,
+        head_len,
+        body,
+    }))
+}
+
+/// The decoded body at the start of `rest` and the bytes it took; `None` while incomplete.
+fn body_of(head: &Head, rest: &[u8], eof: bool) -> io::Result<Option<(Vec<u8>, usize)>> {
+    match head.body {
+        Framing::None => Ok(Some((Vec::new(), 0))),
+        Framing::Length(length) if rest.len() >= length => {
+            Ok(Some((rest[..length].to_vec(), length)))
+        }
+        Framing::Length(_) => Ok(None),
+        Framing::UntilClose if eof => Ok(Some((rest.to_vec(), rest.len()))),
+        Framing::UntilClose => Ok(None),
+        Framing::Chunked => dechunk(rest),
+    }
+}
+
+/// A chunked body (and its trailers), decoded; `None` while incomplete.
+fn dechunk(mut rest: &[u8]) -> io::Result<Option<(Vec<u8>, usize)>> {
     let mut body = Vec::new();
+    let mut used = 0;
     loop {
-        let line = read_line(reader)?;
-        let size_hex = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| invalid(format!("bad chunk size {line:?}")))?;
+        let (size_len, size) = match httparse::parse_chunk_size(rest) {
+            Ok(httparse::Status::Complete(found)) => found,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(invalid("bad chunk size".to_string())),
+        };
+        let size = usize::try_from(size).map_err(|_| invalid("chunk too large".to_string()))?;
+        rest = &rest[size_len..];
+        used += size_len;
         if size == 0 {
             // Trailers, then the blank line.
-            while !read_line(reader)?.is_empty() {}
-            return Ok(body);
+            loop {
+                let Some(end) = rest.windows(2).position(|pair| pair == b"\r\n") else {
+                    return Ok(None);
+                };
+                rest = &rest[end + 2..];
+                used += end + 2;
+                if end == 0 {
+                    return Ok(Some((body, used)));
+                }
+            }
         }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        if !read_line(reader)?.is_empty() {
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        if &rest[size..size + 2] != b"\r\n" {
             return Err(invalid("chunk not followed by CRLF".to_string()));
         }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+        used += size + 2;
     }
 }
 
-/// One line without its CRLF; end of stream is an error.
-fn read_line(reader: &mut BufReader<TcpStream>) -> io::Result<String> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed",
-        ));
-    }
-    while line.ends_with(['\r', '\n']) {
-        line.pop();
-    }
-    Ok(line)
-}
-
-fn parse_status(line: &str) -> io::Result<u16> {
-    let mut parts = line.split_whitespace();
-    match (parts.next(), parts.next()) {
-        (Some(version), Some(code)) if version.starts_with("HTTP/1.") => code
-            .parse()
-            .map_err(|_| invalid(format!("bad status line {line:?}"))),
-        _ => Err(invalid(format!("bad status line {line:?}"))),
-    }
+fn eof() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")
 }
 
 fn invalid(message: String) -> io::Error {

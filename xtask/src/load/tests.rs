@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use super::{Connection, Scenario, Stats, run};
+use super::{Connection, Scenario, Stats, parse_response, run};
 
 /// Starts a keep-alive responder on a free port. It answers every request
 /// with `status` and a small body; chunked when `chunked` is set.
@@ -105,6 +105,27 @@ fn a_post_with_headers_and_a_chunked_answer_round_trips() {
         let cookies: Vec<&str> = response.header_values("Set-Cookie").collect();
         assert_eq!(cookies, ["a=1; Path=/", "b=2; HttpOnly"]);
     }
+}
+
+#[test]
+fn responses_are_parsed_only_once_complete() {
+    let whole: &[u8] =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\nHTTP/1.1";
+    let complete = whole.len() - "HTTP/1.1".len();
+    for cut in 0..complete {
+        assert!(
+            parse_response(&whole[..cut], false).unwrap().is_none(),
+            "parsed from {cut} bytes"
+        );
+    }
+    let (response, used) = parse_response(whole, false).unwrap().unwrap();
+    assert_eq!(used, complete, "the next response's bytes are left");
+    assert_eq!(response.body, b"abc");
+    let until_close = b"HTTP/1.1 200 OK\r\n\r\npartial";
+    assert!(parse_response(until_close, false).unwrap().is_none());
+    let (response, _) = parse_response(until_close, true).unwrap().unwrap();
+    assert_eq!(response.body, b"partial");
+    assert!(parse_response(b"HTTP/1.1 abc\r\n\r\n", false).is_err());
 }
 
 #[test]
