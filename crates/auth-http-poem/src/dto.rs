@@ -4,10 +4,12 @@ use auth_domain::date::to_json as iso;
 use auth_domain::{Session, User};
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
+use serde::Serialize;
 use serde_json::Value;
 
 /// A user.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[oai(rename_all = "camelCase")]
 pub struct UserDto {
     /// Id (32 characters).
@@ -41,7 +43,8 @@ impl From<&User> for UserDto {
 }
 
 /// A session (the token included, as Better-Auth returns it).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[oai(rename_all = "camelCase")]
 pub struct SessionDto {
     /// Id.
@@ -116,7 +119,7 @@ pub struct SignInEmailRequest {
 }
 
 /// `POST /sign-up/email` response.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SignUpEmailResponse {
     /// The session token (null when no session was created).
     pub token: Option<String>,
@@ -125,7 +128,7 @@ pub struct SignUpEmailResponse {
 }
 
 /// `POST /sign-in/email` response.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SignInEmailResponse {
     /// Whether the client should navigate to `url`.
     pub redirect: bool,
@@ -133,13 +136,14 @@ pub struct SignInEmailResponse {
     pub token: String,
     /// The callback URL, when one was given.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The user.
     pub user: UserDto,
 }
 
 /// `GET /get-session` response (or JSON `null`).
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SessionWithUser {
     /// The session.
     pub session: SessionDto,
@@ -148,14 +152,14 @@ pub struct SessionWithUser {
 }
 
 /// `{"success": true}`.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SuccessResponse {
     /// Always true.
     pub success: bool,
 }
 
 /// `{"status": true}`.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct StatusResponse {
     /// Always true.
     pub status: bool,
@@ -203,10 +207,13 @@ pub struct ChangePasswordRequest {
 }
 
 /// `POST /change-password` response.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct ChangePasswordResponse {
     /// The new session token when sessions were revoked, else null.
     pub token: Option<String>,
     /// The user.
     pub user: UserDto,
 }
+
+#[cfg(test)]
+mod tests;

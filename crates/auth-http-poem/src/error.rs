@@ -135,12 +135,8 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        crate::payload::json_response(
-            self.status,
-            &self.body.to_json(),
-            self.cookies,
-            self.headers,
-        )
+        let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
+        crate::payload::json_response(self.status, body, self.cookies, self.headers)
     }
 }
 

@@ -74,7 +74,9 @@ pub(crate) async fn auth_api<E: Endpoint>(
     if let Err(error) = check_origin(&state, &request, &route) {
         return Ok(error.into_response());
     }
-    if let Err(error) = normalise_body(&state, &mut request, &route).await {
+    // Boxed: reading a body is a large future, and inline it would be copied along with this
+    // guard's future on every request, bodiless `GET`s included.
+    if let Err(error) = Box::pin(normalise_body(&state, &mut request, &route)).await {
         return Ok(error.into_response());
     }
     let email = sign_in_email(&request, &route);

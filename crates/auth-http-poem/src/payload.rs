@@ -7,6 +7,7 @@ use poem_openapi::registry::{
 };
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -165,14 +166,12 @@ impl<T> Reply<T> {
     }
 }
 
-impl<T: ToJSON + Send> IntoResponse for Reply<T> {
+/// Bodies are written with `serde` straight from the DTO; the DTO's `ToJSON` (poem-openapi)
+/// describes the same JSON in the OpenAPI document (checked in `dto::tests`).
+impl<T: ToJSON + Serialize + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        json_response(
-            StatusCode::OK,
-            &self.body.to_json(),
-            self.cookies,
-            self.headers,
-        )
+        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        json_response(StatusCode::OK, body, self.cookies, self.headers)
     }
 }
 
@@ -181,11 +180,10 @@ impl<T: ToJSON + Send> IntoResponse for Reply<T> {
 /// dropped rather than sent.
 pub(crate) fn json_response(
     status: StatusCode,
-    body: &Option<Value>,
+    body: Vec<u8>,
     cookies: Vec<String>,
     headers: Vec<(HeaderName, String)>,
 ) -> Response {
-    let body = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::builder()
         .status(status)
         .content_type("application/json")
@@ -203,7 +201,7 @@ pub(crate) fn json_response(
     response
 }
 
-impl<T: ToJSON + Send> ApiResponse for Reply<T> {
+impl<T: ToJSON + Serialize + Send> ApiResponse for Reply<T> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {

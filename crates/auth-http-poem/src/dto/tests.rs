@@ -1,0 +1,85 @@
+//! Response bodies are written with `serde`; the OpenAPI document describes them through
+//! poem-openapi's `ToJSON`. These tests hold the two to the same JSON.
+
+use auth_domain::{Email, Session, SessionId, SessionToken, User, UserId};
+use poem_openapi::types::ToJSON;
+use serde::Serialize;
+use time::macros::datetime;
+
+use super::*;
+
+fn user(image: Option<&str>) -> User {
+    User {
+        id: UserId::new("u".repeat(32)),
+        name: "Ada \"the\" <Countess>".to_owned(),
+        email: Email::from_trusted("ada@example.com".to_owned()),
+        email_verified: true,
+        image: image.map(str::to_owned),
+        created_at: datetime!(2026-01-02 03:04:05.678 UTC),
+        updated_at: datetime!(2026-01-03 0:00 UTC),
+    }
+}
+
+fn session(ip: Option<&str>) -> Session {
+    Session {
+        id: SessionId::new("s".repeat(32)),
+        token: SessionToken::new("t".repeat(32)),
+        user_id: UserId::new("u".repeat(32)),
+        expires_at: datetime!(2026-01-09 0:00 UTC),
+        created_at: datetime!(2026-01-02 0:00 UTC),
+        updated_at: datetime!(2026-01-02 0:00 UTC),
+        ip_address: ip.map(str::to_owned),
+        user_agent: None,
+    }
+}
+
+fn assert_same_json<T: ToJSON + Serialize>(body: &T) {
+    let written = serde_json::to_value(body).expect("serialisable");
+    assert_eq!(Some(written), body.to_json());
+}
+
+#[test]
+fn session_and_user_bodies_match_their_openapi_shape_with_and_without_nulls() {
+    for (image, ip) in [
+        (None, None),
+        (Some("https://x.test/a.png"), Some("10.0.0.1")),
+    ] {
+        let body = SessionWithUser {
+            session: SessionDto::from(&session(ip)),
+            user: UserDto::from(&user(image)),
+        };
+        assert_same_json(&Some(body));
+        assert_same_json(&vec![SessionDto::from(&session(ip))]);
+    }
+    assert_same_json(&None::<SessionWithUser>);
+}
+
+#[test]
+fn sign_in_and_other_bodies_match_their_openapi_shape() {
+    for url in [None, Some("https://app.test/next".to_owned())] {
+        assert_same_json(&SignInEmailResponse {
+            redirect: url.is_some(),
+            token: "t".repeat(32),
+            url,
+            user: UserDto::from(&user(None)),
+        });
+    }
+    assert_same_json(&SignUpEmailResponse {
+        token: None,
+        user: UserDto::from(&user(None)),
+    });
+    assert_same_json(&ChangePasswordResponse {
+        token: Some("t".repeat(32)),
+        user: UserDto::from(&user(None)),
+    });
+    assert_same_json(&SuccessResponse { success: true });
+    assert_same_json(&StatusResponse { status: true });
+}
+
+#[test]
+fn a_session_body_carries_javascript_dates_and_camel_case_names() {
+    let body = serde_json::to_value(SessionDto::from(&session(None))).expect("json");
+    assert_eq!(body["expiresAt"], "2026-01-09T00:00:00.000Z");
+    assert_eq!(body["userId"], "u".repeat(32));
+    assert_eq!(body["ipAddress"], serde_json::Value::Null);
+}
