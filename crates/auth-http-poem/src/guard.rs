@@ -39,14 +39,15 @@ pub(crate) async fn framing<E: Endpoint>(
     }
     let started = std::time::Instant::now();
     let path = request.uri().path();
-    let label = route_label(&normalise_route(
-        path.strip_prefix("/api/auth").unwrap_or(path),
-    ));
+    let route = normalise_route(path.strip_prefix("/api/auth").unwrap_or(path));
+    let label = route_label(&route);
+    let mut request = request;
+    request.extensions_mut().insert(NormalisedRoute(route));
     let response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
-    let status_label = response.status().as_u16().to_string();
+    let status_label = status_label(response.status());
     metrics::counter!("auth_http_requests_total", "route" => label, "status" => status_label)
         .increment(1);
     metrics::histogram!("auth_http_request_duration_seconds", "route" => label)
@@ -68,8 +69,13 @@ pub(crate) async fn auth_api<E: Endpoint>(
     mut request: Request,
     state: Arc<HttpState>,
 ) -> poem::Result<Response> {
-    let path = request.uri().path().to_owned();
-    let route = normalise_route(path.strip_prefix("/api/auth").unwrap_or(&path));
+    let route = match request.extensions_mut().remove::<NormalisedRoute>() {
+        Some(NormalisedRoute(route)) => route,
+        None => {
+            let path = request.uri().path();
+            normalise_route(path.strip_prefix("/api/auth").unwrap_or(path))
+        }
+    };
     let client = client_of(&state, &request);
     if let Err(error) = check_origin(&state, &request, &route) {
         return Ok(error.into_response());
@@ -285,6 +291,10 @@ pub(crate) fn normalise_route(raw: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// The request's route as [`normalise_route`] gives it, worked out once by [`framing`].
+#[derive(Clone)]
+struct NormalisedRoute(String);
+
 /// The routes metrics are labelled with; anything else is `other` (bounded label values).
 const KNOWN_ROUTES: [&str; 18] = [
     "/sign-up/email",
@@ -306,6 +316,26 @@ const KNOWN_ROUTES: [&str; 18] = [
     "/health/live",
     "/health/ready",
 ];
+
+/// The status as a metrics label, without allocating for the statuses this API answers with.
+fn status_label(status: StatusCode) -> metrics::SharedString {
+    let known = match status.as_u16() {
+        200 => "200",
+        302 => "302",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => return metrics::SharedString::from(other.to_string()),
+    };
+    metrics::SharedString::const_str(known)
+}
 
 pub(crate) fn route_label(route: &str) -> &'static str {
     KNOWN_ROUTES
