@@ -168,6 +168,9 @@ struct Inner {
     deps: TokenDeps,
     config: TokenConfig,
     cache: Mutex<Option<CachedKeys>>,
+    /// Held while the key table is reloaded (and a missing key created), so that concurrent
+    /// callers wait for one reload instead of each creating a key of its own.
+    reloading: futures_util::lock::Mutex<()>,
 }
 
 struct CachedKeys {
@@ -184,6 +187,7 @@ impl TokenIssuer {
                 deps,
                 config,
                 cache: Mutex::new(None),
+                reloading: futures_util::lock::Mutex::new(()),
             }),
         }
     }
@@ -238,7 +242,7 @@ impl TokenIssuer {
         let mut keys = self.inner.deps.jwks.list_all().await?;
         let policy = self.config().rotation;
         if policy.signing_key(&keys, KeyUse::Jwt, now).is_none() {
-            keys.push(self.create_key(KeyUse::Jwt).await?);
+            self.add_signing_key(&mut keys, KeyUse::Jwt).await?;
         }
         Ok(policy
             .published(&keys, KeyUse::Jwt, now)
@@ -267,7 +271,8 @@ impl TokenIssuer {
                 .signing_key(&keys, KeyUse::PasetoPublic, now)
                 .is_none()
         {
-            keys.push(self.create_key(KeyUse::PasetoPublic).await?);
+            self.add_signing_key(&mut keys, KeyUse::PasetoPublic)
+                .await?;
         }
         policy
             .published(&keys, KeyUse::PasetoPublic, now)
@@ -382,14 +387,16 @@ impl TokenIssuer {
     /// The key that signs for `key_use`: from the cache while it is fresh and holds a live
     /// key, else from the store, else a new key.
     async fn signing_key(&self, key_use: KeyUse) -> Result<Jwk, AuthError> {
+        if let Some(key) = self.cached_signing_key(key_use) {
+            return Ok(key);
+        }
+        let _reloading = self.inner.reloading.lock().await;
+        // Another caller may have reloaded (or created the key) while this one waited.
+        if let Some(key) = self.cached_signing_key(key_use) {
+            return Ok(key);
+        }
         let now = self.now();
         let policy = self.config().rotation;
-        if let Some(cached) = self.cache().as_ref()
-            && cached.loaded_at + self.config().key_cache_ttl > now
-            && let Some(key) = policy.signing_key(&cached.keys, key_use, now)
-        {
-            return Ok(key.clone());
-        }
         let keys = self.inner.deps.jwks.list_all().await?;
         let found = policy.signing_key(&keys, key_use, now).cloned();
         *self.cache() = Some(CachedKeys {
@@ -400,6 +407,30 @@ impl TokenIssuer {
             Some(key) => Ok(key),
             None => self.create_key(key_use).await,
         }
+    }
+
+    /// Adds the signing key for `key_use` to `keys` when it is not there: the one another
+    /// caller has just created, or a new one.
+    async fn add_signing_key(&self, keys: &mut Vec<Jwk>, key_use: KeyUse) -> Result<(), AuthError> {
+        let key = self.signing_key(key_use).await?;
+        if !keys.iter().any(|known| known.id == key.id) {
+            keys.push(key);
+        }
+        Ok(())
+    }
+
+    /// The signing key for `key_use` from the cache, while the cache is fresh and holds one.
+    fn cached_signing_key(&self, key_use: KeyUse) -> Option<Jwk> {
+        let now = self.now();
+        let cache = self.cache();
+        let cached = cache.as_ref()?;
+        if cached.loaded_at + self.config().key_cache_ttl <= now {
+            return None;
+        }
+        self.config()
+            .rotation
+            .signing_key(&cached.keys, key_use, now)
+            .cloned()
     }
 
     /// Generates and stores a new key, and adds it to the cache.

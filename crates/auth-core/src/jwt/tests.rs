@@ -242,3 +242,49 @@ async fn a_store_outage_is_reported_as_unavailable() {
         "{result:?}"
     );
 }
+
+/// The in-memory key table, yielding to the scheduler before every call as a real store does
+/// while it waits on the database.
+struct YieldingJwks(MemoryJwksRepo);
+
+#[async_trait::async_trait]
+impl JwksRepo for YieldingJwks {
+    async fn create(&self, jwk: &Jwk) -> Result<(), PortError> {
+        tokio::task::yield_now().await;
+        self.0.create(jwk).await
+    }
+    async fn list_all(&self) -> Result<Vec<Jwk>, PortError> {
+        tokio::task::yield_now().await;
+        self.0.list_all().await
+    }
+    async fn update_expiry(&self, id: &JwkId, at: OffsetDateTime) -> Result<(), PortError> {
+        tokio::task::yield_now().await;
+        self.0.update_expiry(id, at).await
+    }
+}
+
+#[tokio::test]
+async fn concurrent_first_calls_create_one_key_between_them() {
+    let jwks = Arc::new(YieldingJwks(MemoryJwksRepo::new()));
+    let deps = TokenDeps {
+        jwks: jwks.clone(),
+        signer: Arc::new(FakeSigner::default()),
+        clock: Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC))),
+        random: Arc::new(SeededRandom::default()),
+    };
+    let tokens = TokenIssuer::new(deps, TokenConfig::for_origin("http://localhost:3000"));
+    let context = context();
+    let signing = futures_util::future::join_all((0..16).map(|_| tokens.get_token(&context)));
+    let publishing = futures_util::future::join_all((0..4).map(|_| tokens.get_jwks()));
+    let (issued, published) = futures_util::future::join(signing, publishing).await;
+    let stored = jwks.list_all().await.expect("keys");
+    assert_eq!(stored.len(), 1, "one key, not one per caller");
+    for token in issued {
+        assert_eq!(kid(&token.expect("signed")), stored[0].id.as_str());
+    }
+    for keys in published {
+        let keys = keys.expect("published");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].id, stored[0].id);
+    }
+}
