@@ -42,11 +42,6 @@ enum KeysAction {
     List,
 }
 
-/// mimalloc: a request allocates and frees many small strings across worker threads, which
-/// glibc's allocator serves noticeably slower (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
