@@ -173,8 +173,10 @@ struct Inner {
     reloading: futures_util::lock::Mutex<()>,
 }
 
+/// The signing keys (at most one per use) found when the key table was last loaded. A key
+/// that was the newest live one then stays the newest live one for as long as it is live.
 struct CachedKeys {
-    keys: Vec<Jwk>,
+    signing: Vec<Arc<Jwk>>,
     loaded_at: OffsetDateTime,
 }
 
@@ -226,7 +228,7 @@ impl TokenIssuer {
         Ok(IssuedToken {
             token,
             format: config.format,
-            key_id: key.id,
+            key_id: key.id.clone(),
             expires_at: claims.expires_at,
         })
     }
@@ -386,7 +388,7 @@ impl TokenIssuer {
 
     /// The key that signs for `key_use`: from the cache while it is fresh and holds a live
     /// key, else from the store, else a new key.
-    async fn signing_key(&self, key_use: KeyUse) -> Result<Jwk, AuthError> {
+    async fn signing_key(&self, key_use: KeyUse) -> Result<Arc<Jwk>, AuthError> {
         if let Some(key) = self.cached_signing_key(key_use) {
             return Ok(key);
         }
@@ -398,9 +400,17 @@ impl TokenIssuer {
         let now = self.now();
         let policy = self.config().rotation;
         let keys = self.inner.deps.jwks.list_all().await?;
-        let found = policy.signing_key(&keys, key_use, now).cloned();
+        let signing: Vec<Arc<Jwk>> = [KeyUse::Jwt, KeyUse::PasetoPublic]
+            .into_iter()
+            .filter_map(|each| policy.signing_key(&keys, each, now))
+            .map(|key| Arc::new(key.clone()))
+            .collect();
+        let found = signing
+            .iter()
+            .find(|key| key.key_use() == Some(key_use))
+            .cloned();
         *self.cache() = Some(CachedKeys {
-            keys,
+            signing,
             loaded_at: now,
         });
         match found {
@@ -414,27 +424,28 @@ impl TokenIssuer {
     async fn add_signing_key(&self, keys: &mut Vec<Jwk>, key_use: KeyUse) -> Result<(), AuthError> {
         let key = self.signing_key(key_use).await?;
         if !keys.iter().any(|known| known.id == key.id) {
-            keys.push(key);
+            keys.push(Jwk::clone(&key));
         }
         Ok(())
     }
 
     /// The signing key for `key_use` from the cache, while the cache is fresh and holds one.
-    fn cached_signing_key(&self, key_use: KeyUse) -> Option<Jwk> {
+    fn cached_signing_key(&self, key_use: KeyUse) -> Option<Arc<Jwk>> {
         let now = self.now();
         let cache = self.cache();
         let cached = cache.as_ref()?;
         if cached.loaded_at + self.config().key_cache_ttl <= now {
             return None;
         }
-        self.config()
-            .rotation
-            .signing_key(&cached.keys, key_use, now)
+        cached
+            .signing
+            .iter()
+            .find(|key| key.key_use() == Some(key_use) && key.is_live(now))
             .cloned()
     }
 
     /// Generates and stores a new key, and adds it to the cache.
-    async fn create_key(&self, key_use: KeyUse) -> Result<Jwk, AuthError> {
+    async fn create_key(&self, key_use: KeyUse) -> Result<Arc<Jwk>, AuthError> {
         let generated = self.inner.deps.signer.generate_key(key_use)?;
         let now = self.now();
         let key = Jwk {
@@ -448,8 +459,13 @@ impl TokenIssuer {
         };
         self.inner.deps.jwks.create(&key).await?;
         tracing::info!(target: "auth::audit", key_id = %key.id, alg = key.jose_alg(), "signing key created");
+        let key = Arc::new(key);
         if let Some(cached) = self.cache().as_mut() {
-            cached.keys.push(key.clone());
+            // The new key is the newest: it signs for its use from now on.
+            cached
+                .signing
+                .retain(|known| known.key_use() != Some(key_use));
+            cached.signing.push(key.clone());
         }
         Ok(key)
     }

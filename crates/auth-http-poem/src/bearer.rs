@@ -92,6 +92,9 @@ impl HttpPlugin for BearerPlugin {
     }
 
     fn after(&self, state: &HttpState, response: &mut Response) {
+        if !response.headers().contains_key(header::SET_COOKIE) {
+            return;
+        }
         let prefix = format!("{}=", state.cookies().name(SESSION_TOKEN));
         let token = response
             .headers()

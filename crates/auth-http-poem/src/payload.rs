@@ -170,7 +170,11 @@ impl<T> Reply<T> {
 /// describes the same JSON in the OpenAPI document (checked in `dto::tests`).
 impl<T: ToJSON + Serialize + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
+        // Room for a session and its user without regrowing.
+        let mut body = Vec::with_capacity(1024);
+        if serde_json::to_writer(&mut body, &self.body).is_err() {
+            body.clear();
+        }
         json_response(StatusCode::OK, body, self.cookies, self.headers)
     }
 }
