@@ -173,6 +173,17 @@ impl TestApp {
         .await
     }
 
+    /// Signs up and returns the new session's token (from the body).
+    pub(crate) async fn sign_up_token(&self, email: &str, password: &str) -> String {
+        let body: Value = self
+            .sign_up(email, password)
+            .await
+            .json()
+            .await
+            .expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     pub(crate) async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.post(
             "/sign-in/email",

@@ -13,13 +13,7 @@ use crate::helpers::{
 both_backends!(
     sign_out_deletes_the_session_and_expires_every_session_cookie,
     async |app: &TestApp| {
-        let body: Value = app
-            .sign_up("out@example.com", "password-123")
-            .await
-            .json()
-            .await
-            .expect("json");
-        let token = body["token"].as_str().expect("token").to_owned();
+        let token = app.sign_up_token("out@example.com", "password-123").await;
         let response = app.post("/sign-out", &json!({})).await;
         assert_eq!(response.status(), 200);
         let cookies = set_cookies(&response);
@@ -61,13 +55,9 @@ fn better_auth_cookie(token: &str) -> String {
 both_backends!(
     a_cookie_signed_the_way_better_auth_signs_it_is_accepted_and_a_forged_one_is_not,
     async |app: &TestApp| {
-        let body: Value = app
-            .sign_up("signed@example.com", "password-123")
-            .await
-            .json()
-            .await
-            .expect("json");
-        let token = body["token"].as_str().expect("token").to_owned();
+        let token = app
+            .sign_up_token("signed@example.com", "password-123")
+            .await;
         let anonymous = client(false);
         let ours = anonymous
             .get(app.url("/get-session"))

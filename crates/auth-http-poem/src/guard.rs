@@ -296,7 +296,7 @@ pub(crate) fn normalise_route(raw: &str) -> String {
 struct NormalisedRoute(String);
 
 /// The routes metrics are labelled with; anything else is `other` (bounded label values).
-const KNOWN_ROUTES: [&str; 18] = [
+const KNOWN_ROUTES: [&str; 19] = [
     "/sign-up/email",
     "/sign-in/email",
     "/sign-out",
@@ -311,6 +311,7 @@ const KNOWN_ROUTES: [&str; 18] = [
     "/error",
     "/token",
     "/jwks",
+    "/paseto-keys",
     "/docs",
     "/openapi.json",
     "/health/live",

@@ -15,6 +15,14 @@ pub(crate) fn port_error(error: DbErr) -> PortError {
     PortError::Internal(Box::new(error))
 }
 
+/// An update of one row by its key: `NotFound` when no row had that key.
+pub(crate) fn one_row(result: Result<sea_orm::UpdateResult, DbErr>) -> Result<(), PortError> {
+    if result.map_err(port_error)?.rows_affected == 0 {
+        return Err(PortError::NotFound);
+    }
+    Ok(())
+}
+
 fn is_unavailable(error: &DbErr) -> bool {
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 
 use crate::entity::jwks;
-use crate::error::port_error;
+use crate::error::{one_row, port_error};
 use crate::store::SeaOrmStore;
 
 fn from_row(row: jwks::Model) -> Jwk {
@@ -63,15 +63,12 @@ impl JwksRepo for SeaOrmStore {
     }
 
     async fn update_expiry(&self, id: &JwkId, expires_at: OffsetDateTime) -> Result<(), PortError> {
-        let result = jwks::Entity::update_many()
-            .col_expr(jwks::Column::ExpiresAt, Expr::value(Some(expires_at)))
-            .filter(jwks::Column::Id.eq(id.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(port_error)?;
-        if result.rows_affected == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
+        one_row(
+            jwks::Entity::update_many()
+                .col_expr(jwks::Column::ExpiresAt, Expr::value(Some(expires_at)))
+                .filter(jwks::Column::Id.eq(id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
     }
 }

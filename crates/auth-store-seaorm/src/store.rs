@@ -16,7 +16,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::entity::{account, session, user, verification};
-use crate::error::port_error;
+use crate::error::{one_row, port_error};
 use crate::mapping;
 
 /// How to reach the database.
@@ -152,22 +152,19 @@ impl UserRepo for SeaOrmStore {
     }
 
     async fn update(&self, user: &User) -> Result<(), PortError> {
-        let result = user::Entity::update_many()
-            .col_expr(user::Column::Name, Expr::value(user.name.clone()))
-            .col_expr(user::Column::Image, Expr::value(user.image.clone()))
-            .col_expr(
-                user::Column::EmailVerified,
-                Expr::value(user.email_verified),
-            )
-            .col_expr(user::Column::UpdatedAt, Expr::value(user.updated_at))
-            .filter(user::Column::Id.eq(user.id.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(port_error)?;
-        if result.rows_affected == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
+        one_row(
+            user::Entity::update_many()
+                .col_expr(user::Column::Name, Expr::value(user.name.clone()))
+                .col_expr(user::Column::Image, Expr::value(user.image.clone()))
+                .col_expr(
+                    user::Column::EmailVerified,
+                    Expr::value(user.email_verified),
+                )
+                .col_expr(user::Column::UpdatedAt, Expr::value(user.updated_at))
+                .filter(user::Column::Id.eq(user.id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
     }
 
     async fn delete(&self, id: &UserId) -> Result<(), PortError> {
@@ -211,20 +208,17 @@ impl AccountRepo for SeaOrmStore {
         hash: &PasswordHash,
         updated_at: OffsetDateTime,
     ) -> Result<(), PortError> {
-        let result = account::Entity::update_many()
-            .col_expr(
-                account::Column::Password,
-                Expr::value(hash.as_str().to_owned()),
-            )
-            .col_expr(account::Column::UpdatedAt, Expr::value(updated_at))
-            .filter(account::Column::Id.eq(id.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(port_error)?;
-        if result.rows_affected == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
+        one_row(
+            account::Entity::update_many()
+                .col_expr(
+                    account::Column::Password,
+                    Expr::value(hash.as_str().to_owned()),
+                )
+                .col_expr(account::Column::UpdatedAt, Expr::value(updated_at))
+                .filter(account::Column::Id.eq(id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
     }
 }
 
@@ -264,17 +258,14 @@ impl SessionRepo for SeaOrmStore {
         expires_at: OffsetDateTime,
         updated_at: OffsetDateTime,
     ) -> Result<(), PortError> {
-        let result = session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
-            .col_expr(session::Column::UpdatedAt, Expr::value(updated_at))
-            .filter(session::Column::Id.eq(id.as_str()))
-            .exec(&self.db)
-            .await
-            .map_err(port_error)?;
-        if result.rows_affected == 0 {
-            return Err(PortError::NotFound);
-        }
-        Ok(())
+        one_row(
+            session::Entity::update_many()
+                .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+                .col_expr(session::Column::UpdatedAt, Expr::value(updated_at))
+                .filter(session::Column::Id.eq(id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
     }
 
     async fn list_active(
