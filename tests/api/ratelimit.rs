@@ -136,9 +136,17 @@ async fn behind_a_trusted_proxy_clients_are_counted_apart_and_one_account_is_lim
     let Some(app) = limited_app(&["127.0.0.1"]).await else {
         return;
     };
-    for n in 0..5 {
+    // The same account however the address is cased or padded.
+    let spellings = [
+        "target@example.com",
+        "Target@Example.com",
+        " target@example.com ",
+        "TARGET@EXAMPLE.COM",
+        "target@EXAMPLE.com",
+    ];
+    for (n, email) in spellings.iter().enumerate() {
         let client = format!("198.51.100.{n}");
-        let response = attempt(&app, "/sign-in/email", "target@example.com", Some(&client)).await;
+        let response = attempt(&app, "/sign-in/email", email, Some(&client)).await;
         assert_eq!(response.status(), 401, "client {n}");
     }
     // Five clients, one account: the account limit refuses the sixth attempt on it...
@@ -146,7 +154,7 @@ async fn behind_a_trusted_proxy_clients_are_counted_apart_and_one_account_is_lim
         attempt(
             &app,
             "/sign-in/email",
-            "target@example.com",
+            "tarGET@example.com",
             Some("198.51.100.77"),
         )
         .await,

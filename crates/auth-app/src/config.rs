@@ -224,9 +224,13 @@ fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    // The credentials end at the authority's last `@` (a password may hold `@` itself), and the
+    // authority ends at the first `/`, `?` or `#`.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
             None => url.to_owned(),
         },
         None => url.to_owned(),
@@ -399,6 +403,28 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("super-secret"));
         assert!(!printed.contains("hunter2"));
+        assert!(
+            printed.contains("postgres://app:***@db:5432/auth"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn a_password_holding_at_signs_is_redacted_whole() {
+        assert_eq!(
+            redact_url("postgres://app:p@ss@w0rd@db:5432/auth?sslmode=disable"),
+            "postgres://app:***@db:5432/auth?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("redis://:s3cr@t@cache:6379/0"),
+            "redis://:***@cache:6379/0"
+        );
+        // An `@` after the authority is not a credential separator.
+        assert_eq!(
+            redact_url("postgres://db:5432/auth?user=a@b"),
+            "postgres://db:5432/auth?user=a@b"
+        );
+        assert_eq!(redact_url("sqlite://auth.db"), "sqlite://auth.db");
     }
 
     #[test]

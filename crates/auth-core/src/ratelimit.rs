@@ -44,10 +44,18 @@ impl Default for RateLimitConfig {
 pub struct RateLimitQuery<'a> {
     /// The normalised route below the base path (`/sign-in/email`).
     pub route: &'a str,
-    /// The client address (after trusted-proxy resolution).
-    pub client: &'a str,
+    /// The client: address (after trusted-proxy resolution) and user agent.
+    pub client: &'a crate::ClientInfo,
     /// The email of a sign-in attempt, normalised.
     pub email: Option<&'a str>,
+}
+
+/// `route` is `prefix` or a route below it (`/sign-in/email` is under `/sign-in`, `/sign-inx`
+/// is not).
+fn is_under(route: &str, prefix: &str) -> bool {
+    route
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn is_credential_route(route: &str) -> bool {
@@ -60,7 +68,7 @@ fn is_credential_route(route: &str) -> bool {
         "/request-password-reset",
     ]
     .iter()
-    .any(|prefix| route == *prefix || route.starts_with(&format!("{prefix}/")))
+    .any(|prefix| is_under(route, prefix))
 }
 
 impl Auth {
@@ -79,8 +87,11 @@ impl Auth {
         } else {
             rules.general
         };
-        let mut checks = vec![(format!("ip:{}|{}", query.client, query.route), rule)];
-        if let (Some(email), true) = (query.email, query.route.starts_with("/sign-in")) {
+        let mut checks = vec![(
+            format!("ip:{}|{}", query.client.ip_address, query.route),
+            rule,
+        )];
+        if let (Some(email), true) = (query.email, is_under(query.route, "/sign-in")) {
             checks.push((format!("account:{email}|{}", query.route), rules.account));
         }
         let now = self.deps().clock.now();
@@ -95,10 +106,7 @@ impl Auth {
                         auth_domain::AuditKind::RateLimited,
                         None,
                         Some(query.route),
-                        &crate::ClientInfo {
-                            ip_address: query.client.to_owned(),
-                            user_agent: String::new(),
-                        },
+                        query.client,
                     )
                     .await;
                     return Err(AuthError::RateLimited {

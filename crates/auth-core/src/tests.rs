@@ -506,10 +506,28 @@ async fn credential_routes_are_limited_per_client_and_sign_in_per_account_too() 
                 retry_after: Duration::milliseconds(1500),
             })
         });
-    let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
+    let mut audit = auth_ports::MockAuditLog::new();
+    audit
+        .expect_record()
+        .withf(|event| {
+            event.kind == auth_domain::AuditKind::RateLimited
+                && event.ip_address == "10.0.0.1"
+                && event.user_agent == "agent/1"
+                && event.reason.as_deref() == Some("/sign-in/email")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let f = fixture_with(|deps| {
+        deps.rate_limiter = Arc::new(limiter);
+        deps.audit = Arc::new(audit);
+    });
+    let client = ClientInfo {
+        ip_address: "10.0.0.1".to_owned(),
+        user_agent: "agent/1".to_owned(),
+    };
     let query = RateLimitQuery {
         route: "/sign-in/email",
-        client: "10.0.0.1",
+        client: &client,
         email: Some("a@example.com"),
     };
     let refused = f.auth.check_rate_limit(query).await;
@@ -532,12 +550,37 @@ async fn other_routes_use_the_general_rule_and_a_failing_limiter_lets_requests_t
         .withf(|key, rule, _| key == "ip:10.0.0.1|/get-session" && rule.max == 100)
         .returning(|_, _, _| Err(PortError::Unavailable("down".into())));
     let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
+    let client = ClientInfo {
+        ip_address: "10.0.0.1".to_owned(),
+        user_agent: String::new(),
+    };
     let query = RateLimitQuery {
         route: "/get-session",
-        client: "10.0.0.1",
+        client: &client,
         email: None,
     };
     assert!(f.auth.check_rate_limit(query).await.is_ok());
+}
+
+#[tokio::test]
+async fn the_per_account_limit_applies_under_sign_in_only() {
+    let mut limiter = MockRateLimiter::new();
+    // One check per request: by client; no account key for a route that only looks alike.
+    limiter
+        .expect_check()
+        .withf(|key, _, _| key.starts_with("ip:"))
+        .times(2)
+        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
+    let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
+    let client = ClientInfo::default();
+    for route in ["/sign-inx", "/sign-up/email"] {
+        let query = RateLimitQuery {
+            route,
+            client: &client,
+            email: Some("a@example.com"),
+        };
+        assert!(f.auth.check_rate_limit(query).await.is_ok());
+    }
 }
 
 #[tokio::test]

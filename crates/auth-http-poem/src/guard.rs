@@ -88,8 +88,8 @@ pub(crate) async fn auth_api<E: Endpoint>(
     let email = sign_in_email(&request, &route);
     let query = RateLimitQuery {
         route: &route,
-        client: &client.ip_address,
-        email: email.as_deref(),
+        client: &client,
+        email: email.as_ref().map(auth_domain::Email::as_str),
     };
     if let Err(error) = state.auth().check_rate_limit(query).await {
         metrics::counter!("auth_rate_limited_total", "route" => route_label(&route)).increment(1);
@@ -368,18 +368,16 @@ fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
     }
 }
 
-/// The normalised email of a sign-in attempt, for the per-account limit. Reads the (already
-/// size-checked, JSON) body and puts it back.
-fn sign_in_email(request: &Request, route: &str) -> Option<String> {
+/// The email of a sign-in attempt, normalised as accounts store it, for the per-account limit;
+/// none when the body holds no valid address (the sign-in then fails on its own). Reads the
+/// copy of the (size-checked, JSON) body that `normalise_body` kept.
+fn sign_in_email(request: &Request, route: &str) -> Option<auth_domain::Email> {
     if !route.starts_with("/sign-in") || *request.method() != Method::POST {
         return None;
     }
     let body = request.extensions().get::<NormalisedBody>()?;
     let value: Value = serde_json::from_slice(&body.0).ok()?;
-    value
-        .get("email")?
-        .as_str()
-        .map(|email| email.trim().to_ascii_lowercase())
+    auth_domain::Email::parse(value.get("email")?.as_str()?).ok()
 }
 
 /// The request body after `normalise_body`, kept for the rate limiter's per-account key.
