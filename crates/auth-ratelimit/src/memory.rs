@@ -14,13 +14,36 @@ const PRUNE_ABOVE: usize = 10_000;
 /// Rate limits for one instance: sharded maps of key → request times, pruned as they grow.
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
-    shards: Vec<Mutex<HashMap<String, VecDeque<i64>>>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+#[derive(Debug)]
+struct Shard {
+    logs: HashMap<String, Log>,
+    /// Prune when the shard holds more keys than this; doubled after a prune that freed
+    /// little, so a shard full of live keys is not scanned on every check.
+    prune_above: usize,
+}
+
+/// One key's request times, with the window of the rule that counts them: a key is dropped
+/// only once its own window has passed (a 15-minute sign-in log outlives a 10-second one).
+#[derive(Debug, Default)]
+struct Log {
+    window_ms: i64,
+    times: VecDeque<i64>,
 }
 
 impl Default for MemoryRateLimiter {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Shard {
+                        logs: HashMap::new(),
+                        prune_above: PRUNE_ABOVE,
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -42,17 +65,20 @@ impl MemoryRateLimiter {
         let now_ms = millis(now);
         let window_ms = i64::try_from(rule.window.whole_milliseconds()).unwrap_or(i64::MAX);
         let shard = &self.shards[shard_of(key)];
-        let mut map = shard
+        let mut shard = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() > PRUNE_ABOVE {
-            map.retain(|_, log| {
-                log.back()
-                    .is_some_and(|newest| *newest > now_ms - window_ms)
+        if shard.logs.len() > shard.prune_above {
+            shard.logs.retain(|_, log| {
+                log.times
+                    .back()
+                    .is_some_and(|newest| *newest > now_ms - log.window_ms)
             });
+            shard.prune_above = PRUNE_ABOVE.max(shard.logs.len() * 2);
         }
-        let log = map.entry(key.to_owned()).or_default();
-        match window::check(log, now_ms, window_ms, rule.max) {
+        let log = shard.logs.entry(key.to_owned()).or_default();
+        log.window_ms = log.window_ms.max(window_ms);
+        match window::check(&mut log.times, now_ms, window_ms, rule.max) {
             Ok(()) => RateLimitDecision::Allowed,
             Err(retry_after_ms) => RateLimitDecision::Limited {
                 retry_after: Duration::milliseconds(retry_after_ms),
@@ -83,3 +109,6 @@ impl RateLimiter for MemoryRateLimiter {
         Ok(self.check_now(key, rule, now))
     }
 }
+
+#[cfg(test)]
+mod tests;
