@@ -98,9 +98,7 @@ impl<K> RemoteKeys<K> {
     async fn get(&self, kid: &str) -> Result<Arc<K>, GuardError> {
         {
             let state = self.state.read().await;
-            let fresh = state
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.config.ttl);
+            let fresh = self.is_fresh(&state);
             match state.keys.get(kid) {
                 Some(key) if fresh => return Ok(key.clone()),
                 None if fresh && !self.may_refetch(&state) => {
@@ -113,16 +111,18 @@ impl<K> RemoteKeys<K> {
         {
             // Another request may have refreshed the keys while this one waited.
             let state = self.state.read().await;
-            let fresh = state
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.config.ttl);
             if let Some(key) = state.keys.get(kid)
-                && fresh
+                && self.is_fresh(&state)
             {
                 return Ok(key.clone());
             }
             if !self.may_refetch(&state) {
-                return state.keys.get(kid).cloned().ok_or(GuardError::InvalidToken);
+                return match state.keys.get(kid) {
+                    Some(key) => Ok(key.clone()),
+                    // No key set was ever fetched: the key server is down, the token may be fine.
+                    None if state.fetched_at.is_none() => Err(GuardError::KeysUnavailable),
+                    None => Err(GuardError::InvalidToken),
+                };
             }
         }
         let fetched = self.fetch().await;
@@ -139,6 +139,12 @@ impl<K> RemoteKeys<K> {
             }
         }
         state.keys.get(kid).cloned().ok_or(GuardError::InvalidToken)
+    }
+
+    fn is_fresh(&self, state: &CacheState<K>) -> bool {
+        state
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.config.ttl)
     }
 
     fn may_refetch(&self, state: &CacheState<K>) -> bool {
