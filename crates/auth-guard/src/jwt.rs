@@ -117,7 +117,7 @@ impl JwtVerifier {
 }
 
 /// The registered claims, read out of a verified payload.
-pub(crate) fn claims_from(all: Map<String, Value>) -> Result<Claims, GuardError> {
+fn claims_from(all: Map<String, Value>) -> Result<Claims, GuardError> {
     let text = |name: &str| all.get(name).and_then(Value::as_str).map(str::to_owned);
     let number = |name: &str| all.get(name).and_then(Value::as_i64);
     Ok(Claims {
