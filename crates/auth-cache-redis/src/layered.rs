@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 
 use crate::wire::CachedLookup;
 
-/// Cache settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Cache settings. `Debug` says whether a Redis URL is set, not what it is (it may hold a
+/// password).
+#[derive(Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     /// Most entries kept in process.
     pub l1_capacity: u64,
@@ -30,6 +31,19 @@ pub struct CacheConfig {
     pub prefix: String,
     /// Longest wait on Redis per operation.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for CacheConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CacheConfig")
+            .field("l1_capacity", &self.l1_capacity)
+            .field("l1_ttl", &self.l1_ttl)
+            .field("l2_ttl", &self.l2_ttl)
+            .field("redis", &self.redis_url.is_some())
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl Default for CacheConfig {
@@ -358,5 +372,21 @@ impl SessionCache for LayeredSessionCache {
                     .map_err(unavailable)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_says_redis_is_set_without_the_url() {
+        let config = CacheConfig {
+            redis_url: Some("redis://:hunter2@cache:6379".to_owned()),
+            ..CacheConfig::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("redis: true"), "{printed}");
     }
 }

@@ -10,8 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::memory::millis;
 
-/// How to reach Redis.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach Redis. `Debug` leaves the URL out: it may hold a password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
     /// `redis://host:port`.
     pub url: String,
@@ -19,6 +19,15 @@ pub struct RedisConfig {
     pub prefix: String,
     /// Longest wait for a connection or an answer.
     pub timeout: StdDuration,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A connection pool whose waits are bounded by `config.timeout`.
@@ -132,5 +141,22 @@ impl RateLimiter for RedisRateLimiter {
                 retry_after: Duration::milliseconds(retry_after_ms),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_the_url_and_its_password_out() {
+        let config = RedisConfig {
+            url: "redis://:hunter2@cache:6379".to_owned(),
+            prefix: "auth".to_owned(),
+            timeout: StdDuration::from_millis(250),
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("auth"), "{printed}");
     }
 }
