@@ -214,6 +214,7 @@ impl std::fmt::Debug for AppConfig {
                 &self.metrics_token.as_ref().map(|_| "[redacted]"),
             )
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()
     }

@@ -3,18 +3,18 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC, as `Date.prototype.toJSON()` writes it. Years outside
-/// `0000..=9999` take JavaScript's expanded form (`+010000`, `-000001`).
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` in UTC, as `Date.prototype.toJSON()` writes it. Years before 0
+/// take JavaScript's expanded form (`-000001`); `time` keeps years within ±9999.
 #[must_use]
 pub fn to_json(at: OffsetDateTime) -> String {
     let at = at.to_offset(UtcOffset::UTC);
     let mut out = String::with_capacity(27);
     let year = at.year();
-    if (0..=9999).contains(&year) {
-        push_digits(&mut out, year.unsigned_abs(), 4);
-    } else {
-        out.push(if year < 0 { '-' } else { '+' });
+    if year < 0 {
+        out.push('-');
         push_digits(&mut out, year.unsigned_abs(), 6);
+    } else {
+        push_digits(&mut out, year.unsigned_abs(), 4);
     }
     out.push('-');
     push_digits(&mut out, u32::from(u8::from(at.month())), 2);
@@ -32,13 +32,9 @@ pub fn to_json(at: OffsetDateTime) -> String {
     out
 }
 
-/// `value` in decimal, left-padded with zeros to `width` digits.
+/// The last `width` decimal digits of `value`, left-padded with zeros.
 fn push_digits(out: &mut String, value: u32, width: u32) {
     let mut divisor = 10u32.pow(width.saturating_sub(1));
-    // Wider values keep all their digits.
-    while divisor <= value / 10 {
-        divisor *= 10;
-    }
     while divisor > 0 {
         let digit = (value / divisor) % 10;
         out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));

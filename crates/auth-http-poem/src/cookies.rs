@@ -95,12 +95,6 @@ impl CookieCodec {
         self.verify(&raw).map(str::to_owned)
     }
 
-    /// Whether the header carries a cookie with this (unprefixed) name at all.
-    #[must_use]
-    pub fn has(&self, cookie_header: &str, name: &str) -> bool {
-        read_cookie(cookie_header, &self.name(name)).is_some()
-    }
-
     /// A `Set-Cookie` line for a signed value. `max_age: None` makes a browser-session cookie.
     #[must_use]
     pub fn set_signed(&self, name: &str, value: &str, max_age: Option<i64>) -> String {

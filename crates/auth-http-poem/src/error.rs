@@ -47,20 +47,6 @@ impl ApiError {
         }
     }
 
-    /// A message-only error (no code), as Better-Auth has a few.
-    #[must_use]
-    pub fn message_only(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody {
-                message: message.into(),
-                code: None,
-            },
-            cookies: Vec::new(),
-            headers: Vec::new(),
-        }
-    }
-
     /// `400 VALIDATION_ERROR` with a `[body.field] ...`-style message.
     #[must_use]
     pub fn validation(message: impl Into<String>) -> Self {

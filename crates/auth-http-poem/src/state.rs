@@ -82,7 +82,15 @@ pub(crate) async fn session_headers(
     let mut exposed: Vec<&'static str> = Vec::new();
     for plugin in state.plugins() {
         for (name, value) in plugin.session_headers(state, context).await {
-            headers.push((poem::http::HeaderName::from_static(name), value));
+            let Ok(header) = poem::http::HeaderName::try_from(name) else {
+                tracing::warn!(
+                    plugin = plugin.id(),
+                    name,
+                    "session header with an invalid name dropped"
+                );
+                continue;
+            };
+            headers.push((header, value));
             exposed.push(name);
         }
     }

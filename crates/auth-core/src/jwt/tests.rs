@@ -288,3 +288,35 @@ async fn concurrent_first_calls_create_one_key_between_them() {
         assert_eq!(keys[0].id, stored[0].id);
     }
 }
+
+#[tokio::test]
+async fn a_key_added_elsewhere_signs_here_once_the_key_cache_has_expired() {
+    let f = fixture(TokenFormat::Jwt);
+    let first = f.tokens.get_token(&context()).await.expect("token");
+    // Another instance rotates: its newer key lands in the shared table.
+    f.clock.advance(Duration::seconds(1));
+    let newer = Jwk {
+        id: JwkId::new("added-elsewhere"),
+        public_key: r#"{"crv":"Ed25519","x":"other","kty":"OKP"}"#.to_owned(),
+        private_key: StoredPrivateKey::new("\"sealed-other\"".to_owned()),
+        created_at: f.clock.now(),
+        expires_at: Some(f.clock.now() + Duration::days(90)),
+        alg: Some("EdDSA".to_owned()),
+        crv: Some("Ed25519".to_owned()),
+    };
+    f.jwks.create(&newer).await.expect("stored");
+    f.clock.advance(Duration::seconds(20));
+    let cached = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(
+        kid(&cached),
+        kid(&first),
+        "within 30 s the cached key signs"
+    );
+    f.clock.advance(Duration::seconds(10));
+    let reloaded = f.tokens.get_token(&context()).await.expect("token");
+    assert_eq!(
+        kid(&reloaded),
+        "added-elsewhere",
+        "after 30 s the table is read again"
+    );
+}

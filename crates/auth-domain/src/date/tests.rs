@@ -38,7 +38,7 @@ fn other_offsets_are_written_in_utc() {
 }
 
 #[test]
-fn years_outside_four_digits_take_the_expanded_form() {
+fn years_before_zero_take_the_expanded_form() {
     assert_eq!(
         to_json(datetime!(0000-01-01 0:00 UTC)),
         "0000-01-01T00:00:00.000Z"
