@@ -138,18 +138,15 @@ fn cache_config(config: &AppConfig) -> CacheConfig {
     }
 }
 
-/// Redis (shared, with a memory fallback) when configured, else memory.
-fn rate_limiter(config: &AppConfig) -> anyhow::Result<Arc<dyn RateLimiter>> {
-    Ok(match &config.redis_url {
-        Some(url) => {
-            let redis = redis_config(config, url);
-            Arc::new(FallbackLimiter::new(RedisRateLimiter::new(
-                redis_pool(&redis)?,
-                &redis,
-            )))
-        }
-        None => Arc::new(MemoryRateLimiter::new()),
-    })
+/// Redis (shared, with a memory fallback) when a pool is given, else memory.
+fn rate_limiter(config: &AppConfig, redis: Option<&deadpool_redis::Pool>) -> Arc<dyn RateLimiter> {
+    match (&config.redis_url, redis) {
+        (Some(url), Some(pool)) => Arc::new(FallbackLimiter::new(RedisRateLimiter::new(
+            pool.clone(),
+            &redis_config(config, url),
+        ))),
+        _ => Arc::new(MemoryRateLimiter::new()),
+    }
 }
 
 fn auth_config(config: &AppConfig) -> AuthConfig {
@@ -234,6 +231,11 @@ impl Application {
             .unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = jwt::token_issuer(&config, Arc::new(store.clone()), &secret, clock.clone());
         let shared = Arc::new(store.clone());
+        // One pool for the rate limiter, the readiness check and the pool metrics.
+        let redis = match &config.redis_url {
+            Some(url) => Some(redis_pool(&redis_config(&config, url))?),
+            None => None,
+        };
         let deps = AuthDeps {
             users: shared.clone(),
             accounts: shared.clone(),
@@ -243,13 +245,13 @@ impl Application {
             clock,
             random: Arc::new(OsRandom),
             cache: Arc::new(LayeredSessionCache::start(&cache_config(&config))?),
-            rate_limiter: rate_limiter(&config)?,
+            rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
         };
         let auth = Auth::new(deps, auth_config(&config));
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
-        let extra = ops::routes(&config, store.clone())?;
+        let extra = ops::routes(&config, store.clone(), redis);
         let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, extra));
         let acceptor = TcpListener::bind(config.bind.clone())
             .into_acceptor()

@@ -43,15 +43,11 @@ struct Dependencies {
 }
 
 /// The routes, mounted at the root beside `/api/auth`.
-pub(crate) fn routes(config: &AppConfig, store: SeaOrmStore) -> anyhow::Result<Route> {
-    let redis = match &config.redis_url {
-        Some(url) => {
-            let mut pool = deadpool_redis::Config::from_url(url.clone());
-            pool.pool = Some(deadpool_redis::PoolConfig::new(2));
-            Some(pool.create_pool(Some(deadpool_redis::Runtime::Tokio1))?)
-        }
-        None => None,
-    };
+pub(crate) fn routes(
+    config: &AppConfig,
+    store: SeaOrmStore,
+    redis: Option<deadpool_redis::Pool>,
+) -> Route {
     let dependencies = Arc::new(Dependencies {
         store,
         redis,
@@ -64,7 +60,7 @@ pub(crate) fn routes(config: &AppConfig, store: SeaOrmStore) -> anyhow::Result<R
         prometheus();
         route = route.at("/metrics", get(metrics_endpoint).data(dependencies));
     }
-    Ok(route)
+    route
 }
 
 #[handler]
