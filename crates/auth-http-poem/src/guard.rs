@@ -82,7 +82,9 @@ pub(crate) async fn auth_api<E: Endpoint>(
     }
     // Boxed: reading a body is a large future, and inline it would be copied along with this
     // guard's future on every request, bodiless `GET`s included.
-    if let Err(error) = Box::pin(normalise_body(&state, &mut request, &route)).await {
+    if !is_safe(request.method())
+        && let Err(error) = Box::pin(normalise_body(&state, &mut request, &route)).await
+    {
         return Ok(error.into_response());
     }
     let email = sign_in_email(&request, &route);
@@ -109,17 +111,17 @@ pub(crate) async fn auth_api<E: Endpoint>(
     Ok(response)
 }
 
+/// `GET`, `HEAD` and `OPTIONS`: no body is read and no origin is checked.
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Reads the body of an unsafe request: size limit, media type, JSON syntax, forms.
 async fn normalise_body(
     state: &HttpState,
     request: &mut Request,
     route: &str,
 ) -> Result<(), ApiError> {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        return Ok(());
-    }
     let limit = state.config().body_limit;
     let bytes = request
         .take_body()
@@ -218,10 +220,7 @@ fn form_to_json(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
 /// The origin check: cookie-carrying state changes must come from a trusted origin; the two
 /// form-capable sign-in routes also check browsers that send no cookie.
 fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(), ApiError> {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if is_safe(request.method()) {
         return Ok(());
     }
     let headers = request.headers();
