@@ -79,6 +79,9 @@ async fn the_official_better_auth_client_signs_up_in_and_out() {
     app.stop().await;
 }
 
+/// The hash Better-Auth 1.7.25's own `hashPassword("password123")` produced (scrypt).
+pub(crate) const BETTER_AUTH_PASSWORD123_HASH: &str = "6b3e4c2ce234ce08658e3e17a3116bf6:b2dff4d0148592195012ba86d4e6a995c858cfa4fdaae3a659a19760dcd3c4ac75943b9974a1c5ba2530b9d630edc31915965ef7dd3f741424804e109e4c7e68";
+
 /// Rows exactly as Better-Auth 1.7.25 writes them on SQLite (ISO text dates, 0/1 booleans), with
 /// the password hash its own `hashPassword("password123")` produced.
 const BETTER_AUTH_ROWS: &str = r#"

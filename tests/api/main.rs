@@ -21,3 +21,4 @@ mod ops;
 mod origin;
 mod ratelimit;
 mod sessions;
+mod two_factor_adopted;

@@ -30,6 +30,9 @@ impl UserRepo for NoStore {
     async fn delete(&self, _: &UserId) -> Result<(), PortError> {
         Err(none())
     }
+    async fn count_two_factor_enabled(&self) -> Result<u64, PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]

@@ -209,6 +209,21 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
 
 mod auth_testkit_free;
 
+/// Warns once, at startup, when the database holds users with two-factor authentication on:
+/// this server has no two-factor step, so their password sign-ins are refused (fail closed).
+async fn warn_two_factor_users(auth: &Auth) {
+    match auth.count_two_factor_users().await {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(
+            users = count,
+            "{count} user(s) have two-factor authentication on, and this server has no two-factor plugin: their password sign-ins are refused with 403 TWO_FACTOR_NOT_AVAILABLE (docs/troubleshooting.md)"
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "could not count the users with two-factor authentication on")
+        }
+    }
+}
+
 impl Application {
     /// Connects, migrates (when `auto_migrate`), wires everything and binds the listener.
     ///
@@ -249,6 +264,7 @@ impl Application {
             audit: shared,
         };
         let auth = Auth::new(deps, auth_config(&config));
+        warn_two_factor_users(&auth).await;
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
         let extra = ops::routes(&config, store.clone(), redis);

@@ -99,6 +99,7 @@ impl Auth {
             name: command.name,
             email,
             email_verified: false,
+            two_factor_enabled: false,
             image: command.image,
             created_at: now,
             updated_at: now,
@@ -171,6 +172,19 @@ impl Auth {
             )
             .await;
             return Err(AuthError::InvalidEmailOrPassword);
+        }
+        if user.two_factor_enabled {
+            // Fail closed: the password alone never opens an account that has a second factor,
+            // and this server has no two-factor step to ask for it.
+            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "two_factor_not_available", "sign-in refused");
+            self.audit(
+                AuditKind::SignInFailed,
+                Some(&user.id),
+                Some("two_factor_not_available"),
+                &command.client,
+            )
+            .await;
+            return Err(AuthError::TwoFactorNotAvailable);
         }
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)

@@ -27,6 +27,10 @@ pub enum AuthError {
     /// The user has no email/password account.
     #[error("credential account not found")]
     CredentialAccountNotFound,
+    /// The password was right, but the user has two-factor authentication on and this server
+    /// has no two-factor step to offer: no session is issued (fail closed).
+    #[error("two-factor authentication is not available")]
+    TwoFactorNotAvailable,
     /// An update request carried no field to change.
     #[error("no fields to update")]
     NoFieldsToUpdate,
@@ -56,6 +60,7 @@ impl AuthError {
             Self::SessionNotFresh => Some("SESSION_NOT_FRESH"),
             Self::InvalidPassword => Some("INVALID_PASSWORD"),
             Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
+            Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
             Self::NoFieldsToUpdate | Self::RateLimited { .. } => None,
             Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
             Self::Internal(_) => Some("INTERNAL_SERVER_ERROR"),
@@ -73,6 +78,9 @@ impl AuthError {
             Self::SessionNotFresh => "Session is not fresh".to_owned(),
             Self::InvalidPassword => "Invalid password".to_owned(),
             Self::CredentialAccountNotFound => "Credential account not found".to_owned(),
+            Self::TwoFactorNotAvailable => {
+                "Two-factor authentication is required for this user but not available".to_owned()
+            }
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
             Self::RateLimited { .. } => "Too many requests. Please try again later.".to_owned(),
             Self::Unavailable(_) => "Service temporarily unavailable".to_owned(),

@@ -663,3 +663,65 @@ async fn a_cached_session_is_served_without_the_store_and_dropped_on_sign_out() 
         .await
         .expect("sign-out");
 }
+
+#[tokio::test]
+async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone() {
+    use auth_ports::{Clock, SessionRepo};
+    let f = fixture();
+    let guarded = f
+        .auth
+        .sign_up_email(sign_up("guarded@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.auth
+        .sign_up_email(sign_up("plain@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    // As Better-Auth's two-factor plugin leaves the row once the factor is verified.
+    f.store.set_two_factor_enabled(&guarded.user.id, true);
+    let sessions_before = f
+        .store
+        .list_active(&guarded.user.id, f.clock.now())
+        .await
+        .expect("list")
+        .len();
+    let refused = f
+        .auth
+        .sign_in_email(sign_in("guarded@example.com", "password-1"))
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::TwoFactorNotAvailable)),
+        "{refused:?}"
+    );
+    let wrong = f
+        .auth
+        .sign_in_email(sign_in("guarded@example.com", "password-2"))
+        .await;
+    assert!(
+        matches!(wrong, Err(AuthError::InvalidEmailOrPassword)),
+        "a wrong password says nothing about the second factor: {wrong:?}"
+    );
+    let sessions_after = f
+        .store
+        .list_active(&guarded.user.id, f.clock.now())
+        .await
+        .expect("list")
+        .len();
+    assert_eq!(sessions_after, sessions_before, "no session was created");
+    let events = f
+        .auth
+        .audit_events(&guarded.user.id, 10)
+        .await
+        .expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("two_factor_not_available")),
+        "{events:?}"
+    );
+    assert_eq!(f.auth.count_two_factor_users().await.ok(), Some(1));
+    f.auth
+        .sign_in_email(sign_in("plain@example.com", "password-1"))
+        .await
+        .expect("other users are unaffected");
+}

@@ -14,6 +14,15 @@ pub struct UpdateUser {
 }
 
 impl Auth {
+    /// How many users have two-factor authentication on. Without a two-factor step these users
+    /// cannot sign in with a password (`TwoFactorNotAvailable`); the server warns at startup.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn count_two_factor_users(&self) -> Result<u64, AuthError> {
+        Ok(self.deps().users.count_two_factor_enabled().await?)
+    }
+
     /// Updates the signed-in user's profile and returns the new state.
     ///
     /// # Errors

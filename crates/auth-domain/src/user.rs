@@ -17,6 +17,10 @@ pub struct User {
     pub email_verified: bool,
     /// Avatar URL.
     pub image: Option<String>,
+    /// Whether a second factor is required at sign-in (`twoFactorEnabled`, written by the
+    /// two-factor plugin). Read whatever plugins are on, so that a database adopted from
+    /// Better-Auth never loses its users' second factor; a missing or null column is `false`.
+    pub two_factor_enabled: bool,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last update time.

@@ -82,7 +82,7 @@ impl From<AuthError> for ApiError {
             | AuthError::CredentialAccountNotFound
             | AuthError::NoFieldsToUpdate => StatusCode::BAD_REQUEST,
             AuthError::InvalidEmailOrPassword | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AuthError::SessionNotFresh => StatusCode::FORBIDDEN,
+            AuthError::SessionNotFresh | AuthError::TwoFactorNotAvailable => StatusCode::FORBIDDEN,
             AuthError::UserAlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AuthError::Unavailable(source) => {

@@ -34,6 +34,9 @@ pub trait UserRepo: Send + Sync {
 
     /// Deletes the user with its accounts and sessions. Deleting a missing user is not an error.
     async fn delete(&self, id: &UserId) -> Result<(), PortError>;
+
+    /// How many users have `two_factor_enabled` set (a null or missing column counts as unset).
+    async fn count_two_factor_enabled(&self) -> Result<u64, PortError>;
 }
 
 /// Accounts (`account` table).

@@ -11,7 +11,7 @@ use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -149,6 +149,14 @@ impl UserRepo for SeaOrmStore {
             .await
             .map_err(port_error)?;
         Ok(row.map(mapping::user_from_row))
+    }
+
+    async fn count_two_factor_enabled(&self) -> Result<u64, PortError> {
+        user::Entity::find()
+            .filter(user::Column::TwoFactorEnabled.eq(true))
+            .count(&self.db)
+            .await
+            .map_err(port_error)
     }
 
     async fn update(&self, user: &User) -> Result<(), PortError> {

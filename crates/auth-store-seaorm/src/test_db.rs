@@ -124,6 +124,28 @@ impl TestDatabase {
         let _ = db.close().await;
     }
 
+    /// The single integer a fixture query such as `SELECT COUNT(*) AS n FROM "session"` returns
+    /// in its column `n`.
+    ///
+    /// # Panics
+    /// When the query fails or returns no such value.
+    pub async fn query_count(&self, sql: &str) -> i64 {
+        let db = Database::connect(self.url.as_str())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+        let row = db
+            .query_one_raw(statement)
+            .await
+            .unwrap_or_else(|e| panic!("query {sql}: {e}"))
+            .unwrap_or_else(|| panic!("query {sql}: no row"));
+        let count = row
+            .try_get::<i64>("", "n")
+            .unwrap_or_else(|e| panic!("query {sql}: column n: {e}"));
+        let _ = db.close().await;
+        count
+    }
+
     /// Drops the database (Postgres) or deletes the file (SQLite). Best effort.
     pub async fn cleanup(self) {
         match &self.admin_url {

@@ -63,6 +63,7 @@ pub async fn run_store_suite(stores: &Stores) {
     session_expiry_update_and_listing(stores).await;
     session_deletion(stores).await;
     verification_newest_wins_and_delete_once(stores).await;
+    two_factor_flag_is_read_and_counted(stores).await;
 }
 
 const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123 UTC);
@@ -73,6 +74,7 @@ fn user(tag: &str) -> User {
         name: format!("Name {tag}"),
         email: Email::from_trusted(format!("{tag}@example.com")),
         email_verified: false,
+        two_factor_enabled: false,
         image: None,
         created_at: T0,
         updated_at: T0,
@@ -542,6 +544,56 @@ pub async fn run_audit_suite(audit: &dyn AuditLog) {
         .await
         .unwrap_or_default();
     assert_eq!(left.len(), 1, "audit: the newer event stays");
+}
+
+/// `twoFactorEnabled` is read back by every lookup and counted, whatever plugins are on.
+async fn two_factor_flag_is_read_and_counted(stores: &Stores) {
+    let before = stores.users.count_two_factor_enabled().await.ok();
+    let mut guarded = user("two-factor-on");
+    guarded.two_factor_enabled = true;
+    let created = stores
+        .users
+        .create_with_account(&guarded, &credential(&guarded))
+        .await;
+    assert!(created.is_ok(), "create: {created:?}");
+    let plain = create_user(stores, "two-factor-off").await;
+    let found = stores
+        .users
+        .find_by_email(&guarded.email)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        found.map(|u| u.two_factor_enabled),
+        Some(true),
+        "find_by_email"
+    );
+    let found = stores.users.find_by_id(&plain.id).await.ok().flatten();
+    assert_eq!(
+        found.map(|u| u.two_factor_enabled),
+        Some(false),
+        "find_by_id"
+    );
+    let token = session("two-factor-on", &guarded, T0 + Duration::days(1));
+    assert!(stores.sessions.create(&token).await.is_ok());
+    let with_user = stores
+        .sessions
+        .find_with_user(&token.token)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        with_user.map(|(_, u)| u.two_factor_enabled),
+        Some(true),
+        "find_with_user"
+    );
+    let after = stores.users.count_two_factor_enabled().await.ok();
+    assert!(before.is_some(), "count_two_factor_enabled failed");
+    assert_eq!(
+        after,
+        before.map(|count| count + 1),
+        "one more user with two-factor on"
+    );
 }
 
 #[cfg(test)]

@@ -32,6 +32,14 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Sets a user's `twoFactorEnabled`, as the two-factor plugin (or a database adopted from
+    /// Better-Auth) leaves it; no port writes it yet.
+    pub fn set_two_factor_enabled(&self, id: &UserId, enabled: bool) {
+        if let Some(user) = self.state().users.get_mut(id) {
+            user.two_factor_enabled = enabled;
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
@@ -68,6 +76,12 @@ impl UserRepo for MemoryStore {
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, PortError> {
         Ok(self.state().users.get(id).cloned())
+    }
+
+    async fn count_two_factor_enabled(&self) -> Result<u64, PortError> {
+        let state = self.state();
+        let count = state.users.values().filter(|user| user.two_factor_enabled);
+        Ok(u64::try_from(count.count()).unwrap_or(u64::MAX))
     }
 
     async fn update(&self, user: &User) -> Result<(), PortError> {

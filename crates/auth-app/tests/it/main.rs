@@ -201,3 +201,49 @@ fn migrate_and_openapi_subcommands_work_and_bad_configuration_stops_with_a_messa
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn serve_warns_once_with_the_count_when_users_have_two_factor_on() {
+    let dir = temp_dir("two-factor");
+    let database = auth_store_seaorm::test_db::TestDatabase::sqlite();
+    let migrate = command(&dir)
+        .args(["migrate"])
+        .env("AUTH_DATABASE_URL", &database.url)
+        .env("AUTH_SECRET", "m".repeat(32))
+        .output()
+        .expect("migrate");
+    assert!(migrate.status.success());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let created = "'2026-11-25T08:31:47.755Z'";
+    let mut rows = String::new();
+    for (id, flag) in [("u1", 1), ("u2", 1), ("u3", 0)] {
+        rows.push_str(&format!(
+            r#"INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt","twoFactorEnabled") VALUES ('{id}','N','{id}@example.com',0,{created},{created},{flag});"#
+        ));
+    }
+    runtime.block_on(database.execute(&rows));
+    let addr = free_port();
+    let mut child = command(&dir)
+        .env("AUTH_BIND", addr.to_string())
+        .env("AUTH_DATABASE_URL", &database.url)
+        .env("AUTH_SECRET", "m".repeat(32))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    let output = terminate(child);
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("two-factor authentication on"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning: {logs}");
+    assert!(warnings[0].contains("2 user(s)"), "{}", warnings[0]);
+    runtime.block_on(database.cleanup());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -25,6 +25,7 @@ fn lookup(tag: &str, user: &str) -> (Session, User) {
         name: "Cached".to_owned(),
         email: Email::from_trusted(format!("{user}@example.com")),
         email_verified: false,
+        two_factor_enabled: false,
         image: None,
         created_at: now,
         updated_at: now,

@@ -89,6 +89,7 @@ fn context() -> AuthContext {
             name: "Alice".to_owned(),
             email: Email::from_trusted("alice@example.com".to_owned()),
             email_verified: true,
+            two_factor_enabled: false,
             image: None,
             created_at: at,
             updated_at: at,

@@ -55,6 +55,7 @@ fn claims(name: &str) -> TokenClaims {
             name: name.to_owned(),
             email: Email::from_trusted("alice@example.com".to_owned()),
             email_verified: false,
+            two_factor_enabled: false,
             image: None,
             created_at: at,
             updated_at: at,

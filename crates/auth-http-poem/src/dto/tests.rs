@@ -14,6 +14,7 @@ fn user(image: Option<&str>) -> User {
         name: "Ada \"the\" <Countess>".to_owned(),
         email: Email::from_trusted("ada@example.com".to_owned()),
         email_verified: true,
+        two_factor_enabled: false,
         image: image.map(str::to_owned),
         created_at: datetime!(2026-01-02 03:04:05.678 UTC),
         updated_at: datetime!(2026-01-03 0:00 UTC),

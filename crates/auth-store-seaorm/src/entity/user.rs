@@ -13,6 +13,9 @@ pub struct Model {
     #[sea_orm(column_name = "emailVerified")]
     pub email_verified: bool,
     pub image: Option<String>,
+    /// Written by the two-factor plugin; nullable as Better-Auth declares it.
+    #[sea_orm(column_name = "twoFactorEnabled")]
+    pub two_factor_enabled: Option<bool>,
     #[sea_orm(column_name = "createdAt")]
     pub created_at: TimeDateTimeWithTimeZone,
     #[sea_orm(column_name = "updatedAt")]
