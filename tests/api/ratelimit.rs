@@ -171,3 +171,70 @@ async fn behind_a_trusted_proxy_clients_are_counted_apart_and_one_account_is_lim
     assert_eq!(other.status(), 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_forged_first_forwarded_line_cannot_choose_the_client_address() {
+    let Some(app) = limited_app(&["127.0.0.1"]).await else {
+        return;
+    };
+    // The client writes its own `X-Forwarded-For` line; the trusted proxy appends another line
+    // with the address it saw. Both lines are one list: the proxy's entry decides.
+    let send = |forged: String, email: String| {
+        let url = app.url("/sign-in/email");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", forged)
+                .header("x-forwarded-for", "198.51.100.7")
+                .json(&json!({"email": email, "password": "wrong-password"}))
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    for n in 0..5 {
+        let response = send(format!("203.0.113.{n}"), format!("f{n}@example.com")).await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    assert_limited(send("203.0.113.99".to_owned(), "f9@example.com".to_owned()).await).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ipv6_clients_are_limited_per_64_network() {
+    let Some(app) = limited_app(&["127.0.0.1"]).await else {
+        return;
+    };
+    for n in 1..=5 {
+        let host = format!("2001:db8:1:2::{n:x}");
+        let response = attempt(
+            &app,
+            "/sign-in/email",
+            &format!("v{n}@example.com"),
+            Some(&host),
+        )
+        .await;
+        assert_eq!(response.status(), 401, "attempt {n}");
+    }
+    // Another address of the same /64 is the same client...
+    assert_limited(
+        attempt(
+            &app,
+            "/sign-in/email",
+            "v9@example.com",
+            Some("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+        )
+        .await,
+    )
+    .await;
+    // ...while the next /64 is another one.
+    let neighbour = attempt(
+        &app,
+        "/sign-in/email",
+        "v9@example.com",
+        Some("2001:db8:1:3::1"),
+    )
+    .await;
+    assert_eq!(neighbour.status(), 401);
+    app.stop().await;
+}

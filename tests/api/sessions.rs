@@ -276,3 +276,29 @@ both_backends!(
         assert_eq!(app.session().await, Value::Null);
     }
 );
+
+both_backends!(
+    a_session_cookie_on_a_second_cookie_line_is_read,
+    async |app: &TestApp| {
+        let response = app
+            .sign_up("split-cookie@example.com", "password-123")
+            .await;
+        let cookie = crate::helpers::set_cookies(&response)
+            .into_iter()
+            .find(|line| line.starts_with("better-auth.session_token="))
+            .expect("session cookie");
+        let pair = cookie.split(';').next().expect("pair").to_owned();
+        // HTTP/2 clients send each cookie on its own line; HTTP/1.1 proxies may too.
+        let body: serde_json::Value = crate::helpers::client(false)
+            .get(app.url("/get-session"))
+            .header("cookie", "theme=dark")
+            .header("cookie", pair)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(body["user"]["email"], "split-cookie@example.com", "{body}");
+    }
+);

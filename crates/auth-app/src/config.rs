@@ -88,6 +88,9 @@ pub struct AppConfig {
     pub rate_limit_credential_window: i64,
     /// `AUTH_RATE_LIMIT_CREDENTIAL_MAX`.
     pub rate_limit_credential_max: u32,
+    /// `AUTH_RATE_LIMIT_IPV6_SUBNET`: IPv6 clients are counted per network of this many bits
+    /// (64: one host commonly owns a whole /64).
+    pub rate_limit_ipv6_subnet: u8,
     /// `AUTH_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks whose `X-Forwarded-For`
     /// is believed.
     #[serde(deserialize_with = "comma_list")]
@@ -160,6 +163,7 @@ impl Default for AppConfig {
             rate_limit_max: 100,
             rate_limit_credential_window: 15 * 60,
             rate_limit_credential_max: 5,
+            rate_limit_ipv6_subnet: 64,
             trusted_proxies: Vec::new(),
             cache_l1_ttl_ms: 10_000,
             cache_l2_ttl: 60,
@@ -205,6 +209,7 @@ impl std::fmt::Debug for AppConfig {
                     self.rate_limit_credential_window,
                 ),
             )
+            .field("rate_limit_ipv6_subnet", &self.rate_limit_ipv6_subnet)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cache_l1_ttl_ms", &self.cache_l1_ttl_ms)
             .field("cache_l2_ttl", &self.cache_l2_ttl)
@@ -333,6 +338,9 @@ impl AppConfig {
             || self.rate_limit_credential_max == 0
         {
             bail!("rate-limit windows and maxima must be positive");
+        }
+        if self.rate_limit_ipv6_subnet > 128 {
+            bail!("AUTH_RATE_LIMIT_IPV6_SUBNET must be between 0 and 128");
         }
         if self
             .redis_url

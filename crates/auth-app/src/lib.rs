@@ -175,6 +175,7 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
                 window: time::Duration::seconds(config.rate_limit_credential_window),
                 max: config.rate_limit_credential_max,
             },
+            ipv6_subnet: config.rate_limit_ipv6_subnet,
         },
     }
 }

@@ -17,6 +17,9 @@ pub struct RateLimitConfig {
     pub credential: RateLimitRule,
     /// Sign-in per account (the email given), whatever the address: 5 per 15 minutes.
     pub account: RateLimitRule,
+    /// IPv6 clients are counted per network of this prefix length (Better-Auth's
+    /// `ipv6Subnet`, 64 by default): one host commonly owns a whole /64.
+    pub ipv6_subnet: u8,
 }
 
 impl Default for RateLimitConfig {
@@ -35,6 +38,7 @@ impl Default for RateLimitConfig {
                 window: Duration::minutes(15),
                 max: 5,
             },
+            ipv6_subnet: 64,
         }
     }
 }
@@ -48,6 +52,21 @@ pub struct RateLimitQuery<'a> {
     pub client: &'a crate::ClientInfo,
     /// The email of a sign-in attempt, normalised.
     pub email: Option<&'a str>,
+}
+
+/// The client part of a rate-limit key: an IPv4 address as is, an IPv6 address reduced to its
+/// network of `prefix` bits (`2001:db8:1:2::/64`); anything else (no address) as given.
+fn client_key(ip_address: &str, prefix: u8) -> std::borrow::Cow<'_, str> {
+    let Ok(std::net::IpAddr::V6(address)) = ip_address.parse::<std::net::IpAddr>() else {
+        return std::borrow::Cow::Borrowed(ip_address);
+    };
+    if let Some(v4) = address.to_ipv4_mapped() {
+        return std::borrow::Cow::Owned(v4.to_string());
+    }
+    let prefix = prefix.min(128);
+    let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+    let network = std::net::Ipv6Addr::from(u128::from(address) & mask);
+    std::borrow::Cow::Owned(format!("{network}/{prefix}"))
 }
 
 /// `route` is `prefix` or a route below it (`/sign-in/email` is under `/sign-in`, `/sign-inx`
@@ -88,7 +107,11 @@ impl Auth {
             rules.general
         };
         let mut checks = vec![(
-            format!("ip:{}|{}", query.client.ip_address, query.route),
+            format!(
+                "ip:{}|{}",
+                client_key(&query.client.ip_address, rules.ipv6_subnet),
+                query.route
+            ),
             rule,
         )];
         if let (Some(email), true) = (query.email, is_under(query.route, "/sign-in")) {
@@ -124,7 +147,29 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
-    use super::is_credential_route;
+    use super::{client_key, is_credential_route};
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_subnet_and_ipv4_as_is() {
+        assert_eq!(client_key("203.0.113.9", 64), "203.0.113.9");
+        assert_eq!(
+            client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            client_key("2001:db8:1:2:ffff::1", 64),
+            client_key("2001:db8:1:2::9", 64),
+            "one /64, one key"
+        );
+        assert_ne!(
+            client_key("2001:db8:1:3::1", 64),
+            client_key("2001:db8:1:2::1", 64)
+        );
+        assert_eq!(client_key("2001:db8::1", 128), "2001:db8::1/128");
+        assert_eq!(client_key("2001:db8::1", 0), "::/0");
+        assert_eq!(client_key("::ffff:198.51.100.7", 64), "198.51.100.7");
+        assert_eq!(client_key("", 64), "");
+    }
 
     #[test]
     fn credential_routes_are_recognised_by_prefix() {

@@ -38,10 +38,14 @@ pub(crate) async fn framing<E: Endpoint>(
         return Ok(error.into_response());
     }
     let started = std::time::Instant::now();
+    let mut request = request;
+    // HTTP/2 clients split cookies over several lines, and a proxy may append its own
+    // `X-Forwarded-For` line after the client's: every reader below sees all lines, in order.
+    join_header_lines(request.headers_mut(), &header::COOKIE, "; ");
+    join_header_lines(request.headers_mut(), &X_FORWARDED_FOR, ", ");
     let path = request.uri().path();
     let route = normalise_route(path.strip_prefix("/api/auth").unwrap_or(path));
     let label = route_label(&route);
-    let mut request = request;
     request.extensions_mut().insert(NormalisedRoute(route));
     let response = match inner.call(request).await {
         Ok(response) => response.into_response(),
@@ -61,6 +65,28 @@ pub(crate) async fn framing<E: Endpoint>(
         return Ok(Response::builder().status(StatusCode::NOT_FOUND).finish());
     }
     Ok(response)
+}
+
+static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
+
+/// Replaces several lines of one header with a single line joining them in order (lines that
+/// are not visible ASCII are kept apart and so ignored by the readers, as before).
+fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderName, sep: &str) {
+    let mut lines = headers.get_all(name).iter();
+    if lines.nth(1).is_none() {
+        return;
+    }
+    let joined: Option<Vec<&str>> = headers
+        .get_all(name)
+        .iter()
+        .map(|line| line.to_str().ok())
+        .collect();
+    let Some(joined) = joined else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&joined.join(sep)) {
+        headers.insert(name.clone(), value);
+    }
 }
 
 /// The auth API's guard: body limit, media type, JSON syntax, forms, origin check, plugin hooks.
