@@ -130,45 +130,88 @@ async fn a_spoofed_forwarded_header_from_an_untrusted_peer_changes_nothing() {
     app.stop().await;
 }
 
+/// Signs `email` up from `client` (through the trusted proxy) with `password-123`.
+async fn sign_up_from(app: &TestApp, email: &str, client: &str) {
+    let response = reqwest::Client::new()
+        .post(app.url("/sign-up/email"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"name": "Owner", "email": email, "password": "password-123"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+}
+
+async fn sign_in_from(
+    app: &TestApp,
+    email: &str,
+    password: &str,
+    client: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/sign-in/email"))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("request")
+}
+
 #[tokio::test]
-async fn behind_a_trusted_proxy_clients_are_counted_apart_and_one_account_is_limited_across_clients()
- {
+async fn strangers_who_fail_on_an_account_are_refused_but_never_lock_its_owner_out() {
     let Some(app) = limited_app(&["127.0.0.1"]).await else {
         return;
     };
-    // The same account however the address is cased or padded.
+    sign_up_from(&app, "owner@example.com", "198.51.100.200").await;
+    // The same account however the address is cased or padded, from four clients.
     let spellings = [
-        "target@example.com",
-        "Target@Example.com",
-        " target@example.com ",
-        "TARGET@EXAMPLE.COM",
-        "target@EXAMPLE.com",
+        "owner@example.com",
+        "Owner@Example.com",
+        " owner@example.com ",
+        "OWNER@EXAMPLE.COM",
     ];
     for (n, email) in spellings.iter().enumerate() {
         let client = format!("198.51.100.{n}");
-        let response = attempt(&app, "/sign-in/email", email, Some(&client)).await;
+        for attempt in 0..5 {
+            let response = sign_in_from(&app, email, "guess-guess", &client).await;
+            assert_eq!(response.status(), 401, "client {n}, attempt {attempt}");
+        }
+        // That client is refused now, whatever it sends.
+        assert_limited(sign_in_from(&app, email, "password-123", &client).await).await;
+    }
+    // Twenty failures on the account, four times the per-client limit: the owner, who never
+    // failed, still signs in.
+    let owner = sign_in_from(&app, "owner@example.com", "password-123", "198.51.100.99").await;
+    assert_eq!(owner.status(), 200, "the owner is not locked out");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn distributed_guessing_on_one_account_reaches_its_ceiling() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.rate_limit_enabled = true;
+        config.trusted_proxies = vec!["127.0.0.1".to_owned()];
+        config.rate_limit_account_ceiling = 3;
+    })
+    .await
+    else {
+        return;
+    };
+    sign_up_from(&app, "target@example.com", "198.51.100.200").await;
+    for n in 0..3 {
+        let client = format!("203.0.113.{n}");
+        let response = sign_in_from(&app, "target@example.com", "guess-guess", &client).await;
         assert_eq!(response.status(), 401, "client {n}");
     }
-    // Five clients, one account: the account limit refuses the sixth attempt on it...
-    assert_limited(
-        attempt(
-            &app,
-            "/sign-in/email",
-            "tarGET@example.com",
-            Some("198.51.100.77"),
-        )
-        .await,
-    )
-    .await;
-    // ...while that client may still try another account.
-    let other = attempt(
-        &app,
-        "/sign-in/email",
-        "other@example.com",
-        Some("198.51.100.77"),
-    )
-    .await;
+    // Every client is refused on that account now, the owner too, until the window passes...
+    assert_limited(sign_in_from(&app, "target@example.com", "password-123", "198.51.100.99").await)
+        .await;
+    // ...while other accounts are untouched.
+    let other = sign_in_from(&app, "other@example.com", "guess-guess", "198.51.100.98").await;
     assert_eq!(other.status(), 401);
+    app.clock.advance(Duration::minutes(15));
+    let owner = sign_in_from(&app, "target@example.com", "password-123", "198.51.100.99").await;
+    assert_eq!(owner.status(), 200);
     app.stop().await;
 }
 
@@ -238,3 +281,4 @@ async fn ipv6_clients_are_limited_per_64_network() {
     assert_eq!(neighbour.status(), 401);
     app.stop().await;
 }
+

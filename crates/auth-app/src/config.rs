@@ -88,6 +88,12 @@ pub struct AppConfig {
     pub rate_limit_credential_window: i64,
     /// `AUTH_RATE_LIMIT_CREDENTIAL_MAX`.
     pub rate_limit_credential_max: u32,
+    /// `AUTH_RATE_LIMIT_ACCOUNT_CEILING`: failed sign-ins per account from all clients
+    /// together per credential window, past which the account refuses every client.
+    pub rate_limit_account_ceiling: u32,
+    /// `AUTH_RATE_LIMIT_MAX_KEYS`: most keys the in-memory limiter keeps (also the fallback
+    /// while Redis is down); past it new keys share one overflow log per rule.
+    pub rate_limit_max_keys: usize,
     /// `AUTH_RATE_LIMIT_IPV6_SUBNET`: IPv6 clients are counted per network of this many bits
     /// (64: one host commonly owns a whole /64).
     pub rate_limit_ipv6_subnet: u8,
@@ -164,6 +170,8 @@ impl Default for AppConfig {
             rate_limit_credential_window: 15 * 60,
             rate_limit_credential_max: 5,
             rate_limit_ipv6_subnet: 64,
+            rate_limit_account_ceiling: 50,
+            rate_limit_max_keys: auth_ratelimit::DEFAULT_MAX_KEYS,
             trusted_proxies: Vec::new(),
             cache_l1_ttl_ms: 10_000,
             cache_l2_ttl: 60,
@@ -210,6 +218,11 @@ impl std::fmt::Debug for AppConfig {
                 ),
             )
             .field("rate_limit_ipv6_subnet", &self.rate_limit_ipv6_subnet)
+            .field("rate_limit_max_keys", &self.rate_limit_max_keys)
+            .field(
+                "rate_limit_account_ceiling",
+                &self.rate_limit_account_ceiling,
+            )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cache_l1_ttl_ms", &self.cache_l1_ttl_ms)
             .field("cache_l2_ttl", &self.cache_l2_ttl)
@@ -336,6 +349,8 @@ impl AppConfig {
             || self.rate_limit_credential_window <= 0
             || self.rate_limit_max == 0
             || self.rate_limit_credential_max == 0
+            || self.rate_limit_max_keys == 0
+            || self.rate_limit_account_ceiling == 0
         {
             bail!("rate-limit windows and maxima must be positive");
         }

@@ -141,11 +141,11 @@ fn cache_config(config: &AppConfig) -> CacheConfig {
 /// Redis (shared, with a memory fallback) when a pool is given, else memory.
 fn rate_limiter(config: &AppConfig, redis: Option<&deadpool_redis::Pool>) -> Arc<dyn RateLimiter> {
     match (&config.redis_url, redis) {
-        (Some(url), Some(pool)) => Arc::new(FallbackLimiter::new(RedisRateLimiter::new(
-            pool.clone(),
-            &redis_config(config, url),
-        ))),
-        _ => Arc::new(MemoryRateLimiter::new()),
+        (Some(url), Some(pool)) => Arc::new(FallbackLimiter::new(
+            RedisRateLimiter::new(pool.clone(), &redis_config(config, url)),
+            MemoryRateLimiter::with_max_keys(config.rate_limit_max_keys),
+        )),
+        _ => Arc::new(MemoryRateLimiter::with_max_keys(config.rate_limit_max_keys)),
     }
 }
 
@@ -174,6 +174,10 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
             account: RateLimitRule {
                 window: time::Duration::seconds(config.rate_limit_credential_window),
                 max: config.rate_limit_credential_max,
+            },
+            account_ceiling: RateLimitRule {
+                window: time::Duration::seconds(config.rate_limit_credential_window),
+                max: config.rate_limit_account_ceiling,
             },
             ipv6_subnet: config.rate_limit_ipv6_subnet,
         },

@@ -65,6 +65,7 @@ pub struct Auth {
 struct Inner {
     deps: AuthDeps,
     config: AuthConfig,
+    suppressed_refusals: crate::ratelimit::SuppressedRefusals,
 }
 
 impl Auth {
@@ -72,7 +73,11 @@ impl Auth {
     #[must_use]
     pub fn new(deps: AuthDeps, config: AuthConfig) -> Self {
         Self {
-            inner: Arc::new(Inner { deps, config }),
+            inner: Arc::new(Inner {
+                deps,
+                config,
+                suppressed_refusals: crate::ratelimit::SuppressedRefusals::default(),
+            }),
         }
     }
 
@@ -84,6 +89,10 @@ impl Auth {
 
     pub(crate) fn deps(&self) -> &AuthDeps {
         &self.inner.deps
+    }
+
+    pub(crate) fn suppressed_refusals(&self) -> &crate::ratelimit::SuppressedRefusals {
+        &self.inner.suppressed_refusals
     }
 
     /// Now, truncated to milliseconds (what Better-Auth stores and serialises).

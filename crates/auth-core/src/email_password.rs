@@ -137,42 +137,54 @@ impl Auth {
     pub async fn sign_in_email(&self, command: SignInEmail) -> Result<SignedIn, AuthError> {
         let email = Email::parse(&command.email)?;
         self.config().password.check_max(&command.password)?;
-        let Some(user) = self.deps().users.find_by_email(&email).await? else {
-            self.deps().hasher.hash(&command.password).await?;
-            tracing::warn!(target: "auth::audit", reason = "unknown_email", "sign-in refused");
-            self.audit(
-                AuditKind::SignInFailed,
-                None,
-                Some("unknown_email"),
-                &command.client,
-            )
-            .await;
-            return Err(AuthError::InvalidEmailOrPassword);
+        self.check_sign_in_failures(&email, &command.client).await?;
+        let refusal = match self.check_credentials(&email, &command.password).await? {
+            Ok(user) => return self.finish_sign_in(user, &command).await,
+            Err(refusal) => refusal,
+        };
+        // Failures are counted per account and client (an unknown email too, so that the
+        // limits say nothing about which accounts exist); a correct password never is.
+        self.record_sign_in_failure(&email, &command.client).await;
+        let (user_id, reason) = refusal;
+        tracing::warn!(target: "auth::audit", user_id = user_id.as_ref().map(tracing::field::display), reason, "sign-in refused");
+        self.audit(
+            AuditKind::SignInFailed,
+            user_id.as_ref(),
+            Some(reason),
+            &command.client,
+        )
+        .await;
+        Err(AuthError::InvalidEmailOrPassword)
+    }
+
+    /// The user whose password this is, or why not (the user when known, and the audit
+    /// reason). Hashes once in every case, so timing tells nothing.
+    async fn check_credentials(
+        &self,
+        email: &Email,
+        password: &Password,
+    ) -> Result<Result<User, (Option<UserId>, &'static str)>, AuthError> {
+        let Some(user) = self.deps().users.find_by_email(email).await? else {
+            self.deps().hasher.hash(password).await?;
+            return Ok(Err((None, "unknown_email")));
         };
         let account = self.deps().accounts.find_credential(&user.id).await?;
         let Some(hash) = account.and_then(|account| account.password) else {
-            self.deps().hasher.hash(&command.password).await?;
-            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "no_credential", "sign-in refused");
-            self.audit(
-                AuditKind::SignInFailed,
-                Some(&user.id),
-                Some("no_credential"),
-                &command.client,
-            )
-            .await;
-            return Err(AuthError::InvalidEmailOrPassword);
+            self.deps().hasher.hash(password).await?;
+            return Ok(Err((Some(user.id), "no_credential")));
         };
-        if !self.deps().hasher.verify(&command.password, &hash).await? {
-            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "wrong_password", "sign-in refused");
-            self.audit(
-                AuditKind::SignInFailed,
-                Some(&user.id),
-                Some("wrong_password"),
-                &command.client,
-            )
-            .await;
-            return Err(AuthError::InvalidEmailOrPassword);
+        if !self.deps().hasher.verify(password, &hash).await? {
+            return Ok(Err((Some(user.id), "wrong_password")));
         }
+        Ok(Ok(user))
+    }
+
+    /// Issues the session of a verified first factor, unless a second one is required.
+    async fn finish_sign_in(
+        &self,
+        user: User,
+        command: &SignInEmail,
+    ) -> Result<SignedIn, AuthError> {
         if user.two_factor_enabled {
             // Fail closed: the password alone never opens an account that has a second factor,
             // and this server has no two-factor step to ask for it.

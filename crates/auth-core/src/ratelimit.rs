@@ -15,8 +15,12 @@ pub struct RateLimitConfig {
     /// Credential routes (sign-in, sign-up, change-password), per client address and route:
     /// 5 per 15 minutes.
     pub credential: RateLimitRule,
-    /// Sign-in per account (the email given), whatever the address: 5 per 15 minutes.
+    /// Failed sign-ins per account and client address: 5 per 15 minutes. Only failures count,
+    /// so strangers cannot lock a user out; the client that keeps failing is refused.
     pub account: RateLimitRule,
+    /// Failed sign-ins per account from every address together: 50 per 15 minutes. The ceiling
+    /// against distributed guessing; past it every client is refused for that account.
+    pub account_ceiling: RateLimitRule,
     /// IPv6 clients are counted per network of this prefix length (Better-Auth's
     /// `ipv6Subnet`, 64 by default): one host commonly owns a whole /64.
     pub ipv6_subnet: u8,
@@ -38,6 +42,10 @@ impl Default for RateLimitConfig {
                 window: Duration::minutes(15),
                 max: 5,
             },
+            account_ceiling: RateLimitRule {
+                window: Duration::minutes(15),
+                max: 50,
+            },
             ipv6_subnet: 64,
         }
     }
@@ -46,12 +54,46 @@ impl Default for RateLimitConfig {
 /// One request to count.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimitQuery<'a> {
-    /// The normalised route below the base path (`/sign-in/email`).
+    /// The route's label (`/sign-in/email`, or `other` for a path the API does not serve):
+    /// never raw path text, so keys stay bounded.
     pub route: &'a str,
     /// The client: address (after trusted-proxy resolution) and user agent.
     pub client: &'a crate::ClientInfo,
-    /// The email of a sign-in attempt, normalised.
-    pub email: Option<&'a str>,
+}
+
+/// Most keys whose suppressed refusals are counted between two audit records.
+const SUPPRESSED_KEYS: usize = 10_000;
+
+/// Refusals that were not written to the audit log (one record per key and window), counted
+/// until the next record of the same key. Bounded: past the cap new keys are not counted.
+#[derive(Debug, Default)]
+pub(crate) struct SuppressedRefusals {
+    counts: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+}
+
+impl SuppressedRefusals {
+    fn add(&self, key: &str) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let full = counts.len() >= SUPPRESSED_KEYS;
+        match counts.get_mut(key) {
+            Some(count) => *count = count.saturating_add(1),
+            None if !full => {
+                counts.insert(key.to_owned(), 1);
+            }
+            None => {}
+        }
+    }
+
+    fn take(&self, key: &str) -> u64 {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key)
+            .unwrap_or(0)
+    }
 }
 
 /// The client part of a rate-limit key: an IPv4 address as is, an IPv6 address reduced to its
@@ -106,44 +148,134 @@ impl Auth {
         } else {
             rules.general
         };
-        let mut checks = vec![(
-            format!(
-                "ip:{}|{}",
-                client_key(&query.client.ip_address, rules.ipv6_subnet),
-                query.route
-            ),
-            rule,
-        )];
-        if let (Some(email), true) = (query.email, is_under(query.route, "/sign-in")) {
-            checks.push((format!("account:{email}|{}", query.route), rules.account));
+        let key = format!(
+            "ip:{}|{}",
+            client_key(&query.client.ip_address, rules.ipv6_subnet),
+            query.route
+        );
+        let now = self.deps().clock.now();
+        match self.deps().rate_limiter.check(&key, rule, now).await {
+            Ok(RateLimitDecision::Allowed) => Ok(()),
+            Ok(RateLimitDecision::Limited { retry_after }) => Err(self
+                .refused(&key, rule, query.route, query.client, retry_after)
+                .await),
+            Err(error) => {
+                tracing::warn!(error = %error, "rate limiter failed; request allowed");
+                Ok(())
+            }
+        }
+    }
+
+    /// The failed-sign-in limits of `email` for `client`: refused while this client, or every
+    /// client together, has failed too often on this account. Counts nothing.
+    pub(crate) async fn check_sign_in_failures(
+        &self,
+        email: &auth_domain::Email,
+        client: &crate::ClientInfo,
+    ) -> Result<(), AuthError> {
+        let rules = self.config().rate_limit;
+        if !rules.enabled {
+            return Ok(());
         }
         let now = self.deps().clock.now();
-        for (key, rule) in checks {
-            match self.deps().rate_limiter.check(&key, rule, now).await {
+        for (key, rule) in self.sign_in_failure_keys(email, client) {
+            match self.deps().rate_limiter.peek(&key, rule, now).await {
                 Ok(RateLimitDecision::Allowed) => {}
                 Ok(RateLimitDecision::Limited { retry_after }) => {
-                    let millis = retry_after.whole_milliseconds().max(1);
-                    let seconds = u64::try_from((millis + 999) / 1000).unwrap_or(1);
-                    tracing::warn!(target: "auth::audit", route = query.route, "rate limit reached");
-                    self.audit(
-                        auth_domain::AuditKind::RateLimited,
-                        None,
-                        Some(query.route),
-                        query.client,
-                    )
-                    .await;
-                    return Err(AuthError::RateLimited {
-                        retry_after_seconds: seconds,
-                    });
+                    return Err(self
+                        .refused(&key, rule, SIGN_IN_ROUTE, client, retry_after)
+                        .await);
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, "rate limiter failed; request allowed")
+                    tracing::warn!(error = %error, "rate limiter failed; sign-in allowed");
                 }
             }
         }
         Ok(())
     }
+
+    /// Counts one failed sign-in on `email` from `client`.
+    pub(crate) async fn record_sign_in_failure(
+        &self,
+        email: &auth_domain::Email,
+        client: &crate::ClientInfo,
+    ) {
+        if !self.config().rate_limit.enabled {
+            return;
+        }
+        let now = self.deps().clock.now();
+        for (key, rule) in self.sign_in_failure_keys(email, client) {
+            if let Err(error) = self.deps().rate_limiter.check(&key, rule, now).await {
+                tracing::warn!(error = %error, "rate limiter failed; sign-in failure not counted");
+            }
+        }
+    }
+
+    fn sign_in_failure_keys(
+        &self,
+        email: &auth_domain::Email,
+        client: &crate::ClientInfo,
+    ) -> [(String, RateLimitRule); 2] {
+        let rules = self.config().rate_limit;
+        let client = client_key(&client.ip_address, rules.ipv6_subnet);
+        [
+            (format!("fail:{}|{client}", email.as_str()), rules.account),
+            (format!("fail:{}", email.as_str()), rules.account_ceiling),
+        ]
+    }
+
+    /// The refusal of a request over `rule` on `key`: logged and audited once per key and
+    /// window (a flood of refusals writes nothing more; the next record says how many were
+    /// left out), counted in metrics by the caller.
+    async fn refused(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        route: &str,
+        client: &crate::ClientInfo,
+        retry_after: Duration,
+    ) -> AuthError {
+        let millis = retry_after.whole_milliseconds().max(1);
+        let seconds = u64::try_from((millis + 999) / 1000).unwrap_or(1);
+        let once = RateLimitRule {
+            window: rule.window,
+            max: 1,
+        };
+        let now = self.deps().clock.now();
+        let first = matches!(
+            self.deps()
+                .rate_limiter
+                .check(&format!("refused:{key}"), once, now)
+                .await,
+            Ok(RateLimitDecision::Allowed) | Err(_)
+        );
+        if !first {
+            self.suppressed_refusals().add(key);
+            return AuthError::RateLimited {
+                retry_after_seconds: seconds,
+            };
+        }
+        let left_out = self.suppressed_refusals().take(key);
+        tracing::warn!(target: "auth::audit", route, left_out, "rate limit reached");
+        let reason = match left_out {
+            0 => route.to_owned(),
+            n => format!("{route} ({n} more refused since the last record)"),
+        };
+        self.audit(
+            auth_domain::AuditKind::RateLimited,
+            None,
+            Some(&reason),
+            client,
+        )
+        .await;
+        AuthError::RateLimited {
+            retry_after_seconds: seconds,
+        }
+    }
 }
+
+/// The route whose failures the per-account limits count.
+const SIGN_IN_ROUTE: &str = "/sign-in/email";
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,9 @@ fn allow_all() -> MockRateLimiter {
         .expect_check()
         .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
     limiter
+        .expect_peek()
+        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
+    limiter
 }
 
 fn fixture() -> Fixture {
@@ -489,56 +492,74 @@ async fn update_user_changes_only_given_fields_and_refuses_an_empty_update() {
     );
 }
 
-#[tokio::test]
-async fn credential_routes_are_limited_per_client_and_sign_in_per_account_too() {
-    let mut limiter = MockRateLimiter::new();
-    limiter
-        .expect_check()
-        .withf(|key, rule, _| key == "ip:10.0.0.1|/sign-in/email" && rule.max == 5)
-        .times(1)
-        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
-    limiter
-        .expect_check()
-        .withf(|key, rule, _| key == "account:a@example.com|/sign-in/email" && rule.max == 5)
-        .times(1)
-        .returning(|_, _, _| {
-            Ok(RateLimitDecision::Limited {
-                retry_after: Duration::milliseconds(1500),
-            })
-        });
-    let mut audit = auth_ports::MockAuditLog::new();
-    audit
-        .expect_record()
-        .withf(|event| {
-            event.kind == auth_domain::AuditKind::RateLimited
-                && event.ip_address == "10.0.0.1"
-                && event.user_agent == "agent/1"
-                && event.reason.as_deref() == Some("/sign-in/email")
-        })
-        .times(1)
-        .returning(|_| Ok(()));
-    let f = fixture_with(|deps| {
-        deps.rate_limiter = Arc::new(limiter);
-        deps.audit = Arc::new(audit);
-    });
-    let client = ClientInfo {
-        ip_address: "10.0.0.1".to_owned(),
+fn limited_fixture() -> Fixture {
+    fixture_with(|deps| deps.rate_limiter = Arc::new(auth_testkit::FakeRateLimiter::default()))
+}
+
+fn client_at(ip: &str) -> ClientInfo {
+    ClientInfo {
+        ip_address: ip.to_owned(),
         user_agent: "agent/1".to_owned(),
+    }
+}
+
+fn sign_in_from(email: &str, password: &str, ip: &str) -> SignInEmail {
+    SignInEmail {
+        client: client_at(ip),
+        ..sign_in(email, password)
+    }
+}
+
+#[tokio::test]
+async fn credential_routes_are_limited_per_client_and_the_refusal_is_audited_once_per_window() {
+    let mut f = limited_fixture();
+    let audit = Arc::new(MemoryStore::new());
+    f = Fixture {
+        auth: Auth::new(
+            AuthDeps {
+                audit: audit.clone(),
+                ..f.auth.deps().clone()
+            },
+            AuthConfig::default(),
+        ),
+        ..f
     };
+    let client = client_at("10.0.0.1");
     let query = RateLimitQuery {
         route: "/sign-in/email",
         client: &client,
-        email: Some("a@example.com"),
     };
-    let refused = f.auth.check_rate_limit(query).await;
-    assert!(
-        matches!(
-            refused,
-            Err(AuthError::RateLimited {
-                retry_after_seconds: 2
-            })
-        ),
-        "{refused:?}"
+    for _ in 0..5 {
+        f.auth.check_rate_limit(query).await.expect("allowed");
+    }
+    for _ in 0..100 {
+        let refused = f.auth.check_rate_limit(query).await;
+        assert!(
+            matches!(
+                refused,
+                Err(AuthError::RateLimited {
+                    retry_after_seconds: 900
+                })
+            ),
+            "{refused:?}"
+        );
+    }
+    let recorded = audit.all_audit_events();
+    assert_eq!(recorded.len(), 1, "one record for a flood of refusals");
+    assert_eq!(recorded[0].reason.as_deref(), Some("/sign-in/email"));
+    assert_eq!(recorded[0].ip_address, "10.0.0.1");
+    assert_eq!(recorded[0].user_agent, "agent/1");
+    // The next window's first refusal is recorded, with the count left out before it.
+    f.clock.advance(Duration::minutes(15));
+    for _ in 0..5 {
+        f.auth.check_rate_limit(query).await.expect("allowed");
+    }
+    assert!(f.auth.check_rate_limit(query).await.is_err());
+    let recorded = audit.all_audit_events();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(
+        recorded[1].reason.as_deref(),
+        Some("/sign-in/email (99 more refused since the last record)")
     );
 }
 
@@ -550,37 +571,115 @@ async fn other_routes_use_the_general_rule_and_a_failing_limiter_lets_requests_t
         .withf(|key, rule, _| key == "ip:10.0.0.1|/get-session" && rule.max == 100)
         .returning(|_, _, _| Err(PortError::Unavailable("down".into())));
     let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
-    let client = ClientInfo {
-        ip_address: "10.0.0.1".to_owned(),
-        user_agent: String::new(),
-    };
+    let client = client_at("10.0.0.1");
     let query = RateLimitQuery {
         route: "/get-session",
         client: &client,
-        email: None,
     };
     assert!(f.auth.check_rate_limit(query).await.is_ok());
 }
 
 #[tokio::test]
-async fn the_per_account_limit_applies_under_sign_in_only() {
-    let mut limiter = MockRateLimiter::new();
-    // One check per request: by client; no account key for a route that only looks alike.
-    limiter
-        .expect_check()
-        .withf(|key, _, _| key.starts_with("ip:"))
-        .times(2)
-        .returning(|_, _, _| Ok(RateLimitDecision::Allowed));
-    let f = fixture_with(|deps| deps.rate_limiter = Arc::new(limiter));
-    let client = ClientInfo::default();
-    for route in ["/sign-inx", "/sign-up/email"] {
-        let query = RateLimitQuery {
-            route,
-            client: &client,
-            email: Some("a@example.com"),
-        };
-        assert!(f.auth.check_rate_limit(query).await.is_ok());
+async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
+    let f = limited_fixture();
+    f.auth
+        .sign_up_email(sign_up("owner@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    // Nine strangers, each failing up to their own limit (45 failures, under the ceiling).
+    for n in 0..9 {
+        let ip = format!("203.0.113.{n}");
+        for _ in 0..5 {
+            let wrong = f
+                .auth
+                .sign_in_email(sign_in_from("owner@example.com", "guess-guess", &ip))
+                .await;
+            assert!(
+                matches!(wrong, Err(AuthError::InvalidEmailOrPassword)),
+                "{wrong:?}"
+            );
+        }
+        let refused = f
+            .auth
+            .sign_in_email(sign_in_from("owner@example.com", "password-1", &ip))
+            .await;
+        assert!(
+            matches!(refused, Err(AuthError::RateLimited { .. })),
+            "a client that kept failing is refused, even with the right password: {refused:?}"
+        );
     }
+    // Nine times the per-client limit: the owner, who never failed, signs in.
+    f.auth
+        .sign_in_email(sign_in_from(
+            "owner@example.com",
+            "password-1",
+            "198.51.100.1",
+        ))
+        .await
+        .expect("the owner is not locked out");
+}
+
+#[tokio::test]
+async fn distributed_guessing_reaches_the_per_account_ceiling() {
+    let f = limited_fixture();
+    f.auth
+        .sign_up_email(sign_up("target@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    // 50 clients, one failure each: the account's ceiling.
+    for n in 0..50 {
+        let wrong = f
+            .auth
+            .sign_in_email(sign_in_from(
+                "target@example.com",
+                "guess-guess",
+                &format!("203.0.113.{n}"),
+            ))
+            .await;
+        assert!(matches!(wrong, Err(AuthError::InvalidEmailOrPassword)));
+    }
+    let refused = f
+        .auth
+        .sign_in_email(sign_in_from(
+            "target@example.com",
+            "password-1",
+            "198.51.100.1",
+        ))
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::RateLimited { .. })),
+        "{refused:?}"
+    );
+    // Unknown accounts are counted the same way: the limit says nothing about existence.
+    for _ in 0..5 {
+        let _ = f
+            .auth
+            .sign_in_email(sign_in_from(
+                "nobody@example.com",
+                "guess-guess",
+                "203.0.113.1",
+            ))
+            .await;
+    }
+    let unknown = f
+        .auth
+        .sign_in_email(sign_in_from(
+            "nobody@example.com",
+            "guess-guess",
+            "203.0.113.1",
+        ))
+        .await;
+    assert!(matches!(unknown, Err(AuthError::RateLimited { .. })));
+    // The window passes: the owner is back.
+    f.clock.advance(Duration::minutes(15));
+    f.auth
+        .sign_in_email(sign_in_from(
+            "target@example.com",
+            "password-1",
+            "198.51.100.1",
+        ))
+        .await
+        .expect("after the window");
 }
 
 #[tokio::test]

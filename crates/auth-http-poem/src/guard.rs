@@ -23,6 +23,7 @@ const FORM_ROUTES: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
 pub(crate) async fn framing<E: Endpoint>(
     inner: Arc<E>,
     request: Request,
+    routes: Arc<RouteTable>,
 ) -> poem::Result<Response> {
     if request.headers().contains_key(header::TRANSFER_ENCODING) {
         // Request-smuggling defence. hyper drops `Content-Length` when `Transfer-Encoding` is
@@ -43,16 +44,30 @@ pub(crate) async fn framing<E: Endpoint>(
     // `X-Forwarded-For` line after the client's: every reader below sees all lines, in order.
     join_header_lines(request.headers_mut(), &header::COOKIE, "; ");
     join_header_lines(request.headers_mut(), &X_FORWARDED_FOR, ", ");
-    let path = request.uri().path();
-    let route = normalise_route(path.strip_prefix("/api/auth").unwrap_or(path));
-    let label = route_label(&route);
-    request.extensions_mut().insert(NormalisedRoute(route));
+    let label = match request.uri().path().strip_prefix(crate::BASE_PATH) {
+        Some(below) => {
+            let label = routes.label(below);
+            request.extensions_mut().insert(RouteLabel(label.clone()));
+            Some(label)
+        }
+        None => None,
+    };
     let response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
+    // Outside the auth API (health, metrics, an embedding application's routes) the router's
+    // own matched pattern names the route: as bounded as the routes mounted.
+    let label = match label {
+        Some(label) => metrics::SharedString::from(label),
+        None => response
+            .data::<poem::PathPattern>()
+            .map_or(metrics::SharedString::const_str(OTHER_ROUTE), |pattern| {
+                metrics::SharedString::from(pattern.0.clone())
+            }),
+    };
     let status_label = status_label(response.status());
-    metrics::counter!("auth_http_requests_total", "route" => label, "status" => status_label)
+    metrics::counter!("auth_http_requests_total", "route" => label.clone(), "status" => status_label)
         .increment(1);
     metrics::histogram!("auth_http_request_duration_seconds", "route" => label)
         .record(started.elapsed().as_secs_f64());
@@ -95,12 +110,9 @@ pub(crate) async fn auth_api<E: Endpoint>(
     mut request: Request,
     state: Arc<HttpState>,
 ) -> poem::Result<Response> {
-    let route = match request.extensions_mut().remove::<NormalisedRoute>() {
-        Some(NormalisedRoute(route)) => route,
-        None => {
-            let path = request.uri().path();
-            normalise_route(path.strip_prefix("/api/auth").unwrap_or(path))
-        }
+    let route = match request.extensions_mut().remove::<RouteLabel>() {
+        Some(RouteLabel(route)) => route,
+        None => Arc::from(OTHER_ROUTE),
     };
     let client = client_of(&state, &request);
     if let Err(error) = check_origin(&state, &request, &route) {
@@ -113,14 +125,12 @@ pub(crate) async fn auth_api<E: Endpoint>(
     {
         return Ok(error.into_response());
     }
-    let email = sign_in_email(&request, &route);
     let query = RateLimitQuery {
         route: &route,
         client: &client,
-        email: email.as_ref().map(auth_domain::Email::as_str),
     };
     if let Err(error) = state.auth().check_rate_limit(query).await {
-        metrics::counter!("auth_rate_limited_total", "route" => route_label(&route)).increment(1);
+        metrics::counter!("auth_rate_limited_total", "route" => metrics::SharedString::from(route.clone())).increment(1);
         return Ok(ApiError::from(error).into_response());
     }
     request.extensions_mut().insert(client);
@@ -214,11 +224,6 @@ async fn normalise_body(
     };
     request.headers_mut().insert(header::CONTENT_TYPE, json);
     request.headers_mut().remove(header::CONTENT_LENGTH);
-    if FORM_ROUTES.contains(&route) {
-        request
-            .extensions_mut()
-            .insert(NormalisedBody(body.clone()));
-    }
     request.set_body(Body::from(body));
     Ok(())
 }
@@ -316,32 +321,50 @@ pub(crate) fn normalise_route(raw: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
-/// The request's route as [`normalise_route`] gives it, worked out once by [`framing`].
-#[derive(Clone)]
-struct NormalisedRoute(String);
+/// The routes the auth API serves, as the router declares them (the OpenAPI operations and the
+/// plugins' routes, below the base path), each with a shared label. Rate-limit keys, metrics
+/// and audit rows name a route by this label, never by raw path text, so their cardinality is
+/// bounded by the routes there are: every unknown path is `other`.
+#[derive(Debug)]
+pub(crate) struct RouteTable {
+    labels: std::collections::HashMap<Box<str>, Arc<str>>,
+    other: Arc<str>,
+}
 
-/// The routes metrics are labelled with; anything else is `other` (bounded label values).
-const KNOWN_ROUTES: [&str; 19] = [
-    "/sign-up/email",
-    "/sign-in/email",
-    "/sign-out",
-    "/get-session",
-    "/list-sessions",
-    "/revoke-session",
-    "/revoke-sessions",
-    "/revoke-other-sessions",
-    "/update-user",
-    "/change-password",
-    "/ok",
-    "/error",
-    "/token",
-    "/jwks",
-    "/paseto-keys",
-    "/docs",
-    "/openapi.json",
-    "/health/live",
-    "/health/ready",
-];
+impl RouteTable {
+    /// The table of `paths` (below the base path, as the router mounts them).
+    pub(crate) fn new(paths: impl IntoIterator<Item = String>) -> Self {
+        let labels = paths
+            .into_iter()
+            .map(|path| {
+                let normalised = normalise_route(&path);
+                let label = Arc::<str>::from(normalised.as_str());
+                (normalised.into_boxed_str(), label)
+            })
+            .collect();
+        Self {
+            labels,
+            other: Arc::from(OTHER_ROUTE),
+        }
+    }
+
+    /// The label of a raw path below the base path: the normalised route when the API serves
+    /// it, else `other`.
+    pub(crate) fn label(&self, raw: &str) -> Arc<str> {
+        let route = normalise_route(raw);
+        self.labels
+            .get(route.as_str())
+            .unwrap_or(&self.other)
+            .clone()
+    }
+}
+
+/// The label shared by every path the API does not serve.
+pub(crate) const OTHER_ROUTE: &str = "other";
+
+/// The request's route label, worked out once by [`framing`].
+#[derive(Clone)]
+struct RouteLabel(Arc<str>);
 
 /// The status as a metrics label, without allocating for the statuses this API answers with.
 fn status_label(status: StatusCode) -> metrics::SharedString {
@@ -361,14 +384,6 @@ fn status_label(status: StatusCode) -> metrics::SharedString {
         other => return metrics::SharedString::from(other.to_string()),
     };
     metrics::SharedString::const_str(known)
-}
-
-pub(crate) fn route_label(route: &str) -> &'static str {
-    KNOWN_ROUTES
-        .iter()
-        .find(|known| **known == route)
-        .copied()
-        .unwrap_or("other")
 }
 
 fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
@@ -392,19 +407,3 @@ fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
         user_agent,
     }
 }
-
-/// The email of a sign-in attempt, normalised as accounts store it, for the per-account limit;
-/// none when the body holds no valid address (the sign-in then fails on its own). Reads the
-/// copy of the (size-checked, JSON) body that `normalise_body` kept.
-fn sign_in_email(request: &Request, route: &str) -> Option<auth_domain::Email> {
-    if !route.starts_with("/sign-in") || *request.method() != Method::POST {
-        return None;
-    }
-    let body = request.extensions().get::<NormalisedBody>()?;
-    let value: Value = serde_json::from_slice(&body.0).ok()?;
-    auth_domain::Email::parse(value.get("email")?.as_str()?).ok()
-}
-
-/// The request body after `normalise_body`, kept for the rate limiter's per-account key.
-#[derive(Clone)]
-struct NormalisedBody(Vec<u8>);

@@ -58,11 +58,15 @@ pub fn app(
         .nest("/", service)
         .nest("/docs", docs)
         .at("/openapi.json", spec);
+    let mut paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
+    paths.extend(api_paths(&api::all(state)));
     for plugin in state.plugins() {
         for (path, endpoint) in plugin.routes(state) {
+            paths.push(path.to_owned());
             auth_routes = auth_routes.at(path, endpoint);
         }
     }
+    let routes = Arc::new(guard::RouteTable::new(paths));
     let guard_state = state.clone();
     let guarded = auth_routes
         .into_endpoint()
@@ -70,5 +74,13 @@ pub fn app(
     extra
         .nest(BASE_PATH, guarded)
         .data(state.clone())
-        .around(guard::framing)
+        .around(move |inner, request| guard::framing(inner, request, routes.clone()))
+}
+
+/// The paths an OpenAPI service declares, as its operations' metadata lists them.
+fn api_paths<T: poem_openapi::OpenApi>(_: &T) -> impl Iterator<Item = String> {
+    T::meta()
+        .into_iter()
+        .flat_map(|api| api.paths)
+        .map(|path| path.path)
 }

@@ -40,4 +40,16 @@ pub trait RateLimiter: Send + Sync {
         rule: RateLimitRule,
         now: OffsetDateTime,
     ) -> Result<RateLimitDecision, PortError>;
+
+    /// What `check` would answer for `key` at `now` under `rule`, counting nothing: for limits
+    /// that count only some outcomes (failed sign-ins), asked before the outcome is known.
+    ///
+    /// # Errors
+    /// `PortError::Unavailable` when the backing store cannot be reached in time.
+    async fn peek(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError>;
 }

@@ -21,20 +21,27 @@ pub struct FallbackLimiter<P> {
 }
 
 impl<P> FallbackLimiter<P> {
-    /// Wraps `primary`.
-    pub fn new(primary: P) -> Self {
+    /// Wraps `primary`, with `fallback` for the times it is down.
+    pub fn new(primary: P, fallback: MemoryRateLimiter) -> Self {
         Self {
             primary,
-            fallback: MemoryRateLimiter::new(),
+            fallback,
             skip_primary_until: Mutex::new(None),
         }
     }
 }
 
-#[async_trait::async_trait]
-impl<P: RateLimiter> RateLimiter for FallbackLimiter<P> {
-    async fn check(
+/// Which question a check asks.
+#[derive(Clone, Copy)]
+enum Ask {
+    Check,
+    Peek,
+}
+
+impl<P: RateLimiter> FallbackLimiter<P> {
+    async fn ask(
         &self,
+        ask: Ask,
         key: &str,
         rule: RateLimitRule,
         now: OffsetDateTime,
@@ -44,7 +51,11 @@ impl<P: RateLimiter> RateLimiter for FallbackLimiter<P> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if skip_until.is_none_or(|until| Instant::now() >= until) {
-            match self.primary.check(key, rule, now).await {
+            let answer = match ask {
+                Ask::Check => self.primary.check(key, rule, now).await,
+                Ask::Peek => self.primary.peek(key, rule, now).await,
+            };
+            match answer {
                 Ok(decision) => return Ok(decision),
                 Err(error) => {
                     tracing::warn!(error = %error, "rate limiting falls back to memory: redis unavailable");
@@ -59,6 +70,30 @@ impl<P: RateLimiter> RateLimiter for FallbackLimiter<P> {
                 }
             }
         }
-        Ok(self.fallback.check_now(key, rule, now))
+        Ok(match ask {
+            Ask::Check => self.fallback.check_now(key, rule, now),
+            Ask::Peek => self.fallback.peek_now(key, rule, now),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl<P: RateLimiter> RateLimiter for FallbackLimiter<P> {
+    async fn check(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError> {
+        self.ask(Ask::Check, key, rule, now).await
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError> {
+        self.ask(Ask::Peek, key, rule, now).await
     }
 }

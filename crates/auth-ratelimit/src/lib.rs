@@ -12,5 +12,5 @@ mod redis;
 mod window;
 
 pub use fallback::FallbackLimiter;
-pub use memory::MemoryRateLimiter;
+pub use memory::{DEFAULT_MAX_KEYS, MemoryRateLimiter};
 pub use redis::{RedisConfig, RedisRateLimiter, redis_pool};

@@ -9,9 +9,15 @@ use time::{Duration, OffsetDateTime};
 use crate::window;
 
 const SHARDS: usize = 16;
-const PRUNE_ABOVE: usize = 10_000;
 
-/// Rate limits for one instance: sharded maps of key → request times, pruned as they grow.
+/// Keys kept by default, over all shards: at most about 100 request times each (the general
+/// rule's maximum), so roughly 50 MB in the worst case.
+pub const DEFAULT_MAX_KEYS: usize = 50_000;
+
+/// Rate limits for one instance: sharded maps of key → request times, with a fixed total
+/// capacity. A full shard first drops the logs whose window has passed; while it is still full
+/// a new key is counted in one overflow log per rule, shared by every key that found no room.
+/// So a flood of new keys costs no memory beyond the cap and never evicts (resets) a live log.
 #[derive(Debug)]
 pub struct MemoryRateLimiter {
     shards: Vec<Mutex<Shard>>,
@@ -20,9 +26,10 @@ pub struct MemoryRateLimiter {
 #[derive(Debug)]
 struct Shard {
     logs: HashMap<String, Log>,
-    /// Prune when the shard holds more keys than this; doubled after a prune that freed
-    /// little, so a shard full of live keys is not scanned on every check.
-    prune_above: usize,
+    /// Most keys this shard holds (overflow logs aside).
+    capacity: usize,
+    /// Before this time (ms) no stored log can have expired: a full shard is not rescanned.
+    next_expiry_ms: i64,
 }
 
 /// One key's request times, with the window of the rule that counts them: a key is dropped
@@ -33,26 +40,43 @@ struct Log {
     times: VecDeque<i64>,
 }
 
+impl Log {
+    /// When the newest request leaves the window (the log is then empty and can go).
+    fn expires_at_ms(&self) -> i64 {
+        self.times
+            .back()
+            .map_or(i64::MIN, |newest| newest.saturating_add(self.window_ms))
+    }
+}
+
 impl Default for MemoryRateLimiter {
     fn default() -> Self {
+        Self::with_max_keys(DEFAULT_MAX_KEYS)
+    }
+}
+
+impl MemoryRateLimiter {
+    /// An empty limiter with the default capacity.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty limiter that keeps at most about `max_keys` keys in all.
+    #[must_use]
+    pub fn with_max_keys(max_keys: usize) -> Self {
+        let capacity = (max_keys / SHARDS).max(1);
         Self {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
                         logs: HashMap::new(),
-                        prune_above: PRUNE_ABOVE,
+                        capacity,
+                        next_expiry_ms: i64::MAX,
                     })
                 })
                 .collect(),
         }
-    }
-}
-
-impl MemoryRateLimiter {
-    /// An empty limiter.
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
     }
 
     /// The synchronous check (also used by the Redis fallback).
@@ -68,23 +92,99 @@ impl MemoryRateLimiter {
         let mut shard = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shard.logs.len() > shard.prune_above {
-            shard.logs.retain(|_, log| {
-                log.times
-                    .back()
-                    .is_some_and(|newest| *newest > now_ms - log.window_ms)
-            });
-            shard.prune_above = PRUNE_ABOVE.max(shard.logs.len() * 2);
-        }
-        let log = shard.logs.entry(key.to_owned()).or_default();
+        let key = if shard.logs.contains_key(key) || shard.has_room(now_ms) {
+            std::borrow::Cow::Borrowed(key)
+        } else {
+            std::borrow::Cow::Owned(overflow_key(window_ms, rule.max))
+        };
+        let log = shard.logs.entry(key.into_owned()).or_default();
         log.window_ms = log.window_ms.max(window_ms);
-        match window::check(&mut log.times, now_ms, window_ms, rule.max) {
+        let decision = match window::check(&mut log.times, now_ms, window_ms, rule.max) {
+            Ok(()) => RateLimitDecision::Allowed,
+            Err(retry_after_ms) => RateLimitDecision::Limited {
+                retry_after: Duration::milliseconds(retry_after_ms),
+            },
+        };
+        let expires_at = log.expires_at_ms();
+        shard.next_expiry_ms = shard.next_expiry_ms.min(expires_at);
+        decision
+    }
+
+    /// The synchronous peek: a key that is not stored has counted nothing.
+    pub(crate) fn peek_now(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> RateLimitDecision {
+        let now_ms = millis(now);
+        let window_ms = i64::try_from(rule.window.whole_milliseconds()).unwrap_or(i64::MAX);
+        let mut shard = self.shards[shard_of(key)]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = if shard.logs.contains_key(key) || shard.logs.len() < shard.capacity {
+            std::borrow::Cow::Borrowed(key)
+        } else {
+            // A key that found no room was counted in the overflow log.
+            std::borrow::Cow::Owned(overflow_key(window_ms, rule.max))
+        };
+        let Some(log) = shard.logs.get_mut(key.as_ref()) else {
+            return RateLimitDecision::Allowed;
+        };
+        match window::peek(&mut log.times, now_ms, window_ms, rule.max) {
             Ok(()) => RateLimitDecision::Allowed,
             Err(retry_after_ms) => RateLimitDecision::Limited {
                 retry_after: Duration::milliseconds(retry_after_ms),
             },
         }
     }
+
+    /// How many keys are held, overflow logs included (for tests and metrics).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                shard
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .logs
+                    .len()
+            })
+            .sum()
+    }
+
+    /// Whether no key is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Shard {
+    /// Whether a new key fits: when full, the logs whose window has passed are dropped first
+    /// (at most once per expiry, so a shard full of live logs is not rescanned on every check).
+    fn has_room(&mut self, now_ms: i64) -> bool {
+        if self.logs.len() < self.capacity {
+            return true;
+        }
+        if now_ms < self.next_expiry_ms {
+            return false;
+        }
+        self.logs.retain(|_, log| log.expires_at_ms() > now_ms);
+        self.next_expiry_ms = self
+            .logs
+            .values()
+            .map(Log::expires_at_ms)
+            .min()
+            .unwrap_or(i64::MAX);
+        self.logs.len() < self.capacity
+    }
+}
+
+/// The log shared by the keys of one rule that found a full shard.
+fn overflow_key(window_ms: i64, max: u32) -> String {
+    format!("\0overflow|{window_ms}|{max}")
 }
 
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {
@@ -107,6 +207,15 @@ impl RateLimiter for MemoryRateLimiter {
         now: OffsetDateTime,
     ) -> Result<RateLimitDecision, PortError> {
         Ok(self.check_now(key, rule, now))
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError> {
+        Ok(self.peek_now(key, rule, now))
     }
 }
 

@@ -62,6 +62,19 @@ redis.call('PEXPIRE', KEYS[1], window)
 return 0
 ";
 
+/// The same test as [`SCRIPT`], counting nothing.
+const PEEK_SCRIPT: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= max then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
+return 0
+";
+
 /// Distinguishes members added in the same millisecond.
 static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -72,6 +85,7 @@ pub struct RedisRateLimiter {
     prefix: String,
     timeout: StdDuration,
     script: Script,
+    peek_script: Script,
 }
 
 impl std::fmt::Debug for RedisRateLimiter {
@@ -91,11 +105,13 @@ impl RedisRateLimiter {
             prefix: config.prefix.clone(),
             timeout: config.timeout,
             script: Script::new(SCRIPT),
+            peek_script: Script::new(PEEK_SCRIPT),
         }
     }
 
     async fn run(
         &self,
+        script: &Script,
         key: &str,
         rule: RateLimitRule,
         now: OffsetDateTime,
@@ -108,8 +124,7 @@ impl RedisRateLimiter {
         let window_ms = i64::try_from(rule.window.whole_milliseconds()).unwrap_or(i64::MAX);
         let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let member = format!("{}-{}-{sequence}", millis(now), std::process::id());
-        let retry_after: i64 = self
-            .script
+        let retry_after: i64 = script
             .key(format!("{}:rl:{key}", self.prefix))
             .arg(millis(now))
             .arg(window_ms)
@@ -130,7 +145,29 @@ impl RateLimiter for RedisRateLimiter {
         rule: RateLimitRule,
         now: OffsetDateTime,
     ) -> Result<RateLimitDecision, PortError> {
-        let result = tokio::time::timeout(self.timeout, self.run(key, rule, now)).await;
+        self.decide(&self.script, key, rule, now).await
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError> {
+        self.decide(&self.peek_script, key, rule, now).await
+    }
+}
+
+impl RedisRateLimiter {
+    /// Runs one script within the timeout and reads its answer (0, or the wait in ms).
+    async fn decide(
+        &self,
+        script: &Script,
+        key: &str,
+        rule: RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<RateLimitDecision, PortError> {
+        let result = tokio::time::timeout(self.timeout, self.run(script, key, rule, now)).await;
         match result {
             Err(_) => Err(PortError::Unavailable(
                 "redis did not answer in time".into(),

@@ -11,6 +11,18 @@ pub(crate) fn check(
     window_ms: i64,
     max: u32,
 ) -> Result<(), i64> {
+    peek(log, now_ms, window_ms, max)?;
+    log.push_back(now_ms);
+    Ok(())
+}
+
+/// What [`check`] would answer, recording nothing (times that left the window are dropped).
+pub(crate) fn peek(
+    log: &mut VecDeque<i64>,
+    now_ms: i64,
+    window_ms: i64,
+    max: u32,
+) -> Result<(), i64> {
     while log
         .front()
         .is_some_and(|oldest| *oldest <= now_ms - window_ms)
@@ -21,7 +33,6 @@ pub(crate) fn check(
         let oldest = log.front().copied().unwrap_or(now_ms);
         return Err((oldest + window_ms - now_ms).max(1));
     }
-    log.push_back(now_ms);
     Ok(())
 }
 

@@ -79,3 +79,56 @@ impl PasswordHasher for FastHasher {
         Ok(hash.as_str().strip_prefix("fast:") == Some(password.expose()))
     }
 }
+
+/// An exact sliding-window limiter in one mutex, for use-case tests (the production limiters
+/// live in `auth-ratelimit`). Unbounded: never for production.
+#[derive(Debug, Default)]
+pub struct FakeRateLimiter(Mutex<std::collections::HashMap<String, Vec<OffsetDateTime>>>);
+
+impl FakeRateLimiter {
+    fn decide(
+        &self,
+        key: &str,
+        rule: auth_ports::RateLimitRule,
+        now: OffsetDateTime,
+        count: bool,
+    ) -> auth_ports::RateLimitDecision {
+        let mut logs = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let log = logs.entry(key.to_owned()).or_default();
+        log.retain(|at| *at > now - rule.window);
+        if log.len() >= rule.max as usize {
+            let oldest = log.first().copied().unwrap_or(now);
+            return auth_ports::RateLimitDecision::Limited {
+                retry_after: (oldest + rule.window - now).max(Duration::milliseconds(1)),
+            };
+        }
+        if count {
+            log.push(now);
+        }
+        auth_ports::RateLimitDecision::Allowed
+    }
+}
+
+#[async_trait::async_trait]
+impl auth_ports::RateLimiter for FakeRateLimiter {
+    async fn check(
+        &self,
+        key: &str,
+        rule: auth_ports::RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<auth_ports::RateLimitDecision, PortError> {
+        Ok(self.decide(key, rule, now, true))
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        rule: auth_ports::RateLimitRule,
+        now: OffsetDateTime,
+    ) -> Result<auth_ports::RateLimitDecision, PortError> {
+        Ok(self.decide(key, rule, now, false))
+    }
+}

@@ -32,6 +32,12 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Every audit event recorded, oldest first.
+    #[must_use]
+    pub fn all_audit_events(&self) -> Vec<AuditEvent> {
+        self.state().audit.clone()
+    }
+
     /// Sets a user's `twoFactorEnabled`, as the two-factor plugin (or a database adopted from
     /// Better-Auth) leaves it; no port writes it yet.
     pub fn set_two_factor_enabled(&self, id: &UserId, enabled: bool) {

@@ -247,3 +247,102 @@ fn serve_warns_once_with_the_count_when_users_have_two_factor_on() {
     runtime.block_on(database.cleanup());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The resident memory of a process, in bytes.
+fn resident_bytes(pid: u32) -> u64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).expect("statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|field| field.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+/// One keep-alive HTTP/1.1 connection that sends a request and reads its whole answer.
+struct Connection {
+    stream: TcpStream,
+}
+
+impl Connection {
+    fn open(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Self { stream }
+    }
+
+    /// Sends `POST path` with a JSON body; returns the status code.
+    fn post(&mut self, path: &str, body: &str) -> u16 {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.stream.write_all(request.as_bytes()).expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0_u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            self.stream.read_exact(&mut byte).expect("read head");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        let mut rest = vec![0_u8; length];
+        self.stream.read_exact(&mut rest).expect("read body");
+        head.get(9..12)
+            .and_then(|code| code.parse().ok())
+            .expect("status")
+    }
+}
+
+#[test]
+fn a_flood_of_junk_paths_does_not_grow_the_server_and_real_limits_still_hold() {
+    let dir = temp_dir("flood");
+    let addr = free_port();
+    let mut child = command(&dir)
+        .env("AUTH_BIND", addr.to_string())
+        .env("AUTH_DATABASE_URL", "sqlite://flood.db?mode=rwc")
+        .env("AUTH_SECRET", "f".repeat(32))
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    let padding = "x".repeat(4000);
+    let body = r#"{"email":"flood@example.com","password":"x"}"#;
+    let mut connection = Connection::open(addr);
+    let mut flood = |salt: &str, count: usize| {
+        for n in 0..count {
+            let status = connection.post(&format!("/api/auth/sign-in/{salt}{n}{padding}"), body);
+            assert!(status == 404 || status == 429, "{status}");
+        }
+    };
+    flood("warm", 1_000);
+    let before = resident_bytes(child.id());
+    flood("flood", 20_000);
+    let grown = resident_bytes(child.id()).saturating_sub(before);
+    assert!(
+        grown < 10 * 1024 * 1024,
+        "20,000 junk paths grew the server by {grown} bytes"
+    );
+    // The flood shared one `other` bucket; the sign-in route's own limit is intact.
+    let mut fresh = Connection::open(addr);
+    for n in 0..5 {
+        let status = fresh.post(
+            "/api/auth/sign-in/email",
+            &format!(r#"{{"email":"r{n}@example.com","password":"wrong-password"}}"#),
+        );
+        assert_eq!(status, 401, "attempt {n}");
+    }
+    let status = fresh.post(
+        "/api/auth/sign-in/email",
+        r#"{"email":"r9@example.com","password":"wrong-password"}"#,
+    );
+    assert_eq!(status, 429);
+    terminate(child);
+    let _ = std::fs::remove_dir_all(dir);
+}

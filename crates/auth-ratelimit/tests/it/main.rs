@@ -46,6 +46,13 @@ async fn redis_limiter(prefix: &str) -> Option<RedisRateLimiter> {
 }
 
 async fn burst_then_limit(limiter: &dyn RateLimiter, key: &str) {
+    // Peeking counts nothing, however often.
+    for _ in 0..10 {
+        assert_eq!(
+            limiter.peek(key, RULE, T0).await.expect("peek"),
+            RateLimitDecision::Allowed
+        );
+    }
     for n in 0..5 {
         assert_eq!(
             limiter.check(key, RULE, T0).await.expect("check"),
@@ -62,6 +69,14 @@ async fn burst_then_limit(limiter: &dyn RateLimiter, key: &str) {
         RateLimitDecision::Limited {
             retry_after: Duration::minutes(14)
         }
+    );
+    assert_eq!(
+        limiter
+            .peek(key, RULE, T0 + Duration::minutes(1))
+            .await
+            .expect("peek"),
+        refused,
+        "a peek sees the same refusal"
     );
     let edge = limiter
         .check(
@@ -183,10 +198,10 @@ async fn the_fallback_limits_in_memory_while_redis_is_down_and_returns_to_redis(
     let target: std::net::SocketAddr = target.parse().expect("redis host:port");
     let proxy = TcpProxy::start(target).await.expect("proxy");
     let proxied = config(format!("redis://127.0.0.1:{}", proxy.port()), &prefix);
-    let limiter = FallbackLimiter::new(RedisRateLimiter::new(
-        redis_pool(&proxied).expect("pool"),
-        &proxied,
-    ));
+    let limiter = FallbackLimiter::new(
+        RedisRateLimiter::new(redis_pool(&proxied).expect("pool"), &proxied),
+        MemoryRateLimiter::new(),
+    );
 
     assert_eq!(
         limiter.check("fb", RULE, T0).await.expect("check"),
