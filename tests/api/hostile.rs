@@ -249,22 +249,6 @@ async fn raw_exchange(app: &TestApp, request: &str) -> (String, bool) {
 }
 
 #[tokio::test]
-async fn a_request_with_both_content_length_and_transfer_encoding_is_refused_and_closed() {
-    let Some(app) = spawn_app(Backend::Sqlite).await else {
-        return;
-    };
-    let request = "POST /api/auth/sign-up/email HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-                   Content-Length: 70\r\nTransfer-Encoding: chunked\r\n\r\n\
-                   46\r\n{\"name\":\"Smuggle\",\"email\":\"smuggle@example.com\",\"password\":\"password-1\"}\r\n0\r\n\r\n";
-    let (response, closed) = raw_exchange(&app, request).await;
-    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
-    assert!(response.contains("\"code\":\"BAD_REQUEST\""), "{response}");
-    assert!(closed, "the server closes the connection");
-    assert_nothing_written(&app, "smuggle@example.com").await;
-    app.stop().await;
-}
-
-#[tokio::test]
 async fn header_values_with_non_latin1_characters_never_cause_a_server_error() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
         return;

@@ -9,6 +9,7 @@
 
 mod bearer;
 mod compat;
+mod connections;
 mod docs;
 mod email_password;
 mod guards;

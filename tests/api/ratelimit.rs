@@ -281,4 +281,3 @@ async fn ipv6_clients_are_limited_per_64_network() {
     assert_eq!(neighbour.status(), 401);
     app.stop().await;
 }
-

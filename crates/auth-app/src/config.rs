@@ -36,6 +36,17 @@ pub struct AppConfig {
     pub log: Option<String>,
     /// `AUTH_BODY_LIMIT`: largest request body in bytes.
     pub body_limit: usize,
+    /// `AUTH_HTTP_HEADER_TIMEOUT_MS`: longest time to receive a request head, from its first
+    /// byte.
+    pub http_header_timeout_ms: u64,
+    /// `AUTH_HTTP_BODY_TIMEOUT_MS`: longest time to receive a request body, from the end of
+    /// its head.
+    pub http_body_timeout_ms: u64,
+    /// `AUTH_HTTP_IDLE_TIMEOUT_MS`: longest silence on a keep-alive connection between
+    /// requests.
+    pub http_idle_timeout_ms: u64,
+    /// `AUTH_HTTP_MAX_CONNECTIONS`: most connections open at once.
+    pub http_max_connections: usize,
     /// `AUTH_PASSWORD_MIN_LENGTH`.
     pub password_min_length: usize,
     /// `AUTH_PASSWORD_MAX_LENGTH`.
@@ -146,6 +157,10 @@ impl Default for AppConfig {
             log_format: LogFormat::Pretty,
             log: None,
             body_limit: 1024 * 1024,
+            http_header_timeout_ms: 20_000,
+            http_body_timeout_ms: 30_000,
+            http_idle_timeout_ms: 60_000,
+            http_max_connections: 10_000,
             password_min_length: 8,
             password_max_length: 128,
             session_expires_in: 7 * 24 * 3600,
@@ -193,6 +208,10 @@ impl std::fmt::Debug for AppConfig {
             .field("plugins", &self.plugins)
             .field("log_format", &self.log_format)
             .field("body_limit", &self.body_limit)
+            .field("http_header_timeout_ms", &self.http_header_timeout_ms)
+            .field("http_body_timeout_ms", &self.http_body_timeout_ms)
+            .field("http_idle_timeout_ms", &self.http_idle_timeout_ms)
+            .field("http_max_connections", &self.http_max_connections)
             .field("password_min_length", &self.password_min_length)
             .field("password_max_length", &self.password_max_length)
             .field("session_expires_in", &self.session_expires_in)
@@ -333,6 +352,13 @@ impl AppConfig {
             bail!(
                 "session durations must not be negative, and AUTH_SESSION_EXPIRES_IN must be positive"
             );
+        }
+        if self.http_header_timeout_ms == 0
+            || self.http_body_timeout_ms == 0
+            || self.http_idle_timeout_ms == 0
+            || self.http_max_connections == 0
+        {
+            bail!("AUTH_HTTP_* timeouts and AUTH_HTTP_MAX_CONNECTIONS must be positive");
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");

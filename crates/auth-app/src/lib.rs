@@ -20,14 +20,13 @@ use auth_cache_redis::{CacheConfig, LayeredSessionCache};
 use auth_core::{Auth, AuthConfig, AuthDeps, RateLimitConfig};
 use auth_crypto::{Argon2Hasher, HasherConfig, OsRandom, SystemClock};
 use auth_domain::{PasswordPolicy, SessionPolicy};
+use auth_http_poem::server::ServerConfig;
 use auth_http_poem::{HttpConfig, HttpState};
 use auth_ports::{Clock, RateLimitRule, RateLimiter};
 use auth_ratelimit::{
     FallbackLimiter, MemoryRateLimiter, RedisConfig, RedisRateLimiter, redis_pool,
 };
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
-use poem::Server;
-use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 
 pub use config::AppConfig;
 pub use jwt::{describe_key, list_keys, rotate_keys};
@@ -48,8 +47,9 @@ pub struct Overrides {
 /// A built, bound, not yet running server.
 pub struct Application {
     port: u16,
-    acceptor: poem::listener::BoxAcceptor,
+    listener: tokio::net::TcpListener,
     endpoint: poem::endpoint::BoxEndpoint<'static>,
+    server: ServerConfig,
     store: SeaOrmStore,
 }
 
@@ -146,6 +146,16 @@ fn rate_limiter(config: &AppConfig, redis: Option<&deadpool_redis::Pool>) -> Arc
             MemoryRateLimiter::with_max_keys(config.rate_limit_max_keys),
         )),
         _ => Arc::new(MemoryRateLimiter::with_max_keys(config.rate_limit_max_keys)),
+    }
+}
+
+fn server_config(config: &AppConfig) -> ServerConfig {
+    ServerConfig {
+        header_read_timeout: Duration::from_millis(config.http_header_timeout_ms),
+        body_read_timeout: Duration::from_millis(config.http_body_timeout_ms),
+        idle_timeout: Duration::from_millis(config.http_idle_timeout_ms),
+        max_connections: config.http_max_connections,
+        ..ServerConfig::default()
     }
 }
 
@@ -274,20 +284,19 @@ impl Application {
         let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
         let extra = ops::routes(&config, store.clone(), redis);
         let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, extra));
-        let acceptor = TcpListener::bind(config.bind.clone())
-            .into_acceptor()
+        let listener = tokio::net::TcpListener::bind(config.bind.as_str())
             .await
             .with_context(|| format!("binding {}", config.bind))?;
-        let port = acceptor
+        let port = listener
             .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(std::net::SocketAddr::port))
+            .map(|addr| addr.port())
             .unwrap_or_default();
         tracing::info!(bind = %config.bind, port, plugins = ?state.plugins().iter().map(|p| p.id()).collect::<Vec<_>>(), "auth server ready");
         Ok(Self {
             port,
-            acceptor: acceptor.boxed(),
+            listener,
             endpoint,
+            server: server_config(&config),
             store,
         })
     }
@@ -306,9 +315,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(Duration::from_secs(10)))
-            .await?;
+        auth_http_poem::server::serve(self.listener, self.endpoint, self.server, shutdown).await?;
         self.store.close().await;
         Ok(())
     }

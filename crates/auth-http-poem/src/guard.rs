@@ -25,19 +25,10 @@ pub(crate) async fn framing<E: Endpoint>(
     request: Request,
     routes: Arc<RouteTable>,
 ) -> poem::Result<Response> {
-    if request.headers().contains_key(header::TRANSFER_ENCODING) {
-        // Request-smuggling defence. hyper drops `Content-Length` when `Transfer-Encoding` is
-        // also present (and closes the connection afterwards), so a request carrying both is
-        // seen here with only the latter: refuse every `Transfer-Encoding` body (auth bodies are
-        // small; clients send `Content-Length`) and close the connection (RFC 9112 §6.3).
-        let mut error = ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "Transfer-Encoding request bodies are not accepted; send Content-Length",
-        );
-        error.headers.push((header::CONNECTION, "close".to_owned()));
-        return Ok(error.into_response());
-    }
+    // Chunked bodies are accepted (the size limit applies to the decoded body). The smuggling
+    // defence is hyper's: a request with both `Content-Length` and `Transfer-Encoding` is read
+    // as chunked and its connection closed after the answer (RFC 9112 §6.3), so bytes after
+    // it are never read as a second request.
     let started = std::time::Instant::now();
     let mut request = request;
     // HTTP/2 clients split cookies over several lines, and a proxy may append its own
@@ -158,23 +149,17 @@ async fn normalise_body(
     request: &mut Request,
     route: &str,
 ) -> Result<(), ApiError> {
+    let headers = request.headers();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let expects_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let limit = state.config().body_limit;
-    let bytes = request
-        .take_body()
-        .into_bytes_limit(limit)
-        .await
-        .map_err(|error| match error {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("Request body is larger than {limit} bytes"),
-            ),
-            _ => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "Could not read the request body",
-            ),
-        })?;
+    let bytes =
+        crate::body::read_limited(request.take_body(), limit, declared, expects_continue).await?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -224,6 +209,7 @@ async fn normalise_body(
     };
     request.headers_mut().insert(header::CONTENT_TYPE, json);
     request.headers_mut().remove(header::CONTENT_LENGTH);
+    request.headers_mut().remove(header::TRANSFER_ENCODING);
     request.set_body(Body::from(body));
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod api;
 pub mod bearer;
+mod body;
 pub mod client_ip;
 pub mod cookies;
 pub mod dto;
@@ -16,6 +17,7 @@ mod guard;
 pub mod jwt;
 pub mod origin;
 pub mod payload;
+pub mod server;
 mod session_ctx;
 mod session_user;
 mod state;
