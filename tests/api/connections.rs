@@ -271,3 +271,63 @@ async fn a_client_that_writes_a_5_mb_body_before_reading_gets_the_413() {
     assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn requests_that_wait_too_long_for_a_hashing_slot_get_503_with_retry_after() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.hash_concurrency = 1;
+        config.hash_queue_timeout_ms = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let sign_ups: Vec<_> = (0..8)
+        .map(|n| {
+            let body = serde_json::json!({
+                "name": "Queued",
+                "email": format!("queued{n}@example.com"),
+                "password": "password-123",
+            });
+            tokio::spawn(
+                crate::helpers::client(false)
+                    .post(app.url("/sign-up/email"))
+                    .json(&body)
+                    .send(),
+            )
+        })
+        .collect();
+    let mut refused = Vec::new();
+    for (n, response) in sign_ups.into_iter().enumerate() {
+        let response = response.await.expect("join").expect("request");
+        match response.status().as_u16() {
+            200 => {}
+            503 => {
+                assert_eq!(
+                    response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()),
+                    Some("2")
+                );
+                crate::helpers::expect_error(response, 503, Some("SERVICE_UNAVAILABLE")).await;
+                refused.push(n);
+            }
+            other => panic!("sign-up {n}: unexpected {other}"),
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "one slot and eight hashes: some wait too long"
+    );
+    // A refused sign-up wrote nothing: the address is still free.
+    let n = refused[0];
+    let again = crate::helpers::client(false)
+        .post(app.url("/sign-up/email"))
+        .json(&serde_json::json!({"name": "Queued", "email": format!("queued{n}@example.com"), "password": "password-123"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(again.status(), 200);
+    app.stop().await;
+}

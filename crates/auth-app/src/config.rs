@@ -59,6 +59,9 @@ pub struct AppConfig {
     pub session_fresh_age: i64,
     /// `AUTH_HASH_CONCURRENCY`: password hashes computed at once (default: half the CPU cores).
     pub hash_concurrency: usize,
+    /// `AUTH_HASH_QUEUE_TIMEOUT_MS`: longest wait for a hashing slot before the request is
+    /// refused with `503` and `Retry-After`.
+    pub hash_queue_timeout_ms: u64,
     /// `AUTH_DATABASE_MAX_CONNECTIONS`: pool size (default: 4 on SQLite, 16 on Postgres).
     pub database_max_connections: Option<u32>,
     /// `AUTH_AUTO_MIGRATE`: apply migrations when the server starts.
@@ -169,6 +172,7 @@ impl Default for AppConfig {
             // Half the cores (at least one): a sign-in storm must leave CPU for session checks.
             hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
+            hash_queue_timeout_ms: 5_000,
             database_max_connections: None,
             auto_migrate: true,
             jwt_issuer: None,
@@ -218,6 +222,7 @@ impl std::fmt::Debug for AppConfig {
             .field("session_update_age", &self.session_update_age)
             .field("session_fresh_age", &self.session_fresh_age)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue_timeout_ms", &self.hash_queue_timeout_ms)
             .field("database_max_connections", &self.database_max_connections)
             .field("auto_migrate", &self.auto_migrate)
             .field("jwt_issuer", &self.jwt_issuer)
@@ -362,6 +367,9 @@ impl AppConfig {
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");
+        }
+        if self.hash_queue_timeout_ms == 0 {
+            bail!("AUTH_HASH_QUEUE_TIMEOUT_MS must be positive");
         }
         crate::jwt::validate(self)?;
         if let Some(bad) = self

@@ -253,6 +253,7 @@ impl Application {
         }
         let hasher_config = overrides.hasher.unwrap_or(HasherConfig {
             max_concurrent: config.hash_concurrency,
+            queue_timeout: Duration::from_millis(config.hash_queue_timeout_ms),
             ..HasherConfig::default()
         });
         let clock: Arc<dyn Clock> = overrides

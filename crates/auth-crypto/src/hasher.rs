@@ -24,7 +24,13 @@ pub struct HasherConfig {
     /// How many hashes may run at once; further requests wait for a slot. Bounds memory use
     /// (`max_concurrent * memory_kib`) and keeps blocking threads free for other work.
     pub max_concurrent: usize,
+    /// Longest wait for a slot; past it the request is refused as `Unavailable` (a `503` with
+    /// `Retry-After`) instead of queueing without end.
+    pub queue_timeout: std::time::Duration,
 }
+
+/// The default longest wait for a hashing slot.
+pub(crate) const DEFAULT_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Default for HasherConfig {
     fn default() -> Self {
@@ -33,6 +39,7 @@ impl Default for HasherConfig {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 4,
+            queue_timeout: DEFAULT_QUEUE_TIMEOUT,
         }
     }
 }
@@ -47,6 +54,7 @@ impl HasherConfig {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 4,
+            queue_timeout: DEFAULT_QUEUE_TIMEOUT,
         }
     }
 }
@@ -57,6 +65,7 @@ impl HasherConfig {
 pub struct Argon2Hasher {
     params: Params,
     permits: Arc<Semaphore>,
+    queue_timeout: std::time::Duration,
 }
 
 impl Argon2Hasher {
@@ -75,6 +84,7 @@ impl Argon2Hasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            queue_timeout: config.queue_timeout,
         })
     }
 
@@ -83,10 +93,17 @@ impl Argon2Hasher {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|error| PortError::Unavailable(Box::new(error)))?;
+        let waiting = Arc::clone(&self.permits).acquire_owned();
+        let permit = match tokio::time::timeout(self.queue_timeout, waiting).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(error)) => return Err(PortError::Unavailable(Box::new(error))),
+            Err(_) => {
+                tracing::warn!("password hashing is saturated; request refused");
+                return Err(PortError::Unavailable(
+                    "password hashing is saturated: no slot within the queue timeout".into(),
+                ));
+            }
+        };
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();

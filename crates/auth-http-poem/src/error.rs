@@ -74,6 +74,9 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Seconds a client is told to wait after a `503`.
+const UNAVAILABLE_RETRY_AFTER: &str = "2";
+
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let status = match &error {
@@ -104,6 +107,10 @@ impl From<AuthError> for ApiError {
                 ),
                 (header::RETRY_AFTER, retry_after_seconds.to_string()),
             ],
+            // A dependency is down or saturated (database, hashing queue): worth a retry soon.
+            AuthError::Unavailable(_) => {
+                vec![(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_owned())]
+            }
             _ => Vec::new(),
         };
         let body = ErrorBody {

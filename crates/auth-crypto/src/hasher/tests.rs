@@ -147,3 +147,27 @@ async fn concurrent_hashing_is_bounded_by_the_semaphore() {
         "every permit is returned"
     );
 }
+
+#[tokio::test]
+async fn a_request_that_waits_too_long_for_a_slot_is_refused_as_unavailable() {
+    let config = HasherConfig {
+        max_concurrent: 1,
+        queue_timeout: std::time::Duration::from_millis(50),
+        ..HasherConfig::insecure_fast_for_tests()
+    };
+    let hasher = hasher(config);
+    let held = Arc::clone(&hasher.permits)
+        .acquire_owned()
+        .await
+        .expect("the only slot");
+    let refused = hasher.hash(&password("queued")).await;
+    assert!(
+        matches!(refused, Err(PortError::Unavailable(_))),
+        "{refused:?}"
+    );
+    drop(held);
+    assert!(
+        hasher.hash(&password("queued")).await.is_ok(),
+        "a free slot is used"
+    );
+}
