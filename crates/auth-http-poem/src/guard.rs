@@ -236,7 +236,11 @@ fn form_to_json(bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
 
 /// The origin check: cookie-carrying state changes must come from a trusted origin; the two
 /// form-capable sign-in routes also check browsers that send no cookie.
-fn check_origin(state: &HttpState, request: &Request, route: &str) -> Result<(), ApiError> {
+pub(crate) fn check_origin(
+    state: &HttpState,
+    request: &Request,
+    route: &str,
+) -> Result<(), ApiError> {
     if is_safe(request.method()) {
         return Ok(());
     }

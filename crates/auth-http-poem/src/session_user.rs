@@ -11,7 +11,10 @@ use crate::state::HttpState;
 
 /// The signed-in user and session of a request. Missing or invalid credentials answer
 /// `401 {"code":"UNAUTHORIZED","message":"Unauthorized"}`. The session is read without sliding
-/// its expiry (an extractor cannot re-issue the cookie).
+/// its expiry (an extractor cannot re-issue the cookie). An unsafe request (`POST`, `PUT`,
+/// `PATCH`, `DELETE`, ...) that carries cookies must come from a trusted origin, as on the auth
+/// API itself, or it is refused with `403 MISSING_OR_NULL_ORIGIN` / `INVALID_ORIGIN` (CSRF);
+/// a request authenticated by `Authorization: Bearer` alone is not checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionUser(pub AuthContext);
 
@@ -24,6 +27,8 @@ impl<'a> FromRequest<'a> for SessionUser {
             ))
             .into());
         };
+        // A browser sends cookies with cross-site requests: the same origin rule as the auth API.
+        crate::guard::check_origin(state, request, "")?;
         // Let the plugins (bearer) turn their credentials into the session cookie, on a copy of
         // the request's headers.
         let mut probe = Request::builder()

@@ -8,7 +8,7 @@ use auth_ratelimit::MemoryRateLimiter;
 use auth_testkit::{FastHasher, ManualClock, MemoryStore, SeededRandom};
 use poem::test::TestClient;
 use poem::web::Json;
-use poem::{Route, get, handler};
+use poem::{Route, get, handler, post};
 use time::macros::datetime;
 
 use super::*;
@@ -103,4 +103,45 @@ async fn without_the_bearer_plugin_the_authorization_header_is_ignored() {
         .send()
         .await;
     response.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_unsafe_request_with_a_session_cookie_must_come_from_a_trusted_origin() {
+    let (state, token) = fixture(vec![Arc::new(BearerPlugin::new(BearerConfig::default()))]).await;
+    let client = TestClient::new(app(&state, Route::new().at("/transfer", post(me))));
+    let cookie = format!(
+        "{}={}",
+        state.cookies().name(crate::cookies::SESSION_TOKEN),
+        encode_uri_component(&state.cookies().sign(&token))
+    );
+    let forged = client
+        .post("/transfer")
+        .header("cookie", cookie.clone())
+        .header("origin", "https://evil.example")
+        .send()
+        .await;
+    forged.assert_status(poem::http::StatusCode::FORBIDDEN);
+    forged
+        .assert_json(serde_json::json!({"message": "Invalid origin", "code": "INVALID_ORIGIN"}))
+        .await;
+    let no_origin = client
+        .post("/transfer")
+        .header("cookie", cookie.clone())
+        .send()
+        .await;
+    no_origin.assert_status(poem::http::StatusCode::FORBIDDEN);
+    let trusted = client
+        .post("/transfer")
+        .header("cookie", cookie)
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await;
+    trusted.assert_status_is_ok();
+    // A bearer token is not sent by browsers on their own: no origin needed.
+    let by_bearer = client
+        .post("/transfer")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await;
+    by_bearer.assert_status_is_ok();
 }
