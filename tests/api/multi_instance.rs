@@ -168,6 +168,19 @@ async fn sessions_keep_working_while_redis_is_down_and_redis_is_used_again_when_
         200,
         "limits fall back to memory"
     );
+    // Degraded, not unready: an orchestrator keeps routing to this instance.
+    let ready = app
+        .client
+        .get(format!("{}/health/ready", app.address))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!(
+        ready,
+        serde_json::json!({"status": "degraded", "checks": {"database": "ok", "redis": "unavailable"}})
+    );
 
     proxy.up();
     tokio::time::sleep(Duration::from_millis(700)).await;

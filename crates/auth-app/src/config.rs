@@ -64,6 +64,9 @@ pub struct AppConfig {
     pub hash_queue_timeout_ms: u64,
     /// `AUTH_DATABASE_MAX_CONNECTIONS`: pool size (default: 4 on SQLite, 16 on Postgres).
     pub database_max_connections: Option<u32>,
+    /// `AUTH_DATABASE_STATEMENT_TIMEOUT_MS`: longest a statement may run (Postgres) or wait
+    /// for a lock (SQLite) before the request gets `503`.
+    pub database_statement_timeout_ms: u64,
     /// `AUTH_AUTO_MIGRATE`: apply migrations when the server starts.
     pub auto_migrate: bool,
     /// `AUTH_JWT_ISSUER`: `iss` of the tokens the JWT plugin signs; the base URL's origin when
@@ -174,6 +177,7 @@ impl Default for AppConfig {
                 .map_or(1, |n| (n.get() / 2).max(1)),
             hash_queue_timeout_ms: 5_000,
             database_max_connections: None,
+            database_statement_timeout_ms: 10_000,
             auto_migrate: true,
             jwt_issuer: None,
             jwt_audience: None,
@@ -224,6 +228,10 @@ impl std::fmt::Debug for AppConfig {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue_timeout_ms", &self.hash_queue_timeout_ms)
             .field("database_max_connections", &self.database_max_connections)
+            .field(
+                "database_statement_timeout_ms",
+                &self.database_statement_timeout_ms,
+            )
             .field("auto_migrate", &self.auto_migrate)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
@@ -367,6 +375,9 @@ impl AppConfig {
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");
+        }
+        if self.database_statement_timeout_ms == 0 {
+            bail!("AUTH_DATABASE_STATEMENT_TIMEOUT_MS must be positive");
         }
         if self.hash_queue_timeout_ms == 0 {
             bail!("AUTH_HASH_QUEUE_TIMEOUT_MS must be positive");

@@ -91,6 +91,7 @@ async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
     if let Some(max) = config.database_max_connections {
         store_config.max_connections = max;
     }
+    store_config.statement_timeout = Duration::from_millis(config.database_statement_timeout_ms);
     SeaOrmStore::connect(&store_config)
         .await
         .context("connecting to the database")

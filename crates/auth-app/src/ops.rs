@@ -86,18 +86,20 @@ async fn ready(dependencies: poem::web::Data<&Arc<Dependencies>>) -> Response {
         Ok(Ok(()))
     );
     let mut checks = json!({"database": if database { "ok" } else { "unavailable" }});
-    let mut healthy = database;
+    // Without Redis the service still works (limits in memory, sessions from the database):
+    // it is degraded, not unready, so an orchestrator keeps routing to it.
+    let mut degraded = false;
     if let Some(pool) = &dependencies.redis {
         let redis = check_redis(pool).await;
         checks["redis"] = json!(if redis { "ok" } else { "unavailable" });
-        healthy &= redis;
+        degraded = !redis;
     }
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let (status, word) = match (database, degraded) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        (true, true) => (StatusCode::OK, "degraded"),
+        (true, false) => (StatusCode::OK, "ok"),
     };
-    let body = json!({"status": if healthy { "ok" } else { "unavailable" }, "checks": checks});
+    let body = json!({"status": word, "checks": checks});
     Json(body).with_status(status).into_response()
 }
 

@@ -23,24 +23,49 @@ pub(crate) fn one_row(result: Result<sea_orm::UpdateResult, DbErr>) -> Result<()
     Ok(())
 }
 
+/// SQLSTATE and SQLite codes that mean "try again later", not "this request is wrong".
+fn is_transient(code: &str) -> bool {
+    // Postgres: 08 connection exception, 53 insufficient resources (too many connections, out
+    // of memory, disk full), 57 operator intervention (statement timeout 57014, shutdown
+    // 57P0x), 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
+    ["08", "53", "57"].iter().any(|class| code.starts_with(class))
+        || matches!(code, "40001" | "40P01" | "55P03")
+        // SQLite: SQLITE_BUSY and SQLITE_LOCKED once the busy timeout has passed.
+        || matches!(code, "5" | "6")
+}
+
 fn is_unavailable(error: &DbErr) -> bool {
     match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
             match inner.as_ref() {
                 sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed
                 | sqlx::Error::Protocol(_) => true,
-                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                    // Postgres: class 08 (connection exception), 57P0x (shutdown); SQLite: 5
-                    // (SQLITE_BUSY) and 6 (SQLITE_LOCKED) after the busy timeout.
-                    code.starts_with("08") || code.starts_with("57P") || code == "5" || code == "6"
-                }),
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| is_transient(&code)),
                 _ => false,
             }
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transient;
+
+    #[test]
+    fn retryable_database_codes_are_transient_and_others_are_not() {
+        for code in [
+            "08006", "53300", "53100", "57014", "57P01", "40001", "40P01", "55P03", "5", "6",
+        ] {
+            assert!(is_transient(code), "{code}");
+        }
+        for code in ["23505", "23503", "42P01", "22001", "19", "1"] {
+            assert!(!is_transient(code), "{code}");
+        }
     }
 }

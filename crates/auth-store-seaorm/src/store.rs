@@ -19,8 +19,8 @@ use crate::entity::{account, session, user, verification};
 use crate::error::{one_row, port_error};
 use crate::mapping;
 
-/// How to reach the database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to reach the database. `Debug` leaves the URL out: it may hold a password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoreConfig {
     /// `sqlite://path?mode=rwc` or `postgres://user@host:port/db`.
     pub url: String,
@@ -28,6 +28,19 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long a query waits for a connection before the store reports `Unavailable`.
     pub acquire_timeout: Duration,
+    /// Longest a statement may run (Postgres `statement_timeout`) or wait for a lock (SQLite's
+    /// busy timeout) before it fails as `Unavailable`. Migrations run without it.
+    pub statement_timeout: Duration,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoreConfig {
@@ -39,14 +52,24 @@ impl StoreConfig {
             url: url.to_owned(),
             max_connections,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
 
 /// The storage ports on a sea-orm connection pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SeaOrmStore {
     pub(crate) db: DatabaseConnection,
+    config: StoreConfig,
+}
+
+impl std::fmt::Debug for SeaOrmStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaOrmStore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SeaOrmStore {
@@ -55,29 +78,58 @@ impl SeaOrmStore {
     /// # Errors
     /// `PortError::Unavailable` when the database cannot be reached, `Internal` for a bad URL.
     pub async fn connect(config: &StoreConfig) -> Result<Self, PortError> {
-        let mut options = ConnectOptions::new(config.url.clone());
-        options
-            .max_connections(config.max_connections)
-            .min_connections(1)
-            .connect_timeout(config.acquire_timeout)
-            .acquire_timeout(config.acquire_timeout)
-            .sqlx_logging(false);
-        let db = Database::connect(options).await.map_err(port_error)?;
+        let db = Self::open(
+            config,
+            Some(config.statement_timeout),
+            config.max_connections,
+        )
+        .await?;
         if config.url.starts_with("sqlite:") {
             // WAL lets readers proceed during a write; the setting persists in the file.
             db.execute_unprepared("PRAGMA journal_mode=WAL")
                 .await
                 .map_err(port_error)?;
         }
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            config: config.clone(),
+        })
     }
 
-    /// Applies every pending migration.
+    /// A pool on `config.url`, with `statement_timeout` applied when given.
+    async fn open(
+        config: &StoreConfig,
+        statement_timeout: Option<Duration>,
+        max_connections: u32,
+    ) -> Result<DatabaseConnection, PortError> {
+        let mut options = ConnectOptions::new(config.url.clone());
+        options
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(config.acquire_timeout)
+            .acquire_timeout(config.acquire_timeout)
+            .sqlx_logging(false);
+        if let Some(timeout) = statement_timeout {
+            #[cfg(feature = "postgres")]
+            options.map_sqlx_postgres_opts(move |pg| {
+                pg.options([("statement_timeout", timeout.as_millis().to_string())])
+            });
+            #[cfg(feature = "sqlite")]
+            options.map_sqlx_sqlite_opts(move |sqlite| sqlite.busy_timeout(timeout));
+        }
+        Database::connect(options).await.map_err(port_error)
+    }
+
+    /// Applies every pending migration, on a connection of its own without the statement
+    /// timeout (building an index on a large adopted table may take longer).
     ///
     /// # Errors
     /// As for [`SeaOrmStore::connect`].
     pub async fn migrate(&self) -> Result<(), PortError> {
-        Migrator::up(&self.db, None).await.map_err(port_error)
+        let db = Self::open(&self.config, None, 1).await?;
+        let migrated = Migrator::up(&db, None).await.map_err(port_error);
+        let _ = db.close().await;
+        migrated
     }
 
     /// Whether the database answers a trivial query.

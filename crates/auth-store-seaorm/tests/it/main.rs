@@ -1,6 +1,7 @@
 //! auth-store-seaorm adapter tests: the port conformance suite on real SQLite and Postgres, and
 //! compatibility with rows written by Better-Auth itself.
 //! Must not depend on: mocks of any kind; these tests talk to real databases.
+#![allow(clippy::expect_used, reason = "test binary: broken fixtures panic")]
 
 use std::sync::Arc;
 
@@ -158,4 +159,95 @@ async fn an_unreachable_database_reports_unavailable() {
         matches!(result, Err(PortError::Unavailable(_))),
         "{result:?}"
     );
+}
+
+/// A store on `db` whose statements give up after 200 ms.
+async fn impatient_store(db: &TestDatabase) -> SeaOrmStore {
+    db.store().await.close().await;
+    let config = StoreConfig {
+        statement_timeout: std::time::Duration::from_millis(200),
+        ..StoreConfig::for_url(&db.url)
+    };
+    SeaOrmStore::connect(&config).await.expect("connect")
+}
+
+/// Holds `lock_sql` in an open transaction of another connection while `probe` runs, and
+/// returns what `probe` answered.
+async fn while_locked<T>(
+    db: &TestDatabase,
+    lock_sql: &str,
+    probe: impl std::future::Future<Output = T>,
+) -> (T, std::time::Duration) {
+    use sea_orm::TransactionTrait;
+    let other = Database::connect(db.url.as_str()).await.expect("connect");
+    let transaction = other.begin().await.expect("begin");
+    transaction
+        .execute_unprepared(lock_sql)
+        .await
+        .expect("take the lock");
+    let started = std::time::Instant::now();
+    let answer = probe.await;
+    let waited = started.elapsed();
+    transaction.rollback().await.expect("rollback");
+    other.close().await.expect("close");
+    (answer, waited)
+}
+
+#[tokio::test]
+async fn a_statement_that_outlives_the_timeout_on_postgres_is_unavailable_not_internal() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = impatient_store(&db).await;
+    let email = Email::parse("locked@example.com").expect("email");
+    let (found, waited) = while_locked(
+        &db,
+        r#"LOCK TABLE "user" IN ACCESS EXCLUSIVE MODE"#,
+        store.find_by_email(&email),
+    )
+    .await;
+    assert!(matches!(found, Err(PortError::Unavailable(_))), "{found:?}");
+    assert!(waited < std::time::Duration::from_secs(3), "{waited:?}");
+    // The lock gone, the same store answers again.
+    assert!(matches!(store.find_by_email(&email).await, Ok(None)));
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_write_that_waits_past_the_busy_timeout_on_sqlite_is_unavailable_not_internal() {
+    let db = TestDatabase::sqlite();
+    let store = impatient_store(&db).await;
+    let user = auth_domain::User {
+        id: auth_domain::UserId::new("busy-user".to_owned()),
+        name: "Busy".to_owned(),
+        email: Email::parse("busy@example.com").expect("email"),
+        email_verified: false,
+        two_factor_enabled: false,
+        image: None,
+        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        updated_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let account = auth_domain::Account {
+        id: auth_domain::AccountId::new("busy-account".to_owned()),
+        account_id: "busy-user".to_owned(),
+        provider_id: "credential".to_owned(),
+        user_id: user.id.clone(),
+        password: None,
+        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        updated_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    let (created, _) = while_locked(
+        &db,
+        r#"INSERT INTO "verification" ("id","identifier","value","expiresAt","createdAt","updatedAt") VALUES ('lock','lock','lock','2030-01-01T00:00:00.000Z','2030-01-01T00:00:00.000Z','2030-01-01T00:00:00.000Z')"#,
+        store.create_with_account(&user, &account),
+    )
+    .await;
+    assert!(
+        matches!(created, Err(PortError::Unavailable(_))),
+        "{created:?}"
+    );
+    assert!(store.create_with_account(&user, &account).await.is_ok());
+    store.close().await;
+    db.cleanup().await;
 }
