@@ -130,3 +130,32 @@ async fn plugins_can_be_switched_off_and_unknown_ones_are_refused() {
         .expect("refused");
     assert!(format!("{error:#}").contains("no-such-plugin"), "{error:#}");
 }
+
+both_backends!(
+    a_session_made_without_remember_me_does_not_slide_over_bearer,
+    async |app: &TestApp| {
+        app.sign_up("forgetful@example.com", "password-123").await;
+        let response = app
+            .post(
+                "/sign-in/email",
+                &json!({"email": "forgetful@example.com", "password": "password-123", "rememberMe": false}),
+            )
+            .await;
+        let signed = response
+            .headers()
+            .get("set-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .expect("set-auth-token")
+            .to_owned();
+        let bearer = format!("Bearer {signed}");
+        let first = bearer_get_session(app, &bearer).await;
+        let expires_at = first["session"]["expiresAt"].clone();
+        // Half a day later a remembered session would slide to seven days; this one may not,
+        // although no `dont_remember` cookie comes with a bearer token.
+        app.clock.advance(time::Duration::hours(12));
+        let later = bearer_get_session(app, &bearer).await;
+        assert_eq!(later["session"]["expiresAt"], expires_at, "{later}");
+        app.clock.advance(time::Duration::hours(13));
+        assert_eq!(bearer_get_session(app, &bearer).await, Value::Null);
+    }
+);

@@ -302,3 +302,26 @@ both_backends!(
         assert_eq!(body["user"]["email"], "split-cookie@example.com", "{body}");
     }
 );
+
+#[tokio::test]
+async fn a_session_never_outlives_the_absolute_lifetime_however_often_it_is_used() {
+    let Some(app) = crate::helpers::spawn_app_with(crate::helpers::Backend::Sqlite, |config| {
+        config.session_absolute_lifetime = 3 * 24 * 3600;
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_up("absolute@example.com", "password-123").await;
+    for _ in 0..2 {
+        app.clock.advance(Duration::hours(30));
+        assert_eq!(
+            app.session().await["user"]["email"],
+            "absolute@example.com",
+            "slides while in use"
+        );
+    }
+    app.clock.advance(Duration::hours(12));
+    assert_eq!(app.session().await, Value::Null, "72 hours after creation");
+    app.stop().await;
+}

@@ -57,6 +57,9 @@ pub struct AppConfig {
     pub session_update_age: i64,
     /// `AUTH_SESSION_FRESH_AGE`: seconds (0 disables the freshness check).
     pub session_fresh_age: i64,
+    /// `AUTH_SESSION_ABSOLUTE_LIFETIME`: seconds a session may live from its creation however
+    /// often it slides; 0 (the default) for no bound.
+    pub session_absolute_lifetime: i64,
     /// `AUTH_HASH_CONCURRENCY`: password hashes computed at once (default: half the CPU cores).
     pub hash_concurrency: usize,
     /// `AUTH_HASH_QUEUE_TIMEOUT_MS`: longest wait for a hashing slot before the request is
@@ -172,6 +175,7 @@ impl Default for AppConfig {
             session_expires_in: 7 * 24 * 3600,
             session_update_age: 24 * 3600,
             session_fresh_age: 24 * 3600,
+            session_absolute_lifetime: 0,
             // Half the cores (at least one): a sign-in storm must leave CPU for session checks.
             hash_concurrency: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
@@ -225,6 +229,7 @@ impl std::fmt::Debug for AppConfig {
             .field("session_expires_in", &self.session_expires_in)
             .field("session_update_age", &self.session_update_age)
             .field("session_fresh_age", &self.session_fresh_age)
+            .field("session_absolute_lifetime", &self.session_absolute_lifetime)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue_timeout_ms", &self.hash_queue_timeout_ms)
             .field("database_max_connections", &self.database_max_connections)
@@ -360,7 +365,10 @@ impl AppConfig {
         if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
             bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");
         }
-        if self.session_expires_in <= 0 || self.session_update_age < 0 || self.session_fresh_age < 0
+        if self.session_expires_in <= 0
+            || self.session_update_age < 0
+            || self.session_fresh_age < 0
+            || self.session_absolute_lifetime < 0
         {
             bail!(
                 "session durations must not be negative, and AUTH_SESSION_EXPIRES_IN must be positive"

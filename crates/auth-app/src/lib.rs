@@ -170,6 +170,8 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
             expires_in: time::Duration::seconds(config.session_expires_in),
             update_age: time::Duration::seconds(config.session_update_age),
             fresh_age: time::Duration::seconds(config.session_fresh_age),
+            absolute_lifetime: (config.session_absolute_lifetime > 0)
+                .then(|| time::Duration::seconds(config.session_absolute_lifetime)),
             ..SessionPolicy::default()
         },
         rate_limit: RateLimitConfig {

@@ -65,7 +65,7 @@ impl Auth {
         let refresh =
             !query.dont_remember && !query.disable_refresh && policy.needs_refresh(&session, now);
         if refresh {
-            let expires_at = now + policy.expires_in;
+            let expires_at = policy.slid_expiry(&session, now);
             match self
                 .deps()
                 .sessions

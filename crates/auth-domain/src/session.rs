@@ -62,6 +62,9 @@ pub struct SessionPolicy {
     pub fresh_age: Duration,
     /// Lifetime of a session created with remember-me off (hard-coded to 1 day upstream).
     pub short_expires_in: Duration,
+    /// Longest a session may live from its creation, however often it slides; `None` (the
+    /// default, as in Better-Auth) for no bound.
+    pub absolute_lifetime: Option<Duration>,
 }
 
 impl Default for SessionPolicy {
@@ -71,6 +74,7 @@ impl Default for SessionPolicy {
             update_age: Duration::days(1),
             fresh_age: Duration::days(1),
             short_expires_in: Duration::days(1),
+            absolute_lifetime: None,
         }
     }
 }
@@ -79,24 +83,47 @@ impl SessionPolicy {
     /// Expiry of a new session created at `now`.
     #[must_use]
     pub fn expiry_for_new(&self, now: OffsetDateTime, remember_me: bool) -> OffsetDateTime {
-        if remember_me {
-            now + self.expires_in
+        let lifetime = if remember_me {
+            self.expires_in
         } else {
-            now + self.short_expires_in
+            self.short_expires_in
+        };
+        self.capped(now, now + lifetime)
+    }
+
+    /// `expires_at`, but never past the absolute lifetime of a session created at `created`.
+    fn capped(&self, created: OffsetDateTime, expires_at: OffsetDateTime) -> OffsetDateTime {
+        match self.absolute_lifetime {
+            Some(lifetime) => expires_at.min(created + lifetime),
+            None => expires_at,
         }
     }
 
-    /// Whether the session has expired at `now`.
+    /// Whether the session has expired at `now` (its own expiry, or its absolute lifetime).
     #[must_use]
     pub fn is_expired(&self, session: &Session, now: OffsetDateTime) -> bool {
         session.expires_at <= now
+            || self
+                .absolute_lifetime
+                .is_some_and(|lifetime| session.created_at + lifetime <= now)
     }
 
-    /// Whether the session should be slid forward at `now`: it was last extended more than
-    /// `update_age` ago (`expiresAt - expiresIn + updateAge <= now`).
+    /// Whether the session should be slid forward at `now`: it was made with remember-me on
+    /// (a remember-me-off session never slides, whoever presents it: a cookie or a bearer
+    /// token), and it was last extended more than `update_age` ago
+    /// (`expiresAt - expiresIn + updateAge <= now`).
     #[must_use]
     pub fn needs_refresh(&self, session: &Session, now: OffsetDateTime) -> bool {
-        session.expires_at - self.expires_in + self.update_age <= now
+        // When the normal lifetime is no longer than the short one, the two kinds cannot be
+        // told apart, and sliding cannot give a session more than either lifetime.
+        let may_slide = self.expires_in <= self.short_expires_in || self.is_remembered(session);
+        may_slide && session.expires_at - self.expires_in + self.update_age <= now
+    }
+
+    /// The expiry a session slid forward at `now` gets.
+    #[must_use]
+    pub fn slid_expiry(&self, session: &Session, now: OffsetDateTime) -> OffsetDateTime {
+        self.capped(session.created_at, now + self.expires_in)
     }
 
     /// Whether the session was made with remember-me on: its last extension gave it more than
