@@ -127,3 +127,35 @@ async fn a_database_outage_gives_503_json_and_the_service_recovers_by_itself() {
     assert!(recovered, "sign-in works again once the database is back");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_can_be_served_on_a_listener_of_their_own() {
+    let database = auth_store_seaorm::test_db::TestDatabase::sqlite();
+    let mut config = crate::helpers::base_config(&database.url);
+    config.metrics_bind = Some("127.0.0.1:0".to_owned());
+    let app = auth_app::Application::build(config, auth_app::Overrides::default())
+        .await
+        .expect("builds");
+    let (port, metrics_port) = (app.port(), app.metrics_port().expect("metrics listener"));
+    let (stop, signal) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = signal.await;
+    }));
+    let client = reqwest::Client::new();
+    let main = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(main.status(), 404, "not on the main listener");
+    let own = client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.expect("text").contains("# TYPE"));
+    let _ = stop.send(());
+    server.await.expect("join").expect("clean stop");
+    database.cleanup().await;
+}

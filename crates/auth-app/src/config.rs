@@ -130,6 +130,10 @@ pub struct AppConfig {
     pub metrics_enabled: bool,
     /// `AUTH_METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// `AUTH_METRICS_BIND`: `host:port` of a separate listener for `/metrics` (then not served
+    /// on the main one).
+    #[serde(default)]
+    pub metrics_bind: Option<String>,
     /// `AUTH_AUDIT_RETENTION_DAYS`: audit events older than this are deleted (hourly).
     pub audit_retention_days: i64,
 }
@@ -204,6 +208,7 @@ impl Default for AppConfig {
             cache_l2_ttl: 60,
             metrics_enabled: true,
             metrics_token: None,
+            metrics_bind: None,
             audit_retention_days: 90,
         }
     }
@@ -268,6 +273,7 @@ impl std::fmt::Debug for AppConfig {
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("metrics_bind", &self.metrics_bind)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)

@@ -49,6 +49,11 @@ pub struct Application {
     port: u16,
     listener: tokio::net::TcpListener,
     endpoint: poem::endpoint::BoxEndpoint<'static>,
+    /// `/metrics` on a listener of its own (`metrics_bind`).
+    metrics: Option<(
+        tokio::net::TcpListener,
+        poem::endpoint::BoxEndpoint<'static>,
+    )>,
     server: ServerConfig,
     store: SeaOrmStore,
 }
@@ -286,8 +291,17 @@ impl Application {
         warn_two_factor_users(&auth).await;
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
-        let extra = ops::routes(&config, store.clone(), redis);
-        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, extra));
+        let ops = ops::routes(&config, store.clone(), redis);
+        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, ops.main));
+        let metrics = match (ops.metrics, &config.metrics_bind) {
+            (Some(route), Some(bind)) => {
+                let listener = tokio::net::TcpListener::bind(bind.as_str())
+                    .await
+                    .with_context(|| format!("binding the metrics listener {bind}"))?;
+                Some((listener, poem::EndpointExt::boxed(route)))
+            }
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(config.bind.as_str())
             .await
             .with_context(|| format!("binding {}", config.bind))?;
@@ -300,6 +314,7 @@ impl Application {
             port,
             listener,
             endpoint,
+            metrics,
             server: server_config(&config),
             store,
         })
@@ -311,6 +326,13 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate metrics listener, when `metrics_bind` is set.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        let (listener, _) = self.metrics.as_ref()?;
+        listener.local_addr().ok().map(|addr| addr.port())
+    }
+
     /// Serves until `shutdown` completes, then drains for up to 10 seconds.
     ///
     /// # Errors
@@ -319,8 +341,28 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> anyhow::Result<()> {
-        auth_http_poem::server::serve(self.listener, self.endpoint, self.server, shutdown).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let metrics = self.metrics.map(|(listener, endpoint)| {
+            let mut stopped = stopped.clone();
+            let stopped = async move {
+                let _ = stopped.changed().await;
+            };
+            tokio::spawn(auth_http_poem::server::serve(
+                listener,
+                endpoint,
+                self.server,
+                stopped,
+            ))
+        });
+        let served =
+            auth_http_poem::server::serve(self.listener, self.endpoint, self.server, shutdown)
+                .await;
+        drop(stop);
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         self.store.close().await;
+        served?;
         Ok(())
     }
 }

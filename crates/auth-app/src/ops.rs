@@ -42,25 +42,47 @@ struct Dependencies {
     metrics_token: Option<String>,
 }
 
-/// The routes, mounted at the root beside `/api/auth`.
+/// The operations routes: health (mounted at the root beside `/api/auth`) and `/metrics`,
+/// which goes beside them too unless `metrics_bind` gives it a listener of its own.
+pub(crate) struct Routes {
+    /// Mounted beside the auth API.
+    pub(crate) main: Route,
+    /// `/metrics` alone, for its own listener (when `metrics_bind` is set and metrics are on).
+    pub(crate) metrics: Option<Route>,
+}
+
 pub(crate) fn routes(
     config: &AppConfig,
     store: SeaOrmStore,
     redis: Option<deadpool_redis::Pool>,
-) -> Route {
+) -> Routes {
     let dependencies = Arc::new(Dependencies {
         store,
         redis,
         metrics_token: config.metrics_token.clone(),
     });
-    let mut route = Route::new()
+    let mut main = Route::new()
         .at("/health/live", get(live))
         .at("/health/ready", get(ready).data(dependencies.clone()));
-    if config.metrics_enabled {
-        prometheus();
-        route = route.at("/metrics", get(metrics_endpoint).data(dependencies));
+    if !config.metrics_enabled {
+        return Routes {
+            main,
+            metrics: None,
+        };
     }
-    route
+    prometheus();
+    let metrics = get(metrics_endpoint).data(dependencies);
+    if config.metrics_bind.is_some() {
+        return Routes {
+            main,
+            metrics: Some(Route::new().at("/metrics", metrics)),
+        };
+    }
+    main = main.at("/metrics", metrics);
+    Routes {
+        main,
+        metrics: None,
+    }
 }
 
 #[handler]
