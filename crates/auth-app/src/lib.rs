@@ -133,13 +133,14 @@ fn redis_config(config: &AppConfig, url: &str) -> RedisConfig {
     }
 }
 
-fn cache_config(config: &AppConfig) -> CacheConfig {
+fn cache_config(config: &AppConfig, secret: &str) -> CacheConfig {
     CacheConfig {
         l1_ttl: Duration::from_millis(config.cache_l1_ttl_ms),
         l2_ttl: Duration::from_secs(config.cache_l2_ttl),
         redis_url: config.redis_url.clone(),
         prefix: config.redis_prefix.clone(),
         timeout: Duration::from_millis(config.redis_timeout_ms),
+        secret: secret.as_bytes().to_vec(),
         ..CacheConfig::default()
     }
 }
@@ -283,7 +284,7 @@ impl Application {
             hasher: Arc::new(Argon2Hasher::new(hasher_config)?),
             clock,
             random: Arc::new(OsRandom),
-            cache: Arc::new(LayeredSessionCache::start(&cache_config(&config))?),
+            cache: Arc::new(LayeredSessionCache::start(&cache_config(&config, &secret))?),
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
         };

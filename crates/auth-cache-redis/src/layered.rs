@@ -1,21 +1,23 @@
 //! L1 (moka, in process) over L2 (Redis), with pub/sub invalidation across instances.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use auth_domain::{Session, SessionToken, User, UserId};
-use auth_ports::{PortError, SessionCache};
+use auth_ports::{CacheLookup, FillTicket, PortError, SessionCache};
 use base64::Engine as _;
-use deadpool_redis::redis::{self, AsyncCommands, Script};
+use deadpool_redis::redis::{self, Script};
 use deadpool_redis::{Pool, Runtime, Timeouts};
 use futures_util::StreamExt as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::wire::CachedLookup;
+use crate::wire::{CachedLookup, SealKey, Unsealed};
 
 /// Cache settings. `Debug` says whether a Redis URL is set, not what it is (it may hold a
-/// password).
+/// password), and never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     /// Most entries kept in process.
@@ -25,12 +27,16 @@ pub struct CacheConfig {
     pub l1_ttl: Duration,
     /// How long an entry lives in Redis.
     pub l2_ttl: Duration,
-    /// `redis://host:port`; `None` keeps the cache in process only (one instance).
+    /// `redis://host:port` (or `rediss://`, with user and password as Redis ACLs want them);
+    /// `None` keeps the cache in process only (one instance).
     pub redis_url: Option<String>,
     /// Key and channel prefix.
     pub prefix: String,
     /// Longest wait on Redis per operation.
     pub timeout: Duration,
+    /// The server secret, from which the key sealing Redis entries is derived (entries sealed
+    /// under another secret are misses).
+    pub secret: Vec<u8>,
 }
 
 impl std::fmt::Debug for CacheConfig {
@@ -42,7 +48,7 @@ impl std::fmt::Debug for CacheConfig {
             .field("redis", &self.redis_url.is_some())
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,6 +61,7 @@ impl Default for CacheConfig {
             redis_url: None,
             prefix: "auth".to_owned(),
             timeout: Duration::from_millis(250),
+            secret: Vec::new(),
         }
     }
 }
@@ -69,6 +76,9 @@ pub struct LayeredSessionCache {
 
 struct Inner {
     l1: moka::sync::Cache<String, Entry>,
+    /// Bumped by every invalidation this process makes or hears of (and by every L1 clear): a
+    /// fill whose lookup saw an older value never lands in L1.
+    generation: Arc<AtomicU64>,
     redis: Option<RedisLayer>,
 }
 
@@ -77,15 +87,61 @@ struct RedisLayer {
     prefix: String,
     timeout: Duration,
     l2_ttl: Duration,
+    seal: SealKey,
     skip_until: Mutex<Option<Instant>>,
+    put: Script,
+    invalidate_token: Script,
     invalidate_user: Script,
+    /// Invalidations that could not reach Redis, retried until it answers.
+    pending: Mutex<VecDeque<Invalidation>>,
+}
+
+/// An invalidation to carry to Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Invalidation {
+    /// One session, by its key.
+    Token(String),
+    /// Every session of a user.
+    User(String),
 }
 
 /// After a Redis failure, the cache works from L1 (and callers from the store) for this long
 /// before Redis is tried again.
 const RETRY_REDIS_AFTER: Duration = Duration::from_millis(500);
+/// How long a tombstone keeps fills from older lookups out of Redis; a lookup older than this
+/// cannot fill at all.
+const TOMBSTONE_TTL: Duration = Duration::from_secs(120);
+/// Most invalidations kept for retrying while Redis is down (the oldest go first; their
+/// entries then expire with the L2 lifetime).
+const MAX_PENDING: usize = 10_000;
+
+/// Redis's clock in milliseconds (13 digits: exact in Lua's numbers and in `tostring`).
+const NOW_MS: &str = "local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+";
+
+const PUT: &str = r"
+local ticket = tonumber(ARGV[1])
+if now - ticket > tonumber(ARGV[4]) then return 0 end
+local token_tomb = redis.call('GET', KEYS[2])
+if token_tomb and tonumber(token_tomb) >= ticket then return 0 end
+local user_tomb = redis.call('GET', KEYS[3])
+if user_tomb and tonumber(user_tomb) >= ticket then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[6])
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+return 1
+";
+
+const INVALIDATE_TOKEN: &str = r"
+redis.call('SET', KEYS[2], tostring(now), 'PX', ARGV[1])
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+";
 
 const INVALIDATE_USER: &str = r"
+redis.call('SET', KEYS[2], tostring(now), 'PX', ARGV[3])
 local members = redis.call('SMEMBERS', KEYS[1])
 for _, hash in ipairs(members) do
   redis.call('DEL', ARGV[1] .. ':sess:' .. hash)
@@ -119,12 +175,17 @@ fn hit(layer: &'static str, found: bool) {
         .increment(1);
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl LayeredSessionCache {
     /// Builds the cache and, with Redis, starts the invalidation listener (it reconnects by
-    /// itself and clears L1 after every reconnect, since messages may have been missed).
+    /// itself and clears L1 after every reconnect, since messages may have been missed) and the
+    /// task that retries invalidations Redis missed.
     ///
     /// # Errors
-    /// `PortError::Internal` for a malformed Redis URL.
+    /// `PortError::Internal` for a malformed Redis URL, or a Redis URL without a secret.
     pub fn start(config: &CacheConfig) -> Result<Self, PortError> {
         // A zero TTL switches the in-process layer off.
         let capacity = if config.l1_ttl.is_zero() {
@@ -137,9 +198,13 @@ impl LayeredSessionCache {
             .time_to_live(config.l1_ttl.max(Duration::from_millis(1)))
             .support_invalidation_closures()
             .build();
+        let generation = Arc::new(AtomicU64::new(0));
         let redis = match &config.redis_url {
             None => None,
             Some(url) => {
+                let seal = SealKey::derive(&config.secret)
+                    .filter(|_| !config.secret.is_empty())
+                    .ok_or_else(|| PortError::internal("the session cache needs the secret"))?;
                 let mut pool_config = deadpool_redis::Config::from_url(url.clone());
                 let mut settings = deadpool_redis::PoolConfig::new(32);
                 settings.timeouts = Timeouts {
@@ -157,20 +222,31 @@ impl LayeredSessionCache {
                     client,
                     format!("{}:invalidate", config.prefix),
                     l1.clone(),
+                    generation.clone(),
                 ));
                 Some(RedisLayer {
                     pool,
                     prefix: config.prefix.clone(),
                     timeout: config.timeout,
                     l2_ttl: config.l2_ttl,
+                    seal,
                     skip_until: Mutex::new(None),
-                    invalidate_user: Script::new(INVALIDATE_USER),
+                    put: Script::new(&format!("{NOW_MS}{PUT}")),
+                    invalidate_token: Script::new(&format!("{NOW_MS}{INVALIDATE_TOKEN}")),
+                    invalidate_user: Script::new(&format!("{NOW_MS}{INVALIDATE_USER}")),
+                    pending: Mutex::new(VecDeque::new()),
                 })
             }
         };
-        Ok(Self {
-            inner: Arc::new(Inner { l1, redis }),
-        })
+        let inner = Arc::new(Inner {
+            l1,
+            generation,
+            redis,
+        });
+        if inner.redis.is_some() {
+            tokio::spawn(retry_pending(Arc::downgrade(&inner)));
+        }
+        Ok(Self { inner })
     }
 
     fn redis(&self) -> Option<&RedisLayer> {
@@ -181,6 +257,34 @@ impl LayeredSessionCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         skip.is_none_or(|until| Instant::now() >= until)
             .then_some(redis)
+    }
+
+    /// Invalidations still waiting for Redis (for tests and metrics).
+    #[must_use]
+    pub fn pending_invalidations(&self) -> usize {
+        self.inner.redis.as_ref().map_or(0, |redis| {
+            redis
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .len()
+        })
+    }
+
+    fn bump(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Carries an invalidation to Redis; one that fails is queued and retried.
+    async fn send(&self, invalidation: Invalidation) -> Result<(), PortError> {
+        let Some(redis) = self.inner.redis.as_ref() else {
+            return Ok(());
+        };
+        let result = redis.send(&invalidation).await;
+        if result.is_err() {
+            redis.queue(invalidation);
+        }
+        result
     }
 }
 
@@ -211,20 +315,115 @@ impl RedisLayer {
     async fn connection(&self) -> Result<deadpool_redis::Connection, PortError> {
         self.pool.get().await.map_err(unavailable)
     }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}:{kind}:{id}", self.prefix)
+    }
+
+    async fn send(&self, invalidation: &Invalidation) -> Result<(), PortError> {
+        let tombstone_ms = millis(TOMBSTONE_TTL);
+        self.run(async {
+            let mut connection = self.connection().await?;
+            match invalidation {
+                Invalidation::Token(hash) => self
+                    .invalidate_token
+                    .key(self.key("sess", hash))
+                    .key(self.key("tomb:t", hash))
+                    .arg(tombstone_ms)
+                    .arg(format!("{}:invalidate", self.prefix))
+                    .arg(format!("t:{hash}"))
+                    .invoke_async::<i64>(&mut connection)
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable),
+                Invalidation::User(id) => self
+                    .invalidate_user
+                    .key(self.key("user", id))
+                    .key(self.key("tomb:u", id))
+                    .arg(&self.prefix)
+                    .arg(id)
+                    .arg(tombstone_ms)
+                    .invoke_async::<i64>(&mut connection)
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable),
+            }
+        })
+        .await
+    }
+
+    fn queue(&self, invalidation: Invalidation) {
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pending.contains(&invalidation) {
+            return;
+        }
+        if pending.len() >= MAX_PENDING {
+            tracing::warn!(
+                "session cache: too many invalidations waiting for redis; the oldest is dropped (its entry expires with the L2 lifetime)"
+            );
+            pending.pop_front();
+        }
+        pending.push_back(invalidation);
+    }
 }
 
-async fn listen(client: redis::Client, channel: String, l1: moka::sync::Cache<String, Entry>) {
+/// Retries the invalidations Redis missed, in order, every `RETRY_REDIS_AFTER`, until the cache
+/// is dropped.
+async fn retry_pending(inner: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(RETRY_REDIS_AFTER).await;
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let Some(redis) = inner.redis.as_ref() else {
+            return;
+        };
+        loop {
+            let next = redis
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .front()
+                .cloned();
+            let Some(invalidation) = next else {
+                break;
+            };
+            if redis.send(&invalidation).await.is_err() {
+                break;
+            }
+            let mut pending = redis
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if pending.front() == Some(&invalidation) {
+                pending.pop_front();
+            }
+        }
+    }
+}
+
+async fn listen(
+    client: redis::Client,
+    channel: String,
+    l1: moka::sync::Cache<String, Entry>,
+    generation: Arc<AtomicU64>,
+) {
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(&channel).await.is_ok() {
                     // Messages may have been missed while disconnected.
+                    generation.fetch_add(1, Ordering::SeqCst);
                     l1.invalidate_all();
                     let mut messages = pubsub.on_message();
                     while let Some(message) = messages.next().await {
                         let Ok(payload) = message.get_payload::<String>() else {
                             continue;
                         };
+                        generation.fetch_add(1, Ordering::SeqCst);
                         evict(&l1, &payload);
                     }
                 }
@@ -232,6 +431,7 @@ async fn listen(client: redis::Client, channel: String, l1: moka::sync::Cache<St
             }
             Err(error) => tracing::debug!(error = %error, "session cache: cannot subscribe yet"),
         }
+        generation.fetch_add(1, Ordering::SeqCst);
         l1.invalidate_all();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -248,47 +448,93 @@ fn evict(l1: &moka::sync::Cache<String, Entry>, payload: &str) {
 
 fn ttl_ms(session: &Session, ceiling: Duration, now: OffsetDateTime) -> u64 {
     let remaining = u64::try_from((session.expires_at - now).whole_milliseconds()).unwrap_or(0);
-    let ceiling = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    remaining.min(ceiling)
+    remaining.min(millis(ceiling))
 }
 
 #[async_trait::async_trait]
 impl SessionCache for LayeredSessionCache {
-    async fn get(&self, token: &SessionToken) -> Result<Option<(Session, User)>, PortError> {
+    async fn get(&self, token: &SessionToken) -> Result<CacheLookup, PortError> {
         let key = key_of(token);
+        // Read before looking, so that any invalidation after this point voids the ticket.
+        let local = self.inner.generation.load(Ordering::SeqCst);
         if let Some(entry) = self.inner.l1.get(&key) {
             hit("l1", true);
-            return Ok(Some((*entry).clone()));
+            return Ok(CacheLookup {
+                found: Some((*entry).clone()),
+                ticket: FillTicket::new(local, None),
+            });
         }
         hit("l1", false);
-        let Some(redis) = self.redis() else {
-            return Ok(None);
+        let miss = CacheLookup {
+            found: None,
+            ticket: FillTicket::new(local, None),
         };
-        let cached: Option<String> = redis
+        let Some(redis) = self.redis() else {
+            return Ok(miss);
+        };
+        let redis_key = redis.key("sess", &key);
+        let answer: Result<(Option<String>, Vec<String>), PortError> = redis
             .run(async {
                 let mut connection = redis.connection().await?;
-                connection
-                    .get(format!("{}:sess:{key}", redis.prefix))
+                redis::pipe()
+                    .get(&redis_key)
+                    .cmd("TIME")
+                    .query_async(&mut connection)
                     .await
                     .map_err(unavailable)
             })
-            .await?;
-        let lookup = cached
-            .and_then(|json| serde_json::from_str::<CachedLookup>(&json).ok())
-            .and_then(|cached| cached.into_domain(token));
+            .await;
+        // Redis down: a miss whose fill goes to L1 only.
+        let Ok((value, time)) = answer else {
+            return Ok(miss);
+        };
+        let now_ms = redis_time_ms(&time);
+        let lookup = value.and_then(|value| match redis.seal.open(&redis_key, &value) {
+            Ok(cached) => {
+                let age = now_ms.zip(Some(cached.filled_at_ms)).map(|(now, at)| now - at);
+                let fresh = age.is_some_and(|age| age <= i64::try_from(millis(redis.l2_ttl)).unwrap_or(i64::MAX));
+                fresh.then_some(cached)?.into_domain(token)
+            }
+            Err(Unsealed::Forged) => {
+                metrics::counter!("auth_cache_forged_entries_total").increment(1);
+                tracing::warn!(target: "auth::audit", "session cache: an entry in redis does not carry our seal; ignored");
+                None
+            }
+            Err(Unsealed::Unreadable) => None,
+        });
         hit("l2", lookup.is_some());
         if let Some(lookup) = &lookup {
-            self.inner.l1.insert(key, Arc::new(lookup.clone()));
+            self.inner.l1.insert(key.clone(), Arc::new(lookup.clone()));
+            if self.inner.generation.load(Ordering::SeqCst) != local {
+                self.inner.l1.invalidate(&key);
+            }
         }
-        Ok(lookup)
+        Ok(CacheLookup {
+            found: lookup,
+            ticket: FillTicket::new(local, now_ms),
+        })
     }
 
-    async fn put(&self, session: &Session, user: &User) -> Result<(), PortError> {
+    async fn put(
+        &self,
+        session: &Session,
+        user: &User,
+        ticket: FillTicket,
+    ) -> Result<(), PortError> {
         let key = key_of(&session.token);
-        self.inner
-            .l1
-            .insert(key.clone(), Arc::new((session.clone(), user.clone())));
-        let Some(redis) = self.redis() else {
+        // L1: an invalidation this process made or heard of after the lookup voids the fill
+        // (what the lookup read may be revoked already). Inserted first and checked after, so
+        // that an invalidation racing the insert still removes it.
+        if self.inner.generation.load(Ordering::SeqCst) == ticket.local() {
+            self.inner
+                .l1
+                .insert(key.clone(), Arc::new((session.clone(), user.clone())));
+            if self.inner.generation.load(Ordering::SeqCst) != ticket.local() {
+                self.inner.l1.invalidate(&key);
+            }
+        }
+        // L2: Redis decides, atomically, against the tombstones the invalidations left.
+        let (Some(redis), Some(filled_at_ms)) = (self.redis(), ticket.shared()) else {
             return Ok(());
         };
         #[expect(
@@ -299,73 +545,27 @@ impl SessionCache for LayeredSessionCache {
         if ttl == 0 {
             return Ok(());
         }
-        let json = serde_json::to_string(&CachedLookup::new(session, user))
-            .map_err(|e| PortError::internal(e.to_string()))?;
-        let user_key = format!("{}:user:{}", redis.prefix, session.user_id);
-        redis
-            .run(async {
-                let mut connection = redis.connection().await?;
-                redis::pipe()
-                    .set_ex(
-                        format!("{}:sess:{key}", redis.prefix),
-                        json,
-                        ttl.div_ceil(1000),
-                    )
-                    .ignore()
-                    .sadd(&user_key, &key)
-                    .ignore()
-                    .expire(
-                        &user_key,
-                        i64::try_from(redis.l2_ttl.as_secs())
-                            .unwrap_or(i64::MAX)
-                            .max(1),
-                    )
-                    .ignore()
-                    .query_async::<()>(&mut connection)
-                    .await
-                    .map_err(unavailable)
-            })
-            .await
-    }
-
-    async fn invalidate(&self, token: &SessionToken) -> Result<(), PortError> {
-        let key = key_of(token);
-        self.inner.l1.invalidate(&key);
-        let Some(redis) = self.inner.redis.as_ref() else {
-            return Ok(());
-        };
-        redis
-            .run(async {
-                let mut connection = redis.connection().await?;
-                redis::pipe()
-                    .del(format!("{}:sess:{key}", redis.prefix))
-                    .ignore()
-                    .publish(format!("{}:invalidate", redis.prefix), format!("t:{key}"))
-                    .ignore()
-                    .query_async::<()>(&mut connection)
-                    .await
-                    .map_err(unavailable)
-            })
-            .await
-    }
-
-    async fn invalidate_user(&self, user_id: &UserId) -> Result<(), PortError> {
-        let id = user_id.to_string();
-        let _ = self.inner.l1.invalidate_entries_if({
-            let id = id.clone();
-            move |_, entry| entry.1.id.as_str() == id
-        });
-        let Some(redis) = self.inner.redis.as_ref() else {
-            return Ok(());
-        };
+        let redis_key = redis.key("sess", &key);
+        let sealed = redis
+            .seal
+            .seal(&redis_key, &CachedLookup::new(session, user, filled_at_ms))
+            .ok_or_else(|| PortError::internal("a session lookup could not be serialised"))?;
+        let user_id = session.user_id.as_str();
         redis
             .run(async {
                 let mut connection = redis.connection().await?;
                 redis
-                    .invalidate_user
-                    .key(format!("{}:user:{id}", redis.prefix))
-                    .arg(&redis.prefix)
-                    .arg(&id)
+                    .put
+                    .key(&redis_key)
+                    .key(redis.key("tomb:t", &key))
+                    .key(redis.key("tomb:u", user_id))
+                    .key(redis.key("user", user_id))
+                    .arg(filled_at_ms)
+                    .arg(sealed)
+                    .arg(ttl)
+                    .arg(millis(TOMBSTONE_TTL))
+                    .arg(redis.l2_ttl.as_secs().max(1))
+                    .arg(&key)
                     .invoke_async::<i64>(&mut connection)
                     .await
                     .map(|_| ())
@@ -373,6 +573,30 @@ impl SessionCache for LayeredSessionCache {
             })
             .await
     }
+
+    async fn invalidate(&self, token: &SessionToken) -> Result<(), PortError> {
+        let key = key_of(token);
+        self.bump();
+        self.inner.l1.invalidate(&key);
+        self.send(Invalidation::Token(key)).await
+    }
+
+    async fn invalidate_user(&self, user_id: &UserId) -> Result<(), PortError> {
+        let id = user_id.to_string();
+        self.bump();
+        let _ = self.inner.l1.invalidate_entries_if({
+            let id = id.clone();
+            move |_, entry| entry.1.id.as_str() == id
+        });
+        self.send(Invalidation::User(id)).await
+    }
+}
+
+/// Redis's `TIME` answer (seconds, microseconds) in milliseconds.
+fn redis_time_ms(time: &[String]) -> Option<i64> {
+    let seconds: i64 = time.first()?.parse().ok()?;
+    let micros: i64 = time.get(1)?.parse().ok()?;
+    Some(seconds * 1000 + micros / 1000)
 }
 
 #[cfg(test)]

@@ -42,11 +42,11 @@ impl Auth {
     pub async fn get_session(&self, query: GetSession) -> Result<Option<SessionLookup>, AuthError> {
         let now = self.now();
         let policy = self.config().session;
-        let cached = match self.deps().cache.get(&query.token).await {
-            Ok(cached) => cached,
+        let (cached, ticket) = match self.deps().cache.get(&query.token).await {
+            Ok(lookup) => (lookup.found, lookup.ticket),
             Err(error) => {
                 tracing::warn!(error = %error, "session cache unavailable; reading the store");
-                None
+                (None, auth_ports::FillTicket::default())
             }
         };
         let from_cache = cached.is_some();
@@ -84,7 +84,7 @@ impl Auth {
             session.updated_at = now;
         }
         if refresh || !from_cache {
-            self.cache_quietly(&session, &user).await;
+            self.cache_quietly(&session, &user, ticket).await;
         }
         Ok(Some(SessionLookup {
             context: AuthContext { session, user },
@@ -93,8 +93,8 @@ impl Auth {
     }
 
     /// Caches a lookup; a cache failure only costs a later store read.
-    async fn cache_quietly(&self, session: &Session, user: &User) {
-        if let Err(error) = self.deps().cache.put(session, user).await {
+    async fn cache_quietly(&self, session: &Session, user: &User, ticket: auth_ports::FillTicket) {
+        if let Err(error) = self.deps().cache.put(session, user, ticket).await {
             tracing::debug!(error = %error, "session not cached");
         }
     }

@@ -730,9 +730,12 @@ async fn a_cached_session_is_served_without_the_store_and_dropped_on_sign_out() 
         .expect("sign-up");
     let cached = (up.session.clone(), up.user.clone());
     let mut cache = MockSessionCache::new();
-    cache
-        .expect_get()
-        .returning(move |_| Ok(Some(cached.clone())));
+    cache.expect_get().returning(move |_| {
+        Ok(auth_ports::CacheLookup {
+            found: Some(cached.clone()),
+            ticket: auth_ports::FillTicket::default(),
+        })
+    });
     cache.expect_invalidate().times(1).returning(|_| Ok(()));
     let mut sessions = auth_ports::MockSessionRepo::new();
     sessions
@@ -823,4 +826,106 @@ async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone(
         .sign_in_email(sign_in("plain@example.com", "password-1"))
         .await
         .expect("other users are unaffected");
+}
+
+/// The session store, with the next `find_with_user` (once armed) paused after it has read
+/// until released, so that a revocation can be slipped between a lookup's read and its fill.
+struct PausingSessions {
+    inner: Arc<MemoryStore>,
+    armed: std::sync::atomic::AtomicBool,
+    read: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl auth_ports::SessionRepo for PausingSessions {
+    async fn create(&self, session: &auth_domain::Session) -> Result<(), PortError> {
+        self.inner.create(session).await
+    }
+    async fn find_with_user(
+        &self,
+        token: &SessionToken,
+    ) -> Result<Option<(auth_domain::Session, auth_domain::User)>, PortError> {
+        let found = self.inner.find_with_user(token).await;
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.read.notify_one();
+            self.release.notified().await;
+        }
+        found
+    }
+    async fn update_expiry(
+        &self,
+        id: &auth_domain::SessionId,
+        expires_at: time::OffsetDateTime,
+        updated_at: time::OffsetDateTime,
+    ) -> Result<(), PortError> {
+        self.inner.update_expiry(id, expires_at, updated_at).await
+    }
+    async fn list_active(
+        &self,
+        user_id: &auth_domain::UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<auth_domain::Session>, PortError> {
+        self.inner.list_active(user_id, now).await
+    }
+    async fn delete_by_token(&self, token: &SessionToken) -> Result<bool, PortError> {
+        self.inner.delete_by_token(token).await
+    }
+    async fn delete_for_user(
+        &self,
+        user_id: &auth_domain::UserId,
+        keep: Option<SessionToken>,
+    ) -> Result<u64, PortError> {
+        self.inner.delete_for_user(user_id, keep).await
+    }
+}
+
+#[tokio::test]
+async fn a_session_revoked_while_a_lookup_fills_the_cache_is_not_served_afterwards() {
+    let store = Arc::new(MemoryStore::new());
+    let sessions = Arc::new(PausingSessions {
+        inner: store.clone(),
+        armed: std::sync::atomic::AtomicBool::new(true),
+        read: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    let cache =
+        auth_cache_redis::LayeredSessionCache::start(&auth_cache_redis::CacheConfig::default())
+            .expect("cache");
+    let f = fixture_with(|deps| {
+        deps.users = store.clone();
+        deps.accounts = store.clone();
+        deps.sessions = sessions.clone();
+        deps.cache = Arc::new(cache);
+    });
+    // Sign up through the plain store so that no lookup is paused yet.
+    let plain = fixture_with(|deps| {
+        deps.users = store.clone();
+        deps.accounts = store.clone();
+        deps.sessions = store.clone();
+    });
+    let up = plain
+        .auth
+        .sign_up_email(sign_up("race@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let token = up.session.token.clone();
+    // A lookup misses the cache, reads the (still valid) session, and is paused before it fills.
+    let lookup_task = tokio::spawn({
+        let auth = f.auth.clone();
+        let token = token.clone();
+        async move { auth.get_session(lookup(&token)).await }
+    });
+    sessions.read.notified().await;
+    // The session is signed out meanwhile.
+    f.auth
+        .sign_out(&token, &ClientInfo::default())
+        .await
+        .expect("sign-out");
+    sessions.release.notify_one();
+    let raced = lookup_task.await.expect("join").expect("lookup");
+    assert!(raced.is_some(), "that lookup read before the sign-out");
+    // Every later lookup must miss the cache and find nothing in the store.
+    let later = f.auth.get_session(lookup(&token)).await.expect("lookup");
+    assert_eq!(later, None, "the revoked session came back from the cache");
 }

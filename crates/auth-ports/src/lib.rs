@@ -15,7 +15,7 @@ mod stores;
 mod system;
 
 pub use audit::AuditLog;
-pub use cache::{NoCache, SessionCache};
+pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use random::{ALPHANUMERIC, Random};

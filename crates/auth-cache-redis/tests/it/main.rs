@@ -43,29 +43,72 @@ fn lookup(tag: &str, user: &str) -> (Session, User) {
     (session, user)
 }
 
+const SECRET: &[u8] = b"cache-test-secret-0123456789abcdefghij";
+
 fn config(url: Option<String>, prefix: &str) -> CacheConfig {
     CacheConfig {
         redis_url: url,
         prefix: prefix.to_owned(),
+        secret: SECRET.to_vec(),
         ..CacheConfig::default()
     }
 }
 
+fn redis_address() -> std::net::SocketAddr {
+    redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("host:port")
+}
+
 async fn redis_cache(prefix: &str) -> Option<LayeredSessionCache> {
-    let cache = LayeredSessionCache::start(&config(Some(redis_url()), prefix)).expect("cache");
-    let probe = SessionToken::new("probe".to_owned());
-    match cache.get(&probe).await {
-        Ok(_) => Some(cache),
-        Err(error) => {
-            assert!(
-                !services_required(),
-                "Redis at {} is required: {error}",
-                redis_url()
-            );
-            eprintln!("skipped: Redis does not answer ({error})");
-            None
-        }
+    if let Err(error) = tokio::net::TcpStream::connect(redis_address()).await {
+        assert!(
+            !services_required(),
+            "Redis at {} is required: {error}",
+            redis_url()
+        );
+        eprintln!("skipped: Redis does not answer ({error})");
+        return None;
     }
+    Some(LayeredSessionCache::start(&config(Some(redis_url()), prefix)).expect("cache"))
+}
+
+/// A plain connection to the test Redis, to look at and tamper with what the cache wrote.
+async fn raw_redis() -> deadpool_redis::redis::aio::MultiplexedConnection {
+    deadpool_redis::redis::Client::open(redis_url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection")
+}
+
+/// The Redis key of a session's entry.
+fn entry_key(prefix: &str, token: &SessionToken) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.expose().as_bytes());
+    format!(
+        "{prefix}:sess:{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
+/// Lets a new cache's invalidation listener subscribe: a fill whose lookup came before the
+/// subscription is dropped (messages could have been missed until then).
+async fn subscribed() {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Looks the session up (a miss) and caches it with that lookup's ticket, as a read-through does.
+async fn fill(cache: &LayeredSessionCache, session: &Session, user: &User) {
+    let ticket = cache.get(&session.token).await.expect("get").ticket;
+    cache.put(session, user, ticket).await.expect("put");
+}
+
+async fn found(cache: &LayeredSessionCache, token: &SessionToken) -> Option<(Session, User)> {
+    cache.get(token).await.expect("get").found
 }
 
 /// Polls until `check` holds or two seconds pass.
@@ -84,19 +127,19 @@ async fn the_memory_layer_alone_stores_and_invalidates_by_token_and_by_user() {
     let cache = LayeredSessionCache::start(&config(None, "mem")).expect("cache");
     let (a, user) = lookup("a", "u1");
     let (b, _) = lookup("b", "u1");
-    cache.put(&a, &user).await.expect("put");
-    cache.put(&b, &user).await.expect("put");
+    fill(&cache, &a, &user).await;
+    fill(&cache, &b, &user).await;
     assert_eq!(
-        cache.get(&a.token).await.expect("get"),
+        found(&cache, &a.token).await,
         Some((a.clone(), user.clone()))
     );
     cache.invalidate(&a.token).await.expect("invalidate");
-    assert_eq!(cache.get(&a.token).await.expect("get"), None);
+    assert_eq!(found(&cache, &a.token).await, None);
     cache
         .invalidate_user(&user.id)
         .await
         .expect("invalidate user");
-    assert_eq!(cache.get(&b.token).await.expect("get"), None);
+    assert_eq!(found(&cache, &b.token).await, None);
 }
 
 #[tokio::test]
@@ -108,38 +151,33 @@ async fn a_second_instance_reads_through_redis_and_sees_invalidations_at_once() 
     let second = redis_cache(&prefix).await.expect("second");
     tokio::time::sleep(Duration::from_millis(200)).await; // listeners subscribed
     let (session, user) = lookup("shared", "u2");
-    first.put(&session, &user).await.expect("put");
+    fill(&first, &session, &user).await;
     assert_eq!(
-        second.get(&session.token).await.expect("get"),
+        found(&second, &session.token).await,
         Some((session.clone(), user.clone())),
         "from L2"
     );
     // Now in the second instance's L1 too; an invalidation on the first must reach it.
     first.invalidate(&session.token).await.expect("invalidate");
-    assert!(eventually(async || second.get(&session.token).await.expect("get").is_none()).await);
+    assert!(eventually(async || found(&second, &session.token).await.is_none()).await);
 
     let (other, user) = lookup("by-user", "u3");
-    first.put(&other, &user).await.expect("put");
-    assert!(second.get(&other.token).await.expect("get").is_some());
+    fill(&first, &other, &user).await;
+    assert!(found(&second, &other.token).await.is_some());
     first
         .invalidate_user(&user.id)
         .await
         .expect("invalidate user");
-    assert!(eventually(async || second.get(&other.token).await.expect("get").is_none()).await);
+    assert!(eventually(async || found(&second, &other.token).await.is_none()).await);
 }
 
 #[tokio::test]
-async fn redis_down_reports_unavailable_then_works_again_when_it_is_back() {
+async fn redis_down_serves_from_memory_then_redis_is_used_again_when_it_is_back() {
     let prefix = unique_prefix();
     if redis_cache(&prefix).await.is_none() {
         return;
     }
-    let target: std::net::SocketAddr = redis_url()
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("host:port");
-    let proxy = TcpProxy::start(target).await.expect("proxy");
+    let proxy = TcpProxy::start(redis_address()).await.expect("proxy");
     let cache = LayeredSessionCache::start(&config(
         Some(format!("redis://127.0.0.1:{}", proxy.port())),
         &prefix,
@@ -147,35 +185,169 @@ async fn redis_down_reports_unavailable_then_works_again_when_it_is_back() {
     .expect("cache");
     let (session, user) = lookup("outage", "u4");
     proxy.down();
-    assert!(
-        cache.put(&session, &user).await.is_err(),
-        "the Redis write fails"
-    );
-    assert!(
-        cache
-            .get(&session.token)
-            .await
-            .expect("L1 still answers")
-            .is_some()
-    );
-    let unknown = SessionToken::new("never-cached".to_owned());
     let started = std::time::Instant::now();
-    let _ = cache.get(&unknown).await;
+    fill(&cache, &session, &user).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "bounded by the timeout"
+    );
+    assert!(
+        found(&cache, &session.token).await.is_some(),
+        "L1 still answers"
     );
 
     proxy.up();
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (later, user) = lookup("after", "u5");
-    assert!(
-        eventually(async || cache.put(&later, &user).await.is_ok()).await,
-        "Redis is used again"
-    );
     let reader = redis_cache(&prefix).await.expect("reader");
     assert!(
-        reader.get(&later.token).await.expect("get").is_some(),
-        "written to Redis"
+        eventually(async || {
+            fill(&cache, &later, &user).await;
+            found(&reader, &later.token).await.is_some()
+        })
+        .await,
+        "Redis is used again"
     );
+}
+
+#[tokio::test]
+async fn a_fill_that_read_a_session_before_its_revocation_is_never_cached() {
+    let prefix = unique_prefix();
+    let Some(filler) = redis_cache(&prefix).await else {
+        return;
+    };
+    let other = redis_cache(&prefix).await.expect("other");
+    let (session, user) = lookup("race", "u6");
+    // The filler misses and reads the store (the session is valid then)...
+    let ticket = filler.get(&session.token).await.expect("get").ticket;
+    // ...the session is revoked meanwhile, on another instance...
+    other.invalidate(&session.token).await.expect("invalidate");
+    // ...and only then does the fill arrive: it must not bring the session back.
+    filler.put(&session, &user, ticket).await.expect("put");
+    assert_eq!(found(&filler, &session.token).await, None, "not in L1");
+    let fresh = redis_cache(&prefix).await.expect("fresh");
+    assert_eq!(found(&fresh, &session.token).await, None, "not in Redis");
+
+    // The same for a user-wide invalidation (change-password, update-user).
+    let (second, user) = lookup("race-user", "u7");
+    let ticket = filler.get(&second.token).await.expect("get").ticket;
+    other.invalidate_user(&user.id).await.expect("invalidate");
+    filler.put(&second, &user, ticket).await.expect("put");
+    assert_eq!(found(&fresh, &second.token).await, None, "not in Redis");
+    // A lookup made after the invalidation (in a later millisecond of Redis's clock: a lookup in
+    // the same millisecond counts as older) fills as usual.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    fill(&filler, &second, &user).await;
+    assert!(found(&fresh, &second.token).await.is_some());
+}
+
+#[tokio::test]
+async fn in_process_a_fill_older_than_an_invalidation_is_dropped() {
+    let cache = LayeredSessionCache::start(&config(None, "mem-race")).expect("cache");
+    let (session, user) = lookup("local-race", "u8");
+    let ticket = cache.get(&session.token).await.expect("get").ticket;
+    cache.invalidate(&session.token).await.expect("invalidate");
+    cache.put(&session, &user, ticket).await.expect("put");
+    assert_eq!(found(&cache, &session.token).await, None);
+}
+
+#[tokio::test]
+async fn an_entry_planted_or_moved_in_redis_is_not_trusted() {
+    use deadpool_redis::redis::AsyncCommands as _;
+    let prefix = unique_prefix();
+    let Some(writer) = redis_cache(&prefix).await else {
+        return;
+    };
+    let mut redis = raw_redis().await;
+    let (victim, user) = lookup("victim", "victim-user");
+    subscribed().await;
+    fill(&writer, &victim, &user).await;
+    let sealed: String = redis
+        .get(entry_key(&prefix, &victim.token))
+        .await
+        .expect("the entry was written");
+    // The attacker knows a token T of their own choosing and plants the victim's entry under
+    // T's key (moved), or an entry they wrote themselves (unsealed JSON).
+    let chosen = SessionToken::new("attacker-chosen-token".to_owned());
+    let reader = redis_cache(&prefix).await.expect("reader");
+    let _: () = redis
+        .set(entry_key(&prefix, &chosen), &sealed)
+        .await
+        .expect("plant");
+    assert_eq!(found(&reader, &chosen).await, None, "a moved entry");
+    let json = sealed.splitn(3, '.').nth(2).expect("json part").to_owned();
+    let _: () = redis
+        .set(entry_key(&prefix, &chosen), json)
+        .await
+        .expect("plant");
+    assert_eq!(found(&reader, &chosen).await, None, "an unsealed entry");
+    // Another deployment's secret does not seal for this one.
+    let foreign = LayeredSessionCache::start(&CacheConfig {
+        secret: b"another-deployment-secret-0123456789".to_vec(),
+        ..config(Some(redis_url()), &prefix)
+    })
+    .expect("cache");
+    assert_eq!(found(&foreign, &victim.token).await, None);
+    assert!(
+        found(&reader, &victim.token).await.is_some(),
+        "the real one"
+    );
+}
+
+#[tokio::test]
+async fn an_entry_written_back_after_its_lifetime_is_not_served() {
+    use deadpool_redis::redis::AsyncCommands as _;
+    let prefix = unique_prefix();
+    if redis_cache(&prefix).await.is_none() {
+        return;
+    }
+    let short = CacheConfig {
+        l2_ttl: Duration::from_secs(1),
+        ..config(Some(redis_url()), &prefix)
+    };
+    let writer = LayeredSessionCache::start(&short).expect("cache");
+    let (session, user) = lookup("replay", "u9");
+    subscribed().await;
+    fill(&writer, &session, &user).await;
+    let mut redis = raw_redis().await;
+    let key = entry_key(&prefix, &session.token);
+    let sealed: String = redis.get(&key).await.expect("written");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Replayed without a TTL by someone who can write to Redis.
+    let _: () = redis.set(&key, sealed).await.expect("replay");
+    let reader = LayeredSessionCache::start(&short).expect("cache");
+    assert_eq!(found(&reader, &session.token).await, None);
+}
+
+#[tokio::test]
+async fn an_invalidation_that_cannot_reach_redis_is_retried_until_it_does() {
+    let prefix = unique_prefix();
+    let Some(reader) = redis_cache(&prefix).await else {
+        return;
+    };
+    let proxy = TcpProxy::start(redis_address()).await.expect("proxy");
+    let cache = LayeredSessionCache::start(&config(
+        Some(format!("redis://127.0.0.1:{}", proxy.port())),
+        &prefix,
+    ))
+    .expect("cache");
+    let (session, user) = lookup("retry", "u10");
+    subscribed().await;
+    fill(&cache, &session, &user).await;
+    assert!(found(&reader, &session.token).await.is_some());
+    proxy.down();
+    assert!(cache.invalidate(&session.token).await.is_err());
+    assert_eq!(cache.pending_invalidations(), 1);
+    assert_eq!(
+        found(&cache, &session.token).await,
+        None,
+        "gone locally at once"
+    );
+    proxy.up();
+    assert!(
+        eventually(async || cache.pending_invalidations() == 0).await,
+        "retried once Redis answers"
+    );
+    let fresh = redis_cache(&prefix).await.expect("fresh");
+    assert_eq!(found(&fresh, &session.token).await, None, "gone from Redis");
 }
