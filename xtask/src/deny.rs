@@ -25,6 +25,10 @@ const DEFAULT_BUNDLE: &str = "../shared/data/advisory-db.bundle";
 /// Runs `cargo deny` on the workspace.
 pub(crate) fn run() -> Result {
     ensure_cargo_deny()?;
+    // cargo-deny reads the metadata of every target platform, so the sources of crates this
+    // machine never builds (Windows, macOS) must be in the local registry first; the offline
+    // checks below then need nothing more from the network.
+    util::run(&mut util::cargo(["fetch", "--quiet"]))?;
     let root = util::workspace_root();
     let db = root.join(DB_DIR);
     if !db.is_dir() {

@@ -90,8 +90,9 @@ pub struct AppConfig {
     /// format) or `paseto` (v4.public).
     #[serde(default)]
     pub token_format: TokenFormatSetting,
-    /// `AUTH_REDIS_URL`: `redis://host:port`; shares rate limits and the session cache between
-    /// instances. Without it both stay in process.
+    /// `AUTH_REDIS_URL`: `redis://[user:password@]host:port`, or `rediss://` for TLS (with
+    /// the `redis-tls` feature); shares rate limits and the session cache between instances.
+    /// Without it both stay in process.
     pub redis_url: Option<String>,
     /// `AUTH_REDIS_PREFIX`: prefix of every Redis key and channel.
     pub redis_prefix: String,
@@ -416,12 +417,15 @@ impl AppConfig {
         if self.rate_limit_ipv6_subnet > 128 {
             bail!("AUTH_RATE_LIMIT_IPV6_SUBNET must be between 0 and 128");
         }
-        if self
-            .redis_url
-            .as_ref()
-            .is_some_and(|url| !url.starts_with("redis://"))
-        {
-            bail!("AUTH_REDIS_URL must start with redis://");
+        if let Some(url) = &self.redis_url {
+            if url.starts_with("rediss://") && !cfg!(feature = "redis-tls") {
+                bail!(
+                    "AUTH_REDIS_URL is a rediss:// (TLS) URL, but auth-app was built without the `redis-tls` feature"
+                );
+            }
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
+                bail!("AUTH_REDIS_URL must start with redis:// or rediss://");
+            }
         }
         if self
             .base_url

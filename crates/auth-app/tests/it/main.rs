@@ -3,6 +3,7 @@
 //! Must not depend on: the library's internals; only the built binary and HTTP.
 #![allow(
     clippy::expect_used,
+    clippy::print_stderr,
     clippy::disallowed_methods,
     reason = "test binary: it waits for a real process with plain sleeps"
 )]
@@ -344,5 +345,147 @@ fn a_flood_of_junk_paths_does_not_grow_the_server_and_real_limits_still_hold() {
     );
     assert_eq!(status, 429);
     terminate(child);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs a program to its end; `false` when it is missing or fails.
+fn run_ok(program: &str, args: &[&str], dir: &Path) -> bool {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// A CA and a server certificate for `localhost` / 127.0.0.1, made with the `openssl` tool.
+fn make_certificates(dir: &Path) -> bool {
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    let steps: [&[&str]; 4] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+        &["x509", "-in", "server.pem", "-noout"],
+    ];
+    steps.iter().all(|args| run_ok("openssl", args, dir))
+}
+
+/// Skips (or fails under CI) when a tool a test needs is missing.
+fn tool_missing(what: &str) -> bool {
+    let required = std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+    assert!(!required, "{what} is required in CI");
+    eprintln!("skipped: {what}");
+    true
+}
+
+#[test]
+fn rediss_with_an_acl_user_is_used_and_its_password_never_printed() {
+    if !cfg!(feature = "redis-tls") {
+        eprintln!("skipped: built without the redis-tls feature");
+        return;
+    }
+    let dir = temp_dir("rediss");
+    if !make_certificates(&dir) && tool_missing("openssl") {
+        return;
+    }
+    let tls_port = free_port().port();
+    let password = "s3cret-acl-pass";
+    // The default user off: only the ACL user `authapp` gets in.
+    std::fs::write(
+        dir.join("redis.conf"),
+        format!(
+            "port 0\nbind 127.0.0.1\ntls-port {tls_port}\ntls-cert-file server.pem\ntls-key-file server.key\ntls-ca-cert-file ca.pem\ntls-auth-clients no\nsave \"\"\nappendonly no\nuser default off\nuser authapp on >{password} ~* &* +@all\n"
+        ),
+    )
+    .expect("redis.conf");
+    let redis = Command::new("redis-server")
+        .current_dir(&dir)
+        .arg("redis.conf")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut redis) = redis else {
+        tool_missing("redis-server");
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+        assert!(Instant::now() < deadline, "the TLS Redis did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let addr = free_port();
+    let mut child = command(&dir)
+        .env("AUTH_BIND", addr.to_string())
+        .env("AUTH_DATABASE_URL", "sqlite://tls.db?mode=rwc")
+        .env("AUTH_SECRET", "t".repeat(32))
+        .env("AUTH_LOG", "info")
+        .env(
+            "AUTH_REDIS_URL",
+            format!("rediss://authapp:{password}@localhost:{tls_port}"),
+        )
+        .env("SSL_CERT_FILE", dir.join("ca.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    let ready = get(addr, "/health/ready").expect("ready");
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let output = terminate(child);
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(ready.contains(r#""redis":"ok""#), "{ready}\n{logs}");
+    assert!(
+        !logs.contains(password),
+        "the password reached the logs: {logs}"
+    );
+    assert!(logs.contains("rediss://authapp:***@localhost"), "{logs}");
     let _ = std::fs::remove_dir_all(dir);
 }
