@@ -1,7 +1,7 @@
 //! The workspace's automation, run as `cargo xtask <task>` (an alias in
 //! `.cargo/config.toml`). Each task lives in its own module; this file only
 //! dispatches on the first argument. Tasks: `test-all`, `check-layers`,
-//! `tidy`, `deny`, `openapi`, `bench`.
+//! `tidy`, `deny`, `coverage`, `openapi`, `bench`.
 //!
 //! Depends on: `std` and `serde_json` only, so it builds in seconds.
 //!
@@ -16,6 +16,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod bench;
+mod coverage;
 mod deny;
 mod layers;
 mod load;
@@ -34,6 +35,7 @@ tasks:
   check-layers   enforce the crate dependency table (xtask/src/layers.rs)
   tidy           doc headers on lib.rs/main.rs; no leftover debugging macros
   deny           cargo-deny with the offline advisory database
+  coverage       the test suite under cargo-llvm-cov; per-crate table, lcov and HTML; the 90%/85% gate
   openapi        regenerate docs/openapi.json
   bench          load-test a release build [--connections N] [--duration SECS] [--warmup SECS]";
 
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         ("check-layers", []) => layers::run(),
         ("tidy", []) => tidy::run(),
         ("deny", []) => deny::run(),
+        ("coverage", []) => coverage::run(),
         ("openapi", []) => openapi::run(),
         (other, []) => Err(format!("unknown task `{other}`\n\n{HELP}")),
     };

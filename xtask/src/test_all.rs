@@ -1,6 +1,8 @@
 //! `cargo xtask test-all`: everything CI checks, in order, stopping at the
 //! first failure: rustfmt, clippy, `check-layers`, `tidy`, `deny`, then
-//! `cargo test --workspace --all-features`, which runs the suites on SQLite
+//! `cargo test --workspace --all-features` (instrumented, with the coverage
+//! gate of `crate::coverage`, when LLVM's tools are there: always in CI),
+//! which runs the suites on SQLite
 //! and against the Postgres and Redis named by `AUTH_TEST_DATABASE_URL` and
 //! `AUTH_TEST_REDIS_URL` (the local services by default). Under `CI=true` a
 //! service that does not answer is an error, and the tests are told
@@ -13,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Result};
-use crate::{deny, layers, tidy};
+use crate::{coverage, deny, layers, tidy};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -84,20 +86,31 @@ pub(crate) fn run() -> Result {
     Ok(())
 }
 
+/// The whole suite, once: instrumented with the coverage gate applied when LLVM's tools are
+/// there (always in CI), plainly otherwise.
 fn test() -> Result {
     let ci = util::is_ci();
-    let mut command = util::cargo(["test", "--workspace", "--all-features"]);
+    let mut environment = Vec::new();
     for service in SERVICES {
         let url = match std::env::var(service.env) {
             Ok(url) if !url.is_empty() => url,
             _ => service.default_url.to_string(),
         };
         check_service(service, &url, ci)?;
-        command.env(service.env, url);
+        environment.push((service.env.to_owned(), url));
     }
     if ci {
-        command.env("AUTH_TEST_REQUIRE_SERVICES", "1");
+        environment.push(("AUTH_TEST_REQUIRE_SERVICES".to_owned(), "1".to_owned()));
     }
+    if ci || coverage::tools_present() {
+        coverage::test(&mut environment)?;
+        return coverage::gate();
+    }
+    eprintln!(
+        "test-all: WARNING: LLVM's coverage tools are missing (Debian's llvm-22); running the tests without the coverage gate"
+    );
+    let mut command = util::cargo(["test", "--workspace", "--all-features"]);
+    command.envs(environment);
     util::run(&mut command)
 }
 

@@ -130,4 +130,4 @@ fn claims_from(all: Map<String, Value>) -> Result<Claims, GuardError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

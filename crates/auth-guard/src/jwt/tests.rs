@@ -213,7 +213,7 @@ fn jwks_members_that_are_not_ed25519_eddsa_keys_are_ignored() {
 }
 
 /// Serves a JWKS and counts how often it was fetched.
-async fn jwks_server(document: Value) -> (String, Arc<AtomicUsize>) {
+pub(crate) async fn jwks_server(document: Value) -> (String, Arc<AtomicUsize>) {
     use poem::listener::{Acceptor, Listener};
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
