@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::util::{self, Result};
 
@@ -84,7 +84,7 @@ where
 /// Runs the whole test suite instrumented, with `environment` set for the tests (the services
 /// `test-all` found), leaving the profiles for [`gate`].
 pub(crate) fn test(environment: &mut Vec<(String, String)>) -> Result {
-    ensure_cargo_llvm_cov()?;
+    util::ensure_cargo_tool("llvm-cov", "cargo-llvm-cov")?;
     util::run(&mut llvm_cov(["clean", "--workspace"]))?;
     let mut command = llvm_cov(["--workspace", "--all-features", "--no-report"]);
     for (name, value) in environment.drain(..) {
@@ -114,19 +114,6 @@ pub(crate) fn gate() -> Result {
     println!("{}", table(&crates));
     println!("coverage: lcov at {out_text}/lcov.info, HTML at {out_text}/html/index.html");
     check(&crates)
-}
-
-fn ensure_cargo_llvm_cov() -> Result {
-    let installed = util::cargo(["llvm-cov", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if installed {
-        return Ok(());
-    }
-    println!("coverage: cargo-llvm-cov is missing; installing it (takes a minute or two)");
-    util::run(&mut util::cargo(["install", "--locked", "cargo-llvm-cov"]))
 }
 
 /// Counts of one kind (lines, regions or functions).

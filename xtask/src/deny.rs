@@ -11,7 +11,7 @@
 //! package registry that `cargo install` uses).
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::util::{self, Result};
 
@@ -24,7 +24,7 @@ const DEFAULT_BUNDLE: &str = "../shared/data/advisory-db.bundle";
 
 /// Runs `cargo deny` on the workspace.
 pub(crate) fn run() -> Result {
-    ensure_cargo_deny()?;
+    util::ensure_cargo_tool("deny", "cargo-deny")?;
     // cargo-deny reads the metadata of every target platform, so the sources of crates this
     // machine never builds (Windows, macOS) must be in the local registry first; the offline
     // checks below then need nothing more from the network.
@@ -64,19 +64,6 @@ pub(crate) fn run() -> Result {
         "--all-features",
         "check",
     ]))
-}
-
-fn ensure_cargo_deny() -> Result {
-    let installed = util::cargo(["deny", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if installed {
-        return Ok(());
-    }
-    println!("deny: cargo-deny is missing; installing it (takes a few minutes)");
-    util::run(&mut util::cargo(["install", "--locked", "cargo-deny"]))
 }
 
 /// `$AUTH_ADVISORY_BUNDLE` when it names a file, else the default bundle

@@ -131,3 +131,17 @@ fn show(command: &Command) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Makes sure `cargo <subcommand>` works, installing `package` (locked) when it does not.
+pub(crate) fn ensure_cargo_tool(subcommand: &str, package: &str) -> Result {
+    let installed = cargo([subcommand, "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        return Ok(());
+    }
+    println!("{package} is missing; installing it (takes a minute or more)");
+    run(&mut cargo(["install", "--locked", package]))
+}

@@ -380,6 +380,25 @@ impl TimedIo {
         self.sleep.as_mut().poll(cx).is_ready()
     }
 
+    /// Records a write; a client that stops reading its answer is cut off like an idle one.
+    fn after_write(
+        &mut self,
+        written: Poll<io::Result<usize>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(Ok(written)) => {
+                if written > 0 {
+                    self.shared.on_bytes_written();
+                }
+                Poll::Ready(Ok(written))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     fn timed_out(&self) -> io::Error {
         let what = match *self.shared.phase() {
             Phase::ReadingHead { .. } => "request head not received in time",
@@ -416,18 +435,8 @@ impl AsyncWrite for TimedIo {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write(cx, data) {
-            Poll::Ready(Ok(written)) => {
-                if written > 0 {
-                    self.shared.on_bytes_written();
-                }
-                Poll::Ready(Ok(written))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            // A client that stops reading its answer is cut off like an idle one.
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
-            Poll::Pending => Poll::Pending,
-        }
+        let written = Pin::new(&mut self.stream).poll_write(cx, data);
+        self.after_write(written, cx)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -443,17 +452,8 @@ impl AsyncWrite for TimedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(written)) => {
-                if written > 0 {
-                    self.shared.on_bytes_written();
-                }
-                Poll::Ready(Ok(written))
-            }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
-            Poll::Pending => Poll::Pending,
-        }
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.after_write(written, cx)
     }
 
     fn is_write_vectored(&self) -> bool {

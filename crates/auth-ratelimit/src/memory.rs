@@ -92,11 +92,8 @@ impl MemoryRateLimiter {
         let mut shard = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = if shard.logs.contains_key(key) || shard.has_room(now_ms) {
-            std::borrow::Cow::Borrowed(key)
-        } else {
-            std::borrow::Cow::Owned(overflow_key(window_ms, rule.max))
-        };
+        let has_room = shard.logs.contains_key(key) || shard.has_room(now_ms);
+        let key = slot(key, has_room, window_ms, rule.max);
         let log = shard.logs.entry(key.into_owned()).or_default();
         log.window_ms = log.window_ms.max(window_ms);
         let decision = match window::check(&mut log.times, now_ms, window_ms, rule.max) {
@@ -122,12 +119,9 @@ impl MemoryRateLimiter {
         let mut shard = self.shards[shard_of(key)]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = if shard.logs.contains_key(key) || shard.logs.len() < shard.capacity {
-            std::borrow::Cow::Borrowed(key)
-        } else {
-            // A key that found no room was counted in the overflow log.
-            std::borrow::Cow::Owned(overflow_key(window_ms, rule.max))
-        };
+        // A key that found no room was counted in the overflow log.
+        let has_room = shard.logs.contains_key(key) || shard.logs.len() < shard.capacity;
+        let key = slot(key, has_room, window_ms, rule.max);
         let Some(log) = shard.logs.get_mut(key.as_ref()) else {
             return RateLimitDecision::Allowed;
         };
@@ -182,9 +176,13 @@ impl Shard {
     }
 }
 
-/// The log shared by the keys of one rule that found a full shard.
-fn overflow_key(window_ms: i64, max: u32) -> String {
-    format!("\0overflow|{window_ms}|{max}")
+/// Where `key` is counted: its own log when it has (or finds) room, else the log shared by the
+/// keys of its rule that found a full shard.
+fn slot(key: &str, has_room: bool, window_ms: i64, max: u32) -> std::borrow::Cow<'_, str> {
+    if has_room {
+        return std::borrow::Cow::Borrowed(key);
+    }
+    std::borrow::Cow::Owned(format!("\0overflow|{window_ms}|{max}"))
 }
 
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {

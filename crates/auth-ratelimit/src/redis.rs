@@ -48,7 +48,9 @@ pub fn redis_pool(config: &RedisConfig) -> Result<Pool, PortError> {
         .map_err(|error| PortError::internal(error.to_string()))
 }
 
-const SCRIPT: &str = r"
+/// Drops the times that left the window and answers the wait when the log is full; the
+/// scripts below go on from there.
+const TEST: &str = r"
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
@@ -57,21 +59,12 @@ if redis.call('ZCARD', KEYS[1]) >= max then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return math.max(1, tonumber(oldest[2]) + window - now)
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return 0
 ";
 
-/// The same test as [`SCRIPT`], counting nothing.
-const PEEK_SCRIPT: &str = r"
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local max = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= max then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
-end
+/// [`TEST`], then the request is counted.
+const COUNT: &str = r"
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
 return 0
 ";
 
@@ -104,8 +97,8 @@ impl RedisRateLimiter {
             pool,
             prefix: config.prefix.clone(),
             timeout: config.timeout,
-            script: Script::new(SCRIPT),
-            peek_script: Script::new(PEEK_SCRIPT),
+            script: Script::new(&format!("{TEST}{COUNT}")),
+            peek_script: Script::new(&format!("{TEST}return 0")),
         }
     }
 
