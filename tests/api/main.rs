@@ -10,6 +10,7 @@
 mod bearer;
 mod compat;
 mod connections;
+mod cors;
 mod docs;
 mod email_password;
 mod guards;

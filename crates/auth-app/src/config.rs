@@ -34,6 +34,18 @@ pub struct AppConfig {
     pub log_format: LogFormat,
     /// `AUTH_LOG`: a tracing filter (`info`, `auth=debug,warn`); `RUST_LOG` is read when unset.
     pub log: Option<String>,
+    /// `AUTH_CORS_ENABLED`: answer preflights and add CORS headers for trusted origins.
+    pub cors_enabled: bool,
+    /// `AUTH_CORS_ALLOWED_HEADERS`: request headers allowed besides the built-in ones.
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_allowed_headers: Vec<String>,
+    /// `AUTH_CORS_MAX_AGE`: seconds browsers may cache a preflight answer.
+    pub cors_max_age: u32,
+    /// `AUTH_COOKIE_SAME_SITE`: `lax`, `strict` or `none` (`none` needs an https base URL).
+    pub cookie_same_site: String,
+    /// `AUTH_COOKIE_DOMAIN`: `Domain` of the cookies, to share them with subdomains.
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
     /// `AUTH_BODY_LIMIT`: largest request body in bytes.
     pub body_limit: usize,
     /// `AUTH_HTTP_HEADER_TIMEOUT_MS`: longest time to receive a request head, from its first
@@ -170,6 +182,11 @@ impl Default for AppConfig {
             plugins: None,
             log_format: LogFormat::Pretty,
             log: None,
+            cors_enabled: true,
+            cors_allowed_headers: Vec::new(),
+            cors_max_age: 600,
+            cookie_same_site: "lax".to_owned(),
+            cookie_domain: None,
             body_limit: 1024 * 1024,
             http_header_timeout_ms: 20_000,
             http_body_timeout_ms: 30_000,
@@ -225,6 +242,11 @@ impl std::fmt::Debug for AppConfig {
             .field("trusted_origins", &self.trusted_origins)
             .field("plugins", &self.plugins)
             .field("log_format", &self.log_format)
+            .field("cors_enabled", &self.cors_enabled)
+            .field("cors_allowed_headers", &self.cors_allowed_headers)
+            .field("cors_max_age", &self.cors_max_age)
+            .field("cookie_same_site", &self.cookie_same_site)
+            .field("cookie_domain", &self.cookie_domain)
             .field("body_limit", &self.body_limit)
             .field("http_header_timeout_ms", &self.http_header_timeout_ms)
             .field("http_body_timeout_ms", &self.http_body_timeout_ms)
@@ -387,6 +409,30 @@ impl AppConfig {
             || self.http_max_connections == 0
         {
             bail!("AUTH_HTTP_* timeouts and AUTH_HTTP_MAX_CONNECTIONS must be positive");
+        }
+        match auth_http_poem::cookies::SameSite::parse(&self.cookie_same_site) {
+            None => bail!("AUTH_COOKIE_SAME_SITE must be lax, strict or none"),
+            Some(auth_http_poem::cookies::SameSite::None)
+                if !self.base_url().starts_with("https://") =>
+            {
+                bail!(
+                    "AUTH_COOKIE_SAME_SITE=none needs an https AUTH_BASE_URL: browsers refuse SameSite=None cookies without Secure"
+                )
+            }
+            Some(_) => {}
+        }
+        if let Some(bad) = self.cors_allowed_headers.iter().find(|name| {
+            name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }) {
+            bail!("AUTH_CORS_ALLOWED_HEADERS: {bad:?} is not a header name");
+        }
+        if self.cookie_domain.as_ref().is_some_and(|domain| {
+            domain.is_empty()
+                || !domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }) {
+            bail!("AUTH_COOKIE_DOMAIN must be a domain name");
         }
         if self.hash_concurrency == 0 {
             bail!("AUTH_HASH_CONCURRENCY must be at least 1");

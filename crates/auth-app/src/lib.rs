@@ -119,6 +119,14 @@ fn http_state(
         base_url: config.base_url(),
         trusted_origins: config.trusted_origins.clone(),
         body_limit: config.body_limit,
+        cors: auth_http_poem::cors::CorsConfig {
+            enabled: config.cors_enabled,
+            extra_headers: config.cors_allowed_headers.clone(),
+            max_age: config.cors_max_age,
+        },
+        cookie_same_site: auth_http_poem::cookies::SameSite::parse(&config.cookie_same_site)
+            .unwrap_or_default(),
+        cookie_domain: config.cookie_domain.clone(),
         ..HttpConfig::default()
     };
     let plugins = plugins::enabled(config.plugins.as_deref(), extra_plugins)?;

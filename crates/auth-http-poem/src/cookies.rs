@@ -17,6 +17,10 @@ pub struct CookieConfig {
     pub prefix: String,
     /// Use `__Secure-` names and the `Secure` attribute (on for an https base URL).
     pub secure: bool,
+    /// The `SameSite` attribute.
+    pub same_site: SameSite,
+    /// The `Domain` attribute, when cookies are shared by subdomains.
+    pub domain: Option<String>,
 }
 
 impl Default for CookieConfig {
@@ -24,6 +28,41 @@ impl Default for CookieConfig {
         Self {
             prefix: "better-auth".to_owned(),
             secure: false,
+            same_site: SameSite::Lax,
+            domain: None,
+        }
+    }
+}
+
+/// The `SameSite` attribute of the cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// Sent on top-level navigations from other sites, not on their subrequests (the default).
+    #[default]
+    Lax,
+    /// Never sent from other sites.
+    Strict,
+    /// Sent from every site; needs `Secure` (an https base URL): for apps on another site.
+    None,
+}
+
+impl SameSite {
+    /// Parses `lax`, `strict` or `none` (any case).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "lax" => Some(Self::Lax),
+            "strict" => Some(Self::Strict),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::Lax => "; SameSite=Lax",
+            Self::Strict => "; SameSite=Strict",
+            Self::None => "; SameSite=None",
         }
     }
 }
@@ -113,10 +152,13 @@ impl CookieCodec {
             line.push_str(&format!("; Max-Age={seconds}"));
         }
         line.push_str("; Path=/; HttpOnly");
+        if let Some(domain) = &self.config.domain {
+            line.push_str(&format!("; Domain={domain}"));
+        }
         if self.config.secure {
             line.push_str("; Secure");
         }
-        line.push_str("; SameSite=Lax");
+        line.push_str(self.config.same_site.attribute());
         line
     }
 

@@ -95,26 +95,42 @@ fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderN
     }
 }
 
-/// The auth API's guard: body limit, media type, JSON syntax, forms, origin check, plugin hooks.
+/// The auth API's guard: CORS, then body limit, media type, JSON syntax, forms, origin check,
+/// rate limits and plugin hooks. Every answer, refusals included, carries the CORS headers a
+/// trusted origin needs to read it.
 pub(crate) async fn auth_api<E: Endpoint>(
     inner: Arc<E>,
-    mut request: Request,
+    request: Request,
     state: Arc<HttpState>,
 ) -> poem::Result<Response> {
+    if let Some(preflight) = crate::cors::preflight(&state, &request) {
+        return Ok(preflight);
+    }
+    let cors = crate::cors::Answer::of(&state, &request);
+    let mut response = guarded(inner, request, &state).await;
+    cors.decorate(&state, &mut response);
+    Ok(response)
+}
+
+async fn guarded<E: Endpoint>(
+    inner: Arc<E>,
+    mut request: Request,
+    state: &Arc<HttpState>,
+) -> Response {
     let route = match request.extensions_mut().remove::<RouteLabel>() {
         Some(RouteLabel(route)) => route,
         None => Arc::from(OTHER_ROUTE),
     };
-    let client = client_of(&state, &request);
-    if let Err(error) = check_origin(&state, &request, &route) {
-        return Ok(error.into_response());
+    let client = client_of(state, &request);
+    if let Err(error) = check_origin(state, &request, &route) {
+        return error.into_response();
     }
     // Boxed: reading a body is a large future, and inline it would be copied along with this
     // guard's future on every request, bodiless `GET`s included.
     if !is_safe(request.method())
-        && let Err(error) = Box::pin(normalise_body(&state, &mut request, &route)).await
+        && let Err(error) = Box::pin(normalise_body(state, &mut request, &route)).await
     {
-        return Ok(error.into_response());
+        return error.into_response();
     }
     let query = RateLimitQuery {
         route: &route,
@@ -122,20 +138,20 @@ pub(crate) async fn auth_api<E: Endpoint>(
     };
     if let Err(error) = state.auth().check_rate_limit(query).await {
         metrics::counter!("auth_rate_limited_total", "route" => metrics::SharedString::from(route.clone())).increment(1);
-        return Ok(ApiError::from(error).into_response());
+        return ApiError::from(error).into_response();
     }
     request.extensions_mut().insert(client);
     for plugin in state.plugins() {
-        plugin.before(&state, &mut request);
+        plugin.before(state, &mut request);
     }
     let mut response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
     for plugin in state.plugins() {
-        plugin.after(&state, &mut response);
+        plugin.after(state, &mut response);
     }
-    Ok(response)
+    response
 }
 
 /// `GET`, `HEAD` and `OPTIONS`: no body is read and no origin is checked.

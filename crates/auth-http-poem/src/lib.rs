@@ -11,6 +11,7 @@ pub mod bearer;
 mod body;
 pub mod client_ip;
 pub mod cookies;
+pub mod cors;
 pub mod dto;
 mod error;
 mod guard;

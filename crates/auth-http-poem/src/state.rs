@@ -26,6 +26,13 @@ pub struct HttpConfig {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks); empty means the
     /// socket peer is the client.
     pub trusted_proxies: Vec<TrustedProxy>,
+    /// CORS for browser apps on trusted origins.
+    pub cors: crate::cors::CorsConfig,
+    /// `SameSite` of the cookies (`Lax` by default; `None` for apps on another site).
+    pub cookie_same_site: crate::cookies::SameSite,
+    /// `Domain` of the cookies (for example `example.com`, shared by its subdomains); none by
+    /// default (the host only).
+    pub cookie_domain: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -36,6 +43,9 @@ impl Default for HttpConfig {
             body_limit: 1024 * 1024,
             cookie_prefix: "better-auth".to_owned(),
             trusted_proxies: Vec::new(),
+            cors: crate::cors::CorsConfig::default(),
+            cookie_same_site: crate::cookies::SameSite::Lax,
+            cookie_domain: None,
         }
     }
 }
@@ -124,6 +134,8 @@ impl HttpState {
         let cookie_config = CookieConfig {
             prefix: config.cookie_prefix.clone(),
             secure: config.base_url.starts_with("https://"),
+            same_site: config.cookie_same_site,
+            domain: config.cookie_domain.clone(),
         };
         let origins = TrustedOrigins::new(&config.base_url, &config.trusted_origins);
         Self {
