@@ -88,20 +88,12 @@ impl MemoryRateLimiter {
     ) -> RateLimitDecision {
         let now_ms = millis(now);
         let window_ms = i64::try_from(rule.window.whole_milliseconds()).unwrap_or(i64::MAX);
-        let shard = &self.shards[shard_of(key)];
-        let mut shard = shard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut shard = self.shard(key);
         let has_room = shard.logs.contains_key(key) || shard.has_room(now_ms);
         let key = slot(key, has_room, window_ms, rule.max);
         let log = shard.logs.entry(key.into_owned()).or_default();
         log.window_ms = log.window_ms.max(window_ms);
-        let decision = match window::check(&mut log.times, now_ms, window_ms, rule.max) {
-            Ok(()) => RateLimitDecision::Allowed,
-            Err(retry_after_ms) => RateLimitDecision::Limited {
-                retry_after: Duration::milliseconds(retry_after_ms),
-            },
-        };
+        let decision = decision(window::check(&mut log.times, now_ms, window_ms, rule.max));
         let expires_at = log.expires_at_ms();
         shard.next_expiry_ms = shard.next_expiry_ms.min(expires_at);
         decision
@@ -116,21 +108,20 @@ impl MemoryRateLimiter {
     ) -> RateLimitDecision {
         let now_ms = millis(now);
         let window_ms = i64::try_from(rule.window.whole_milliseconds()).unwrap_or(i64::MAX);
-        let mut shard = self.shards[shard_of(key)]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut shard = self.shard(key);
         // A key that found no room was counted in the overflow log.
         let has_room = shard.logs.contains_key(key) || shard.logs.len() < shard.capacity;
         let key = slot(key, has_room, window_ms, rule.max);
         let Some(log) = shard.logs.get_mut(key.as_ref()) else {
             return RateLimitDecision::Allowed;
         };
-        match window::peek(&mut log.times, now_ms, window_ms, rule.max) {
-            Ok(()) => RateLimitDecision::Allowed,
-            Err(retry_after_ms) => RateLimitDecision::Limited {
-                retry_after: Duration::milliseconds(retry_after_ms),
-            },
-        }
+        decision(window::peek(&mut log.times, now_ms, window_ms, rule.max))
+    }
+
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[shard_of(key)]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How many keys are held, overflow logs included (for tests and metrics).
@@ -173,6 +164,16 @@ impl Shard {
             .min()
             .unwrap_or(i64::MAX);
         self.logs.len() < self.capacity
+    }
+}
+
+/// The answer to a window test.
+fn decision(tested: Result<(), i64>) -> RateLimitDecision {
+    match tested {
+        Ok(()) => RateLimitDecision::Allowed,
+        Err(retry_after_ms) => RateLimitDecision::Limited {
+            retry_after: Duration::milliseconds(retry_after_ms),
+        },
     }
 }
 
