@@ -14,7 +14,7 @@ pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn services_required() -> bool {
+pub(crate) fn services_required() -> bool {
     auth_store_seaorm::test_db::services_required()
 }
 
@@ -29,7 +29,15 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
         eprintln!("skipped: node is not installed");
         return false;
     }
-    if dir.join("node_modules/better-auth/package.json").exists() {
+    let installed = ["better-auth", "esbuild", "playwright-core"]
+        .iter()
+        .all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .exists()
+        });
+    if installed {
         return true;
     }
     let status = Command::new("npm")

@@ -8,6 +8,7 @@
 )]
 
 mod bearer;
+mod browser;
 mod compat;
 mod connections;
 mod cors;
