@@ -158,9 +158,11 @@ async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_
     };
     let ui = app.client.get(app.url("/docs")).send().await.expect("r");
     assert_eq!(ui.status(), 200);
+    let html = ui.text().await.expect("html");
+    assert!(html.contains("swagger"), "Swagger UI page");
     assert!(
-        ui.text().await.expect("html").contains("swagger"),
-        "Swagger UI page"
+        html.contains("\"/paseto-keys\"") && html.contains("\"/get-session\""),
+        "Swagger UI shows the built-in and the plugins' routes"
     );
     let spec: Value = app
         .client
@@ -177,6 +179,9 @@ async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_
         "/get-session",
         "/sign-out",
         "/change-password",
+        "/token",
+        "/jwks",
+        "/paseto-keys",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} documented");
     }

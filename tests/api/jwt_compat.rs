@@ -156,6 +156,12 @@ async fn better_auth_verifies_our_tokens_signs_with_our_keys_and_its_keys_work_h
         .create(&their_row)
         .await
         .expect("insert Better-Auth's key");
+    // A key made elsewhere is published within `JWKS_FRESHNESS` (the JWKS is served from a
+    // snapshot of the key table).
+    tokio::time::sleep(
+        auth_core::JWKS_FRESHNESS.unsigned_abs() + std::time::Duration::from_millis(100),
+    )
+    .await;
     let verifier =
         JwtVerifier::remote(&format!("{base}/jwks"), &VerifierConfig::for_origin(ORIGIN));
     let their_claims = verifier

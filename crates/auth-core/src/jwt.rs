@@ -2,6 +2,7 @@
 //! published keys, and key rotation. They live in their own façade, `TokenIssuer`, because the
 //! plugin is optional and has ports of its own (see docs/adr/0004-token-issuer.md).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use auth_domain::{Jwk, JwkId, KeyRotationPolicy, KeyUse, TokenClaims};
@@ -168,9 +169,25 @@ struct Inner {
     deps: TokenDeps,
     config: TokenConfig,
     cache: Mutex<Option<CachedKeys>>,
+    /// The published JWT keys, as last loaded.
+    jwks: Mutex<Option<JwksSnapshot>>,
+    /// Bumped whenever this instance changes the keys, so that a load that overlapped the
+    /// change is not trusted.
+    jwks_generation: AtomicU64,
     /// Held while the key table is reloaded (and a missing key created), so that concurrent
     /// callers wait for one reload instead of each creating a key of its own.
     reloading: futures_util::lock::Mutex<()>,
+}
+
+/// How long the published keys are served without reading the key table: at most one read a
+/// second however many `GET /jwks` there are, and a key made elsewhere is published here within
+/// a second.
+pub const JWKS_FRESHNESS: Duration = Duration::seconds(1);
+
+/// The published JWT keys and how long they hold.
+struct JwksSnapshot {
+    keys: Arc<[PublishedJwk]>,
+    fresh_until: OffsetDateTime,
 }
 
 /// The signing keys (at most one per use) found when the key table was last loaded. A key
@@ -189,6 +206,8 @@ impl TokenIssuer {
                 deps,
                 config,
                 cache: Mutex::new(None),
+                jwks: Mutex::new(None),
+                jwks_generation: AtomicU64::new(0),
                 reloading: futures_util::lock::Mutex::new(()),
             }),
         }
@@ -240,13 +259,68 @@ impl TokenIssuer {
     /// # Errors
     /// `Unavailable` when the key store is down.
     pub async fn get_jwks(&self) -> Result<Vec<PublishedJwk>, AuthError> {
+        Ok(self.load_jwks(self.now()).await?.0)
+    }
+
+    /// The published JWT keys as a shared snapshot: the same `Arc` for as long as they stay
+    /// the same, so that callers can keep what they built from it (the serialised JWKS
+    /// document). The key table is read again when this instance creates, rotates or reloads
+    /// its keys, when a key's expiry or grace period passes, and otherwise once a
+    /// [`JWKS_FRESHNESS`] has passed, so that a key made by another instance (or by Better-Auth
+    /// on a shared database) is published here within that time.
+    ///
+    /// # Errors
+    /// `Unavailable` when the key store is down.
+    pub async fn published_jwks(&self) -> Result<Arc<[PublishedJwk]>, AuthError> {
         let now = self.now();
+        let generation = self.inner.jwks_generation.load(Ordering::Acquire);
+        let previous = {
+            let cached = self.jwks_snapshot();
+            match cached.as_ref() {
+                Some(snapshot) if now < snapshot.fresh_until => return Ok(snapshot.keys.clone()),
+                Some(snapshot) => Some(snapshot.keys.clone()),
+                None => None,
+            }
+        };
+        let (keys, next_change) = self.load_jwks(now).await?;
+        let keys: Arc<[PublishedJwk]> = match previous {
+            Some(previous) if *previous == *keys => previous,
+            _ => keys.into(),
+        };
+        let ttl_end = now + JWKS_FRESHNESS;
+        let mut cached = self.jwks_snapshot();
+        // A key created here meanwhile may be missing from this load: keep it only to compare
+        // with, and read the table again next time.
+        let fresh_until = if self.inner.jwks_generation.load(Ordering::Acquire) == generation {
+            next_change.map_or(ttl_end, |next| next.min(ttl_end))
+        } else {
+            now
+        };
+        *cached = Some(JwksSnapshot {
+            keys: keys.clone(),
+            fresh_until,
+        });
+        Ok(keys)
+    }
+
+    /// The published JWT keys at `now` (creating the first one when none is live), and the
+    /// next instant at which time alone changes them (a key's expiry or the end of its grace).
+    async fn load_jwks(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<PublishedJwk>, Option<OffsetDateTime>), AuthError> {
         let mut keys = self.inner.deps.jwks.list_all().await?;
         let policy = self.config().rotation;
         if policy.signing_key(&keys, KeyUse::Jwt, now).is_none() {
             self.add_signing_key(&mut keys, KeyUse::Jwt).await?;
         }
-        Ok(policy
+        let next_change = keys
+            .iter()
+            .filter_map(|key| key.expires_at)
+            .flat_map(|expires_at| [expires_at, expires_at + policy.grace_period])
+            .filter(|instant| *instant > now)
+            .min();
+        let published = policy
             .published(&keys, KeyUse::Jwt, now)
             .into_iter()
             .map(|key| PublishedJwk {
@@ -255,7 +329,8 @@ impl TokenIssuer {
                 alg: key.jose_alg().to_owned(),
                 crv: key.crv.clone(),
             })
-            .collect())
+            .collect();
+        Ok((published, next_change))
     }
 
     /// The public PASETO keys (`GET /paseto-keys`). The first key is created on demand only
@@ -382,8 +457,25 @@ impl TokenIssuer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn jwks_snapshot(&self) -> MutexGuard<'_, Option<JwksSnapshot>> {
+        self.inner
+            .jwks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn invalidate_cache(&self) {
         *self.cache() = None;
+        self.invalidate_jwks();
+    }
+
+    /// Marks the published keys stale (the snapshot stays, to be compared with the next load).
+    fn invalidate_jwks(&self) {
+        let mut cached = self.jwks_snapshot();
+        self.inner.jwks_generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(snapshot) = cached.as_mut() {
+            snapshot.fresh_until = OffsetDateTime::UNIX_EPOCH;
+        }
     }
 
     /// The key that signs for `key_use`: from the cache while it is fresh and holds a live
@@ -409,6 +501,8 @@ impl TokenIssuer {
             .iter()
             .find(|key| key.key_use() == Some(key_use))
             .cloned();
+        // The keys may have changed elsewhere: publish what this instance will sign with.
+        self.invalidate_jwks();
         *self.cache() = Some(CachedKeys {
             signing,
             loaded_at: now,
@@ -460,6 +554,7 @@ impl TokenIssuer {
         self.inner.deps.jwks.create(&key).await?;
         tracing::info!(target: "auth::audit", key_id = %key.id, alg = key.jose_alg(), "signing key created");
         let key = Arc::new(key);
+        self.invalidate_jwks();
         if let Some(cached) = self.cache().as_mut() {
             // The new key is the newest: it signs for its use from now on.
             cached

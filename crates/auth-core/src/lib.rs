@@ -19,8 +19,8 @@ pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
 pub use email_password::{ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn};
 pub use error::AuthError;
 pub use jwt::{
-    IssuedToken, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig, TokenDeps,
-    TokenFormat, TokenIssuer,
+    IssuedToken, JWKS_FRESHNESS, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig,
+    TokenDeps, TokenFormat, TokenIssuer,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};

@@ -1,11 +1,14 @@
 //! The bearer plugin (Better-Auth's `bearer()`): `Authorization: Bearer <token>` authenticates
-//! like the session cookie, and responses that establish a session carry `set-auth-token`.
+//! like the session cookie (a session resolver), and responses that issue a session carry
+//! `set-auth-token`.
 
-use poem::http::{HeaderValue, header};
-use poem::{Request, Response};
+use auth_domain::SessionToken;
+use poem::Request;
+use poem::http::{HeaderMap, HeaderValue, header};
 
-use crate::cookies::{SESSION_TOKEN, encode_uri_component, percent_decode};
-use crate::state::{HttpPlugin, HttpState};
+use crate::cookies::percent_decode;
+use crate::plugin::{HttpPlugin, IssuedSession, PluginFuture, Resolution};
+use crate::state::HttpState;
 
 /// The response header that carries the signed session token.
 pub const SET_AUTH_TOKEN: &str = "set-auth-token";
@@ -31,8 +34,8 @@ impl BearerPlugin {
         Self { config }
     }
 
-    /// The signed token a bearer header stands for, if it carries a valid one.
-    fn signed_token(&self, state: &HttpState, authorization: &str) -> Option<String> {
+    /// The session token a bearer header stands for, if it carries a validly signed one.
+    fn token(&self, state: &HttpState, authorization: &str) -> Option<SessionToken> {
         let scheme = authorization.get(..7)?;
         if !scheme.eq_ignore_ascii_case("bearer ") {
             return None;
@@ -52,8 +55,8 @@ impl BearerPlugin {
         } else {
             state.cookies().sign(token)
         };
-        state.cookies().verify(&signed)?;
-        Some(signed)
+        let token = state.cookies().verify(&signed)?;
+        Some(SessionToken::new(token.to_owned()))
     }
 }
 
@@ -62,85 +65,26 @@ impl HttpPlugin for BearerPlugin {
         "bearer"
     }
 
-    fn before(&self, state: &HttpState, request: &mut Request) {
-        let Some(authorization) = request
+    /// A valid `Authorization: Bearer` token is the request's session token, ahead of any
+    /// session cookie; any other header is ignored (the cookie, if any, decides).
+    fn resolve<'a>(
+        &'a self,
+        state: &'a HttpState,
+        request: &'a Request,
+    ) -> PluginFuture<'a, Resolution> {
+        let resolution = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-        else {
-            return;
-        };
-        let Some(signed) = self.signed_token(state, authorization) else {
-            return;
-        };
-        let name = state.cookies().name(SESSION_TOKEN);
-        let existing = request
-            .headers()
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let mut pairs: Vec<String> = existing
-            .split(';')
-            .map(str::trim)
-            .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name.as_str()))
-            .map(str::to_owned)
-            .collect();
-        pairs.push(format!("{name}={}", encode_uri_component(&signed)));
-        if let Ok(value) = HeaderValue::from_str(&pairs.join("; ")) {
-            request.headers_mut().insert(header::COOKIE, value);
-        }
+            .and_then(|authorization| self.token(state, authorization))
+            .map_or(Resolution::Pass, Resolution::Token);
+        Box::pin(std::future::ready(resolution))
     }
 
-    fn after(&self, state: &HttpState, response: &mut Response) {
-        if !response.headers().contains_key(header::SET_COOKIE) {
-            return;
+    /// Every response that issues a session carries `set-auth-token: <token>.<signature>`.
+    fn session_issued(&self, _state: &HttpState, issued: &IssuedSession, headers: &mut HeaderMap) {
+        if let Ok(value) = HeaderValue::from_str(issued.signed_token()) {
+            headers.insert(SET_AUTH_TOKEN, value);
         }
-        let prefix = format!("{}=", state.cookies().name(SESSION_TOKEN));
-        let token = response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .find_map(|line| {
-                let line = line.to_str().ok()?;
-                let value = line.strip_prefix(&prefix)?.split(';').next()?;
-                let deleted = line
-                    .split(';')
-                    .any(|attribute| attribute.trim() == "Max-Age=0");
-                if value.is_empty() || deleted {
-                    return None;
-                }
-                percent_decode(value)
-            });
-        let Some(token) = token else {
-            return;
-        };
-        let Ok(value) = HeaderValue::from_str(&token) else {
-            return;
-        };
-        response.headers_mut().insert(SET_AUTH_TOKEN, value);
-        expose_header(response, SET_AUTH_TOKEN);
-    }
-}
-
-/// Adds a header name to `Access-Control-Expose-Headers` (comma-separated, no duplicates).
-pub(crate) fn expose_header(response: &mut Response, name: &str) {
-    let existing = response
-        .headers()
-        .get(header::ACCESS_CONTROL_EXPOSE_HEADERS)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let mut names: Vec<&str> = existing
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect();
-    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-        names.push(name);
-    }
-    if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
     }
 }

@@ -176,6 +176,39 @@ impl CookieCodec {
     }
 }
 
+/// The `Set-Cookie` lines of one response, as the codec wrote them, and the session they
+/// issue, if any (which plugins see typed, through [`crate::IssuedSession`]).
+#[derive(Debug, Default)]
+pub struct ResponseCookies {
+    pub(crate) lines: Vec<String>,
+    pub(crate) issued: Option<crate::IssuedSession>,
+}
+
+impl ResponseCookies {
+    /// Adds the lines (and the issued session) of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.lines.extend(other.lines);
+        if other.issued.is_some() {
+            self.issued = other.issued;
+        }
+    }
+
+    /// Whether nothing is set or cleared.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+impl From<Vec<String>> for ResponseCookies {
+    fn from(lines: Vec<String>) -> Self {
+        Self {
+            lines,
+            issued: None,
+        }
+    }
+}
+
 /// Reads one cookie from a `Cookie` header the way better-call does: split on `;`, trim, the
 /// first occurrence wins, surrounding quotes stripped, percent-decoded when it holds `%`.
 #[must_use]

@@ -122,7 +122,30 @@ impl Answer {
             HeaderValue::from_static("true"),
         );
         for name in EXPOSED {
-            crate::bearer::expose_header(response, name);
+            expose_header(response, name);
         }
+    }
+}
+
+/// Adds a header name to `Access-Control-Expose-Headers` (comma-separated, no duplicates).
+pub(crate) fn expose_header(response: &mut Response, name: &str) {
+    let existing = response
+        .headers()
+        .get(header::ACCESS_CONTROL_EXPOSE_HEADERS)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut names: Vec<&str> = existing
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        names.push(name);
+    }
+    if let Ok(value) = HeaderValue::from_str(&names.join(", ")) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, value);
     }
 }

@@ -96,7 +96,7 @@ fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderN
 }
 
 /// The auth API's guard: CORS, then body limit, media type, JSON syntax, forms, origin check,
-/// rate limits and plugin hooks. Every answer, refusals included, carries the CORS headers a
+/// rate limits, then the route and the plugins' hooks on the session it issues. Every answer, refusals included, carries the CORS headers a
 /// trusted origin needs to read it.
 pub(crate) async fn auth_api<E: Endpoint>(
     inner: Arc<E>,
@@ -141,15 +141,19 @@ async fn guarded<E: Endpoint>(
         return ApiError::from(error).into_response();
     }
     request.extensions_mut().insert(client);
-    for plugin in state.plugins() {
-        plugin.before(state, &mut request);
-    }
     let mut response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     };
-    for plugin in state.plugins() {
-        plugin.after(state, &mut response);
+    if let Some(issued) = response.data::<crate::IssuedSession>().cloned() {
+        let mut headers = poem::http::HeaderMap::new();
+        for plugin in state.plugins() {
+            plugin.session_issued(state, &issued, &mut headers);
+        }
+        for name in headers.keys() {
+            crate::cors::expose_header(&mut response, name.as_str());
+        }
+        response.headers_mut().extend(headers);
     }
     response
 }

@@ -1,19 +1,24 @@
 //! The JWT plugin (Better-Auth's `jwt()`): `GET /token` signs a token for the session's user,
-//! `GET /jwks` publishes the public keys, `GET /paseto-keys` the PASETO ones, and `get-session`
-//! responses carry `set-auth-jwt`.
+//! `GET /jwks` publishes the public keys (from a document serialised once per key change),
+//! `GET /paseto-keys` the PASETO ones, and `get-session` responses carry `set-auth-jwt`.
 
 use std::sync::Arc;
 
+use std::sync::Mutex;
+
 use auth_core::{AuthContext, PublishedJwk, TokenIssuer};
-use poem::endpoint::{BoxEndpoint, make};
+use bytes::Bytes;
+use poem::Request;
 use poem::http::header;
-use poem::{EndpointExt as _, IntoResponse, Request, Response};
+use poem_openapi::{Object, OpenApi, Tags};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
-use crate::payload::Reply;
+use crate::payload::{RawJson, Reply};
+use crate::plugin::{HttpPlugin, PluginApi, PluginFuture};
 use crate::session_ctx::require;
-use crate::state::{HttpPlugin, HttpState, PluginFuture};
+use crate::state::HttpState;
 
 /// The `get-session` response header that carries a token for the session's user.
 pub const SET_AUTH_JWT: &str = "set-auth-jwt";
@@ -39,13 +44,18 @@ impl Default for JwtPluginConfig {
 pub struct JwtPlugin {
     tokens: TokenIssuer,
     config: JwtPluginConfig,
+    jwks: Arc<JwksCache>,
 }
 
 impl JwtPlugin {
     /// The plugin with these use cases and settings.
     #[must_use]
     pub fn new(tokens: TokenIssuer, config: JwtPluginConfig) -> Self {
-        Self { tokens, config }
+        Self {
+            tokens,
+            config,
+            jwks: Arc::default(),
+        }
     }
 }
 
@@ -54,33 +64,12 @@ impl HttpPlugin for JwtPlugin {
         "jwt"
     }
 
-    fn routes(&self, state: &Arc<HttpState>) -> Vec<(&'static str, BoxEndpoint<'static>)> {
-        let token = {
-            let (state, tokens) = (state.clone(), self.tokens.clone());
-            make(move |request: Request| {
-                let (state, tokens) = (state.clone(), tokens.clone());
-                async move { get_token(&state, &tokens, &request).await }
-            })
-        };
-        let jwks = {
-            let tokens = self.tokens.clone();
-            make(move |_: Request| {
-                let tokens = tokens.clone();
-                async move { get_jwks(&tokens).await }
-            })
-        };
-        let paseto_keys = {
-            let tokens = self.tokens.clone();
-            make(move |_: Request| {
-                let tokens = tokens.clone();
-                async move { get_paseto_keys(&tokens).await }
-            })
-        };
-        vec![
-            ("/token", poem::get(token).boxed()),
-            ("/jwks", poem::get(jwks).boxed()),
-            ("/paseto-keys", poem::get(paseto_keys).boxed()),
-        ]
+    fn api(&self, state: &Arc<HttpState>) -> Option<PluginApi> {
+        Some(PluginApi::new(JwtApi {
+            state: state.clone(),
+            tokens: self.tokens.clone(),
+            jwks: self.jwks.clone(),
+        }))
     }
 
     fn session_headers<'a>(
@@ -104,46 +93,128 @@ impl HttpPlugin for JwtPlugin {
     }
 }
 
-/// `GET /token`: `{"token": "<jwt>"}` for the session's user; 401 without a session.
-async fn get_token(state: &HttpState, tokens: &TokenIssuer, request: &Request) -> Response {
-    let loaded = match require(state, request).await {
-        Ok(loaded) => loaded,
-        Err(error) => return error.into_response(),
-    };
-    match tokens.get_token(&loaded.context).await {
-        Ok(issued) => Reply::new(json!({ "token": issued.token }))
-            .cookies(loaded.cookies)
-            .header(header::CACHE_CONTROL, "no-store")
-            .into_response(),
-        Err(error) => ApiError::from(error).into_response(),
-    }
+/// The serialised JWKS document and the keys it was built from: rebuilt only when the keys
+/// change (the use case hands out the same snapshot until then).
+#[derive(Default)]
+struct JwksCache {
+    built: Mutex<Option<(Arc<[PublishedJwk]>, Bytes)>>,
 }
 
-/// `GET /jwks`: `{"keys": [{"alg", "crv", ...public JWK..., "kid"}]}`.
-async fn get_jwks(tokens: &TokenIssuer) -> Response {
-    match tokens.get_jwks().await {
-        Ok(keys) => Reply::new(jwks_document(&keys)).into_response(),
-        Err(error) => ApiError::from(error).into_response(),
-    }
-}
-
-/// `GET /paseto-keys`: `{"keys": [{"kid": "k4.pid…", "paserk": "k4.public…", "expiresAt"}]}`.
-async fn get_paseto_keys(tokens: &TokenIssuer) -> Response {
-    match tokens.get_paseto_keys().await {
-        Ok(keys) => {
-            let keys: Vec<Value> = keys
-                .iter()
-                .map(|key| {
-                    json!({
-                        "kid": key.pid,
-                        "paserk": key.paserk,
-                        "expiresAt": key.expires_at.map(auth_domain::date::to_json),
-                    })
-                })
-                .collect();
-            Reply::new(json!({ "keys": keys })).into_response()
+impl JwksCache {
+    fn document(&self, keys: &Arc<[PublishedJwk]>) -> Bytes {
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((known, bytes)) = built.as_ref()
+            && Arc::ptr_eq(known, keys)
+        {
+            return bytes.clone();
         }
-        Err(error) => ApiError::from(error).into_response(),
+        let bytes = Bytes::from(serde_json::to_vec(&jwks_document(keys)).unwrap_or_default());
+        *built = Some((keys.clone(), bytes.clone()));
+        bytes
+    }
+}
+
+/// The JWT plugin's OpenAPI tag.
+#[derive(Tags)]
+enum JwtTags {
+    /// JSON Web Tokens (and PASETO tokens) for other services, and their public keys.
+    Jwt,
+}
+
+/// `GET /token`'s answer.
+#[derive(Debug, Object, Serialize)]
+struct TokenResponse {
+    /// A signed token for the session's user (a JWT, or a PASETO token when so configured).
+    token: String,
+}
+
+/// One public key of the JWKS (the stored JWK's members, plus `alg`, `crv` and `kid`).
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "Jwk")]
+struct JwkDescription {
+    /// `EdDSA`.
+    alg: String,
+    /// `Ed25519`.
+    crv: Option<String>,
+    /// `OKP`.
+    kty: String,
+    /// The public key, base64url.
+    x: String,
+    /// The `jwks` row id, named by the `kid` of the tokens it signed.
+    kid: String,
+}
+
+/// `GET /jwks`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "Jwks")]
+struct JwksDescription {
+    /// Every published key.
+    keys: Vec<JwkDescription>,
+}
+
+/// One public PASETO key.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase")]
+struct PaserkDto {
+    /// The key's PASERK id (`k4.pid.…`), the `kid` of the tokens it signed.
+    kid: String,
+    /// The public key (`k4.public.…`).
+    paserk: String,
+    /// ISO-8601 expiry, or null.
+    expires_at: Option<String>,
+}
+
+/// `GET /paseto-keys`'s answer.
+#[derive(Debug, Object, Serialize)]
+struct PasetoKeysResponse {
+    /// Every published PASETO key.
+    keys: Vec<PaserkDto>,
+}
+
+struct JwtApi {
+    state: Arc<HttpState>,
+    tokens: TokenIssuer,
+    jwks: Arc<JwksCache>,
+}
+
+#[OpenApi(tag = "JwtTags::Jwt")]
+impl JwtApi {
+    /// A signed token for the session's user; 401 without a session.
+    #[oai(path = "/token", method = "get")]
+    async fn token(&self, request: &Request) -> Result<Reply<TokenResponse>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let issued = self.tokens.get_token(&loaded.context).await?;
+        Ok(Reply::new(TokenResponse {
+            token: issued.token,
+        })
+        .cookies(loaded.cookies)
+        .header(header::CACHE_CONTROL, "no-store"))
+    }
+
+    /// The public keys that verify the tokens (JWKS), created on first use.
+    #[oai(path = "/jwks", method = "get")]
+    async fn jwks(&self) -> Result<RawJson<JwksDescription>, ApiError> {
+        let keys = self.tokens.published_jwks().await?;
+        Ok(RawJson::new(self.jwks.document(&keys)))
+    }
+
+    /// The public PASETO `v4.public` keys.
+    #[oai(path = "/paseto-keys", method = "get")]
+    async fn paseto_keys(&self) -> Result<Reply<PasetoKeysResponse>, ApiError> {
+        let keys = self.tokens.get_paseto_keys().await?;
+        let keys = keys
+            .into_iter()
+            .map(|key| PaserkDto {
+                kid: key.pid,
+                paserk: key.paserk,
+                expires_at: key.expires_at.map(auth_domain::date::to_json),
+            })
+            .collect();
+        Ok(Reply::new(PasetoKeysResponse { keys }))
     }
 }
 
@@ -168,4 +239,42 @@ pub(crate) fn jwks_document(keys: &[PublishedJwk]) -> Value {
         })
         .collect();
     json!({ "keys": keys })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use auth_core::PublishedJwk;
+    use auth_domain::JwkId;
+
+    use super::JwksCache;
+
+    fn key(id: &str) -> PublishedJwk {
+        PublishedJwk {
+            id: JwkId::new(id.to_owned()),
+            public_key: r#"{"kty":"OKP","x":"abc"}"#.to_owned(),
+            alg: "EdDSA".to_owned(),
+            crv: Some("Ed25519".to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_jwks_document_is_serialised_once_per_snapshot() {
+        let cache = JwksCache::default();
+        let keys: Arc<[PublishedJwk]> = vec![key("k1")].into();
+        let first = cache.document(&keys);
+        let again = cache.document(&keys);
+        assert_eq!(first.as_ptr(), again.as_ptr(), "the same bytes are served");
+        let document: serde_json::Value = serde_json::from_slice(&first).expect("json");
+        assert_eq!(document["keys"][0]["kid"], "k1");
+        assert_eq!(document["keys"][0]["x"], "abc");
+        let changed: Arc<[PublishedJwk]> = vec![key("k1"), key("k2")].into();
+        let rebuilt = cache.document(&changed);
+        let document: serde_json::Value = serde_json::from_slice(&rebuilt).expect("json");
+        assert_eq!(
+            document["keys"][1]["kid"], "k2",
+            "a new snapshot is serialised anew"
+        );
+    }
 }

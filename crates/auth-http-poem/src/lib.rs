@@ -18,6 +18,7 @@ mod guard;
 pub mod jwt;
 pub mod origin;
 pub mod payload;
+mod plugin;
 pub mod server;
 mod session_ctx;
 mod session_user;
@@ -29,8 +30,9 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorBody};
+pub use plugin::{HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution};
 pub use session_user::SessionUser;
-pub use state::{HttpConfig, HttpPlugin, HttpState, PluginFuture};
+pub use state::{HttpConfig, HttpState};
 
 /// Where the auth API is mounted.
 pub const BASE_PATH: &str = "/api/auth";
@@ -41,10 +43,72 @@ fn service(state: &Arc<HttpState>) -> OpenApiService<impl poem_openapi::OpenApi,
         .server(BASE_PATH)
 }
 
+/// The enabled plugins' routes.
+fn plugin_apis(state: &Arc<HttpState>) -> Vec<PluginApi> {
+    state
+        .plugins()
+        .iter()
+        .filter_map(|plugin| plugin.api(state))
+        .collect()
+}
+
+/// The one OpenAPI document: the built-in route groups, then every enabled plugin's paths,
+/// schemas and tags.
+fn document(core: &str, plugins: &[PluginApi]) -> String {
+    let Ok(mut document) = serde_json::from_str::<serde_json::Value>(core) else {
+        return core.to_owned();
+    };
+    for plugin in plugins {
+        merge_document(&mut document, &plugin.spec);
+    }
+    serde_json::to_string_pretty(&document).unwrap_or_else(|_| core.to_owned())
+}
+
+/// Adds a plugin document's paths, component schemas and tags to `into` (what is already
+/// there wins).
+fn merge_document(into: &mut serde_json::Value, from: &serde_json::Value) {
+    use serde_json::Value;
+    let merge_object = |into: &mut Value, pointer: &str, keys: &[&str]| {
+        let Some(Value::Object(source)) = from.pointer(pointer) else {
+            return;
+        };
+        let mut target = &mut *into;
+        for key in keys {
+            let Value::Object(map) = target else { return };
+            target = map
+                .entry((*key).to_owned())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        }
+        let Value::Object(target) = target else {
+            return;
+        };
+        for (key, value) in source {
+            target.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    };
+    merge_object(into, "/paths", &["paths"]);
+    merge_object(into, "/components/schemas", &["components", "schemas"]);
+    if let (Some(Value::Array(tags)), Value::Object(map)) = (from.get("tags"), &mut *into) {
+        let target = map
+            .entry("tags".to_owned())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(target) = target {
+            for tag in tags {
+                if !target
+                    .iter()
+                    .any(|known| known.get("name") == tag.get("name"))
+                {
+                    target.push(tag.clone());
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of the auth API, as JSON.
 #[must_use]
 pub fn openapi_json(state: &Arc<HttpState>) -> String {
-    service(state).spec()
+    document(&service(state).spec(), &plugin_apis(state))
 }
 
 /// The whole HTTP application: the auth API under `/api/auth` (guarded), plugin routes, the
@@ -55,18 +119,32 @@ pub fn app(
     extra: Route,
 ) -> impl Endpoint<Output = poem::Response> + 'static {
     let service = service(state);
-    let docs = service.swagger_ui();
-    let spec = service.spec_endpoint();
-    let mut auth_routes = Route::new()
-        .nest("/", service)
-        .nest("/docs", docs)
-        .at("/openapi.json", spec);
+    let plugins = plugin_apis(state);
+    let core = service.spec();
+    let spec = document(&core, &plugins);
+    // Swagger UI embeds the document it shows: the built-in one, swapped for the whole one.
+    let docs_html = service.swagger_ui_html().replacen(&core, &spec, 1);
     let mut paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
     paths.extend(api_paths(&api::all(state)));
-    for plugin in state.plugins() {
-        for (path, endpoint) in plugin.routes(state) {
-            paths.push(path.to_owned());
-            auth_routes = auth_routes.at(path, endpoint);
+    let mut auth_routes = Route::new()
+        .nest("/", service)
+        .at(
+            "/docs",
+            poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
+        )
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        );
+    for plugin in plugins {
+        for path in plugin.paths {
+            // The plugin's own router matches the path again (below the base path).
+            auth_routes = auth_routes.at(poem_path(&path), plugin.endpoint.clone());
+            paths.push(path);
         }
     }
     let routes = Arc::new(guard::RouteTable::new(paths));
@@ -78,6 +156,19 @@ pub fn app(
         .nest(BASE_PATH, guarded)
         .data(state.clone())
         .around(move |inner, request| guard::framing(inner, request, routes.clone()))
+}
+
+/// An OpenAPI path (`/item/{id}`) in poem's route syntax (`/item/:id`).
+fn poem_path(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The paths an OpenAPI service declares, as its operations' metadata lists them.

@@ -10,6 +10,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOpti
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cookies::ResponseCookies;
 use crate::error::ApiError;
 
 /// A JSON request body with Better-Auth's error semantics: no body is
@@ -137,7 +138,7 @@ pub(crate) fn invalid_json() -> ApiError {
 #[derive(Debug)]
 pub struct Reply<T> {
     body: T,
-    cookies: Vec<String>,
+    cookies: ResponseCookies,
     headers: Vec<(HeaderName, String)>,
 }
 
@@ -146,15 +147,15 @@ impl<T> Reply<T> {
     pub fn new(body: T) -> Self {
         Self {
             body,
-            cookies: Vec::new(),
+            cookies: ResponseCookies::default(),
             headers: Vec::new(),
         }
     }
 
-    /// Adds `Set-Cookie` lines.
+    /// Adds `Set-Cookie` lines (and the session they issue, if any).
     #[must_use]
-    pub fn cookies(mut self, cookies: Vec<String>) -> Self {
-        self.cookies.extend(cookies);
+    pub fn cookies(mut self, cookies: impl Into<ResponseCookies>) -> Self {
+        self.cookies.extend(cookies.into());
         self
     }
 
@@ -175,7 +176,12 @@ impl<T: ToJSON + Serialize + Send> IntoResponse for Reply<T> {
         if serde_json::to_writer(&mut body, &self.body).is_err() {
             body.clear();
         }
-        json_response(StatusCode::OK, body, self.cookies, self.headers)
+        let ResponseCookies { lines, issued } = self.cookies;
+        let mut response = json_response(StatusCode::OK, body, lines, self.headers);
+        if let Some(issued) = issued {
+            response.set_data(issued);
+        }
+        response
     }
 }
 
@@ -207,18 +213,59 @@ pub(crate) fn json_response(
 
 impl<T: ToJSON + Serialize + Send> ApiResponse for Reply<T> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![MetaResponse {
-                description: "Success",
-                status: Some(200),
-                status_range: None,
-                content: vec![MetaMediaType {
-                    content_type: "application/json",
-                    schema: T::schema_ref(),
-                }],
-                headers: Vec::new(),
+        success_meta(T::schema_ref())
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+/// A `200` JSON answer of this schema, as the OpenAPI document describes it.
+fn success_meta(schema: MetaSchemaRef) -> MetaResponses {
+    MetaResponses {
+        responses: vec![MetaResponse {
+            description: "Success",
+            status: Some(200),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema,
             }],
+            headers: Vec::new(),
+        }],
+    }
+}
+
+/// A JSON body serialised beforehand (`GET /jwks`), described in the OpenAPI document as `T`.
+#[derive(Debug)]
+pub struct RawJson<T> {
+    body: bytes::Bytes,
+    described: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> RawJson<T> {
+    /// The body, which must be the JSON of a `T`.
+    #[must_use]
+    pub fn new(body: bytes::Bytes) -> Self {
+        Self {
+            body,
+            described: std::marker::PhantomData,
         }
+    }
+}
+
+impl<T: Send> IntoResponse for RawJson<T> {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type("application/json")
+            .body(self.body)
+    }
+}
+
+impl<T: ToJSON + Send> ApiResponse for RawJson<T> {
+    fn meta() -> MetaResponses {
+        success_meta(T::schema_ref())
     }
 
     fn register(registry: &mut Registry) {

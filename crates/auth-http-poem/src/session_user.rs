@@ -29,17 +29,7 @@ impl<'a> FromRequest<'a> for SessionUser {
         };
         // A browser sends cookies with cross-site requests: the same origin rule as the auth API.
         crate::guard::check_origin(state, request, "")?;
-        // Let the plugins (bearer) turn their credentials into the session cookie, on a copy of
-        // the request's headers.
-        let mut probe = Request::builder()
-            .method(request.method().clone())
-            .uri(request.uri().clone())
-            .finish();
-        *probe.headers_mut() = request.headers().clone();
-        for plugin in state.plugins() {
-            plugin.before(state, &mut probe);
-        }
-        match load(state, &probe, true).await? {
+        match load(state, request, true).await? {
             (Some(loaded), _) => Ok(Self(loaded.context)),
             (None, _) => Err(ApiError::from(AuthError::Unauthorized).into()),
         }

@@ -4,12 +4,11 @@ use std::sync::Arc;
 
 use auth_core::{Auth, AuthContext};
 use auth_domain::Secret;
-use poem::endpoint::BoxEndpoint;
-use poem::{Request, Response};
 
 use crate::client_ip::TrustedProxy;
 use crate::cookies::{CookieCodec, CookieConfig};
 use crate::origin::TrustedOrigins;
+use crate::plugin::HttpPlugin;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -49,39 +48,6 @@ impl Default for HttpConfig {
         }
     }
 }
-
-/// A plugin of the HTTP layer: it may add routes under `/api/auth`, and hook every request
-/// before routing (e.g. to turn a bearer header into a session cookie) and every response after
-/// the handler (e.g. to expose a header). Enabled by configuration; see docs/plugins.md.
-pub trait HttpPlugin: Send + Sync + 'static {
-    /// The plugin's id as written in `AUTH_PLUGINS`.
-    fn id(&self) -> &'static str;
-
-    /// Runs before routing on every `/api/auth` request.
-    fn before(&self, _state: &HttpState, _request: &mut Request) {}
-
-    /// Runs after the handler on every `/api/auth` response.
-    fn after(&self, _state: &HttpState, _response: &mut Response) {}
-
-    /// Routes to mount under `/api/auth`, as `(path, endpoint)` pairs (each path is mounted with
-    /// `Route::at`, beside the OpenAPI routes).
-    fn routes(&self, _state: &Arc<HttpState>) -> Vec<(&'static str, BoxEndpoint<'static>)> {
-        Vec::new()
-    }
-
-    /// Headers to add to a `get-session` response that found a session (e.g. `set-auth-jwt`).
-    /// Each name is also exposed to browsers through `Access-Control-Expose-Headers`.
-    fn session_headers<'a>(
-        &'a self,
-        _state: &'a HttpState,
-        _context: &'a AuthContext,
-    ) -> PluginFuture<'a, Vec<(&'static str, String)>> {
-        Box::pin(std::future::ready(Vec::new()))
-    }
-}
-
-/// The future a plugin hook returns when it waits on I/O.
-pub type PluginFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Every plugin's `session_headers`, plus the `Access-Control-Expose-Headers` line naming them.
 pub(crate) async fn session_headers(

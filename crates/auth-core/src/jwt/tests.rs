@@ -321,3 +321,67 @@ async fn a_key_added_elsewhere_signs_here_once_the_key_cache_has_expired() {
         "after 30 s the table is read again"
     );
 }
+
+fn ids(keys: &[PublishedJwk]) -> Vec<String> {
+    keys.iter().map(|key| key.id.as_str().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_published_snapshot_is_shared_until_the_keys_change_here() {
+    let f = fixture(TokenFormat::Jwt);
+    let first = f.tokens.published_jwks().await.expect("jwks");
+    assert_eq!(first.len(), 1, "the first key is created");
+    f.clock.advance(Duration::hours(1));
+    let same = f.tokens.published_jwks().await.expect("jwks");
+    assert!(
+        Arc::ptr_eq(&first, &same),
+        "unchanged keys keep the snapshot, even after the table is read again"
+    );
+    let rotated = f.tokens.rotate_keys().await.expect("rotate");
+    let after = f.tokens.published_jwks().await.expect("jwks");
+    assert!(
+        !Arc::ptr_eq(&first, &after),
+        "a rotation here is seen at once"
+    );
+    assert_eq!(after.len(), 2);
+    assert!(ids(&after).contains(&rotated[0].id.as_str().to_owned()));
+}
+
+#[tokio::test]
+async fn a_key_made_elsewhere_is_published_within_the_freshness_and_an_old_one_leaves_on_time() {
+    let f = fixture(TokenFormat::Jwt);
+    // The call that creates the first key does not trust its own load; the next one does.
+    let _ = f.tokens.published_jwks().await.expect("jwks");
+    let first = f.tokens.published_jwks().await.expect("jwks");
+    let mut elsewhere = f.jwks.list_all().await.expect("keys")[0].clone();
+    elsewhere.id = auth_domain::JwkId::new("made-elsewhere".to_owned());
+    elsewhere.expires_at = Some(f.clock.now() + Duration::days(1));
+    f.jwks.create(&elsewhere).await.expect("insert");
+    let stale = f.tokens.published_jwks().await.expect("jwks");
+    assert!(Arc::ptr_eq(&first, &stale), "served from the snapshot");
+    f.clock.advance(JWKS_FRESHNESS);
+    let fresh = f.tokens.published_jwks().await.expect("jwks");
+    assert!(ids(&fresh).contains(&"made-elsewhere".to_owned()));
+    // Its expiry plus the grace period ends its publication, however fresh the snapshot.
+    f.clock.advance(Duration::days(31) - JWKS_FRESHNESS);
+    let _ = f.tokens.published_jwks().await.expect("jwks");
+    f.clock.advance(Duration::milliseconds(1));
+    let later = f.tokens.published_jwks().await.expect("jwks");
+    assert!(!ids(&later).contains(&"made-elsewhere".to_owned()));
+}
+
+#[tokio::test]
+async fn a_load_that_overlaps_a_key_creation_here_is_not_kept() {
+    let f = fixture(TokenFormat::Jwt);
+    let _ = f.tokens.published_jwks().await.expect("jwks");
+    f.clock.advance(JWKS_FRESHNESS);
+    // Rotation bumps the generation and marks the snapshot stale, so the next call reads the
+    // table again and sees the new key.
+    let generation = f.tokens.inner.jwks_generation.load(Ordering::Acquire);
+    f.tokens.rotate_keys().await.expect("rotate");
+    assert!(f.tokens.inner.jwks_generation.load(Ordering::Acquire) > generation);
+    let stale = f.tokens.jwks_snapshot().as_ref().map(|s| s.fresh_until);
+    assert!(stale.is_some_and(|until| until <= f.clock.now()));
+    let after = f.tokens.published_jwks().await.expect("jwks");
+    assert_eq!(after.len(), 2);
+}

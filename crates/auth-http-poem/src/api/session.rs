@@ -14,7 +14,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::payload::{BaJson, Reply};
-use crate::session_ctx::{credentials, expired_cookies, load, require};
+use crate::session_ctx::{expired_cookies, load, require, session_token};
 use crate::state::HttpState;
 
 pub(crate) struct SessionApi {
@@ -52,7 +52,7 @@ impl SessionApi {
                 }),
                 loaded.cookies,
             ),
-            None => (None, cookies),
+            None => (None, cookies.into()),
         };
         let reply = Reply::new(body)
             .cookies(cookies)
@@ -66,7 +66,7 @@ impl SessionApi {
     /// End the current session (works without one too) and expire the cookies.
     #[oai(path = "/sign-out", method = "post")]
     async fn sign_out(&self, request: &Request) -> Result<Reply<SuccessResponse>, ApiError> {
-        if let Some(token) = credentials(&self.state, request).token {
+        if let Some(token) = session_token(&self.state, request).await? {
             self.state
                 .auth()
                 .sign_out(&token, &client_info(request))
@@ -98,7 +98,7 @@ impl SessionApi {
             .revoke_session(&loaded.context, &token, &client_info(request))
             .await?;
         let cookies = if was_current {
-            expired_cookies(&self.state)
+            expired_cookies(&self.state).into()
         } else {
             loaded.cookies
         };

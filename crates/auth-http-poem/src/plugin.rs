@@ -1,0 +1,156 @@
+//! The HTTP side of the plugin seam: what a plugin adds to the auth API. See docs/plugins.md
+//! and docs/adr/0007-plugin-seam.md.
+
+use std::sync::Arc;
+
+use auth_core::AuthContext;
+use auth_domain::{Session, SessionToken};
+use poem::Request;
+use poem::endpoint::BoxEndpoint;
+use poem::http::HeaderMap;
+
+use crate::error::ApiError;
+use crate::state::HttpState;
+
+/// The future a plugin hook returns when it waits on I/O.
+pub type PluginFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a session resolver made of a request's credentials.
+#[derive(Debug)]
+pub enum Resolution {
+    /// None of this resolver's credentials: the next one is asked (the session cookie last).
+    Pass,
+    /// A verified session token, looked up as the cookie's would be (cache, sliding expiry).
+    Token(SessionToken),
+    /// A session the plugin vouches for without a stored row (an API key's), used as it is:
+    /// never slid, no cookie re-issued.
+    Session(Box<AuthContext>),
+    /// The plugin's credential was presented and is refused: the request fails with this.
+    Refuse(ApiError),
+}
+
+/// A session a response issues (sign-up, sign-in, a sliding refresh): plugins see it typed in
+/// [`HttpPlugin::session_issued`], never as `Set-Cookie` text.
+#[derive(Clone)]
+pub struct IssuedSession {
+    session: Session,
+    signed_token: String,
+    remember_me: bool,
+}
+
+impl IssuedSession {
+    pub(crate) fn new(session: Session, signed_token: String, remember_me: bool) -> Self {
+        Self {
+            session,
+            signed_token,
+            remember_me,
+        }
+    }
+
+    /// The session.
+    #[must_use]
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// `token.signature`, not URI-encoded: the session cookie's value.
+    #[must_use]
+    pub fn signed_token(&self) -> &str {
+        &self.signed_token
+    }
+
+    /// The cookie outlives the browser session.
+    #[must_use]
+    pub fn remember_me(&self) -> bool {
+        self.remember_me
+    }
+}
+
+impl std::fmt::Debug for IssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedSession")
+            .field("session", &self.session)
+            .field("signed_token", &"[redacted]")
+            .field("remember_me", &self.remember_me)
+            .finish()
+    }
+}
+
+/// A plugin of the HTTP layer. Every hook has a default that does nothing; enabled plugins run
+/// in the order of `AUTH_PLUGINS`. See docs/plugins.md for when each hook runs.
+pub trait HttpPlugin: Send + Sync + 'static {
+    /// The plugin's id as written in `AUTH_PLUGINS`.
+    fn id(&self) -> &'static str;
+
+    /// A session resolver: turns the plugin's own credential (a bearer header, an API key) into
+    /// a session. Resolvers run in plugin order before the session cookie, so an explicit
+    /// credential wins over an ambient cookie, as with Better-Auth's bearer plugin. Used by
+    /// every session route, by `SessionUser` and by whatever else reads a request's session.
+    fn resolve<'a>(
+        &'a self,
+        _state: &'a HttpState,
+        _request: &'a Request,
+    ) -> PluginFuture<'a, Resolution> {
+        Box::pin(std::future::ready(Resolution::Pass))
+    }
+
+    /// Runs on every response that issues a session, before it is sent: headers to add (the
+    /// bearer plugin's `set-auth-token`). A name added here is exposed to browsers.
+    fn session_issued(
+        &self,
+        _state: &HttpState,
+        _issued: &IssuedSession,
+        _headers: &mut HeaderMap,
+    ) {
+    }
+
+    /// Cookies this plugin sets (short names, as given to the cookie codec): sign-out and every
+    /// other answer that ends a session in the browser expire them.
+    fn cookies(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The plugin's routes, mounted under `/api/auth` behind the same guards as the built-in
+    /// ones, and described in the one OpenAPI document.
+    fn api(&self, _state: &Arc<HttpState>) -> Option<crate::PluginApi> {
+        None
+    }
+
+    /// Headers to add to a `get-session` response that found a session (e.g. `set-auth-jwt`).
+    /// Each name is also exposed to browsers through `Access-Control-Expose-Headers`.
+    fn session_headers<'a>(
+        &'a self,
+        _state: &'a HttpState,
+        _context: &'a AuthContext,
+    ) -> PluginFuture<'a, Vec<(&'static str, String)>> {
+        Box::pin(std::future::ready(Vec::new()))
+    }
+}
+
+/// Routes of a plugin: a poem-openapi `#[OpenApi]` value, erased so that plugins chosen at
+/// runtime can share the one document.
+pub struct PluginApi {
+    pub(crate) spec: serde_json::Value,
+    pub(crate) endpoint: Arc<BoxEndpoint<'static>>,
+    pub(crate) paths: Vec<String>,
+}
+
+impl PluginApi {
+    /// Wraps an `#[OpenApi]` value (its operations are relative to `/api/auth`).
+    #[must_use]
+    pub fn new<T: poem_openapi::OpenApi + 'static>(api: T) -> Self {
+        let paths = T::meta()
+            .into_iter()
+            .flat_map(|meta| meta.paths)
+            .map(|path| path.path)
+            .collect();
+        let service = poem_openapi::OpenApiService::new(api, "plugin", "0");
+        let spec = serde_json::from_str(&service.spec()).unwrap_or_default();
+        let endpoint = poem::IntoEndpoint::into_endpoint(service);
+        Self {
+            spec,
+            endpoint: Arc::new(endpoint),
+            paths,
+        }
+    }
+}
