@@ -154,6 +154,7 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
         .header("Cookie", &cookie);
     let cold_session = Scenario::get("get-session, cold (database)", "/api/auth/get-session")
         .header("Cookie", &cold_cookie);
+    let jwks = Scenario::get("jwks (pre-serialised document)", "/api/auth/jwks");
     let guarded = Scenario::get(
         "guarded route with a JWT (example service, `GET /me`)",
         "/me",
@@ -170,6 +171,7 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
         (addr, &ok),
         (addr, &hot),
         (cold.addr, &cold_session),
+        (addr, &jwks),
         (example.addr, &guarded),
     ] {
         rows.push(measure_one(addr, scenario, options));
