@@ -75,10 +75,20 @@ pub(crate) fn base_config(database_url: &str) -> AppConfig {
 
 /// Starts a server; `database` (if any) is dropped when the app stops.
 pub(crate) async fn start_app(config: AppConfig, database: Option<TestDatabase>) -> TestApp {
+    start_app_with_plugins(config, database, Vec::new()).await
+}
+
+/// Starts a server with more plugins than the built-in ones.
+pub(crate) async fn start_app_with_plugins(
+    config: AppConfig,
+    database: Option<TestDatabase>,
+    plugins: Vec<auth_app::Plugin>,
+) -> TestApp {
     let clock = Arc::new(ManualClock::new(now()));
     let overrides = Overrides {
         clock: Some(clock.clone()),
         hasher: None,
+        plugins,
     };
     let app = Application::build(config, overrides)
         .await

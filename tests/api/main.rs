@@ -24,4 +24,5 @@ mod ops;
 mod origin;
 mod ratelimit;
 mod sessions;
+mod test_plugin;
 mod two_factor_adopted;

@@ -30,7 +30,7 @@ use auth_store_seaorm::{SeaOrmStore, StoreConfig};
 
 pub use config::AppConfig;
 pub use jwt::{describe_key, list_keys, rotate_keys};
-pub use plugins::available_plugins;
+pub use plugins::{Plugin, available_plugins};
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("auth-app needs at least one store feature: `sqlite` or `postgres`");
@@ -42,6 +42,9 @@ pub struct Overrides {
     pub clock: Option<Arc<dyn Clock>>,
     /// Password hashing cost; OWASP argon2id parameters when `None`.
     pub hasher: Option<HasherConfig>,
+    /// More plugins (an embedding program's own, or a test's), available to `AUTH_PLUGINS`
+    /// beside the built-in ones and on when it is unset.
+    pub plugins: Vec<Plugin>,
 }
 
 /// A built, bound, not yet running server.
@@ -107,8 +110,8 @@ fn http_state(
     config: &AppConfig,
     auth: Auth,
     secret: String,
-    extra_plugins: Vec<Arc<dyn auth_http_poem::HttpPlugin>>,
-) -> anyhow::Result<Arc<HttpState>> {
+    plugins: &[Plugin],
+) -> Arc<HttpState> {
     let trusted_proxies = config
         .trusted_proxies
         .iter()
@@ -129,8 +132,8 @@ fn http_state(
         cookie_domain: config.cookie_domain.clone(),
         ..HttpConfig::default()
     };
-    let plugins = plugins::enabled(config.plugins.as_deref(), extra_plugins)?;
-    Ok(Arc::new(HttpState::new(auth, http, secret.into(), plugins)))
+    let plugins = plugins.iter().map(|plugin| plugin.http.clone()).collect();
+    Arc::new(HttpState::new(auth, http, secret.into(), plugins))
 }
 
 fn redis_config(config: &AppConfig, url: &str) -> RedisConfig {
@@ -229,14 +232,21 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit: store,
     };
-    let jwt = vec![jwt::offline_plugin(config)];
-    let state = http_state(
-        config,
-        Auth::new(deps, auth_config(config)),
-        "x".repeat(32),
-        jwt,
+    let plugins = plugins::enabled(
+        config.plugins.as_deref(),
+        vec![Plugin::http(jwt::offline_plugin(config))],
     )?;
+    let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
+    let state = http_state(config, auth, "x".repeat(32), &plugins);
     Ok(auth_http_poem::openapi_json(&state))
+}
+
+/// The use-case halves of the plugins, in order.
+fn core_plugins(plugins: &[Plugin]) -> Vec<Arc<dyn auth_core::AuthPlugin>> {
+    plugins
+        .iter()
+        .filter_map(|plugin| plugin.core.clone())
+        .collect()
 }
 
 mod auth_testkit_free;
@@ -296,10 +306,13 @@ impl Application {
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
         };
-        let auth = Auth::new(deps, auth_config(&config));
+        let mut extra = vec![Plugin::http(jwt::plugin(tokens))];
+        extra.extend(overrides.plugins);
+        let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
+        let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins(&plugins));
         warn_two_factor_users(&auth).await;
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
-        let state = http_state(&config, auth, secret, vec![jwt::plugin(tokens)])?;
+        let state = http_state(&config, auth, secret, &plugins);
         let ops = ops::routes(&config, store.clone(), redis);
         let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, ops.main));
         let metrics = match (ops.metrics, &config.metrics_bind) {

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use auth_domain::{PasswordPolicy, Session, SessionId, SessionPolicy, SessionToken, UserId};
+use auth_domain::{
+    AuthEvent, PasswordPolicy, Session, SessionId, SessionPolicy, SessionToken, UserId,
+};
 use auth_ports::{
     ALPHANUMERIC, AccountRepo, AuditLog, Clock, PasswordHasher, Random, RateLimiter, SessionCache,
     SessionRepo, UserRepo, VerificationRepo,
@@ -10,6 +12,7 @@ use auth_ports::{
 use time::OffsetDateTime;
 
 use crate::AuthError;
+use crate::plugin::{AuthPlugin, RouteLimit};
 
 /// The ports the use cases call. Any combination of implementations is valid.
 #[derive(Clone)]
@@ -66,18 +69,61 @@ struct Inner {
     deps: AuthDeps,
     config: AuthConfig,
     suppressed_refusals: crate::ratelimit::SuppressedRefusals,
+    plugins: Vec<Arc<dyn AuthPlugin>>,
+    /// Every plugin's route rules, the longest path first.
+    route_limits: Vec<RouteLimit>,
 }
 
 impl Auth {
-    /// Builds the façade.
+    /// Builds the façade without plugins.
     #[must_use]
     pub fn new(deps: AuthDeps, config: AuthConfig) -> Self {
+        Self::with_plugins(deps, config, Vec::new())
+    }
+
+    /// Builds the façade with these plugins, in order.
+    #[must_use]
+    pub fn with_plugins(
+        deps: AuthDeps,
+        config: AuthConfig,
+        plugins: Vec<Arc<dyn AuthPlugin>>,
+    ) -> Self {
+        let mut route_limits: Vec<RouteLimit> = plugins
+            .iter()
+            .flat_map(|plugin| plugin.rate_limits())
+            .collect();
+        route_limits.sort_by_key(|limit| std::cmp::Reverse(limit.path().len()));
         Self {
             inner: Arc::new(Inner {
                 deps,
                 config,
                 suppressed_refusals: crate::ratelimit::SuppressedRefusals::default(),
+                plugins,
+                route_limits,
             }),
+        }
+    }
+
+    pub(crate) fn plugins(&self) -> &[Arc<dyn AuthPlugin>] {
+        &self.inner.plugins
+    }
+
+    pub(crate) fn route_limits(&self) -> &[RouteLimit] {
+        &self.inner.route_limits
+    }
+
+    /// Tells every subscriber what happened: the session cache first (an ended session must
+    /// not be served from it), then each plugin in order.
+    pub(crate) async fn emit(&self, event: AuthEvent) {
+        match &event {
+            AuthEvent::SessionEnded { token, .. } => self.invalidate_cached(token).await,
+            AuthEvent::UserSessionsEnded { user_id, .. } => {
+                self.invalidate_cached_user(user_id).await;
+            }
+            _ => {}
+        }
+        for plugin in self.plugins() {
+            plugin.on_event(self, &event).await;
         }
     }
 
@@ -127,6 +173,10 @@ impl Auth {
         };
         self.deps().sessions.create(&session).await?;
         tracing::debug!(session_id = %session.id, user_id = %user_id, "session created");
+        self.emit(AuthEvent::SessionCreated {
+            session: session.clone(),
+        })
+        .await;
         Ok(session)
     }
 }

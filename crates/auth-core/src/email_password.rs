@@ -1,12 +1,12 @@
 //! Email and password: sign-up, sign-in, change password.
 
 use auth_domain::{
-    Account, AccountId, AuditKind, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password, Session,
-    User, UserId, text::check_text,
+    Account, AccountId, AuditKind, AuthEvent, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password,
+    Session, SessionEnd, User, UserId, text::check_text,
 };
 use auth_ports::PortError;
 
-use crate::{Auth, AuthContext, AuthError, ClientInfo};
+use crate::{Auth, AuthContext, AuthError, ClientInfo, SignInStep};
 
 /// `POST /sign-up/email`.
 #[derive(Debug)]
@@ -45,6 +45,15 @@ pub struct SignedIn {
     pub user: User,
     /// The new session.
     pub session: Session,
+}
+
+/// How a password sign-in ended.
+#[derive(Debug, Clone)]
+pub enum SignInOutcome {
+    /// A session was issued.
+    SignedIn(SignedIn),
+    /// A plugin answered without a session (a second factor is asked for).
+    Diverted(crate::Diversion),
 }
 
 /// `POST /change-password`.
@@ -124,7 +133,7 @@ impl Auth {
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)
             .await?;
-        Ok(SignedIn { user, session })
+        self.after_session(user, session).await
     }
 
     /// Checks an email and password and creates a session.
@@ -134,7 +143,7 @@ impl Auth {
     /// `InvalidEmailOrPassword` for every other refusal (unknown email included, after hashing
     /// anyway so that timing reveals nothing); `Unavailable` when a dependency is down.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_in_email(&self, command: SignInEmail) -> Result<SignedIn, AuthError> {
+    pub async fn sign_in_email(&self, command: SignInEmail) -> Result<SignInOutcome, AuthError> {
         let email = Email::parse(&command.email)?;
         self.config().password.check_max(&command.password)?;
         self.check_sign_in_failures(&email, &command.client).await?;
@@ -184,10 +193,19 @@ impl Auth {
         &self,
         user: User,
         command: &SignInEmail,
-    ) -> Result<SignedIn, AuthError> {
+    ) -> Result<SignInOutcome, AuthError> {
+        for plugin in self.plugins() {
+            match plugin.before_session(self, &user, &command.client).await? {
+                SignInStep::Continue => {}
+                SignInStep::Divert(diversion) => {
+                    tracing::info!(target: "auth::audit", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
+                    return Ok(SignInOutcome::Diverted(*diversion));
+                }
+            }
+        }
         if user.two_factor_enabled {
             // Fail closed: the password alone never opens an account that has a second factor,
-            // and this server has no two-factor step to ask for it.
+            // and no plugin asked for it.
             tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "two_factor_not_available", "sign-in refused");
             self.audit(
                 AuditKind::SignInFailed,
@@ -204,7 +222,23 @@ impl Auth {
         tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
         self.audit(AuditKind::SignIn, Some(&user.id), None, &command.client)
             .await;
-        Ok(SignedIn { user, session })
+        let signed = self.after_session(user, session).await?;
+        Ok(SignInOutcome::SignedIn(signed))
+    }
+
+    /// Runs every plugin's step after a session was issued.
+    async fn after_session(&self, user: User, session: Session) -> Result<SignedIn, AuthError> {
+        if self.plugins().is_empty() {
+            return Ok(SignedIn { user, session });
+        }
+        let context = AuthContext { session, user };
+        for plugin in self.plugins() {
+            plugin.after_session(self, &context).await?;
+        }
+        Ok(SignedIn {
+            user: context.user,
+            session: context.session,
+        })
     }
 
     /// Changes the password of the signed-in user.
@@ -250,6 +284,10 @@ impl Auth {
             &command.client,
         )
         .await;
+        self.emit(AuthEvent::PasswordChanged {
+            user_id: context.user.id.clone(),
+        })
+        .await;
         if !command.revoke_other_sessions {
             return Ok(ChangedPassword {
                 user: context.user.clone(),
@@ -260,7 +298,12 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
-        self.invalidate_cached_user(&context.user.id).await;
+        self.emit(AuthEvent::UserSessionsEnded {
+            user_id: context.user.id.clone(),
+            kept: None,
+            reason: SessionEnd::PasswordChanged,
+        })
+        .await;
         let remember_me = self.config().session.is_remembered(&context.session);
         let session = self
             .create_session(&context.user.id, remember_me, &command.client)

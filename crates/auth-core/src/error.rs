@@ -40,6 +40,9 @@ pub enum AuthError {
         /// Seconds until a retry may succeed.
         retry_after_seconds: u64,
     },
+    /// A plugin's own refusal, with its code and message.
+    #[error("{}", .0.code)]
+    Plugin(crate::PluginError),
     /// A dependency (database, hashing pool) is down; nothing was changed.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
@@ -62,6 +65,7 @@ impl AuthError {
             Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
             Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
             Self::NoFieldsToUpdate | Self::RateLimited { .. } => None,
+            Self::Plugin(error) => Some(error.code),
             Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
             Self::Internal(_) => Some("INTERNAL_SERVER_ERROR"),
         }
@@ -82,6 +86,7 @@ impl AuthError {
                 "Two-factor authentication is required for this user but not available".to_owned()
             }
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
+            Self::Plugin(error) => error.message.clone().into_owned(),
             Self::RateLimited { .. } => "Too many requests. Please try again later.".to_owned(),
             Self::Unavailable(_) => "Service temporarily unavailable".to_owned(),
             Self::Internal(_) => "Internal Server Error".to_owned(),

@@ -11,16 +11,22 @@ mod auth;
 mod email_password;
 mod error;
 mod jwt;
+mod plugin;
 mod ratelimit;
 mod session;
 mod user;
 
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
-pub use email_password::{ChangePassword, ChangedPassword, SignInEmail, SignUpEmail, SignedIn};
+pub use email_password::{
+    ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
+};
 pub use error::AuthError;
 pub use jwt::{
     IssuedToken, JWKS_FRESHNESS, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig,
     TokenDeps, TokenFormat, TokenIssuer,
+};
+pub use plugin::{
+    AuthPlugin, Diversion, PluginError, PluginErrorKind, PluginFuture, RouteLimit, SignInStep,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};

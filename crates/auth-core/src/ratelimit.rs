@@ -133,6 +133,22 @@ fn is_credential_route(route: &str) -> bool {
 }
 
 impl Auth {
+    /// The rule of a route: a plugin's rule for it (the longest matching path), else the
+    /// credential rule for the built-in credential routes, else the general one.
+    pub(crate) fn rule_for(&self, route: &str) -> RateLimitRule {
+        let rules = self.config().rate_limit;
+        let plugin = self
+            .route_limits()
+            .iter()
+            .find(|limit| is_under(route, limit.path()));
+        match plugin {
+            Some(crate::RouteLimit::Rule(_, rule)) => *rule,
+            Some(crate::RouteLimit::Credential(_)) => rules.credential,
+            None if is_credential_route(route) => rules.credential,
+            None => rules.general,
+        }
+    }
+
     /// Counts a request against the rules; refuses it when a limit is reached. A limiter that
     /// fails lets the request through (the Redis limiter falls back to memory before that).
     ///
@@ -143,11 +159,7 @@ impl Auth {
         if !rules.enabled {
             return Ok(());
         }
-        let rule = if is_credential_route(query.route) {
-            rules.credential
-        } else {
-            rules.general
-        };
+        let rule = self.rule_for(query.route);
         let key = format!(
             "ip:{}|{}",
             client_key(&query.client.ip_address, rules.ipv6_subnet),

@@ -1,6 +1,6 @@
 //! Sessions: lookup with sliding refresh, sign-out, listing and revocation.
 
-use auth_domain::{AuditKind, Session, SessionToken, User};
+use auth_domain::{AuditKind, AuthEvent, Session, SessionEnd, SessionToken, User};
 
 use crate::{Auth, AuthError, ClientInfo};
 
@@ -59,7 +59,8 @@ impl Auth {
         };
         if policy.is_expired(&session, now) {
             self.deps().sessions.delete_by_token(&session.token).await?;
-            self.invalidate_cached(&session.token).await;
+            self.emit(AuthEvent::session_ended(session, SessionEnd::Expired))
+                .await;
             return Ok(None);
         }
         let refresh =
@@ -122,19 +123,18 @@ impl Auth {
         token: &SessionToken,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let owner = self
-            .deps()
-            .sessions
-            .find_with_user(token)
-            .await?
-            .map(|(session, _)| session.user_id);
+        let found = self.deps().sessions.find_with_user(token).await?;
         self.deps().sessions.delete_by_token(token).await?;
-        self.invalidate_cached(token).await;
-        if let Some(user_id) = owner {
-            tracing::info!(target: "auth::audit", user_id = %user_id, "sign-out");
-            self.audit(AuditKind::SignOut, Some(&user_id), None, client)
-                .await;
-        }
+        let Some((session, _)) = found else {
+            // No such session (here): still drop whatever a cache may hold for the token.
+            self.invalidate_cached(token).await;
+            return Ok(());
+        };
+        tracing::info!(target: "auth::audit", user_id = %session.user_id, "sign-out");
+        self.audit(AuditKind::SignOut, Some(&session.user_id), None, client)
+            .await;
+        self.emit(AuthEvent::session_ended(session, SessionEnd::SignOut))
+            .await;
         Ok(())
     }
 
@@ -172,7 +172,6 @@ impl Auth {
             return Ok(false);
         }
         self.deps().sessions.delete_by_token(token).await?;
-        self.invalidate_cached(token).await;
         tracing::info!(target: "auth::audit", session_id = %session.id, "session revoked");
         self.audit(
             AuditKind::SessionRevoked,
@@ -181,7 +180,10 @@ impl Auth {
             client,
         )
         .await;
-        Ok(session.token == context.session.token)
+        let was_current = session.token == context.session.token;
+        self.emit(AuthEvent::session_ended(session, SessionEnd::Revoked))
+            .await;
+        Ok(was_current)
     }
 
     /// Revokes every session of the user, the current one included.
@@ -198,7 +200,12 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
-        self.invalidate_cached_user(&context.user.id).await;
+        self.emit(AuthEvent::UserSessionsEnded {
+            user_id: context.user.id.clone(),
+            kept: None,
+            reason: SessionEnd::RevokedAll,
+        })
+        .await;
         tracing::info!(target: "auth::audit", count, "sessions revoked");
         self.audit(
             AuditKind::SessionRevoked,
@@ -223,9 +230,14 @@ impl Auth {
         let count = self
             .deps()
             .sessions
-            .delete_for_user(&context.user.id, keep)
+            .delete_for_user(&context.user.id, keep.clone())
             .await?;
-        self.invalidate_cached_user(&context.user.id).await;
+        self.emit(AuthEvent::UserSessionsEnded {
+            user_id: context.user.id.clone(),
+            kept: keep,
+            reason: SessionEnd::RevokedOthers,
+        })
+        .await;
         tracing::info!(target: "auth::audit", count, "other sessions revoked");
         self.audit(
             AuditKind::SessionRevoked,

@@ -165,7 +165,7 @@ async fn sign_in_with_the_right_password_creates_a_new_session() {
         .expect("sign-up");
     let signed = f
         .auth
-        .sign_in_email(sign_in("A@example.com", "password-1"))
+        .sign_in_email_session(sign_in("A@example.com", "password-1"))
         .await
         .expect("sign-in");
     assert_eq!(signed.user.id, up.user.id);
@@ -181,11 +181,11 @@ async fn sign_in_with_wrong_password_or_unknown_email_gives_the_same_error() {
         .expect("sign-up");
     let wrong = f
         .auth
-        .sign_in_email(sign_in("a@example.com", "password-2"))
+        .sign_in_email_session(sign_in("a@example.com", "password-2"))
         .await;
     let unknown = f
         .auth
-        .sign_in_email(sign_in("nobody@example.com", "password-1"))
+        .sign_in_email_session(sign_in("nobody@example.com", "password-1"))
         .await;
     assert!(matches!(wrong, Err(AuthError::InvalidEmailOrPassword)));
     assert!(matches!(unknown, Err(AuthError::InvalidEmailOrPassword)));
@@ -202,7 +202,7 @@ async fn sign_in_of_an_unknown_email_still_hashes_the_password() {
     let f = fixture_with(|deps| deps.hasher = Arc::new(hasher));
     let result = f
         .auth
-        .sign_in_email(sign_in("nobody@example.com", "password-1"))
+        .sign_in_email_session(sign_in("nobody@example.com", "password-1"))
         .await;
     assert!(matches!(result, Err(AuthError::InvalidEmailOrPassword)));
 }
@@ -216,7 +216,7 @@ async fn a_store_that_is_down_surfaces_as_unavailable() {
     let f = fixture_with(|deps| deps.users = Arc::new(users));
     let result = f
         .auth
-        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .sign_in_email_session(sign_in("a@example.com", "password-1"))
         .await;
     assert!(
         matches!(result, Err(AuthError::Unavailable(_))),
@@ -307,7 +307,7 @@ async fn list_sessions_needs_a_fresh_session() {
         .await
         .expect("sign-up");
     f.auth
-        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .sign_in_email_session(sign_in("a@example.com", "password-1"))
         .await
         .expect("second session");
     let ctx = context(&f.auth, &up.session.token).await;
@@ -374,7 +374,7 @@ async fn revoke_other_sessions_keeps_the_current_one() {
         .expect("a");
     let second = f
         .auth
-        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .sign_in_email_session(sign_in("a@example.com", "password-1"))
         .await
         .expect("b");
     let ctx = context(&f.auth, &first.session.token).await;
@@ -454,13 +454,13 @@ async fn change_password_checks_the_current_one_and_can_revoke_every_session() {
     );
     assert!(
         f.auth
-            .sign_in_email(sign_in("a@example.com", "password-2"))
+            .sign_in_email_session(sign_in("a@example.com", "password-2"))
             .await
             .is_ok()
     );
     let old = f
         .auth
-        .sign_in_email(sign_in("a@example.com", "password-1"))
+        .sign_in_email_session(sign_in("a@example.com", "password-1"))
         .await;
     assert!(matches!(old, Err(AuthError::InvalidEmailOrPassword)));
 }
@@ -592,7 +592,7 @@ async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
         for _ in 0..5 {
             let wrong = f
                 .auth
-                .sign_in_email(sign_in_from("owner@example.com", "guess-guess", &ip))
+                .sign_in_email_session(sign_in_from("owner@example.com", "guess-guess", &ip))
                 .await;
             assert!(
                 matches!(wrong, Err(AuthError::InvalidEmailOrPassword)),
@@ -601,7 +601,7 @@ async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
         }
         let refused = f
             .auth
-            .sign_in_email(sign_in_from("owner@example.com", "password-1", &ip))
+            .sign_in_email_session(sign_in_from("owner@example.com", "password-1", &ip))
             .await;
         assert!(
             matches!(refused, Err(AuthError::RateLimited { .. })),
@@ -610,7 +610,7 @@ async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
     }
     // Nine times the per-client limit: the owner, who never failed, signs in.
     f.auth
-        .sign_in_email(sign_in_from(
+        .sign_in_email_session(sign_in_from(
             "owner@example.com",
             "password-1",
             "198.51.100.1",
@@ -630,7 +630,7 @@ async fn distributed_guessing_reaches_the_per_account_ceiling() {
     for n in 0..50 {
         let wrong = f
             .auth
-            .sign_in_email(sign_in_from(
+            .sign_in_email_session(sign_in_from(
                 "target@example.com",
                 "guess-guess",
                 &format!("203.0.113.{n}"),
@@ -640,7 +640,7 @@ async fn distributed_guessing_reaches_the_per_account_ceiling() {
     }
     let refused = f
         .auth
-        .sign_in_email(sign_in_from(
+        .sign_in_email_session(sign_in_from(
             "target@example.com",
             "password-1",
             "198.51.100.1",
@@ -654,7 +654,7 @@ async fn distributed_guessing_reaches_the_per_account_ceiling() {
     for _ in 0..5 {
         let _ = f
             .auth
-            .sign_in_email(sign_in_from(
+            .sign_in_email_session(sign_in_from(
                 "nobody@example.com",
                 "guess-guess",
                 "203.0.113.1",
@@ -663,7 +663,7 @@ async fn distributed_guessing_reaches_the_per_account_ceiling() {
     }
     let unknown = f
         .auth
-        .sign_in_email(sign_in_from(
+        .sign_in_email_session(sign_in_from(
             "nobody@example.com",
             "guess-guess",
             "203.0.113.1",
@@ -673,7 +673,7 @@ async fn distributed_guessing_reaches_the_per_account_ceiling() {
     // The window passes: the owner is back.
     f.clock.advance(Duration::minutes(15));
     f.auth
-        .sign_in_email(sign_in_from(
+        .sign_in_email_session(sign_in_from(
             "target@example.com",
             "password-1",
             "198.51.100.1",
@@ -693,11 +693,11 @@ async fn security_events_are_audited_without_secrets() {
     f.clock.advance(Duration::seconds(1));
     let _ = f
         .auth
-        .sign_in_email(sign_in("audit@example.com", "wrong-password"))
+        .sign_in_email_session(sign_in("audit@example.com", "wrong-password"))
         .await;
     f.clock.advance(Duration::seconds(1));
     f.auth
-        .sign_in_email(sign_in("audit@example.com", "password-1"))
+        .sign_in_email_session(sign_in("audit@example.com", "password-1"))
         .await
         .expect("sign-in");
     f.clock.advance(Duration::seconds(1));
@@ -789,7 +789,7 @@ async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone(
         .len();
     let refused = f
         .auth
-        .sign_in_email(sign_in("guarded@example.com", "password-1"))
+        .sign_in_email_session(sign_in("guarded@example.com", "password-1"))
         .await;
     assert!(
         matches!(refused, Err(AuthError::TwoFactorNotAvailable)),
@@ -797,7 +797,7 @@ async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone(
     );
     let wrong = f
         .auth
-        .sign_in_email(sign_in("guarded@example.com", "password-2"))
+        .sign_in_email_session(sign_in("guarded@example.com", "password-2"))
         .await;
     assert!(
         matches!(wrong, Err(AuthError::InvalidEmailOrPassword)),
@@ -823,7 +823,7 @@ async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone(
     );
     assert_eq!(f.auth.count_two_factor_users().await.ok(), Some(1));
     f.auth
-        .sign_in_email(sign_in("plain@example.com", "password-1"))
+        .sign_in_email_session(sign_in("plain@example.com", "password-1"))
         .await
         .expect("other users are unaffected");
 }
@@ -929,3 +929,19 @@ async fn a_session_revoked_while_a_lookup_fills_the_cache_is_not_served_afterwar
     let later = f.auth.get_session(lookup(&token)).await.expect("lookup");
     assert_eq!(later, None, "the revoked session came back from the cache");
 }
+
+impl Auth {
+    /// A sign-in that no plugin diverts here: its session.
+    async fn sign_in_email_session(&self, command: SignInEmail) -> Result<SignedIn, AuthError> {
+        self.sign_in_email(command)
+            .await
+            .map(|outcome| match outcome {
+                crate::SignInOutcome::SignedIn(signed) => signed,
+                crate::SignInOutcome::Diverted(diversion) => {
+                    panic!("no plugin here diverts, yet {} did", diversion.plugin)
+                }
+            })
+    }
+}
+
+mod plugins;

@@ -1,6 +1,6 @@
 //! Profile updates.
 
-use auth_domain::{User, text::check_text};
+use auth_domain::{User, UserId, text::check_text};
 
 use crate::{Auth, AuthContext, AuthError};
 
@@ -21,6 +21,15 @@ impl Auth {
     /// `Unavailable` when the store is down.
     pub async fn count_two_factor_users(&self) -> Result<u64, AuthError> {
         Ok(self.deps().users.count_two_factor_enabled().await?)
+    }
+
+    /// The user with this id, if any: what a plugin that vouches for a session without a
+    /// stored row (an API key's owner) loads.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn user(&self, id: &UserId) -> Result<Option<User>, AuthError> {
+        Ok(self.deps().users.find_by_id(id).await?)
     }
 
     /// Updates the signed-in user's profile and returns the new state.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod date;
 pub mod email;
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod jwk;
 pub mod password;
@@ -22,6 +23,7 @@ pub use account::{Account, CREDENTIAL_PROVIDER_ID};
 pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
+pub use event::{AuthEvent, SessionEnd};
 pub use ids::{AccountId, SessionId, UserId, VerificationId};
 pub use jwk::{
     ED25519_CRV, EDDSA, Jwk, JwkId, KeyRotationPolicy, KeyUse, PASETO_V4_PUBLIC, StoredPrivateKey,

@@ -1,7 +1,7 @@
 //! `ApiError`: the one error response of the API, and the one place where an `AuthError` gets
 //! its HTTP status.
 
-use auth_core::AuthError;
+use auth_core::{AuthError, PluginErrorKind};
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
@@ -88,6 +88,14 @@ impl From<AuthError> for ApiError {
             AuthError::SessionNotFresh | AuthError::TwoFactorNotAvailable => StatusCode::FORBIDDEN,
             AuthError::UserAlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Plugin(plugin) => match plugin.kind {
+                PluginErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+                PluginErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+                PluginErrorKind::Forbidden => StatusCode::FORBIDDEN,
+                PluginErrorKind::NotFound => StatusCode::NOT_FOUND,
+                PluginErrorKind::Conflict => StatusCode::CONFLICT,
+                PluginErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            },
             AuthError::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
                 StatusCode::SERVICE_UNAVAILABLE

@@ -272,3 +272,31 @@ impl<T: ToJSON + Send> ApiResponse for RawJson<T> {
         T::register(registry);
     }
 }
+
+/// A route's answer: its own typed reply, or one a plugin built (a diverted sign-in).
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// The route's reply.
+    Reply(Reply<T>),
+    /// A plugin's answer.
+    Raw(Response),
+}
+
+impl<T: ToJSON + Serialize + Send> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Reply(reply) => reply.into_response(),
+            Self::Raw(response) => response,
+        }
+    }
+}
+
+impl<T: ToJSON + Serialize + Send> ApiResponse for Answer<T> {
+    fn meta() -> MetaResponses {
+        success_meta(T::schema_ref())
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}

@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 
-use auth_core::AuthContext;
+use auth_core::{AuthContext, AuthError, Diversion};
 use auth_domain::{Session, SessionToken};
-use poem::Request;
 use poem::endpoint::BoxEndpoint;
 use poem::http::HeaderMap;
+use poem::{Request, Response};
 
 use crate::error::ApiError;
 use crate::state::HttpState;
 
-/// The future a plugin hook returns when it waits on I/O.
-pub type PluginFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use auth_core::PluginFuture;
 
 /// What a session resolver made of a request's credentials.
 #[derive(Debug)]
@@ -110,6 +109,12 @@ pub trait HttpPlugin: Send + Sync + 'static {
         &[]
     }
 
+    /// The answer to a sign-in this plugin's use-case side diverted (`SignInStep::Divert`):
+    /// its body and cookies (a signed challenge cookie), and no session.
+    fn diverted(&self, _state: &HttpState, _diversion: &Diversion) -> Option<Response> {
+        None
+    }
+
     /// The plugin's routes, mounted under `/api/auth` behind the same guards as the built-in
     /// ones, and described in the one OpenAPI document.
     fn api(&self, _state: &Arc<HttpState>) -> Option<crate::PluginApi> {
@@ -153,4 +158,26 @@ impl PluginApi {
             paths,
         }
     }
+}
+
+/// The answer of the plugin that diverted a sign-in; a diversion that no enabled plugin renders
+/// is a bug of the composition (500), never a session.
+pub(crate) fn render_diversion(
+    state: &HttpState,
+    diversion: &Diversion,
+) -> Result<Response, ApiError> {
+    state
+        .plugins()
+        .iter()
+        .filter(|plugin| plugin.id() == diversion.plugin)
+        .find_map(|plugin| plugin.diverted(state, diversion))
+        .ok_or_else(|| {
+            ApiError::from(AuthError::Internal(
+                format!(
+                    "plugin {:?} diverted a sign-in it cannot answer",
+                    diversion.plugin
+                )
+                .into(),
+            ))
+        })
 }

@@ -38,6 +38,12 @@ impl MemoryStore {
         self.state().audit.clone()
     }
 
+    /// How many session rows there are.
+    #[must_use]
+    pub fn session_count(&self) -> usize {
+        self.state().sessions.len()
+    }
+
     /// Sets a user's `twoFactorEnabled`, as the two-factor plugin (or a database adopted from
     /// Better-Auth) leaves it; no port writes it yet.
     pub fn set_two_factor_enabled(&self, id: &UserId, enabled: bool) {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_core::{ChangePassword, SignInEmail, SignUpEmail};
+use auth_core::{ChangePassword, SignInEmail, SignInOutcome, SignUpEmail};
 use auth_domain::Password;
 use poem::Request;
 use poem::http::header;
@@ -14,7 +14,7 @@ use crate::dto::{
     SignUpEmailRequest, SignUpEmailResponse, UserDto,
 };
 use crate::error::ApiError;
-use crate::payload::{BaJson, Reply};
+use crate::payload::{Answer, BaJson, Reply};
 use crate::session_ctx::{require, session_cookies};
 use crate::state::HttpState;
 
@@ -52,13 +52,14 @@ impl EmailPasswordApi {
         Ok(Reply::new(response).cookies(cookies))
     }
 
-    /// Sign in with email and password.
+    /// Sign in with email and password. A plugin may answer instead without a session (a
+    /// second factor is asked for: `{"twoFactorRedirect": true, ...}`).
     #[oai(path = "/sign-in/email", method = "post")]
     async fn sign_in_email(
         &self,
         request: &Request,
         body: BaJson<SignInEmailRequest>,
-    ) -> Result<Reply<SignInEmailResponse>, ApiError> {
+    ) -> Result<Answer<SignInEmailResponse>, ApiError> {
         let body = body.0;
         let password = Password::new(body.password.0);
         check_callback(&self.state, body.callback_url.as_ref())?;
@@ -69,7 +70,12 @@ impl EmailPasswordApi {
             remember_me,
             client: client_info(request),
         };
-        let signed = self.state.auth().sign_in_email(command).await?;
+        let signed = match self.state.auth().sign_in_email(command).await? {
+            SignInOutcome::SignedIn(signed) => signed,
+            SignInOutcome::Diverted(diversion) => {
+                return crate::plugin::render_diversion(&self.state, &diversion).map(Answer::Raw);
+            }
+        };
         let cookies = session_cookies(&self.state, &signed.session, remember_me);
         let response = SignInEmailResponse {
             redirect: body.callback_url.is_some(),
@@ -78,10 +84,10 @@ impl EmailPasswordApi {
             user: UserDto::from(&signed.user),
         };
         let reply = Reply::new(response).cookies(cookies);
-        Ok(match body.callback_url {
+        Ok(Answer::Reply(match body.callback_url {
             Some(url) => reply.header(header::LOCATION, url),
             None => reply,
-        })
+        }))
     }
 
     /// Change the password; optionally revoke every session and start a new one.

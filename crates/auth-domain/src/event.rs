@@ -1,0 +1,96 @@
+//! Domain events: what happened to a user's sessions or account, told to every subscriber
+//! (the session cache, plugins, and later WebSocket connections).
+
+use crate::{Session, SessionId, SessionToken, UserId};
+
+/// Why sessions ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The user signed out.
+    SignOut,
+    /// The user revoked it (`revoke-session`).
+    Revoked,
+    /// It expired and was found so.
+    Expired,
+    /// The user revoked all of their sessions (`revoke-sessions`).
+    RevokedAll,
+    /// The user revoked all but the current one (`revoke-other-sessions`).
+    RevokedOthers,
+    /// The password changed with `revokeOtherSessions`.
+    PasswordChanged,
+}
+
+impl SessionEnd {
+    /// A stable lower-case label (logs, metrics).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignOut => "sign_out",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::RevokedAll => "revoked_all",
+            Self::RevokedOthers => "revoked_others",
+            Self::PasswordChanged => "password_changed",
+        }
+    }
+}
+
+/// Something that happened, after it was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthEvent {
+    /// A session was issued (sign-up, sign-in, the new session of a password change).
+    SessionCreated {
+        /// The session.
+        session: Session,
+    },
+    /// One session ended.
+    SessionEnded {
+        /// Its user.
+        user_id: UserId,
+        /// Its id.
+        session_id: SessionId,
+        /// Its token (redacted in `Debug`), for caches keyed by it.
+        token: SessionToken,
+        /// Why.
+        reason: SessionEnd,
+    },
+    /// Every session of a user ended, but `kept` when given.
+    UserSessionsEnded {
+        /// The user.
+        user_id: UserId,
+        /// The session that stays (the caller's, for `revoke-other-sessions`).
+        kept: Option<SessionToken>,
+        /// Why.
+        reason: SessionEnd,
+    },
+    /// The user's password changed.
+    PasswordChanged {
+        /// The user.
+        user_id: UserId,
+    },
+}
+
+impl AuthEvent {
+    /// The end of `session`.
+    #[must_use]
+    pub fn session_ended(session: Session, reason: SessionEnd) -> Self {
+        Self::SessionEnded {
+            user_id: session.user_id,
+            session_id: session.id,
+            token: session.token,
+            reason,
+        }
+    }
+
+    /// A stable lower-case label (logs, metrics).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SessionCreated { .. } => "session_created",
+            Self::SessionEnded { .. } => "session_ended",
+            Self::UserSessionsEnded { .. } => "user_sessions_ended",
+            Self::PasswordChanged { .. } => "password_changed",
+        }
+    }
+}
