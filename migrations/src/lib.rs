@@ -27,3 +27,44 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// The type of a column a plugin adds to `user` or `session`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginColumn {
+    /// A nullable boolean.
+    Bool,
+    /// A nullable string.
+    Text,
+}
+
+/// Adds a nullable column that a plugin declares on one of Better-Auth's tables, unless it is
+/// there already (an adopted Better-Auth database has its plugins' columns). Idempotent; run at
+/// migration, after [`Migrator`].
+///
+/// # Errors
+/// A database error.
+pub async fn add_plugin_column(
+    db: &sea_orm_migration::sea_orm::DatabaseConnection,
+    table: &str,
+    column: &str,
+    kind: PluginColumn,
+) -> Result<(), sea_orm_migration::DbErr> {
+    use sea_orm_migration::prelude::{Alias, ColumnDef, Table};
+    let manager = sea_orm_migration::SchemaManager::new(db);
+    if manager.has_column(table, column).await? {
+        return Ok(());
+    }
+    let mut definition = ColumnDef::new(Alias::new(column));
+    match kind {
+        PluginColumn::Bool => definition.boolean(),
+        PluginColumn::Text => definition.text(),
+    };
+    manager
+        .alter_table(
+            Table::alter()
+                .table(Alias::new(table))
+                .add_column(definition.null())
+                .take(),
+        )
+        .await
+}

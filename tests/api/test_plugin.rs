@@ -2,8 +2,9 @@
 //! route in the OpenAPI document with a validated body (all of them), a session resolver that
 //! vouches for a session without a stored row (API keys), a sign-in step that diverts with a
 //! signed challenge cookie (two-factor), a cookie cleared at sign-out (multi-session,
-//! two-factor), event and after-session subscribers (WebSocket, organizations), an error code
-//! and a rate-limit rule of its own (all). docs/plugins.md walks through it.
+//! two-factor), event and after-session subscribers (WebSocket, organizations), a session field
+//! and a user field (organizations, two-factor), an error code and a rate-limit rule of its own
+//! (all). docs/plugins.md walks through it.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +13,10 @@ use auth_core::{
     Auth, AuthContext, AuthError, AuthPlugin, ClientInfo, Diversion, PluginError, PluginErrorKind,
     PluginFuture, RouteLimit, SignInStep,
 };
-use auth_domain::{AuthEvent, Secret, Session, SessionId, SessionToken, User, UserId};
+use auth_domain::{
+    AuthEvent, FieldKind, FieldSpec, FieldValue, Fields, Model, Secret, Session, SessionId,
+    SessionToken, User, UserId,
+};
 use auth_http_poem::payload::{BaJson, Reply};
 use auth_http_poem::{ApiError, HttpPlugin, HttpState, IssuedSession, PluginApi, Resolution};
 use auth_ports::RateLimitRule;
@@ -31,6 +35,21 @@ const KEY_HEADER: &str = "x-test-key";
 const CHALLENGE: &str = "test_challenge";
 /// A user with this name is asked for a second step at sign-in.
 const DIVERTED_NAME: &str = "Needs A Second Step";
+
+/// The plugin's session field: set after every sign-in (as organizations set
+/// `activeOrganizationId`).
+const NOTE: FieldSpec = FieldSpec {
+    model: Model::Session,
+    name: "testNote",
+    kind: FieldKind::Text,
+};
+/// The plugin's user field: never set, so it reads `null` (as `twoFactorEnabled` before its
+/// first write).
+const FLAG: FieldSpec = FieldSpec {
+    model: Model::User,
+    name: "testFlag",
+    kind: FieldKind::Bool,
+};
 
 const KEY_REVOKED: PluginError = PluginError {
     kind: PluginErrorKind::Unauthorized,
@@ -84,12 +103,20 @@ impl AuthPlugin for TestRules {
 
     fn after_session<'a>(
         &'a self,
-        _auth: &'a Auth,
+        auth: &'a Auth,
         context: &'a AuthContext,
     ) -> PluginFuture<'a, Result<(), AuthError>> {
         self.seen
             .push(format!("after_session:{}", context.user.email.as_str()));
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(async move {
+            let mut fields = Fields::default();
+            fields.set(NOTE.name, FieldValue::Text("noted".to_owned()));
+            auth.update_session_fields(&context.session, &fields).await
+        })
+    }
+
+    fn fields(&self) -> Vec<FieldSpec> {
+        vec![NOTE, FLAG]
     }
 
     fn on_event<'a>(&'a self, _auth: &'a Auth, event: &'a AuthEvent) -> PluginFuture<'a, ()> {
@@ -128,19 +155,23 @@ impl HttpPlugin for TestHttp {
         state: &'a HttpState,
         request: &'a Request,
     ) -> PluginFuture<'a, Resolution> {
+        // No allocation when the request has no key: resolvers run on every session read.
+        let Some(key) = request
+            .headers()
+            .get(KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return auth_http_poem::pass();
+        };
         Box::pin(async move {
-            let Some(key) = request
-                .headers()
-                .get(KEY_HEADER)
-                .and_then(|v| v.to_str().ok())
-            else {
-                return Resolution::Pass;
-            };
             if key == "revoked" {
                 return Resolution::Refuse(AuthError::Plugin(KEY_REVOKED).into());
             }
             match state.auth().user(&UserId::new(key)).await {
-                Ok(Some(user)) => Resolution::Session(Box::new(mock_session(user))),
+                Ok(Some(user)) => {
+                    let fields = Fields::declared(state.auth().field_specs(), Model::Session);
+                    Resolution::Session(Box::new(mock_session(user, fields)))
+                }
                 Ok(None) => Resolution::Refuse(AuthError::Unauthorized.into()),
                 Err(error) => Resolution::Refuse(error.into()),
             }
@@ -172,7 +203,7 @@ impl HttpPlugin for TestHttp {
 }
 
 /// The session the resolver vouches for: never stored.
-fn mock_session(user: User) -> AuthContext {
+fn mock_session(user: User, fields: Fields) -> AuthContext {
     let now = user.created_at;
     AuthContext {
         session: Session {
@@ -184,6 +215,7 @@ fn mock_session(user: User) -> AuthContext {
             updated_at: now,
             ip_address: None,
             user_agent: None,
+            fields,
         },
         user,
     }
@@ -234,7 +266,17 @@ pub(crate) fn test_plugin() -> (Plugin, Arc<Seen>) {
 }
 
 async fn app_with_test_plugin(rate_limits: bool) -> (TestApp, Arc<Seen>) {
-    let database = auth_store_seaorm::test_db::TestDatabase::sqlite();
+    app_on(
+        auth_store_seaorm::test_db::TestDatabase::sqlite(),
+        rate_limits,
+    )
+    .await
+}
+
+async fn app_on(
+    database: auth_store_seaorm::test_db::TestDatabase,
+    rate_limits: bool,
+) -> (TestApp, Arc<Seen>) {
     let mut config = base_config(&database.url);
     config.rate_limit_enabled = rate_limits;
     let (plugin, seen) = test_plugin();
@@ -433,4 +475,40 @@ async fn plugins_hear_every_session_event_and_see_each_issued_session() {
         ]
     );
     app.stop().await;
+}
+
+#[tokio::test]
+async fn plugin_fields_get_their_columns_and_reach_sessions_users_and_tokens_on_both_backends() {
+    let mut databases = vec![auth_store_seaorm::test_db::TestDatabase::sqlite()];
+    databases.extend(auth_store_seaorm::test_db::TestDatabase::postgres().await);
+    for database in databases {
+        let (app, _) = app_on(database, false).await;
+        app.sign_up("fields@example.com", "password-123").await;
+        // Set after the sign-up's session was issued; the cache shows it at once.
+        let session = app.session().await;
+        assert_eq!(session["session"]["testNote"], "noted", "{session}");
+        assert_eq!(
+            session["user"]["testFlag"],
+            Value::Null,
+            "declared, unset: null"
+        );
+        assert!(session["user"].get("testFlag").is_some(), "present as null");
+        let listed: Value = app.get("/list-sessions").await.json().await.expect("json");
+        assert_eq!(listed[0]["testNote"], "noted", "{listed}");
+        let token: Value = app.get("/token").await.json().await.expect("json");
+        let jwt = token["token"].as_str().expect("jwt");
+        let payload = jwt.split('.').nth(1).expect("payload");
+        use base64::Engine as _;
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .expect("base64"),
+        )
+        .expect("claims");
+        assert!(
+            claims.get("testFlag").is_some(),
+            "user fields are claims: {claims}"
+        );
+        app.stop().await;
+    }
 }

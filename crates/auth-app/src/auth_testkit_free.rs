@@ -1,8 +1,8 @@
 //! A store that refuses everything: lets `auth-app openapi` build the routes without a database.
 
 use auth_domain::{
-    Account, AccountId, AuditEvent, Email, PasswordHash, Session, SessionId, SessionToken, User,
-    UserId, Verification, VerificationId,
+    Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
+    User, UserId, Verification, VerificationId,
 };
 use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::OffsetDateTime;
@@ -33,6 +33,9 @@ impl UserRepo for NoStore {
     async fn count_two_factor_enabled(&self) -> Result<u64, PortError> {
         Err(none())
     }
+    async fn update_user_fields(&self, _: &UserId, _: &Fields) -> Result<(), PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]
@@ -56,6 +59,9 @@ impl SessionRepo for NoStore {
         Err(none())
     }
     async fn find_with_user(&self, _: &SessionToken) -> Result<Option<(Session, User)>, PortError> {
+        Err(none())
+    }
+    async fn update_session_fields(&self, _: &SessionId, _: &Fields) -> Result<(), PortError> {
         Err(none())
     }
     async fn update_expiry(

@@ -83,8 +83,19 @@ fn check_backend(url: &str) -> anyhow::Result<()> {
 pub async fn migrate(config: &AppConfig) -> anyhow::Result<()> {
     let store = connect(config).await?;
     store.migrate().await.context("applying migrations")?;
+    // Every built plugin's columns, enabled or not, as with their tables.
+    let store = store.with_fields(&field_specs(&core_plugins(&available_plugins())));
+    store
+        .add_field_columns()
+        .await
+        .context("adding the plugins' columns")?;
     store.close().await;
     Ok(())
+}
+
+/// The fields the plugins add to the user and the session.
+fn field_specs(plugins: &[Arc<dyn auth_core::AuthPlugin>]) -> Vec<auth_domain::FieldSpec> {
+    plugins.iter().flat_map(|plugin| plugin.fields()).collect()
 }
 
 async fn connect(config: &AppConfig) -> anyhow::Result<SeaOrmStore> {
@@ -288,6 +299,17 @@ impl Application {
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = jwt::token_issuer(&config, Arc::new(store.clone()), &secret, clock.clone());
+        let mut extra = vec![Plugin::http(jwt::plugin(tokens))];
+        extra.extend(overrides.plugins);
+        let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
+        let core_plugins = core_plugins(&plugins);
+        let store = store.with_fields(&field_specs(&core_plugins));
+        if config.auto_migrate {
+            store
+                .add_field_columns()
+                .await
+                .context("adding the plugins' columns")?;
+        }
         let shared = Arc::new(store.clone());
         // One pool for the rate limiter, the readiness check and the pool metrics.
         let redis = match &config.redis_url {
@@ -306,10 +328,7 @@ impl Application {
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
         };
-        let mut extra = vec![Plugin::http(jwt::plugin(tokens))];
-        extra.extend(overrides.plugins);
-        let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
-        let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins(&plugins));
+        let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins);
         warn_two_factor_users(&auth).await;
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);

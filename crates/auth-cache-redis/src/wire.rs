@@ -3,7 +3,7 @@
 //! caller's lookup. Anyone who can write to Redis can delete entries, but cannot plant or move
 //! one: a value whose MAC does not verify for its key is a miss.
 
-use auth_domain::{Email, Session, SessionId, SessionToken, User, UserId};
+use auth_domain::{Email, FieldValue, Fields, Session, SessionId, SessionToken, User, UserId};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,48 @@ pub(crate) struct CachedLookup {
     /// Redis's clock when the lookup behind this entry was made: an entry older than the L2
     /// lifetime is not used, even if someone wrote it back without its TTL.
     pub(crate) filled_at_ms: i64,
+    /// Plugin fields of the session and the user; absent in entries written before there were
+    /// any, which read as no fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    session_fields: Vec<(String, WireValue)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    user_fields: Vec<(String, WireValue)>,
+}
+
+/// A plugin field's value in an entry.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireValue {
+    Bool(bool),
+    Text(String),
+    Null(()),
+}
+
+fn to_wire(fields: &Fields) -> Vec<(String, WireValue)> {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                FieldValue::Null => WireValue::Null(()),
+                FieldValue::Bool(flag) => WireValue::Bool(*flag),
+                FieldValue::Text(text) => WireValue::Text(text.clone()),
+            };
+            (name.to_owned(), value)
+        })
+        .collect()
+}
+
+fn from_wire(wire: Vec<(String, WireValue)>) -> Fields {
+    let mut fields = Fields::default();
+    for (name, value) in wire {
+        let value = match value {
+            WireValue::Null(()) => FieldValue::Null,
+            WireValue::Bool(flag) => FieldValue::Bool(flag),
+            WireValue::Text(text) => FieldValue::Text(text),
+        };
+        fields.set(&name, value);
+    }
+    fields
 }
 
 fn ms(at: OffsetDateTime) -> i64 {
@@ -116,6 +158,8 @@ impl CachedLookup {
             user_created_at_ms: ms(user.created_at),
             user_updated_at_ms: ms(user.updated_at),
             filled_at_ms,
+            session_fields: to_wire(&session.fields),
+            user_fields: to_wire(&user.fields),
         }
     }
 
@@ -131,6 +175,7 @@ impl CachedLookup {
             updated_at: at(self.updated_at_ms)?,
             ip_address: self.ip_address,
             user_agent: self.user_agent,
+            fields: from_wire(self.session_fields),
         };
         let user = User {
             id: user_id,
@@ -141,6 +186,7 @@ impl CachedLookup {
             image: self.image,
             created_at: at(self.user_created_at_ms)?,
             updated_at: at(self.user_updated_at_ms)?,
+            fields: from_wire(self.user_fields),
         };
         Some((session, user))
     }
@@ -188,5 +234,23 @@ mod tests {
             key.open("auth:sess:abc", &tampered).err(),
             Some(Unsealed::Forged)
         );
+    }
+
+    #[test]
+    fn plugin_fields_round_trip_and_old_entries_read_as_none() {
+        let old = sample();
+        assert!(old.session_fields.is_empty() && old.user_fields.is_empty());
+        let token = SessionToken::new("t".to_owned());
+        let (mut session, mut user) = old.into_domain(&token).expect("domain");
+        session
+            .fields
+            .set("activeOrganizationId", FieldValue::Text("org-1".to_owned()));
+        session.fields.set("activeTeamId", FieldValue::Null);
+        user.fields.set("twoFactorEnabled", FieldValue::Bool(true));
+        let json = serde_json::to_string(&CachedLookup::new(&session, &user, 1)).expect("json");
+        let back: CachedLookup = serde_json::from_str(&json).expect("entry");
+        let (session_back, user_back) = back.into_domain(&token).expect("domain");
+        assert_eq!(session_back.fields, session.fields);
+        assert_eq!(user_back.fields, user.fields);
     }
 }

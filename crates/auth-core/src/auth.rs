@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use auth_domain::{
-    AuthEvent, PasswordPolicy, Session, SessionId, SessionPolicy, SessionToken, UserId,
+    AuthEvent, FieldSpec, Fields, Model, PasswordPolicy, Session, SessionId, SessionPolicy,
+    SessionToken, UserId,
 };
 use auth_ports::{
     ALPHANUMERIC, AccountRepo, AuditLog, Clock, PasswordHasher, Random, RateLimiter, SessionCache,
@@ -72,6 +73,8 @@ struct Inner {
     plugins: Vec<Arc<dyn AuthPlugin>>,
     /// Every plugin's route rules, the longest path first.
     route_limits: Vec<RouteLimit>,
+    /// Every plugin's fields.
+    field_specs: Vec<FieldSpec>,
 }
 
 impl Auth {
@@ -93,6 +96,7 @@ impl Auth {
             .flat_map(|plugin| plugin.rate_limits())
             .collect();
         route_limits.sort_by_key(|limit| std::cmp::Reverse(limit.path().len()));
+        let field_specs = plugins.iter().flat_map(|plugin| plugin.fields()).collect();
         Self {
             inner: Arc::new(Inner {
                 deps,
@@ -100,12 +104,19 @@ impl Auth {
                 suppressed_refusals: crate::ratelimit::SuppressedRefusals::default(),
                 plugins,
                 route_limits,
+                field_specs,
             }),
         }
     }
 
     pub(crate) fn plugins(&self) -> &[Arc<dyn AuthPlugin>] {
         &self.inner.plugins
+    }
+
+    /// The fields the enabled plugins add to the user and the session (for the store).
+    #[must_use]
+    pub fn field_specs(&self) -> &[FieldSpec] {
+        &self.inner.field_specs
     }
 
     pub(crate) fn route_limits(&self) -> &[RouteLimit] {
@@ -170,6 +181,7 @@ impl Auth {
             updated_at: now,
             ip_address: Some(client.ip_address.clone()),
             user_agent: Some(client.user_agent.clone()),
+            fields: Fields::declared(self.field_specs(), Model::Session),
         };
         self.deps().sessions.create(&session).await?;
         tracing::debug!(session_id = %session.id, user_id = %user_id, "session created");

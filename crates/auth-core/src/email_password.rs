@@ -112,6 +112,7 @@ impl Auth {
             image: command.image,
             created_at: now,
             updated_at: now,
+            fields: auth_domain::Fields::declared(self.field_specs(), auth_domain::Model::User),
         };
         let account = Account {
             id: AccountId::new(self.new_id()),

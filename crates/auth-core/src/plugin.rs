@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use auth_domain::{AuthEvent, Secret, User};
+use auth_domain::{AuthEvent, FieldSpec, Secret, User};
 use auth_ports::RateLimitRule;
 
 use crate::{Auth, AuthContext, AuthError, ClientInfo};
@@ -111,6 +111,14 @@ pub trait AuthPlugin: Send + Sync + 'static {
     /// Every domain event, after it was stored. A failure here is the plugin's own to log.
     fn on_event<'a>(&'a self, _auth: &'a Auth, _event: &'a AuthEvent) -> PluginFuture<'a, ()> {
         Box::pin(std::future::ready(()))
+    }
+
+    /// Fields the plugin adds to the user and the session (Better-Auth's plugin `schema`
+    /// additions): read and written by the store, cached, and in every user and session object
+    /// on the wire and in token claims. Columns missing from an adopted database are added at
+    /// migration.
+    fn fields(&self) -> Vec<FieldSpec> {
+        Vec::new()
     }
 
     /// Rate-limit rules of the plugin's routes.

@@ -861,6 +861,13 @@ impl auth_ports::SessionRepo for PausingSessions {
     ) -> Result<(), PortError> {
         self.inner.update_expiry(id, expires_at, updated_at).await
     }
+    async fn update_session_fields(
+        &self,
+        id: &auth_domain::SessionId,
+        fields: &auth_domain::Fields,
+    ) -> Result<(), PortError> {
+        self.inner.update_session_fields(id, fields).await
+    }
     async fn list_active(
         &self,
         user_id: &auth_domain::UserId,

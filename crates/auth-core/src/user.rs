@@ -1,6 +1,6 @@
 //! Profile updates.
 
-use auth_domain::{User, UserId, text::check_text};
+use auth_domain::{FieldKind, FieldValue, Fields, Model, Session, User, UserId, text::check_text};
 
 use crate::{Auth, AuthContext, AuthError};
 
@@ -30,6 +30,60 @@ impl Auth {
     /// `Unavailable` when the store is down.
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, AuthError> {
         Ok(self.deps().users.find_by_id(id).await?)
+    }
+
+    /// Sets plugin fields of a user (the two-factor plugin's `twoFactorEnabled`); every cached
+    /// session of the user is dropped, so the next read shows them.
+    ///
+    /// # Errors
+    /// `Internal` for a field no plugin declared on the user (a plugin bug), `Unavailable`.
+    pub async fn update_user_fields(&self, id: &UserId, fields: &Fields) -> Result<(), AuthError> {
+        self.check_declared(fields, Model::User)?;
+        self.deps().users.update_user_fields(id, fields).await?;
+        self.invalidate_cached_user(id).await;
+        Ok(())
+    }
+
+    /// Sets plugin fields of a session (organizations' `activeOrganizationId`); the cached
+    /// copy is dropped, so the next read shows them.
+    ///
+    /// # Errors
+    /// `Internal` for a field no plugin declared on the session (a plugin bug), `Unavailable`.
+    pub async fn update_session_fields(
+        &self,
+        session: &Session,
+        fields: &Fields,
+    ) -> Result<(), AuthError> {
+        self.check_declared(fields, Model::Session)?;
+        self.deps()
+            .sessions
+            .update_session_fields(&session.id, fields)
+            .await?;
+        self.invalidate_cached(&session.token).await;
+        Ok(())
+    }
+
+    /// Every field in `fields` is declared on `model` by an enabled plugin, with its type.
+    fn check_declared(&self, fields: &Fields, model: Model) -> Result<(), AuthError> {
+        for (name, value) in fields.iter() {
+            let declared = self
+                .field_specs()
+                .iter()
+                .find(|spec| spec.model == model && spec.name == name);
+            let fits = match (declared.map(|spec| spec.kind), value) {
+                (None, _) => false,
+                (Some(_), FieldValue::Null)
+                | (Some(FieldKind::Bool), FieldValue::Bool(_))
+                | (Some(FieldKind::Text), FieldValue::Text(_)) => true,
+                (Some(_), _) => false,
+            };
+            if !fits {
+                return Err(AuthError::Internal(
+                    format!("field {name:?} is not declared with that type").into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Updates the signed-in user's profile and returns the new state.

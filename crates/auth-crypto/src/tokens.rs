@@ -103,6 +103,27 @@ struct UserObject<'a> {
     created_at: String,
     updated_at: String,
     id: &'a str,
+    /// The fields the enabled plugins add, as members of the user object.
+    #[serde(flatten)]
+    fields: FieldsObject<'a>,
+}
+
+/// Plugin fields as members of the object that holds them (`null` when unset).
+struct FieldsObject<'a>(&'a auth_domain::Fields);
+
+impl Serialize for FieldsObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.0.iter() {
+            match value {
+                auth_domain::FieldValue::Null => map.serialize_entry(name, &())?,
+                auth_domain::FieldValue::Bool(flag) => map.serialize_entry(name, flag)?,
+                auth_domain::FieldValue::Text(text) => map.serialize_entry(name, text)?,
+            }
+        }
+        map.end()
+    }
 }
 
 impl<'a> UserObject<'a> {
@@ -115,6 +136,7 @@ impl<'a> UserObject<'a> {
             created_at: to_json(user.created_at),
             updated_at: to_json(user.updated_at),
             id: user.id.as_str(),
+            fields: FieldsObject(&user.fields),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod date;
 pub mod email;
 pub mod error;
 pub mod event;
+pub mod field;
 pub mod ids;
 pub mod jwk;
 pub mod password;
@@ -24,6 +25,7 @@ pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
 pub use event::{AuthEvent, SessionEnd};
+pub use field::{FieldKind, FieldSpec, FieldValue, Fields, Model};
 pub use ids::{AccountId, SessionId, UserId, VerificationId};
 pub use jwk::{
     ED25519_CRV, EDDSA, Jwk, JwkId, KeyRotationPolicy, KeyUse, PASETO_V4_PUBLIC, StoredPrivateKey,

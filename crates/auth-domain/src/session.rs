@@ -49,6 +49,8 @@ pub struct Session {
     pub ip_address: Option<String>,
     /// Client user agent at creation; empty when unknown.
     pub user_agent: Option<String>,
+    /// The fields the enabled plugins add (`crate::field`).
+    pub fields: crate::Fields,
 }
 
 /// Lifetime rules; defaults are Better-Auth's.

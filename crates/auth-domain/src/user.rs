@@ -25,4 +25,6 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// Last update time.
     pub updated_at: OffsetDateTime,
+    /// The fields the enabled plugins add (`crate::field`).
+    pub fields: crate::Fields,
 }

@@ -72,13 +72,15 @@ impl HttpPlugin for BearerPlugin {
         state: &'a HttpState,
         request: &'a Request,
     ) -> PluginFuture<'a, Resolution> {
-        let resolution = request
+        let token = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|authorization| self.token(state, authorization))
-            .map_or(Resolution::Pass, Resolution::Token);
-        Box::pin(std::future::ready(resolution))
+            .and_then(|authorization| self.token(state, authorization));
+        match token {
+            Some(token) => Box::pin(std::future::ready(Resolution::Token(token))),
+            None => crate::plugin::pass(),
+        }
     }
 
     /// Every response that issues a session carries `set-auth-token: <token>.<signature>`.

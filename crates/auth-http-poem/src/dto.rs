@@ -26,6 +26,29 @@ pub struct UserDto {
     pub created_at: String,
     /// ISO-8601 update time.
     pub updated_at: String,
+    /// The fields the enabled plugins add (`twoFactorEnabled`, ...), as members of this object.
+    #[serde(flatten)]
+    #[oai(skip)]
+    pub fields: PluginFields,
+}
+
+/// Plugin fields, written as members of the object that holds them (`null` when unset).
+#[derive(Debug, Clone, Default)]
+pub struct PluginFields(pub auth_domain::Fields);
+
+impl Serialize for PluginFields {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.0.iter() {
+            match value {
+                auth_domain::FieldValue::Null => map.serialize_entry(name, &())?,
+                auth_domain::FieldValue::Bool(flag) => map.serialize_entry(name, flag)?,
+                auth_domain::FieldValue::Text(text) => map.serialize_entry(name, text)?,
+            }
+        }
+        map.end()
+    }
 }
 
 impl From<&User> for UserDto {
@@ -38,6 +61,7 @@ impl From<&User> for UserDto {
             image: user.image.clone(),
             created_at: iso(user.created_at),
             updated_at: iso(user.updated_at),
+            fields: PluginFields(user.fields.clone()),
         }
     }
 }
@@ -63,6 +87,11 @@ pub struct SessionDto {
     pub ip_address: Option<String>,
     /// Client user agent at creation (`""` when unknown).
     pub user_agent: Option<String>,
+    /// The fields the enabled plugins add (`activeOrganizationId`, ...), as members of this
+    /// object.
+    #[serde(flatten)]
+    #[oai(skip)]
+    pub fields: PluginFields,
 }
 
 impl From<&Session> for SessionDto {
@@ -76,6 +105,7 @@ impl From<&Session> for SessionDto {
             updated_at: iso(session.updated_at),
             ip_address: session.ip_address.clone(),
             user_agent: session.user_agent.clone(),
+            fields: PluginFields(session.fields.clone()),
         }
     }
 }

@@ -30,7 +30,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorBody};
-pub use plugin::{HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution};
+pub use plugin::{HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution, pass};
 pub use session_user::SessionUser;
 pub use state::{HttpConfig, HttpState};
 

@@ -28,6 +28,27 @@ pub enum Resolution {
     Refuse(ApiError),
 }
 
+/// `Resolution::Pass`, ready, without an allocation (the future is zero-sized): what a resolver
+/// answers on the hot path when the request carries none of its credentials.
+#[must_use]
+pub fn pass<'a>() -> PluginFuture<'a, Resolution> {
+    Box::pin(Passing)
+}
+
+/// A future that is at once `Resolution::Pass`.
+struct Passing;
+
+impl Future for Passing {
+    type Output = Resolution;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Resolution> {
+        std::task::Poll::Ready(Resolution::Pass)
+    }
+}
+
 /// A session a response issues (sign-up, sign-in, a sliding refresh): plugins see it typed in
 /// [`HttpPlugin::session_issued`], never as `Set-Cookie` text.
 #[derive(Clone)]
@@ -90,7 +111,7 @@ pub trait HttpPlugin: Send + Sync + 'static {
         _state: &'a HttpState,
         _request: &'a Request,
     ) -> PluginFuture<'a, Resolution> {
-        Box::pin(std::future::ready(Resolution::Pass))
+        pass()
     }
 
     /// Runs on every response that issues a session, before it is sent: headers to add (the

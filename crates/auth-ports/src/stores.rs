@@ -2,8 +2,8 @@
 //! `auth-testkit` (run it against your adapter; see docs/storage-adapters.md).
 
 use auth_domain::{
-    Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
-    Verification, VerificationId,
+    Account, AccountId, Email, Fields, PasswordHash, Session, SessionId, SessionToken, User,
+    UserId, Verification, VerificationId,
 };
 use time::OffsetDateTime;
 
@@ -37,6 +37,13 @@ pub trait UserRepo: Send + Sync {
 
     /// How many users have `two_factor_enabled` set (a null or missing column counts as unset).
     async fn count_two_factor_enabled(&self) -> Result<u64, PortError>;
+
+    /// Writes the given plugin fields of a user (others are left as they are). Reads return
+    /// every field the adapter was told about (`Null` when unset).
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the user does not exist.
+    async fn update_user_fields(&self, id: &UserId, fields: &Fields) -> Result<(), PortError>;
 }
 
 /// Accounts (`account` table).
@@ -92,6 +99,14 @@ pub trait SessionRepo: Send + Sync {
         user_id: &UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<Session>, PortError>;
+
+    /// Writes the given plugin fields of a session (others are left as they are). Reads return
+    /// every field the adapter was told about (`Null` when unset); `create` writes the session's.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the session does not exist.
+    async fn update_session_fields(&self, id: &SessionId, fields: &Fields)
+    -> Result<(), PortError>;
 
     /// Deletes the session with this token; returns whether one was deleted.
     async fn delete_by_token(&self, token: &SessionToken) -> Result<bool, PortError>;

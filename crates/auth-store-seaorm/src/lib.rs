@@ -7,6 +7,7 @@
 mod audit;
 mod entity;
 mod error;
+mod fields;
 mod jwks;
 mod mapping;
 mod store;

@@ -18,6 +18,7 @@ pub(crate) fn user_from_row(row: user::Model) -> User {
         image: row.image,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        fields: Default::default(),
     }
 }
 
@@ -71,6 +72,7 @@ pub(crate) fn session_from_row(row: session::Model) -> Session {
         updated_at: row.updated_at,
         ip_address: row.ip_address,
         user_agent: row.user_agent,
+        fields: Default::default(),
     }
 }
 

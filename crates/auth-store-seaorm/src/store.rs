@@ -2,21 +2,24 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use auth_domain::{
-    Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
-    Verification, VerificationId,
+    Account, AccountId, Email, FieldKind, FieldSpec, FieldValue, Fields, Model, PasswordHash,
+    Session, SessionId, SessionToken, User, UserId, Verification, VerificationId,
 };
 use auth_migrations::{Migrator, MigratorTrait};
 use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
 };
 use time::OffsetDateTime;
 
 use crate::entity::{account, session, user, verification};
 use crate::error::{one_row, port_error};
+use crate::fields::{self, DeclaredFields};
 use crate::mapping;
 
 /// How to reach the database. `Debug` leaves the URL out: it may hold a password.
@@ -62,6 +65,7 @@ impl StoreConfig {
 pub struct SeaOrmStore {
     pub(crate) db: DatabaseConnection,
     config: StoreConfig,
+    fields: Arc<DeclaredFields>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -93,7 +97,105 @@ impl SeaOrmStore {
         Ok(Self {
             db,
             config: config.clone(),
+            fields: Arc::default(),
         })
+    }
+
+    /// The same store, reading and writing the fields the enabled plugins declare on `user` and
+    /// `session` (their columns are added by [`SeaOrmStore::add_field_columns`]).
+    #[must_use]
+    pub fn with_fields(mut self, specs: &[FieldSpec]) -> Self {
+        self.fields = Arc::new(DeclaredFields::new(specs));
+        self
+    }
+
+    /// Adds the declared fields' columns that are missing (an adopted Better-Auth database
+    /// has its plugins' columns already). Idempotent; run after [`SeaOrmStore::migrate`].
+    ///
+    /// # Errors
+    /// As for [`SeaOrmStore::connect`].
+    pub async fn add_field_columns(&self) -> Result<(), PortError> {
+        let db = Self::open(&self.config, None, 1).await?;
+        let mut added = Ok(());
+        for spec in self.fields.all() {
+            let kind = match spec.kind {
+                FieldKind::Bool => auth_migrations::PluginColumn::Bool,
+                FieldKind::Text => auth_migrations::PluginColumn::Text,
+            };
+            added =
+                auth_migrations::add_plugin_column(&db, fields::table(spec.model), spec.name, kind)
+                    .await
+                    .map_err(port_error);
+            if added.is_err() {
+                break;
+            }
+        }
+        let _ = db.close().await;
+        added
+    }
+
+    /// Runs a select that carries the declared fields of `model`, returning its first row.
+    async fn one_with_fields<S: QuerySelect + QueryTrait>(
+        &self,
+        select: S,
+    ) -> Result<Option<sea_orm::QueryResult>, PortError> {
+        let statement = select.build(self.db.get_database_backend());
+        self.db.query_one_raw(statement).await.map_err(port_error)
+    }
+
+    /// A user row with its fields.
+    fn user_with_fields(
+        &self,
+        row: &sea_orm::QueryResult,
+        pre: &str,
+    ) -> Result<Option<User>, PortError> {
+        let Some(model) = user::Model::from_query_result_optional(row, pre).map_err(port_error)?
+        else {
+            return Ok(None);
+        };
+        let mut user = mapping::user_from_row(model);
+        user.fields = self
+            .fields
+            .read(row, Model::User, "fu")
+            .map_err(port_error)?;
+        Ok(Some(user))
+    }
+
+    /// Writes fields of a row, in `db` (a transaction, or the pool).
+    async fn write_fields<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        model: Model,
+        id: &str,
+        fields: &Fields,
+    ) -> Result<u64, PortError> {
+        let Some(update) = self.fields.update(model, id, fields) else {
+            return Ok(0);
+        };
+        let statement = db.get_database_backend().build(&update);
+        let result = db.execute_raw(statement).await.map_err(port_error)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn find_user_by<F>(&self, filter: F) -> Result<Option<User>, PortError>
+    where
+        F: sea_orm::sea_query::IntoCondition,
+    {
+        if self.fields.of(Model::User).is_empty() {
+            let row = user::Entity::find()
+                .filter(filter)
+                .one(&self.db)
+                .await
+                .map_err(port_error)?;
+            return Ok(row.map(mapping::user_from_row));
+        }
+        let select = self
+            .fields
+            .select(user::Entity::find().filter(filter), Model::User, "fu");
+        match self.one_with_fields(select).await? {
+            Some(row) => self.user_with_fields(&row, ""),
+            None => Ok(None),
+        }
     }
 
     /// A pool on `config.url`, with `statement_timeout` applied when given.
@@ -183,24 +285,28 @@ impl UserRepo for SeaOrmStore {
             .exec_without_returning(&txn)
             .await
             .map_err(port_error)?;
+        self.write_fields(&txn, Model::User, user.id.as_str(), &user.fields)
+            .await?;
         txn.commit().await.map_err(port_error)
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, PortError> {
-        let row = user::Entity::find()
-            .filter(user::Column::Email.eq(email.as_str()))
-            .one(&self.db)
+        self.find_user_by(user::Column::Email.eq(email.as_str()))
             .await
-            .map_err(port_error)?;
-        Ok(row.map(mapping::user_from_row))
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, PortError> {
-        let row = user::Entity::find_by_id(id.as_str())
-            .one(&self.db)
-            .await
-            .map_err(port_error)?;
-        Ok(row.map(mapping::user_from_row))
+        self.find_user_by(user::Column::Id.eq(id.as_str())).await
+    }
+
+    async fn update_user_fields(&self, id: &UserId, fields: &Fields) -> Result<(), PortError> {
+        match self
+            .write_fields(&self.db, Model::User, id.as_str(), fields)
+            .await?
+        {
+            0 if self.find_by_id(id).await?.is_none() => Err(PortError::NotFound),
+            _ => Ok(()),
+        }
     }
 
     async fn count_two_factor_enabled(&self) -> Result<u64, PortError> {
@@ -285,31 +391,82 @@ impl AccountRepo for SeaOrmStore {
 #[async_trait::async_trait]
 impl SessionRepo for SeaOrmStore {
     async fn create(&self, session: &Session) -> Result<(), PortError> {
+        let has_fields = session
+            .fields
+            .iter()
+            .any(|(_, value)| *value != FieldValue::Null);
+        if !has_fields {
+            session::Entity::insert(mapping::session_to_row(session))
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(port_error)?;
+            return Ok(());
+        }
+        let txn = self.db.begin().await.map_err(port_error)?;
         session::Entity::insert(mapping::session_to_row(session))
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await
             .map_err(port_error)?;
-        Ok(())
+        self.write_fields(&txn, Model::Session, session.id.as_str(), &session.fields)
+            .await?;
+        txn.commit().await.map_err(port_error)
     }
 
     async fn find_with_user(
         &self,
         token: &SessionToken,
     ) -> Result<Option<(Session, User)>, PortError> {
-        let row = session::Entity::find()
+        let select = session::Entity::find()
             .filter(session::Column::Token.eq(token.expose()))
-            .find_also_related(user::Entity)
-            .one(&self.db)
+            .find_also_related(user::Entity);
+        if self.fields.all().next().is_none() {
+            let row = select.one(&self.db).await.map_err(port_error)?;
+            return Ok(row.and_then(|(session, user)| {
+                user.map(|user| {
+                    (
+                        mapping::session_from_row(session),
+                        mapping::user_from_row(user),
+                    )
+                })
+            }));
+        }
+        let select = self.fields.select(select, Model::Session, "fs");
+        let select = self.fields.select(select, Model::User, "fu");
+        let Some(row) = self.one_with_fields(select).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.user_with_fields(&row, "B_")? else {
+            return Ok(None);
+        };
+        let model = session::Model::from_query_result(&row, "A_").map_err(port_error)?;
+        let mut session = mapping::session_from_row(model);
+        session.fields = self
+            .fields
+            .read(&row, Model::Session, "fs")
+            .map_err(port_error)?;
+        Ok(Some((session, user)))
+    }
+
+    async fn update_session_fields(
+        &self,
+        id: &SessionId,
+        fields: &Fields,
+    ) -> Result<(), PortError> {
+        let written = self
+            .write_fields(&self.db, Model::Session, id.as_str(), fields)
+            .await?;
+        if written > 0 {
+            return Ok(());
+        }
+        let exists = session::Entity::find_by_id(id.as_str())
+            .count(&self.db)
             .await
             .map_err(port_error)?;
-        Ok(row.and_then(|(session, user)| {
-            user.map(|user| {
-                (
-                    mapping::session_from_row(session),
-                    mapping::user_from_row(user),
-                )
-            })
-        }))
+        if exists == 0 {
+            Err(PortError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn update_expiry(
@@ -335,14 +492,32 @@ impl SessionRepo for SeaOrmStore {
     ) -> Result<Vec<Session>, PortError> {
         // Expiry is compared here rather than in SQL: SQLite keeps dates as text whose format
         // depends on the writer (Better-Auth or us), so text comparison is not reliable.
-        let rows = session::Entity::find()
-            .filter(session::Column::UserId.eq(user_id.as_str()))
-            .all(&self.db)
-            .await
-            .map_err(port_error)?;
+        let select = session::Entity::find().filter(session::Column::UserId.eq(user_id.as_str()));
+        let rows = if self.fields.of(Model::Session).is_empty() {
+            select
+                .all(&self.db)
+                .await
+                .map_err(port_error)?
+                .into_iter()
+                .map(mapping::session_from_row)
+                .collect()
+        } else {
+            let select = self.fields.select(select, Model::Session, "fs");
+            let statement = select.build(self.db.get_database_backend());
+            let mut sessions = Vec::new();
+            for row in self.db.query_all_raw(statement).await.map_err(port_error)? {
+                let model = session::Model::from_query_result(&row, "").map_err(port_error)?;
+                let mut session = mapping::session_from_row(model);
+                session.fields = self
+                    .fields
+                    .read(&row, Model::Session, "fs")
+                    .map_err(port_error)?;
+                sessions.push(session);
+            }
+            sessions
+        };
         let mut sessions: Vec<Session> = rows
             .into_iter()
-            .map(mapping::session_from_row)
             .filter(|session| session.expires_at > now)
             .collect();
         sessions.sort_by(|a, b| {

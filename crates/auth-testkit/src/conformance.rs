@@ -78,6 +78,7 @@ fn user(tag: &str) -> User {
         image: None,
         created_at: T0,
         updated_at: T0,
+        fields: Default::default(),
     }
 }
 
@@ -103,6 +104,7 @@ fn session(tag: &str, user: &User, expires_at: OffsetDateTime) -> Session {
         updated_at: T0,
         ip_address: Some("127.0.0.1".to_owned()),
         user_agent: Some(String::new()),
+        fields: Default::default(),
     }
 }
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use auth_domain::{
-    Account, AccountId, AuditEvent, Email, PasswordHash, Session, SessionId, SessionToken, User,
-    UserId, Verification, VerificationId,
+    Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
+    User, UserId, Verification, VerificationId,
 };
 use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::OffsetDateTime;
@@ -96,6 +96,17 @@ impl UserRepo for MemoryStore {
         Ok(u64::try_from(count.count()).unwrap_or(u64::MAX))
     }
 
+    async fn update_user_fields(&self, id: &UserId, fields: &Fields) -> Result<(), PortError> {
+        let mut state = self.state();
+        let Some(user) = state.users.get_mut(id) else {
+            return Err(PortError::NotFound);
+        };
+        for (name, value) in fields.iter() {
+            user.fields.set(name, value.clone());
+        }
+        Ok(())
+    }
+
     async fn update(&self, user: &User) -> Result<(), PortError> {
         let mut state = self.state();
         let Some(stored) = state.users.get_mut(&user.id) else {
@@ -176,6 +187,21 @@ impl SessionRepo for MemoryStore {
             .users
             .get(&session.user_id)
             .map(|user| (session.clone(), user.clone())))
+    }
+
+    async fn update_session_fields(
+        &self,
+        id: &SessionId,
+        fields: &Fields,
+    ) -> Result<(), PortError> {
+        let mut state = self.state();
+        let Some(session) = state.sessions.get_mut(id) else {
+            return Err(PortError::NotFound);
+        };
+        for (name, value) in fields.iter() {
+            session.fields.set(name, value.clone());
+        }
+        Ok(())
     }
 
     async fn update_expiry(

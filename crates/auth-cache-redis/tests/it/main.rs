@@ -29,6 +29,7 @@ fn lookup(tag: &str, user: &str) -> (Session, User) {
         image: None,
         created_at: now,
         updated_at: now,
+        fields: Default::default(),
     };
     let session = Session {
         id: SessionId::new(format!("session-{tag}")),
@@ -39,6 +40,7 @@ fn lookup(tag: &str, user: &str) -> (Session, User) {
         updated_at: now,
         ip_address: Some(String::new()),
         user_agent: None,
+        fields: Default::default(),
     };
     (session, user)
 }

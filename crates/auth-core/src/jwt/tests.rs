@@ -83,6 +83,7 @@ fn context() -> AuthContext {
             updated_at: at,
             ip_address: None,
             user_agent: None,
+            fields: Default::default(),
         },
         user: User {
             id: UserId::new("u1"),
@@ -93,6 +94,7 @@ fn context() -> AuthContext {
             image: None,
             created_at: at,
             updated_at: at,
+            fields: Default::default(),
         },
     }
 }

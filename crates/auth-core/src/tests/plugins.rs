@@ -2,10 +2,22 @@
 
 use std::sync::Mutex;
 
-use auth_domain::{AuthEvent, User};
+use auth_domain::{AuthEvent, FieldKind, FieldSpec, FieldValue, Fields, Model, User};
 use auth_ports::RateLimitRule;
 
 use super::*;
+
+/// A session field and a user field, as organizations and two-factor declare theirs.
+const ORG: FieldSpec = FieldSpec {
+    model: Model::Session,
+    name: "activeOrganizationId",
+    kind: FieldKind::Text,
+};
+const TWO_FACTOR: FieldSpec = FieldSpec {
+    model: Model::User,
+    name: "twoFactorEnabled",
+    kind: FieldKind::Bool,
+};
 
 /// Records every event and diverts the user it is told to.
 #[derive(Default)]
@@ -50,6 +62,10 @@ impl AuthPlugin for Recorder {
         };
         self.events.lock().expect("lock").push(entry);
         Box::pin(std::future::ready(()))
+    }
+
+    fn fields(&self) -> Vec<FieldSpec> {
+        vec![ORG, TWO_FACTOR]
     }
 
     fn rate_limits(&self) -> Vec<RouteLimit> {
@@ -177,4 +193,65 @@ fn a_plugin_error_carries_its_code_and_message() {
     });
     assert_eq!(error.code(), Some("KEY_EXISTS"));
     assert_eq!(error.message(), "The key exists");
+}
+
+#[tokio::test]
+async fn declared_fields_start_null_and_only_declared_fields_of_their_type_are_written() {
+    let f = with_plugin(Arc::new(Recorder::default()));
+    let up = f
+        .auth
+        .sign_up_email(sign_up("fields@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    assert_eq!(
+        up.session.fields.get("activeOrganizationId"),
+        Some(&FieldValue::Null)
+    );
+    assert_eq!(
+        up.user.fields.get("twoFactorEnabled"),
+        Some(&FieldValue::Null)
+    );
+    let mut org = Fields::default();
+    org.set("activeOrganizationId", FieldValue::Text("org-1".to_owned()));
+    f.auth
+        .update_session_fields(&up.session, &org)
+        .await
+        .expect("set");
+    let ctx = context(&f.auth, &up.session.token).await;
+    assert_eq!(
+        ctx.session.fields.get("activeOrganizationId"),
+        Some(&FieldValue::Text("org-1".to_owned()))
+    );
+    let mut on = Fields::default();
+    on.set("twoFactorEnabled", FieldValue::Bool(true));
+    f.auth
+        .update_user_fields(&up.user.id, &on)
+        .await
+        .expect("set");
+    let ctx = context(&f.auth, &up.session.token).await;
+    assert_eq!(
+        ctx.user.fields.get("twoFactorEnabled"),
+        Some(&FieldValue::Bool(true))
+    );
+
+    let mut undeclared = Fields::default();
+    undeclared.set("somethingElse", FieldValue::Null);
+    assert!(matches!(
+        f.auth.update_session_fields(&up.session, &undeclared).await,
+        Err(AuthError::Internal(_))
+    ));
+    let mut mistyped = Fields::default();
+    mistyped.set("twoFactorEnabled", FieldValue::Text("yes".to_owned()));
+    assert!(matches!(
+        f.auth.update_user_fields(&up.user.id, &mistyped).await,
+        Err(AuthError::Internal(_))
+    ));
+    let mut on_the_wrong_table = Fields::default();
+    on_the_wrong_table.set("activeOrganizationId", FieldValue::Null);
+    assert!(matches!(
+        f.auth
+            .update_user_fields(&up.user.id, &on_the_wrong_table)
+            .await,
+        Err(AuthError::Internal(_))
+    ));
 }

@@ -59,6 +59,7 @@ fn claims(name: &str) -> TokenClaims {
             image: None,
             created_at: at,
             updated_at: at,
+            fields: Default::default(),
         },
         subject: "9bZm1cnhLKg2RHqvBhaozTLst5HpA7A5".to_owned(),
         issuer: "http://localhost:3000".to_owned(),

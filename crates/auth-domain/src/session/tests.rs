@@ -12,6 +12,7 @@ fn session_created_at(created: OffsetDateTime, policy: &SessionPolicy) -> Sessio
         updated_at: created,
         ip_address: None,
         user_agent: None,
+        fields: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ fn user(image: Option<&str>) -> User {
         image: image.map(str::to_owned),
         created_at: datetime!(2026-01-02 03:04:05.678 UTC),
         updated_at: datetime!(2026-01-03 0:00 UTC),
+        fields: Default::default(),
     }
 }
 
@@ -31,6 +32,7 @@ fn session(ip: Option<&str>) -> Session {
         updated_at: datetime!(2026-01-02 0:00 UTC),
         ip_address: ip.map(str::to_owned),
         user_agent: None,
+        fields: Default::default(),
     }
 }
 

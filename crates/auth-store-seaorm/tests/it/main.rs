@@ -227,6 +227,7 @@ async fn a_write_that_waits_past_the_busy_timeout_on_sqlite_is_unavailable_not_i
         image: None,
         created_at: time::OffsetDateTime::UNIX_EPOCH,
         updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        fields: Default::default(),
     };
     let account = auth_domain::Account {
         id: auth_domain::AccountId::new("busy-account".to_owned()),
@@ -249,5 +250,155 @@ async fn a_write_that_waits_past_the_busy_timeout_on_sqlite_is_unavailable_not_i
     );
     assert!(store.create_with_account(&user, &account).await.is_ok());
     store.close().await;
+    db.cleanup().await;
+}
+
+const NOTE: auth_domain::FieldSpec = auth_domain::FieldSpec {
+    model: auth_domain::Model::Session,
+    name: "activeOrganizationId",
+    kind: auth_domain::FieldKind::Text,
+};
+const FLAG: auth_domain::FieldSpec = auth_domain::FieldSpec {
+    model: auth_domain::Model::User,
+    name: "pluginFlag",
+    kind: auth_domain::FieldKind::Bool,
+};
+
+/// Plugin fields: their columns are added once (an existing one is kept with its values, as in
+/// an adopted Better-Auth database), written at creation and by `update_*_fields`, and read by
+/// every read of the row.
+async fn plugin_fields_round_trip(db: &TestDatabase) {
+    use auth_domain::{FieldValue, Fields};
+    let plain = db.store().await;
+    // The session column exists already, as Better-Auth's organization plugin leaves it.
+    db.execute(r#"ALTER TABLE "session" ADD COLUMN "activeOrganizationId" TEXT"#)
+        .await;
+    let store = plain.with_fields(&[NOTE, FLAG]);
+    store.add_field_columns().await.expect("columns");
+    store.add_field_columns().await.expect("idempotent");
+
+    let now = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+    let mut user_fields = Fields::default();
+    user_fields.set("pluginFlag", FieldValue::Bool(true));
+    let user = auth_domain::User {
+        id: auth_domain::UserId::new("fields-user".to_owned()),
+        name: "Fields".to_owned(),
+        email: Email::parse("fields@example.com").expect("email"),
+        email_verified: false,
+        two_factor_enabled: false,
+        image: None,
+        created_at: now,
+        updated_at: now,
+        fields: user_fields,
+    };
+    let account = auth_domain::Account {
+        id: auth_domain::AccountId::new("fields-account".to_owned()),
+        account_id: "fields-user".to_owned(),
+        provider_id: "credential".to_owned(),
+        user_id: user.id.clone(),
+        password: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .create_with_account(&user, &account)
+        .await
+        .expect("user");
+    let mut session_fields = Fields::default();
+    session_fields.set("activeOrganizationId", FieldValue::Text("org-1".to_owned()));
+    let session = auth_domain::Session {
+        id: auth_domain::SessionId::new("fields-session".to_owned()),
+        token: SessionToken::new("fields-token".to_owned()),
+        user_id: user.id.clone(),
+        expires_at: now + time::Duration::days(7),
+        created_at: now,
+        updated_at: now,
+        ip_address: None,
+        user_agent: None,
+        fields: session_fields.clone(),
+    };
+    SessionRepo::create(&store, &session)
+        .await
+        .expect("session");
+
+    let (found, owner) = store
+        .find_with_user(&session.token)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.fields, session_fields);
+    assert_eq!(
+        owner.fields.get("pluginFlag"),
+        Some(&FieldValue::Bool(true))
+    );
+    let by_email = store
+        .find_by_email(&user.email)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(by_email.fields, owner.fields);
+
+    let mut cleared = Fields::default();
+    cleared.set("activeOrganizationId", FieldValue::Null);
+    store
+        .update_session_fields(&session.id, &cleared)
+        .await
+        .expect("update");
+    let listed = store.list_active(&user.id, now).await.expect("list");
+    assert_eq!(
+        listed[0].fields.get("activeOrganizationId"),
+        Some(&FieldValue::Null)
+    );
+    let mut unflag = Fields::default();
+    unflag.set("pluginFlag", FieldValue::Bool(false));
+    store
+        .update_user_fields(&user.id, &unflag)
+        .await
+        .expect("user update");
+    let reread = store
+        .find_by_id(&user.id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(
+        reread.fields.get("pluginFlag"),
+        Some(&FieldValue::Bool(false))
+    );
+
+    let missing = auth_domain::SessionId::new("no-such-session".to_owned());
+    assert!(matches!(
+        store.update_session_fields(&missing, &cleared).await,
+        Err(PortError::NotFound)
+    ));
+    let nobody = auth_domain::UserId::new("nobody".to_owned());
+    assert!(matches!(
+        store.update_user_fields(&nobody, &unflag).await,
+        Err(PortError::NotFound)
+    ));
+    // A store that knows no fields still reads the rows.
+    let unaware = db.store().await;
+    assert!(
+        unaware
+            .find_with_user(&session.token)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn plugin_fields_round_trip_on_sqlite() {
+    let db = TestDatabase::sqlite();
+    plugin_fields_round_trip(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn plugin_fields_round_trip_on_postgres() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    plugin_fields_round_trip(&db).await;
     db.cleanup().await;
 }
