@@ -512,3 +512,54 @@ async fn plugin_fields_get_their_columns_and_reach_sessions_users_and_tokens_on_
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_plugin_on_another_instance_hears_session_events_over_redis_without_tokens() {
+    let Some(redis) = crate::helpers::redis_url().await else {
+        return;
+    };
+    let Some(database) = auth_store_seaorm::test_db::TestDatabase::postgres().await else {
+        return;
+    };
+    let prefix = auth_testkit::services::unique_prefix();
+    let config = || {
+        let mut config = base_config(&database.url);
+        config.redis_url = Some(redis.clone());
+        config.redis_prefix = prefix.clone();
+        config
+    };
+    let (first_plugin, _) = test_plugin();
+    let (second_plugin, heard) = test_plugin();
+    let first = start_app_with_plugins(config(), None, vec![first_plugin]).await;
+    let second = start_app_with_plugins(config(), None, vec![second_plugin]).await;
+    // The second instance subscribes in the background: sign in and out until it hears one.
+    first.sign_up("across@example.com", "password-123").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !heard
+        .entries()
+        .contains(&"session_ended:sign_out".to_owned())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second instance heard: {:?}",
+            heard.entries()
+        );
+        let out = first
+            .client
+            .post(first.url("/sign-out"))
+            .header("origin", crate::helpers::ORIGIN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(out.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        first.sign_in("across@example.com", "password-123").await;
+    }
+    assert!(
+        !heard.entries().contains(&"session_created".to_owned()),
+        "session creations stay local (they carry a token)"
+    );
+    first.stop().await;
+    second.stop().await;
+    database.cleanup().await;
+}

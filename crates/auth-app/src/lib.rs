@@ -178,6 +178,24 @@ fn rate_limiter(config: &AppConfig, redis: Option<&deadpool_redis::Pool>) -> Arc
     }
 }
 
+/// Domain events across instances: over Redis when it is configured, else this process only.
+fn event_bus(
+    config: &AppConfig,
+    redis: Option<&deadpool_redis::Pool>,
+    secret: &str,
+) -> anyhow::Result<Arc<dyn auth_ports::EventBus>> {
+    match (&config.redis_url, redis) {
+        (Some(url), Some(pool)) => Ok(Arc::new(auth_cache_redis::RedisEventBus::new(
+            pool.clone(),
+            url,
+            &config.redis_prefix,
+            secret.as_bytes(),
+            Duration::from_millis(config.redis_timeout_ms),
+        )?)),
+        _ => Ok(Arc::new(auth_ports::LocalEvents)),
+    }
+}
+
 fn server_config(config: &AppConfig) -> ServerConfig {
     ServerConfig {
         header_read_timeout: Duration::from_millis(config.http_header_timeout_ms),
@@ -242,6 +260,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         cache: Arc::new(auth_ports::NoCache),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit: store,
+        events: Arc::new(auth_ports::LocalEvents),
     };
     let plugins = plugins::enabled(
         config.plugins.as_deref(),
@@ -316,6 +335,7 @@ impl Application {
             Some(url) => Some(redis_pool(&redis_config(&config, url))?),
             None => None,
         };
+        let events = event_bus(&config, redis.as_ref(), &secret)?;
         let deps = AuthDeps {
             users: shared.clone(),
             accounts: shared.clone(),
@@ -327,8 +347,18 @@ impl Application {
             cache: Arc::new(LayeredSessionCache::start(&cache_config(&config, &secret))?),
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
+            events: events.clone(),
         };
         let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins);
+        let weak = auth.downgrade();
+        events.listen(Arc::new(move |event| {
+            let auth = weak.upgrade();
+            Box::pin(async move {
+                if let Some(auth) = auth {
+                    auth.hear(event).await;
+                }
+            })
+        }));
         warn_two_factor_users(&auth).await;
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);

@@ -5,7 +5,9 @@
 //! Invariant: a revoked session is served by no instance for longer than the L1 TTL, even when
 //! pub/sub messages are lost; Redis errors never reach users (callers fall back to the store).
 
+mod events;
 mod layered;
 mod wire;
 
+pub use events::RedisEventBus;
 pub use layered::{CacheConfig, LayeredSessionCache};

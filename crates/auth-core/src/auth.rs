@@ -7,8 +7,8 @@ use auth_domain::{
     SessionToken, UserId,
 };
 use auth_ports::{
-    ALPHANUMERIC, AccountRepo, AuditLog, Clock, PasswordHasher, Random, RateLimiter, SessionCache,
-    SessionRepo, UserRepo, VerificationRepo,
+    ALPHANUMERIC, AccountRepo, AuditLog, Clock, EventBus, PasswordHasher, Random, RateLimiter,
+    SessionCache, SessionRepo, UserRepo, VerificationRepo,
 };
 use time::OffsetDateTime;
 
@@ -38,6 +38,8 @@ pub struct AuthDeps {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Security events.
     pub audit: Arc<dyn AuditLog>,
+    /// Domain events to and from the other instances (`LocalEvents` for one instance).
+    pub events: Arc<dyn EventBus>,
 }
 
 /// Rules of the use cases.
@@ -64,6 +66,19 @@ pub struct ClientInfo {
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<Inner>,
+}
+
+/// A reference to the use cases that does not keep them alive (for listeners that outlive a
+/// server, such as the event bus's).
+#[derive(Clone)]
+pub struct WeakAuth(std::sync::Weak<Inner>);
+
+impl WeakAuth {
+    /// The use cases, while they exist.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<Auth> {
+        self.0.upgrade().map(|inner| Auth { inner })
+    }
 }
 
 struct Inner {
@@ -127,12 +142,29 @@ impl Auth {
     /// not be served from it), then each plugin in order.
     pub(crate) async fn emit(&self, event: AuthEvent) {
         match &event {
-            AuthEvent::SessionEnded { token, .. } => self.invalidate_cached(token).await,
+            AuthEvent::SessionEnded {
+                token: Some(token), ..
+            } => self.invalidate_cached(token).await,
             AuthEvent::UserSessionsEnded { user_id, .. } => {
                 self.invalidate_cached_user(user_id).await;
             }
             _ => {}
         }
+        for plugin in self.plugins() {
+            plugin.on_event(self, &event).await;
+        }
+        if !matches!(event, AuthEvent::SessionCreated { .. })
+            && let Err(error) = self.deps().events.publish(&event).await
+        {
+            // The other instances' caches are invalidated by the cache itself; only their
+            // plugins (live connections) miss this one.
+            tracing::warn!(error = %error, kind = event.kind(), "event not told to the other instances");
+        }
+    }
+
+    /// An event from another instance: told to this instance's plugins (its session cache has
+    /// heard of it through the cache's own channel).
+    pub async fn hear(&self, event: AuthEvent) {
         for plugin in self.plugins() {
             plugin.on_event(self, &event).await;
         }
@@ -142,6 +174,12 @@ impl Auth {
     #[must_use]
     pub fn config(&self) -> &AuthConfig {
         &self.inner.config
+    }
+
+    /// A reference that does not keep the use cases alive.
+    #[must_use]
+    pub fn downgrade(&self) -> WeakAuth {
+        WeakAuth(Arc::downgrade(&self.inner))
     }
 
     pub(crate) fn deps(&self) -> &AuthDeps {

@@ -16,7 +16,7 @@ mod ratelimit;
 mod session;
 mod user;
 
-pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo};
+pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, WeakAuth};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
 };

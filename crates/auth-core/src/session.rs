@@ -230,11 +230,11 @@ impl Auth {
         let count = self
             .deps()
             .sessions
-            .delete_for_user(&context.user.id, keep.clone())
+            .delete_for_user(&context.user.id, keep)
             .await?;
         self.emit(AuthEvent::UserSessionsEnded {
             user_id: context.user.id.clone(),
-            kept: keep,
+            kept: Some(context.session.id.clone()),
             reason: SessionEnd::RevokedOthers,
         })
         .await;

@@ -47,6 +47,7 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
         cache: Arc::new(NoCache),
         rate_limiter: Arc::new(allow_all()),
         audit: store.clone(),
+        events: Arc::new(auth_ports::LocalEvents),
     };
     customise(&mut deps);
     Fixture {
@@ -518,6 +519,7 @@ async fn credential_routes_are_limited_per_client_and_the_refusal_is_audited_onc
         auth: Auth::new(
             AuthDeps {
                 audit: audit.clone(),
+                events: Arc::new(auth_ports::LocalEvents),
                 ..f.auth.deps().clone()
             },
             AuthConfig::default(),

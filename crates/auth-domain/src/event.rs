@@ -21,6 +21,24 @@ pub enum SessionEnd {
 }
 
 impl SessionEnd {
+    /// Every reason.
+    pub const ALL: [Self; 6] = [
+        Self::SignOut,
+        Self::Revoked,
+        Self::Expired,
+        Self::RevokedAll,
+        Self::RevokedOthers,
+        Self::PasswordChanged,
+    ];
+
+    /// The reason with this label.
+    #[must_use]
+    pub fn parse(label: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == label)
+    }
+
     /// A stable lower-case label (logs, metrics).
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -35,7 +53,8 @@ impl SessionEnd {
     }
 }
 
-/// Something that happened, after it was stored.
+/// Something that happened, after it was stored. Every event but `SessionCreated` is also told
+/// to the other instances when they share an event bus (without session tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthEvent {
@@ -50,8 +69,9 @@ pub enum AuthEvent {
         user_id: UserId,
         /// Its id.
         session_id: SessionId,
-        /// Its token (redacted in `Debug`), for caches keyed by it.
-        token: SessionToken,
+        /// Its token (redacted in `Debug`), for caches keyed by it; `None` when the event came
+        /// from another instance (tokens never leave the process that holds them).
+        token: Option<SessionToken>,
         /// Why.
         reason: SessionEnd,
     },
@@ -60,7 +80,7 @@ pub enum AuthEvent {
         /// The user.
         user_id: UserId,
         /// The session that stays (the caller's, for `revoke-other-sessions`).
-        kept: Option<SessionToken>,
+        kept: Option<SessionId>,
         /// Why.
         reason: SessionEnd,
     },
@@ -78,7 +98,7 @@ impl AuthEvent {
         Self::SessionEnded {
             user_id: session.user_id,
             session_id: session.id,
-            token: session.token,
+            token: Some(session.token),
             reason,
         }
     }
@@ -92,5 +112,18 @@ impl AuthEvent {
             Self::UserSessionsEnded { .. } => "user_sessions_ended",
             Self::PasswordChanged { .. } => "password_changed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionEnd;
+
+    #[test]
+    fn every_reason_parses_back_from_its_label() {
+        for reason in SessionEnd::ALL {
+            assert_eq!(SessionEnd::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(SessionEnd::parse("nonsense"), None);
     }
 }

@@ -8,6 +8,7 @@
 mod audit;
 mod cache;
 mod error;
+mod events;
 mod jwks;
 mod random;
 mod ratelimit;
@@ -17,6 +18,7 @@ mod system;
 pub use audit::AuditLog;
 pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
+pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use random::{ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
@@ -27,6 +29,8 @@ pub use system::{Clock, PasswordHasher};
 pub use audit::MockAuditLog;
 #[cfg(feature = "mock")]
 pub use cache::MockSessionCache;
+#[cfg(feature = "mock")]
+pub use events::MockEventBus;
 #[cfg(feature = "mock")]
 pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]

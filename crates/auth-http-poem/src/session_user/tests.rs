@@ -36,6 +36,7 @@ async fn fixture(plugins: Vec<Arc<dyn HttpPlugin>>) -> (Arc<HttpState>, String) 
         cache: Arc::new(auth_ports::NoCache),
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit: store,
+        events: std::sync::Arc::new(auth_ports::LocalEvents),
     };
     let auth = Auth::new(deps, AuthConfig::default());
     let signed = auth

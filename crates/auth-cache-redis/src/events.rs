@@ -1,0 +1,297 @@
+//! `RedisEventBus`: domain events between instances over Redis pub/sub. Messages are sealed with
+//! an HMAC keyed from the server secret (whoever can publish to Redis cannot make an instance
+//! believe a forged event), carry no session token, and name the instance that sent them so
+//! that it does not hear itself.
+
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::time::Duration;
+
+use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
+use auth_ports::{EventBus, EventHandler, PortError};
+use base64::Engine as _;
+use deadpool_redis::Pool;
+use deadpool_redis::redis::{self, AsyncCommands as _};
+use futures_util::StreamExt as _;
+use hmac::{KeyInit as _, Mac as _};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+type Hmac = hmac::Hmac<Sha256>;
+
+/// Events over Redis pub/sub, on the channel `<prefix>:events`.
+pub struct RedisEventBus {
+    pool: Pool,
+    client: redis::Client,
+    channel: String,
+    timeout: Duration,
+    key: Hmac,
+    origin: String,
+}
+
+impl std::fmt::Debug for RedisEventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisEventBus")
+            .field("channel", &self.channel)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event as it crosses Redis.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct Message {
+    origin: String,
+    kind: String,
+    user: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl Message {
+    fn of(origin: &str, event: &AuthEvent) -> Option<Self> {
+        let (user, session, reason) = match event {
+            AuthEvent::SessionEnded {
+                user_id,
+                session_id,
+                reason,
+                ..
+            } => (user_id, Some(session_id), Some(*reason)),
+            AuthEvent::UserSessionsEnded {
+                user_id,
+                kept,
+                reason,
+            } => (user_id, kept.as_ref(), Some(*reason)),
+            AuthEvent::PasswordChanged { user_id } => (user_id, None, None),
+            // Carries a session token; no other instance needs it.
+            _ => return None,
+        };
+        Some(Self {
+            origin: origin.to_owned(),
+            kind: event.kind().to_owned(),
+            user: user.as_str().to_owned(),
+            session: session.map(|id| id.as_str().to_owned()),
+            reason: reason.map(|reason| reason.as_str().to_owned()),
+        })
+    }
+
+    fn into_event(self) -> Option<AuthEvent> {
+        let user_id = UserId::new(self.user);
+        let reason = || self.reason.as_deref().and_then(SessionEnd::parse);
+        match self.kind.as_str() {
+            "session_ended" => Some(AuthEvent::SessionEnded {
+                user_id,
+                session_id: SessionId::new(self.session.clone()?),
+                token: None,
+                reason: reason()?,
+            }),
+            "user_sessions_ended" => Some(AuthEvent::UserSessionsEnded {
+                user_id,
+                kept: self.session.clone().map(SessionId::new),
+                reason: reason()?,
+            }),
+            "password_changed" => Some(AuthEvent::PasswordChanged { user_id }),
+            _ => None,
+        }
+    }
+}
+
+impl RedisEventBus {
+    /// A bus on `pool` (for publishing) and `url` (for the subscription), on the channel
+    /// `<prefix>:events`, its messages sealed with a key derived from `secret`.
+    ///
+    /// # Errors
+    /// `Internal` for a malformed URL or an empty secret.
+    pub fn new(
+        pool: Pool,
+        url: &str,
+        prefix: &str,
+        secret: &[u8],
+        timeout: Duration,
+    ) -> Result<Self, PortError> {
+        if secret.is_empty() {
+            return Err(PortError::internal("the event bus needs the secret"));
+        }
+        let mut derive = Hmac::new_from_slice(secret).map_err(PortError::internal)?;
+        derive.update(b"auth-cache-redis: events v1");
+        let key =
+            Hmac::new_from_slice(&derive.finalize().into_bytes()).map_err(PortError::internal)?;
+        let client = redis::Client::open(url).map_err(|e| PortError::internal(e.to_string()))?;
+        let origin = {
+            // Random per process (std seeds its hasher keys from the OS).
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(std::process::id());
+            format!("{:016x}", hasher.finish())
+        };
+        Ok(Self {
+            pool,
+            client,
+            channel: format!("{prefix}:events"),
+            timeout,
+            key,
+            origin,
+        })
+    }
+
+    fn seal(&self, json: &str) -> String {
+        let mut mac = self.key.clone();
+        mac.update(json.as_bytes());
+        let tag =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("v1.{tag}.{json}")
+    }
+
+    /// The message in a payload, if it is sealed with our key and from another instance.
+    fn open(key: &Hmac, origin: &str, payload: &str) -> Option<Message> {
+        let (tag, json) = payload.strip_prefix("v1.")?.split_once('.')?;
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tag)
+            .ok()?;
+        let mut mac = key.clone();
+        mac.update(json.as_bytes());
+        mac.verify_slice(&tag).ok()?;
+        let message: Message = serde_json::from_str(json).ok()?;
+        (message.origin != origin).then_some(message)
+    }
+}
+
+#[async_trait::async_trait]
+impl EventBus for RedisEventBus {
+    async fn publish(&self, event: &AuthEvent) -> Result<(), PortError> {
+        let Some(message) = Message::of(&self.origin, event) else {
+            return Ok(());
+        };
+        let json = serde_json::to_string(&message).map_err(PortError::internal)?;
+        let payload = self.seal(&json);
+        let publish = async {
+            let mut connection = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| PortError::Unavailable(Box::new(e)))?;
+            connection
+                .publish::<_, _, ()>(&self.channel, payload)
+                .await
+                .map_err(|e| PortError::Unavailable(Box::new(e)))
+        };
+        tokio::time::timeout(self.timeout, publish)
+            .await
+            .map_err(|_| PortError::Unavailable("publishing an event timed out".into()))?
+    }
+
+    fn listen(&self, handler: EventHandler) {
+        let (client, channel, key, origin) = (
+            self.client.clone(),
+            self.channel.clone(),
+            self.key.clone(),
+            self.origin.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                match client.get_async_pubsub().await {
+                    Ok(mut pubsub) => {
+                        if pubsub.subscribe(&channel).await.is_ok() {
+                            let mut messages = pubsub.on_message();
+                            while let Some(message) = messages.next().await {
+                                let Ok(payload) = message.get_payload::<String>() else {
+                                    continue;
+                                };
+                                let event = Self::open(&key, &origin, &payload)
+                                    .and_then(Message::into_event);
+                                match event {
+                                    Some(event) => handler(event).await,
+                                    None => tracing::debug!("event bus: message ignored"),
+                                }
+                            }
+                        }
+                        tracing::warn!("event bus: channel lost; reconnecting");
+                    }
+                    Err(error) => {
+                        tracing::debug!(error = %error, "event bus: cannot subscribe yet")
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(secret: &[u8]) -> Hmac {
+        let mut derive = Hmac::new_from_slice(secret).expect("key");
+        derive.update(b"auth-cache-redis: events v1");
+        Hmac::new_from_slice(&derive.finalize().into_bytes()).expect("key")
+    }
+
+    fn sealed(key: &Hmac, message: &Message) -> String {
+        let json = serde_json::to_string(message).expect("json");
+        let mut mac = key.clone();
+        mac.update(json.as_bytes());
+        let tag =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("v1.{tag}.{json}")
+    }
+
+    #[test]
+    fn events_cross_without_tokens_and_come_back_the_same() {
+        let ended = AuthEvent::SessionEnded {
+            user_id: UserId::new("u"),
+            session_id: SessionId::new("s"),
+            token: Some(auth_domain::SessionToken::new("secret-token".to_owned())),
+            reason: SessionEnd::SignOut,
+        };
+        let message = Message::of("a", &ended).expect("published");
+        let json = serde_json::to_string(&message).expect("json");
+        assert!(!json.contains("secret-token"), "{json}");
+        let back = message.into_event().expect("event");
+        assert_eq!(
+            back,
+            AuthEvent::SessionEnded {
+                user_id: UserId::new("u"),
+                session_id: SessionId::new("s"),
+                token: None,
+                reason: SessionEnd::SignOut,
+            }
+        );
+        let all = AuthEvent::UserSessionsEnded {
+            user_id: UserId::new("u"),
+            kept: Some(SessionId::new("k")),
+            reason: SessionEnd::RevokedOthers,
+        };
+        let back = Message::of("a", &all).expect("published").into_event();
+        assert_eq!(back, Some(all));
+        let changed = AuthEvent::PasswordChanged {
+            user_id: UserId::new("u"),
+        };
+        let back = Message::of("a", &changed).expect("published").into_event();
+        assert_eq!(back, Some(changed));
+    }
+
+    #[test]
+    fn forged_foreign_or_own_messages_are_not_heard() {
+        let ours = key(b"server-secret-0123456789abcdefghij");
+        let theirs = key(b"another-secret-0123456789abcdefgh");
+        let message = Message {
+            origin: "other".to_owned(),
+            kind: "password_changed".to_owned(),
+            user: "u".to_owned(),
+            session: None,
+            reason: None,
+        };
+        assert!(RedisEventBus::open(&ours, "me", &sealed(&ours, &message)).is_some());
+        assert!(RedisEventBus::open(&ours, "me", &sealed(&theirs, &message)).is_none());
+        assert!(RedisEventBus::open(&ours, "other", &sealed(&ours, &message)).is_none());
+        let tampered = sealed(&ours, &message).replace("\"u\"", "\"v\"");
+        assert!(RedisEventBus::open(&ours, "me", &tampered).is_none());
+        assert!(RedisEventBus::open(&ours, "me", "not a message").is_none());
+        let unknown = Message {
+            kind: "something_else".to_owned(),
+            ..message
+        };
+        assert_eq!(unknown.into_event(), None);
+    }
+}
