@@ -185,6 +185,12 @@ async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_
     ] {
         assert!(spec["paths"][path].is_object(), "{path} documented");
     }
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["sessionCookie"]["name"],
+        "better-auth.session_token"
+    );
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
     app.stop().await;
 
     let generated = auth_app::openapi(&AppConfig::default()).expect("document");

@@ -178,6 +178,13 @@ impl HttpPlugin for TestHttp {
         })
     }
 
+    fn security_scheme(&self, _state: &HttpState) -> Option<(&'static str, Value)> {
+        Some((
+            "testKey",
+            json!({"type": "apiKey", "in": "header", "name": KEY_HEADER}),
+        ))
+    }
+
     fn session_issued(&self, _state: &HttpState, issued: &IssuedSession, headers: &mut HeaderMap) {
         if let Ok(value) = HeaderValue::from_str(issued.session().id.as_str()) {
             headers.insert("x-test-issued", value);
@@ -290,6 +297,17 @@ async fn a_plugin_route_is_documented_validated_and_refuses_with_its_own_code() 
     let spec: Value = app.get("/openapi.json").await.json().await.expect("json");
     assert!(spec["paths"]["/test-plugin/echo"]["post"].is_object());
     assert!(spec["components"]["schemas"]["EchoRequest"].is_object());
+    assert_eq!(
+        spec["components"]["securitySchemes"]["testKey"]["name"],
+        KEY_HEADER
+    );
+    assert!(
+        spec["security"]
+            .as_array()
+            .is_some_and(|any| any.contains(&json!({"testKey": []}))),
+        "a request may carry the plugin's credential: {}",
+        spec["security"]
+    );
 
     let ok = app
         .post("/test-plugin/echo", &json!({"message": "hi", "times": 2}))

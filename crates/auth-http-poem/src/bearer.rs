@@ -83,6 +83,15 @@ impl HttpPlugin for BearerPlugin {
         }
     }
 
+    fn security_scheme(&self, _state: &HttpState) -> Option<(&'static str, serde_json::Value)> {
+        let scheme = serde_json::json!({
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The signed session token of `set-auth-token` (or the raw one)."
+        });
+        Some(("bearer", scheme))
+    }
+
     /// Every response that issues a session carries `set-auth-token: <token>.<signature>`.
     fn session_issued(&self, _state: &HttpState, issued: &IssuedSession, headers: &mut HeaderMap) {
         if let Ok(value) = HeaderValue::from_str(issued.signed_token()) {

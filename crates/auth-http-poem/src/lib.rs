@@ -53,13 +53,36 @@ fn plugin_apis(state: &Arc<HttpState>) -> Vec<PluginApi> {
 }
 
 /// The one OpenAPI document: the built-in route groups, then every enabled plugin's paths,
-/// schemas and tags.
-fn document(core: &str, plugins: &[PluginApi]) -> String {
+/// schemas and tags, and the ways a request may carry a session (the session cookie, and each
+/// plugin's: `Authorization: Bearer`, ...), any of them or none.
+fn document(state: &HttpState, core: &str, plugins: &[PluginApi]) -> String {
     let Ok(mut document) = serde_json::from_str::<serde_json::Value>(core) else {
         return core.to_owned();
     };
     for plugin in plugins {
         merge_document(&mut document, &plugin.spec);
+    }
+    let cookie = state.cookies().name(cookies::SESSION_TOKEN);
+    let mut schemes = serde_json::Map::new();
+    schemes.insert(
+        "sessionCookie".to_owned(),
+        serde_json::json!({"type": "apiKey", "in": "cookie", "name": cookie}),
+    );
+    for plugin in state.plugins() {
+        if let Some((name, scheme)) = plugin.security_scheme(state) {
+            schemes.insert(name.to_owned(), scheme);
+        }
+    }
+    let mut security: Vec<serde_json::Value> = schemes
+        .keys()
+        .map(|name| serde_json::json!({ name.clone(): [] }))
+        .collect();
+    security.push(serde_json::json!({}));
+    if let serde_json::Value::Object(root) = &mut document {
+        if let Some(serde_json::Value::Object(components)) = root.get_mut("components") {
+            components.insert("securitySchemes".to_owned(), schemes.into());
+        }
+        root.insert("security".to_owned(), security.into());
     }
     serde_json::to_string_pretty(&document).unwrap_or_else(|_| core.to_owned())
 }
@@ -108,7 +131,7 @@ fn merge_document(into: &mut serde_json::Value, from: &serde_json::Value) {
 /// The OpenAPI document of the auth API, as JSON.
 #[must_use]
 pub fn openapi_json(state: &Arc<HttpState>) -> String {
-    document(&service(state).spec(), &plugin_apis(state))
+    document(state, &service(state).spec(), &plugin_apis(state))
 }
 
 /// The whole HTTP application: the auth API under `/api/auth` (guarded), plugin routes, the
@@ -121,7 +144,7 @@ pub fn app(
     let service = service(state);
     let plugins = plugin_apis(state);
     let core = service.spec();
-    let spec = document(&core, &plugins);
+    let spec = document(state, &core, &plugins);
     // Swagger UI embeds the document it shows: the built-in one, swapped for the whole one.
     let docs_html = service.swagger_ui_html().replacen(&core, &spec, 1);
     let mut paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];

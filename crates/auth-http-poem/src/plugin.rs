@@ -124,6 +124,12 @@ pub trait HttpPlugin: Send + Sync + 'static {
     ) {
     }
 
+    /// How a request carries this plugin's credential, as an OpenAPI security scheme (its name
+    /// and object), listed in the document beside the session cookie.
+    fn security_scheme(&self, _state: &HttpState) -> Option<(&'static str, serde_json::Value)> {
+        None
+    }
+
     /// Cookies this plugin sets (short names, as given to the cookie codec): sign-out and every
     /// other answer that ends a session in the browser expire them.
     fn cookies(&self) -> &'static [&'static str] {
