@@ -1,6 +1,6 @@
 //! Recording and reading security events.
 
-use auth_domain::{AuditEvent, AuditKind, UserId};
+use auth_domain::{AuditEvent, AuditKind, AuthEvent, SessionEnd, UserId};
 
 use crate::{Auth, AuthError, ClientInfo};
 
@@ -25,6 +25,31 @@ impl Auth {
         if let Err(error) = self.deps().audit.record(&event).await {
             tracing::error!(error = %error, kind = kind.as_str(), "audit event not recorded");
         }
+    }
+
+    /// The audit log as a subscriber of the domain events: what ended sessions and changed
+    /// passwords (sign-ups, sign-ins and refusals are recorded where they happen, as they are
+    /// not events of their own).
+    pub(crate) async fn audit_event(&self, event: &AuthEvent, client: &ClientInfo) {
+        let (kind, user_id, reason) = match event {
+            AuthEvent::SessionEnded {
+                user_id, reason, ..
+            } => match reason {
+                SessionEnd::SignOut => (AuditKind::SignOut, user_id, None),
+                SessionEnd::Revoked => (AuditKind::SessionRevoked, user_id, Some("one")),
+                _ => return,
+            },
+            AuthEvent::UserSessionsEnded {
+                user_id, reason, ..
+            } => match reason {
+                SessionEnd::RevokedAll => (AuditKind::SessionRevoked, user_id, Some("all")),
+                SessionEnd::RevokedOthers => (AuditKind::SessionRevoked, user_id, Some("others")),
+                _ => return,
+            },
+            AuthEvent::PasswordChanged { user_id } => (AuditKind::PasswordChanged, user_id, None),
+            _ => return,
+        };
+        self.audit(kind, Some(user_id), reason, client).await;
     }
 
     /// The user's security events, newest first.

@@ -138,9 +138,10 @@ impl Auth {
         &self.inner.route_limits
     }
 
-    /// Tells every subscriber what happened: the session cache first (an ended session must
-    /// not be served from it), then each plugin in order.
-    pub(crate) async fn emit(&self, event: AuthEvent) {
+    /// Tells every subscriber what happened, on behalf of `client`: the session cache first (an
+    /// ended session must not be served from it), then the audit log, then each plugin in
+    /// order, then the other instances.
+    pub(crate) async fn emit(&self, event: AuthEvent, client: &ClientInfo) {
         match &event {
             AuthEvent::SessionEnded {
                 token: Some(token), ..
@@ -150,6 +151,7 @@ impl Auth {
             }
             _ => {}
         }
+        self.audit_event(&event, client).await;
         for plugin in self.plugins() {
             plugin.on_event(self, &event).await;
         }
@@ -223,9 +225,12 @@ impl Auth {
         };
         self.deps().sessions.create(&session).await?;
         tracing::debug!(session_id = %session.id, user_id = %user_id, "session created");
-        self.emit(AuthEvent::SessionCreated {
-            session: session.clone(),
-        })
+        self.emit(
+            AuthEvent::SessionCreated {
+                session: session.clone(),
+            },
+            client,
+        )
         .await;
         Ok(session)
     }

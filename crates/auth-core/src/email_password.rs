@@ -278,16 +278,12 @@ impl Auth {
             .update_password(&account.id, &new_hash, self.now())
             .await?;
         tracing::info!(target: "auth::audit", "password changed");
-        self.audit(
-            AuditKind::PasswordChanged,
-            Some(&context.user.id),
-            None,
+        self.emit(
+            AuthEvent::PasswordChanged {
+                user_id: context.user.id.clone(),
+            },
             &command.client,
         )
-        .await;
-        self.emit(AuthEvent::PasswordChanged {
-            user_id: context.user.id.clone(),
-        })
         .await;
         if !command.revoke_other_sessions {
             return Ok(ChangedPassword {
@@ -299,11 +295,14 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
-        self.emit(AuthEvent::UserSessionsEnded {
-            user_id: context.user.id.clone(),
-            kept: None,
-            reason: SessionEnd::PasswordChanged,
-        })
+        self.emit(
+            AuthEvent::UserSessionsEnded {
+                user_id: context.user.id.clone(),
+                kept: None,
+                reason: SessionEnd::PasswordChanged,
+            },
+            &command.client,
+        )
         .await;
         let remember_me = self.config().session.is_remembered(&context.session);
         let session = self

@@ -1,6 +1,6 @@
 //! Sessions: lookup with sliding refresh, sign-out, listing and revocation.
 
-use auth_domain::{AuditKind, AuthEvent, Session, SessionEnd, SessionToken, User};
+use auth_domain::{AuthEvent, Session, SessionEnd, SessionToken, User};
 
 use crate::{Auth, AuthError, ClientInfo};
 
@@ -59,8 +59,11 @@ impl Auth {
         };
         if policy.is_expired(&session, now) {
             self.deps().sessions.delete_by_token(&session.token).await?;
-            self.emit(AuthEvent::session_ended(session, SessionEnd::Expired))
-                .await;
+            self.emit(
+                AuthEvent::session_ended(session, SessionEnd::Expired),
+                &ClientInfo::default(),
+            )
+            .await;
             return Ok(None);
         }
         let refresh =
@@ -131,10 +134,11 @@ impl Auth {
             return Ok(());
         };
         tracing::info!(target: "auth::audit", user_id = %session.user_id, "sign-out");
-        self.audit(AuditKind::SignOut, Some(&session.user_id), None, client)
-            .await;
-        self.emit(AuthEvent::session_ended(session, SessionEnd::SignOut))
-            .await;
+        self.emit(
+            AuthEvent::session_ended(session, SessionEnd::SignOut),
+            client,
+        )
+        .await;
         Ok(())
     }
 
@@ -173,16 +177,12 @@ impl Auth {
         }
         self.deps().sessions.delete_by_token(token).await?;
         tracing::info!(target: "auth::audit", session_id = %session.id, "session revoked");
-        self.audit(
-            AuditKind::SessionRevoked,
-            Some(&context.user.id),
-            Some("one"),
+        let was_current = session.token == context.session.token;
+        self.emit(
+            AuthEvent::session_ended(session, SessionEnd::Revoked),
             client,
         )
         .await;
-        let was_current = session.token == context.session.token;
-        self.emit(AuthEvent::session_ended(session, SessionEnd::Revoked))
-            .await;
         Ok(was_current)
     }
 
@@ -200,17 +200,13 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
-        self.emit(AuthEvent::UserSessionsEnded {
-            user_id: context.user.id.clone(),
-            kept: None,
-            reason: SessionEnd::RevokedAll,
-        })
-        .await;
         tracing::info!(target: "auth::audit", count, "sessions revoked");
-        self.audit(
-            AuditKind::SessionRevoked,
-            Some(&context.user.id),
-            Some("all"),
+        self.emit(
+            AuthEvent::UserSessionsEnded {
+                user_id: context.user.id.clone(),
+                kept: None,
+                reason: SessionEnd::RevokedAll,
+            },
             client,
         )
         .await;
@@ -232,17 +228,13 @@ impl Auth {
             .sessions
             .delete_for_user(&context.user.id, keep)
             .await?;
-        self.emit(AuthEvent::UserSessionsEnded {
-            user_id: context.user.id.clone(),
-            kept: Some(context.session.id.clone()),
-            reason: SessionEnd::RevokedOthers,
-        })
-        .await;
         tracing::info!(target: "auth::audit", count, "other sessions revoked");
-        self.audit(
-            AuditKind::SessionRevoked,
-            Some(&context.user.id),
-            Some("others"),
+        self.emit(
+            AuthEvent::UserSessionsEnded {
+                user_id: context.user.id.clone(),
+                kept: Some(context.session.id.clone()),
+                reason: SessionEnd::RevokedOthers,
+            },
             client,
         )
         .await;
