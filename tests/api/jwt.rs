@@ -98,6 +98,14 @@ both_backends!(
             .await
             .expect("request");
         assert_eq!(anonymous.status(), 200);
+        assert!(
+            anonymous.headers().get("cache-control").is_none(),
+            "no Cache-Control on /jwks, as Better-Auth"
+        );
+        assert_eq!(
+            anonymous.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/json"[..])
+        );
         let post = app
             .client
             .post(app.url("/token"))
