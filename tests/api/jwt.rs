@@ -103,7 +103,10 @@ both_backends!(
             "no Cache-Control on /jwks, as Better-Auth"
         );
         assert_eq!(
-            anonymous.headers().get("content-type").map(|v| v.as_bytes()),
+            anonymous
+                .headers()
+                .get("content-type")
+                .map(|v| v.as_bytes()),
             Some(&b"application/json"[..])
         );
         let post = app

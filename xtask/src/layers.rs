@@ -76,6 +76,11 @@ pub(crate) const LAYERS: &[Layer] = &[
         banned: &["sea-orm", "poem"],
     },
     Layer {
+        krate: "auth-mail",
+        deps: Deps::Only(&["auth-domain", "auth-ports"]),
+        banned: &["sea-orm", "redis", "poem"],
+    },
+    Layer {
         krate: "auth-ratelimit",
         deps: Deps::Only(&["auth-domain", "auth-ports"]),
         banned: &["sea-orm", "poem"],

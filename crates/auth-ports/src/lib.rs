@@ -10,6 +10,7 @@ mod cache;
 mod error;
 mod events;
 mod jwks;
+mod mail;
 mod random;
 mod ratelimit;
 mod stores;
@@ -20,6 +21,7 @@ pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
+pub use mail::{Mail, Mailer};
 pub use random::{ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
@@ -33,6 +35,8 @@ pub use cache::MockSessionCache;
 pub use events::MockEventBus;
 #[cfg(feature = "mock")]
 pub use jwks::{MockJwksRepo, MockTokenSigner};
+#[cfg(feature = "mock")]
+pub use mail::MockMailer;
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

@@ -132,3 +132,75 @@ impl auth_ports::RateLimiter for FakeRateLimiter {
         Ok(self.decide(key, rule, now, false))
     }
 }
+
+/// A mailer that keeps every message, for tests that read the link a flow sent.
+#[derive(Debug, Default)]
+pub struct MemoryMailer(Mutex<Vec<auth_ports::Mail>>);
+
+impl MemoryMailer {
+    /// An empty mailbox.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every message sent, oldest first.
+    #[must_use]
+    pub fn messages(&self) -> Vec<auth_ports::Mail> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The newest message to `address`, if any.
+    #[must_use]
+    pub fn last_to(&self, address: &str) -> Option<auth_ports::Mail> {
+        self.messages()
+            .into_iter()
+            .rev()
+            .find(|mail| mail.to.as_str() == address)
+    }
+}
+
+#[async_trait::async_trait]
+impl auth_ports::Mailer for MemoryMailer {
+    async fn send(&self, mail: auth_ports::Mail) -> Result<(), PortError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(mail);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod mailer_tests {
+    use auth_ports::Mailer as _;
+
+    use super::MemoryMailer;
+
+    #[tokio::test]
+    async fn the_memory_mailer_keeps_every_message_and_finds_the_newest_per_address() {
+        let mailer = MemoryMailer::new();
+        for (to, subject) in [
+            ("a@example.com", "1"),
+            ("b@example.com", "2"),
+            ("a@example.com", "3"),
+        ] {
+            let mail = auth_ports::Mail {
+                to: auth_domain::Email::parse(to).expect("email"),
+                subject: subject.to_owned(),
+                text: String::new(),
+                html: String::new(),
+            };
+            mailer.send(mail).await.expect("kept");
+        }
+        assert_eq!(mailer.messages().len(), 3);
+        assert_eq!(
+            mailer.last_to("a@example.com").map(|m| m.subject),
+            Some("3".to_owned())
+        );
+        assert!(mailer.last_to("c@example.com").is_none());
+    }
+}

@@ -11,7 +11,7 @@ mod memory_jwks;
 mod proxy;
 pub mod services;
 
-pub use fakes::{FakeRateLimiter, FastHasher, ManualClock, SeededRandom};
+pub use fakes::{FakeRateLimiter, FastHasher, ManualClock, MemoryMailer, SeededRandom};
 pub use memory::MemoryStore;
 pub use memory_jwks::MemoryJwksRepo;
 pub use proxy::TcpProxy;

@@ -1,0 +1,41 @@
+//! Sending mail: password resets, email verification, and later invitations and one-time codes.
+
+use auth_domain::Email;
+
+use crate::PortError;
+
+/// A rendered message to one recipient, in plain text and HTML. Its `Debug` leaves the bodies
+/// out: they carry links with single-use tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The recipient.
+    pub to: Email,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
+}
+
+impl std::fmt::Debug for Mail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where mail goes (SMTP, a development outbox, memory in tests).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    /// Hands a message over for delivery and returns without waiting for the mail server: a
+    /// slow or absent server never holds a request. Delivery failures are the adapter's to log
+    /// and count.
+    ///
+    /// # Errors
+    /// `Unavailable` when the adapter cannot take the message now (its send queue is full).
+    async fn send(&self, mail: Mail) -> Result<(), PortError>;
+}
