@@ -27,6 +27,8 @@ pub(crate) struct TestApp {
     /// Keeps cookies; sends `Origin: http://localhost:3000`.
     pub(crate) client: reqwest::Client,
     pub(crate) clock: Arc<ManualClock>,
+    /// Every mail the server sent.
+    pub(crate) mail: Arc<auth_testkit::MemoryMailer>,
     database: Option<TestDatabase>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<(), String>>>,
@@ -84,12 +86,25 @@ pub(crate) async fn start_app_with_plugins(
     database: Option<TestDatabase>,
     plugins: Vec<auth_app::Plugin>,
 ) -> TestApp {
+    start_app_customised(config, database, |overrides| overrides.plugins = plugins).await
+}
+
+/// Starts a server with the overrides changed by `customise` (the clock and the mailer are the
+/// test's).
+pub(crate) async fn start_app_customised(
+    config: AppConfig,
+    database: Option<TestDatabase>,
+    customise: impl FnOnce(&mut Overrides),
+) -> TestApp {
     let clock = Arc::new(ManualClock::new(now()));
-    let overrides = Overrides {
+    let mail = Arc::new(auth_testkit::MemoryMailer::new());
+    let mut overrides = Overrides {
         clock: Some(clock.clone()),
         hasher: None,
-        plugins,
+        plugins: Vec::new(),
+        mailer: Some(mail.clone()),
     };
+    customise(&mut overrides);
     let app = Application::build(config, overrides)
         .await
         .expect("the app builds");
@@ -107,6 +122,7 @@ pub(crate) async fn start_app_with_plugins(
         port,
         client: client(true),
         clock,
+        mail,
         database,
         shutdown: Some(shutdown),
         server: Some(server),

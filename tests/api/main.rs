@@ -22,6 +22,7 @@ mod jwt_compat;
 mod multi_instance;
 mod ops;
 mod origin;
+mod password_reset;
 mod ratelimit;
 mod sessions;
 mod test_plugin;

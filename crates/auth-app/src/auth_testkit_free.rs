@@ -43,6 +43,9 @@ impl AccountRepo for NoStore {
     async fn find_credential(&self, _: &UserId) -> Result<Option<Account>, PortError> {
         Err(none())
     }
+    async fn create(&self, _: &Account) -> Result<(), PortError> {
+        Err(none())
+    }
     async fn update_password(
         &self,
         _: &AccountId,

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use auth_domain::secret::redact_url;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -149,6 +150,29 @@ pub struct AppConfig {
     pub metrics_bind: Option<String>,
     /// `AUTH_AUDIT_RETENTION_DAYS`: audit events older than this are deleted (hourly).
     pub audit_retention_days: i64,
+    /// `AUTH_APP_NAME`: the name mails give the app.
+    pub app_name: String,
+    /// `AUTH_SMTP_URL`: `smtp://[user:pass@]host[:port][?tls=required]` or `smtps://...`; mail
+    /// goes to the development outbox (the log) when unset.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// `AUTH_MAIL_FROM`: the sender of every mail.
+    pub mail_from: String,
+    /// `AUTH_SMTP_TIMEOUT_MS`: longest wait on the SMTP server per command.
+    pub smtp_timeout_ms: u64,
+    /// `AUTH_SMTP_QUEUE`: mails waiting for the SMTP server at most.
+    pub smtp_queue: usize,
+    /// `AUTH_MAIL_TEMPLATES`: a folder whose `<name>.subject`, `<name>.txt` and `<name>.html`
+    /// files replace the built-in templates.
+    #[serde(default)]
+    pub mail_templates: Option<PathBuf>,
+    /// `AUTH_MAIL_OUTBOX_FILE`: the development outbox also keeps its last messages in this
+    /// file (JSON lines).
+    #[serde(default)]
+    pub mail_outbox_file: Option<PathBuf>,
+    /// `AUTH_REVOKE_SESSIONS_ON_PASSWORD_RESET`: a password reset ends every session of the
+    /// user.
+    pub revoke_sessions_on_password_reset: bool,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -228,6 +252,14 @@ impl Default for AppConfig {
             metrics_token: None,
             metrics_bind: None,
             audit_retention_days: 90,
+            app_name: "Auth".to_owned(),
+            smtp_url: None,
+            mail_from: "Auth <noreply@localhost>".to_owned(),
+            smtp_timeout_ms: 10_000,
+            smtp_queue: 1000,
+            mail_templates: None,
+            mail_outbox_file: None,
+            revoke_sessions_on_password_reset: true,
         }
     }
 }
@@ -298,27 +330,20 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("metrics_bind", &self.metrics_bind)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("app_name", &self.app_name)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("smtp_timeout_ms", &self.smtp_timeout_ms)
+            .field("smtp_queue", &self.smtp_queue)
+            .field("mail_templates", &self.mail_templates)
+            .field("mail_outbox_file", &self.mail_outbox_file)
+            .field(
+                "revoke_sessions_on_password_reset",
+                &self.revoke_sessions_on_password_reset,
+            )
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()
-    }
-}
-
-/// A URL with any password replaced by `***`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    // The credentials end at the authority's last `@` (a password may hold `@` itself), and the
-    // authority ends at the first `/`, `?` or `#`.
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -390,6 +415,13 @@ impl AppConfig {
             || self.database_url.starts_with("postgresql://"))
         {
             bail!("AUTH_DATABASE_URL must start with sqlite: or postgres://");
+        }
+        if self
+            .smtp_url
+            .as_ref()
+            .is_some_and(|url| !(url.starts_with("smtp://") || url.starts_with("smtps://")))
+        {
+            bail!("AUTH_SMTP_URL must start with smtp:// or smtps://");
         }
         if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
             bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");

@@ -45,6 +45,8 @@ pub struct Overrides {
     /// More plugins (an embedding program's own, or a test's), available to `AUTH_PLUGINS`
     /// beside the built-in ones and on when it is unset.
     pub plugins: Vec<Plugin>,
+    /// Where mail goes, instead of SMTP or the outbox (a test's `MemoryMailer`).
+    pub mailer: Option<Arc<dyn auth_ports::Mailer>>,
 }
 
 /// A built, bound, not yet running server.
@@ -240,7 +242,69 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
             },
             ipv6_subnet: config.rate_limit_ipv6_subnet,
         },
+        email: auth_core::EmailRules {
+            revoke_sessions_on_password_reset: config.revoke_sessions_on_password_reset,
+            ..auth_core::EmailRules::default()
+        },
     }
+}
+
+/// Where mail goes (SMTP when configured, else the development outbox, or the override) and
+/// what it says (the built-in templates, each replaceable from `AUTH_MAIL_TEMPLATES`).
+fn mail_setup(
+    config: &AppConfig,
+    mailer: Option<Arc<dyn auth_ports::Mailer>>,
+) -> anyhow::Result<auth_core::MailSetup> {
+    let mailer: Arc<dyn auth_ports::Mailer> = match (mailer, &config.smtp_url) {
+        (Some(mailer), _) => mailer,
+        (None, Some(url)) => Arc::new(auth_mail::SmtpMailer::start(&auth_mail::SmtpConfig {
+            url: url.clone(),
+            from: config.mail_from.clone(),
+            timeout: Duration::from_millis(config.smtp_timeout_ms),
+            queue: config.smtp_queue,
+        })?),
+        (None, None) => {
+            tracing::warn!(
+                "no AUTH_SMTP_URL: mail goes to the development outbox, which logs every message (links and tokens included)"
+            );
+            Arc::new(auth_mail::OutboxMailer::new(auth_mail::OutboxConfig {
+                file: config.mail_outbox_file.clone(),
+                ..auth_mail::OutboxConfig::default()
+            }))
+        }
+    };
+    let mut templates = auth_core::MailTemplates::default();
+    if let Some(dir) = &config.mail_templates {
+        for name in auth_core::MailTemplates::NAMES {
+            let Some(template) = templates.by_name_mut(name) else {
+                continue;
+            };
+            for (extension, part) in [
+                ("subject", &mut template.subject),
+                ("txt", &mut template.text),
+                ("html", &mut template.html),
+            ] {
+                let path = dir.join(format!("{name}.{extension}"));
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => *part = text.trim_end_matches('\n').to_owned(),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => {
+                        return Err(anyhow::anyhow!("reading {}: {error}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(auth_core::MailSetup {
+        mailer,
+        templates,
+        app_name: config.app_name.clone(),
+        api_url: format!(
+            "{}{}",
+            config.base_url().trim_end_matches('/'),
+            auth_http_poem::BASE_PATH
+        ),
+    })
 }
 
 /// The OpenAPI document, without touching a database.
@@ -261,6 +325,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit: store,
         events: Arc::new(auth_ports::LocalEvents),
+        mail: None,
     };
     let plugins = plugins::enabled(
         config.plugins.as_deref(),
@@ -348,6 +413,7 @@ impl Application {
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
             events: events.clone(),
+            mail: Some(Arc::new(mail_setup(&config, overrides.mailer.clone())?)),
         };
         let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins);
         let weak = auth.downgrade();

@@ -40,6 +40,9 @@ pub struct AuthDeps {
     pub audit: Arc<dyn AuditLog>,
     /// Domain events to and from the other instances (`LocalEvents` for one instance).
     pub events: Arc<dyn EventBus>,
+    /// Mail and its messages; `None` turns the mail flows off (password reset answers
+    /// `RESET_PASSWORD_DISABLED`).
+    pub mail: Option<Arc<crate::MailSetup>>,
 }
 
 /// Rules of the use cases.
@@ -51,6 +54,28 @@ pub struct AuthConfig {
     pub session: SessionPolicy,
     /// Rate-limit rules.
     pub rate_limit: crate::RateLimitConfig,
+    /// Rules of the mail flows.
+    pub email: EmailRules,
+}
+
+/// Rules of the mail flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailRules {
+    /// How long a password reset link works (Better-Auth's `resetPasswordTokenExpiresIn`, one
+    /// hour).
+    pub reset_token_ttl: time::Duration,
+    /// A password reset ends every session of the user (Better-Auth's
+    /// `revokeSessionsOnPasswordReset`; on by default here, off there).
+    pub revoke_sessions_on_password_reset: bool,
+}
+
+impl Default for EmailRules {
+    fn default() -> Self {
+        Self {
+            reset_token_ttl: time::Duration::hours(1),
+            revoke_sessions_on_password_reset: true,
+        }
+    }
 }
 
 /// What the server knows about the client at session creation.

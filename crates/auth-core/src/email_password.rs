@@ -1,8 +1,8 @@
 //! Email and password: sign-up, sign-in, change password.
 
 use auth_domain::{
-    Account, AccountId, AuditKind, AuthEvent, CREDENTIAL_PROVIDER_ID, DomainError, Email, Password,
-    Session, SessionEnd, User, UserId, text::check_text,
+    Account, AccountId, AuditKind, AuthEvent, DomainError, Email, Password, Session, SessionEnd,
+    User, UserId, text::check_text,
 };
 use auth_ports::PortError;
 
@@ -114,15 +114,7 @@ impl Auth {
             updated_at: now,
             fields: auth_domain::Fields::declared(self.field_specs(), auth_domain::Model::User),
         };
-        let account = Account {
-            id: AccountId::new(self.new_id()),
-            account_id: user.id.as_str().to_owned(),
-            provider_id: CREDENTIAL_PROVIDER_ID.to_owned(),
-            user_id: user.id.clone(),
-            password: Some(hash),
-            created_at: now,
-            updated_at: now,
-        };
+        let account = Account::credential(AccountId::new(self.new_id()), &user.id, hash, now);
         match self.deps().users.create_with_account(&user, &account).await {
             Ok(()) => {}
             Err(PortError::Conflict) => return Err(AuthError::UserAlreadyExists),

@@ -31,6 +31,15 @@ pub enum AuthError {
     /// has no two-factor step to offer: no session is issued (fail closed).
     #[error("two-factor authentication is not available")]
     TwoFactorNotAvailable,
+    /// Password reset needs a mailer, and none is configured.
+    #[error("reset password is not enabled")]
+    ResetPasswordDisabled,
+    /// A single-use token that is unknown, expired or already used.
+    #[error("invalid token")]
+    InvalidToken,
+    /// The user a token was issued for is gone.
+    #[error("user not found")]
+    UserNotFound,
     /// An update request carried no field to change.
     #[error("no fields to update")]
     NoFieldsToUpdate,
@@ -64,6 +73,9 @@ impl AuthError {
             Self::InvalidPassword => Some("INVALID_PASSWORD"),
             Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
             Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
+            Self::ResetPasswordDisabled => Some("RESET_PASSWORD_DISABLED"),
+            Self::InvalidToken => Some("INVALID_TOKEN"),
+            Self::UserNotFound => Some("USER_NOT_FOUND"),
             Self::NoFieldsToUpdate | Self::RateLimited { .. } => None,
             Self::Plugin(error) => Some(error.code),
             Self::Unavailable(_) => Some("SERVICE_UNAVAILABLE"),
@@ -86,6 +98,9 @@ impl AuthError {
                 "Two-factor authentication is required for this user but not available".to_owned()
             }
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
+            Self::ResetPasswordDisabled => "Reset password isn't enabled".to_owned(),
+            Self::InvalidToken => "Invalid token".to_owned(),
+            Self::UserNotFound => "User not found".to_owned(),
             Self::Plugin(error) => error.message.clone().into_owned(),
             Self::RateLimited { .. } => "Too many requests. Please try again later.".to_owned(),
             Self::Unavailable(_) => "Service temporarily unavailable".to_owned(),

@@ -11,12 +11,14 @@ mod auth;
 mod email_password;
 mod error;
 mod jwt;
+mod mail;
+mod password_reset;
 mod plugin;
 mod ratelimit;
 mod session;
 mod user;
 
-pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, WeakAuth};
+pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
 };
@@ -25,6 +27,8 @@ pub use jwt::{
     IssuedToken, JWKS_FRESHNESS, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig,
     TokenDeps, TokenFormat, TokenIssuer,
 };
+pub use mail::{MailSetup, MailTemplates, Template};
+pub use password_reset::ResetPassword;
 pub use plugin::{
     AuthPlugin, Diversion, PluginError, PluginErrorKind, PluginFuture, RouteLimit, SignInStep,
 };

@@ -48,6 +48,7 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
         rate_limiter: Arc::new(allow_all()),
         audit: store.clone(),
         events: Arc::new(auth_ports::LocalEvents),
+        mail: None,
     };
     customise(&mut deps);
     Fixture {
@@ -953,4 +954,5 @@ impl Auth {
     }
 }
 
+mod password_reset;
 mod plugins;

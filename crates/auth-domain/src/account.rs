@@ -27,6 +27,26 @@ pub struct Account {
 }
 
 impl Account {
+    /// The email/password account of `user_id` (`providerId = "credential"`, `accountId` = the
+    /// user id), with this password hash.
+    #[must_use]
+    pub fn credential(
+        id: AccountId,
+        user_id: &UserId,
+        hash: PasswordHash,
+        now: time::OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            account_id: user_id.as_str().to_owned(),
+            provider_id: CREDENTIAL_PROVIDER_ID.to_owned(),
+            user_id: user_id.clone(),
+            password: Some(hash),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Whether this is the user's email/password account, by Better-Auth's rule:
     /// `providerId = "credential"` and `accountId` equal to the user id.
     #[must_use]

@@ -18,17 +18,20 @@ pub enum SessionEnd {
     RevokedOthers,
     /// The password changed with `revokeOtherSessions`.
     PasswordChanged,
+    /// The password was reset with an emailed token.
+    PasswordReset,
 }
 
 impl SessionEnd {
     /// Every reason.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::SignOut,
         Self::Revoked,
         Self::Expired,
         Self::RevokedAll,
         Self::RevokedOthers,
         Self::PasswordChanged,
+        Self::PasswordReset,
     ];
 
     /// The reason with this label.
@@ -49,6 +52,7 @@ impl SessionEnd {
             Self::RevokedAll => "revoked_all",
             Self::RevokedOthers => "revoked_others",
             Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }

@@ -42,3 +42,23 @@ impl From<String> for Secret<String> {
         Self(value)
     }
 }
+
+/// A URL with any password of its userinfo replaced by `***` (database, Redis and SMTP URLs
+/// in logs and `Debug`).
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The credentials end at the authority's last `@` (a password may hold `@` itself), and the
+    // authority ends at the first `/`, `?` or `#`.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}

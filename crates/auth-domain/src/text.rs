@@ -17,6 +17,20 @@ pub fn check_text(field: &'static str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// JavaScript's `encodeURIComponent`.
+#[must_use]
+pub fn encode_uri_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3 / 2);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,19 +231,7 @@ pub fn read_cookie(header: &str, name: &str) -> Option<String> {
     })
 }
 
-/// JavaScript's `encodeURIComponent`.
-#[must_use]
-pub fn encode_uri_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3 / 2);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+pub use auth_domain::text::encode_uri_component;
 
 /// Percent-decoding; `None` when an escape is malformed or the result is not UTF-8.
 #[must_use]

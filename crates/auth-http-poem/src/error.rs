@@ -83,7 +83,10 @@ impl From<AuthError> for ApiError {
             AuthError::Invalid(_)
             | AuthError::InvalidPassword
             | AuthError::CredentialAccountNotFound
-            | AuthError::NoFieldsToUpdate => StatusCode::BAD_REQUEST,
+            | AuthError::NoFieldsToUpdate
+            | AuthError::ResetPasswordDisabled
+            | AuthError::InvalidToken
+            | AuthError::UserNotFound => StatusCode::BAD_REQUEST,
             AuthError::InvalidEmailOrPassword | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthError::SessionNotFresh | AuthError::TwoFactorNotAvailable => StatusCode::FORBIDDEN,
             AuthError::UserAlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,

@@ -9,4 +9,4 @@ mod outbox;
 mod smtp;
 
 pub use outbox::{OutboxConfig, OutboxMailer};
-pub use smtp::{SmtpConfig, SmtpMailer, redact_url};
+pub use smtp::{SmtpConfig, SmtpMailer};

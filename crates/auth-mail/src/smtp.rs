@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use auth_domain::secret::redact_url;
 use auth_ports::{Mail, Mailer, PortError};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -30,24 +31,6 @@ impl std::fmt::Debug for SmtpConfig {
             .field("queue", &self.queue)
             .finish()
     }
-}
-
-/// A URL with the password of its userinfo replaced by `***`.
-#[must_use]
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-    if user.len() == userinfo.len() {
-        return url.to_owned();
-    }
-    format!("{scheme}://{user}:***@{host}{tail}")
 }
 
 /// Mail through an SMTP server. `send` queues the message and returns; a background task
@@ -147,25 +130,5 @@ impl Mailer for SmtpMailer {
             tracing::warn!(target: "auth::mail", "mail queue full; message dropped");
             PortError::Unavailable(error.to_string().into())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn a_password_in_the_url_is_never_shown() {
-        assert_eq!(
-            redact_url("smtps://user:s3cret@mail.example.com:465"),
-            "smtps://user:***@mail.example.com:465"
-        );
-        assert_eq!(
-            redact_url("smtp://user:p@ss@host:25/?tls=required"),
-            "smtp://user:***@host:25/?tls=required"
-        );
-        assert_eq!(redact_url("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
-        assert_eq!(redact_url("smtp://user@host"), "smtp://user@host");
-        assert_eq!(redact_url("not a url"), "not a url");
     }
 }

@@ -53,6 +53,13 @@ pub trait AccountRepo: Send + Sync {
     /// The user's credential account (`providerId = "credential"` and `accountId` = user id).
     async fn find_credential(&self, user_id: &UserId) -> Result<Option<Account>, PortError>;
 
+    /// Stores a new account of an existing user (a credential account set by a password reset
+    /// for a user who had none).
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if the id already exists.
+    async fn create(&self, account: &Account) -> Result<(), PortError>;
+
     /// Replaces the password hash of an account.
     ///
     /// # Errors

@@ -368,6 +368,14 @@ impl AccountRepo for SeaOrmStore {
         Ok(row.map(mapping::account_from_row))
     }
 
+    async fn create(&self, account: &Account) -> Result<(), PortError> {
+        account::Entity::insert(mapping::account_to_row(account))
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
     async fn update_password(
         &self,
         id: &AccountId,

@@ -64,6 +64,8 @@ pub async fn run_store_suite(stores: &Stores) {
     session_deletion(stores).await;
     verification_newest_wins_and_delete_once(stores).await;
     two_factor_flag_is_read_and_counted(stores).await;
+    accounts_are_created_for_existing_users(stores).await;
+    plugin_fields_of_missing_rows_are_not_found(stores).await;
 }
 
 const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123 UTC);
@@ -307,6 +309,78 @@ async fn credential_account_and_password_update(stores: &Stores) {
     assert!(
         matches!(missing, Err(PortError::NotFound)),
         "credential: missing {missing:?}"
+    );
+}
+
+async fn accounts_are_created_for_existing_users(stores: &Stores) {
+    let social = user("account-create");
+    let github = Account {
+        id: AccountId::new("account-github".to_owned()),
+        account_id: "4242".to_owned(),
+        provider_id: "github".to_owned(),
+        user_id: social.id.clone(),
+        password: None,
+        created_at: T0,
+        updated_at: T0,
+    };
+    let created = stores.users.create_with_account(&social, &github).await;
+    assert!(created.is_ok(), "account: user {created:?}");
+    let none = stores.accounts.find_credential(&social.id).await;
+    assert!(
+        matches!(none, Ok(None)),
+        "account: no credential yet {none:?}"
+    );
+    let added = credential(&social);
+    let stored = stores.accounts.create(&added).await;
+    assert!(stored.is_ok(), "account: create {stored:?}");
+    let found = stores
+        .accounts
+        .find_credential(&social.id)
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(
+        found,
+        Some(added.clone()),
+        "account: the new one is the credential"
+    );
+    let again = stores.accounts.create(&added).await;
+    assert!(
+        matches!(again, Err(PortError::Conflict)),
+        "account: same id twice {again:?}"
+    );
+}
+
+async fn plugin_fields_of_missing_rows_are_not_found(stores: &Stores) {
+    let alice = create_user(stores, "fields").await;
+    let live = session("fields", &alice, T0 + Duration::days(7));
+    assert!(
+        stores.sessions.create(&live).await.is_ok(),
+        "fields: session"
+    );
+    let none = auth_domain::Fields::default();
+    let user_ok = stores.users.update_user_fields(&alice.id, &none).await;
+    assert!(user_ok.is_ok(), "fields: existing user {user_ok:?}");
+    let session_ok = stores.sessions.update_session_fields(&live.id, &none).await;
+    assert!(
+        session_ok.is_ok(),
+        "fields: existing session {session_ok:?}"
+    );
+    let missing_user = stores
+        .users
+        .update_user_fields(&UserId::new("nobody".to_owned()), &none)
+        .await;
+    assert!(
+        matches!(missing_user, Err(PortError::NotFound)),
+        "fields: missing user {missing_user:?}"
+    );
+    let missing_session = stores
+        .sessions
+        .update_session_fields(&SessionId::new("nothing".to_owned()), &none)
+        .await;
+    assert!(
+        matches!(missing_session, Err(PortError::NotFound)),
+        "fields: missing session {missing_session:?}"
     );
 }
 

@@ -139,6 +139,15 @@ impl AccountRepo for MemoryStore {
             .cloned())
     }
 
+    async fn create(&self, account: &Account) -> Result<(), PortError> {
+        let mut state = self.state();
+        if state.accounts.contains_key(&account.id) {
+            return Err(PortError::Conflict);
+        }
+        state.accounts.insert(account.id.clone(), account.clone());
+        Ok(())
+    }
+
     async fn update_password(
         &self,
         id: &AccountId,

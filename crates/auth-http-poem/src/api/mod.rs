@@ -2,6 +2,7 @@
 
 mod email_password;
 mod meta;
+mod password_reset;
 mod session;
 mod user;
 
@@ -17,6 +18,7 @@ use crate::state::HttpState;
 
 pub(crate) use email_password::EmailPasswordApi;
 pub(crate) use meta::MetaApi;
+pub(crate) use password_reset::PasswordResetApi;
 pub(crate) use session::SessionApi;
 pub(crate) use user::UserApi;
 
@@ -29,14 +31,27 @@ pub(crate) enum ApiTags {
     Session,
     /// The signed-in user's profile.
     User,
+    /// Password reset by email.
+    PasswordReset,
     /// Liveness of the auth API.
     Meta,
 }
 
 /// Every route group, sharing one state.
-pub(crate) fn all(state: &Arc<HttpState>) -> (EmailPasswordApi, SessionApi, UserApi, MetaApi) {
+pub(crate) fn all(
+    state: &Arc<HttpState>,
+) -> (
+    EmailPasswordApi,
+    PasswordResetApi,
+    SessionApi,
+    UserApi,
+    MetaApi,
+) {
     (
         EmailPasswordApi {
+            state: state.clone(),
+        },
+        PasswordResetApi {
             state: state.clone(),
         },
         SessionApi {

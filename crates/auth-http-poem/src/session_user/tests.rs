@@ -37,6 +37,7 @@ async fn fixture(plugins: Vec<Arc<dyn HttpPlugin>>) -> (Arc<HttpState>, String) 
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         audit: store,
         events: std::sync::Arc::new(auth_ports::LocalEvents),
+        mail: None,
     };
     let auth = Auth::new(deps, AuthConfig::default());
     let signed = auth

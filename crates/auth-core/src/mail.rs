@@ -1,0 +1,170 @@
+//! Messages the flows send: templates with `{{name}}` placeholders, rendered with the app name
+//! and links built from the base URL; an operator replaces any template from files.
+
+use std::sync::Arc;
+
+use auth_domain::Email;
+use auth_ports::{Mail, Mailer};
+
+/// One kind of message: subject, plain text and HTML, each with `{{placeholders}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body (placeholders are HTML-escaped here).
+    pub html: String,
+}
+
+/// Every message the flows send. `{{app}}`, `{{url}}`, `{{email}}` and `{{name}}` are
+/// replaced when a message is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailTemplates {
+    /// `request-password-reset`: the link to set a new password.
+    pub reset_password: Template,
+}
+
+impl Default for MailTemplates {
+    fn default() -> Self {
+        Self {
+            reset_password: Template {
+                subject: "Reset your {{app}} password".to_owned(),
+                text: "Hello {{name}},\n\nSomeone asked to reset the password of your {{app}} account ({{email}}). To choose a new password, open this link within the hour:\n\n{{url}}\n\nIf it was not you, ignore this message: your password stays as it is.\n".to_owned(),
+                html: "<p>Hello {{name}},</p><p>Someone asked to reset the password of your {{app}} account ({{email}}). To choose a new password, open this link within the hour:</p><p><a href=\"{{url}}\">Reset your password</a></p><p>If it was not you, ignore this message: your password stays as it is.</p>".to_owned(),
+            },
+        }
+    }
+}
+
+impl MailTemplates {
+    /// The template of `kind` (`reset-password`), for operators replacing it from files.
+    pub fn by_name_mut(&mut self, kind: &str) -> Option<&mut Template> {
+        match kind {
+            "reset-password" => Some(&mut self.reset_password),
+            _ => None,
+        }
+    }
+
+    /// The names of every template.
+    pub const NAMES: [&'static str; 1] = ["reset-password"];
+}
+
+/// What the mail flows need: where mail goes, what it says, and the links' base.
+pub struct MailSetup {
+    /// Where mail goes.
+    pub mailer: Arc<dyn Mailer>,
+    /// The messages.
+    pub templates: MailTemplates,
+    /// The app's name, for the messages.
+    pub app_name: String,
+    /// The auth API's public URL (`https://auth.example.com/api/auth`), for the links.
+    pub api_url: String,
+}
+
+impl std::fmt::Debug for MailSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSetup")
+            .field("app_name", &self.app_name)
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The values a message is rendered with.
+pub(crate) struct Values<'a> {
+    pub(crate) app: &'a str,
+    pub(crate) url: &'a str,
+    pub(crate) email: &'a str,
+    pub(crate) name: &'a str,
+}
+
+impl Template {
+    pub(crate) fn render(&self, to: &Email, values: &Values<'_>) -> Mail {
+        let fill = |text: &str, escape: bool| {
+            let value = |raw: &str| {
+                if escape {
+                    html_escape(raw)
+                } else {
+                    raw.to_owned()
+                }
+            };
+            text.replace("{{app}}", &value(values.app))
+                .replace("{{url}}", &value(values.url))
+                .replace("{{email}}", &value(values.email))
+                .replace("{{name}}", &value(values.name))
+        };
+        Mail {
+            to: to.clone(),
+            subject: fill(&self.subject, false).replace(['\r', '\n'], " "),
+            text: fill(&self.text, false),
+            html: fill(&self.html, true),
+        }
+    }
+}
+
+fn html_escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_and_escaped_in_html_only() {
+        let template = MailTemplates::default().reset_password;
+        let to = Email::parse("ada@example.com").expect("email");
+        let mail = template.render(
+            &to,
+            &Values {
+                app: "Acme",
+                url: "https://auth.example.com/r?a=1&b=2",
+                email: "ada@example.com",
+                name: "Ada <script>",
+            },
+        );
+        assert_eq!(mail.subject, "Reset your Acme password");
+        assert!(mail.text.contains("https://auth.example.com/r?a=1&b=2"));
+        assert!(mail.text.contains("Hello Ada <script>,"));
+        assert!(
+            mail.html
+                .contains("href=\"https://auth.example.com/r?a=1&amp;b=2\"")
+        );
+        assert!(mail.html.contains("Ada &lt;script&gt;"));
+        let mut templates = MailTemplates::default();
+        assert!(templates.by_name_mut("reset-password").is_some());
+        assert!(templates.by_name_mut("nothing").is_none());
+    }
+
+    #[test]
+    fn a_subject_never_spans_lines() {
+        let template = Template {
+            subject: "Hi {{name}}".to_owned(),
+            text: String::new(),
+            html: String::new(),
+        };
+        let to = Email::parse("a@example.com").expect("email");
+        let values = Values {
+            app: "",
+            url: "",
+            email: "",
+            name: "x\r\nBcc: victim@example.com",
+        };
+        assert_eq!(
+            template.render(&to, &values).subject,
+            "Hi x  Bcc: victim@example.com"
+        );
+    }
+}
