@@ -1,4 +1,5 @@
-//! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md and docs/guards.md: every
+//! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md and
+//! docs/email.md: every
 //! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
 //! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
 //! stands for the server, `http://localhost:4000` for the example service.
@@ -52,9 +53,16 @@ fn script(page: &str) -> String {
 }
 
 async fn run(page: &str, app: &TestApp, example: Option<&str>) {
+    let example = example.map(|example| ("http://localhost:4000", example));
+    run_with(page, app, example.as_slice()).await;
+}
+
+/// Runs a page's examples with `http://localhost:3000` pointing at `app` and each
+/// `(text, replacement)` applied.
+async fn run_with(page: &str, app: &TestApp, replacements: &[(&str, &str)]) {
     let mut script = script(page).replace("http://localhost:3000", &app.address);
-    if let Some(example) = example {
-        script = script.replace("http://localhost:4000", example);
+    for (text, replacement) in replacements {
+        script = script.replace(text, replacement);
     }
     let dir = std::env::temp_dir().join(format!("auth-docs-{}-{}", page, app.port));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -105,5 +113,25 @@ async fn the_paseto_example_runs() {
         return;
     };
     run("paseto.md", &app, None).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_password_reset_example_runs_against_the_outbox_file() {
+    if !tools_present() {
+        return;
+    }
+    let outbox =
+        std::env::temp_dir().join(format!("auth-docs-outbox-{}.jsonl", std::process::id()));
+    let database = auth_store_seaorm::test_db::TestDatabase::sqlite();
+    let mut config = crate::helpers::base_config(&database.url);
+    config.mail_outbox_file = Some(outbox.clone());
+    let app = crate::helpers::start_app_customised(config, Some(database), |overrides| {
+        overrides.mailer = None;
+    })
+    .await;
+    let path = outbox.display().to_string();
+    run_with("email.md", &app, &[("outbox.jsonl", path.as_str())]).await;
+    let _ = std::fs::remove_file(&outbox);
     app.stop().await;
 }

@@ -365,3 +365,32 @@ async fn a_silent_smtp_server_neither_holds_the_answer_nor_goes_unnoticed() {
     silent.abort();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_template_replaces_the_built_in_one() {
+    let dir = std::env::temp_dir().join(format!("auth-templates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("reset-password.subject"), "New {{app}} password\n").expect("subject");
+    std::fs::write(dir.join("reset-password.txt"), "Go to {{url}} now.").expect("text");
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.mail_templates = Some(dir.clone());
+    config.app_name = "Acme".to_owned();
+    let app = start_app_customised(config, Some(database), |_| {}).await;
+    app.sign_up("template@example.com", "password-123").await;
+    ask(&app, &json!({"email": "template@example.com"})).await;
+    let mail = app.mail.last_to("template@example.com").expect("mailed");
+    assert_eq!(mail.subject, "New Acme password");
+    assert!(
+        mail.text
+            .starts_with("Go to http://localhost:3000/api/auth/reset-password/"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html.contains("Reset your password"),
+        "the HTML stays built-in"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}

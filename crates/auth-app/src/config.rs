@@ -556,6 +556,16 @@ mod tests {
             config.validate().is_err(),
             "unsupported databases are refused"
         );
+        config.database_url = AppConfig::default().database_url;
+        config.smtp_url = Some("smtps://u:p@mail.example.com:465".to_owned());
+        assert!(config.validate().is_ok());
+        config.smtp_url = Some("http://mail.example.com".to_owned());
+        assert!(config.validate().is_err(), "only smtp:// and smtps://");
+        config.smtp_url = Some("smtp://u:hunter2@mail.example.com".to_owned());
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "the SMTP password is redacted"
+        );
     }
 
     #[test]

@@ -489,3 +489,84 @@ fn rediss_with_an_acl_user_is_used_and_its_password_never_printed() {
     assert!(logs.contains("rediss://authapp:***@localhost"), "{logs}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn without_smtp_the_reset_link_is_in_the_log_and_sets_a_new_password() {
+    let dir = temp_dir("outbox");
+    let start = |addr: SocketAddr| {
+        command(&dir)
+            .env("AUTH_BIND", addr.to_string())
+            .env("AUTH_LOG", "info")
+            .env("AUTH_DATABASE_URL", "sqlite://auth.db?mode=rwc")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let addr = free_port();
+    let mut child = start(addr);
+    wait_until_ready(addr, &mut child);
+    let up = post(
+        addr,
+        "/api/auth/sign-up/email",
+        r#"{"name":"New","email":"newcomer@example.com","password":"first-password-1"}"#,
+    )
+    .expect("sign-up");
+    assert!(up.starts_with("HTTP/1.1 200"), "{up}");
+    let asked = post(
+        addr,
+        "/api/auth/request-password-reset",
+        r#"{"email":"newcomer@example.com"}"#,
+    )
+    .expect("reset asked");
+    assert!(asked.starts_with("HTTP/1.1 200"), "{asked}");
+    let output = terminate(child);
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("no AUTH_SMTP_URL"),
+        "the outbox is announced: {logs}"
+    );
+    let marker = "/api/auth/reset-password/";
+    let at = logs.find(marker).expect("the link is in the log");
+    let token: String = logs[at + marker.len()..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    assert_eq!(token.len(), 24, "{logs}");
+
+    // The link still works after a restart: the token is in the database.
+    let addr = free_port();
+    let mut child = start(addr);
+    wait_until_ready(addr, &mut child);
+    let reset = post(
+        addr,
+        "/api/auth/reset-password",
+        &format!(r#"{{"token":"{token}","newPassword":"second-password-2"}}"#),
+    )
+    .expect("reset");
+    assert!(reset.starts_with("HTTP/1.1 200"), "{reset}");
+    let signed_in = post(
+        addr,
+        "/api/auth/sign-in/email",
+        r#"{"email":"newcomer@example.com","password":"second-password-2"}"#,
+    )
+    .expect("sign-in");
+    assert!(signed_in.starts_with("HTTP/1.1 200"), "{signed_in}");
+    terminate(child);
+    let _ = std::fs::remove_dir_all(dir);
+}
