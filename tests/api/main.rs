@@ -14,6 +14,7 @@ mod connections;
 mod cors;
 mod docs;
 mod email_password;
+mod email_verification;
 mod guards;
 mod helpers;
 mod hostile;

@@ -173,6 +173,13 @@ pub struct AppConfig {
     /// `AUTH_REVOKE_SESSIONS_ON_PASSWORD_RESET`: a password reset ends every session of the
     /// user.
     pub revoke_sessions_on_password_reset: bool,
+    /// `AUTH_REQUIRE_EMAIL_VERIFICATION`: sign-in needs a verified email; sign-up issues no
+    /// session.
+    pub require_email_verification: bool,
+    /// `AUTH_SEND_VERIFICATION_ON_SIGN_UP`: sign-up mails a verification link.
+    pub send_verification_on_sign_up: bool,
+    /// `AUTH_AUTO_SIGN_IN_AFTER_VERIFICATION`: following a verification link signs the user in.
+    pub auto_sign_in_after_verification: bool,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -260,6 +267,9 @@ impl Default for AppConfig {
             mail_templates: None,
             mail_outbox_file: None,
             revoke_sessions_on_password_reset: true,
+            require_email_verification: false,
+            send_verification_on_sign_up: false,
+            auto_sign_in_after_verification: false,
         }
     }
 }
@@ -340,6 +350,18 @@ impl std::fmt::Debug for AppConfig {
             .field(
                 "revoke_sessions_on_password_reset",
                 &self.revoke_sessions_on_password_reset,
+            )
+            .field(
+                "require_email_verification",
+                &self.require_email_verification,
+            )
+            .field(
+                "send_verification_on_sign_up",
+                &self.send_verification_on_sign_up,
+            )
+            .field(
+                "auto_sign_in_after_verification",
+                &self.auto_sign_in_after_verification,
             )
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)

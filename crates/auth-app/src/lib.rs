@@ -244,6 +244,9 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
         },
         email: auth_core::EmailRules {
             revoke_sessions_on_password_reset: config.revoke_sessions_on_password_reset,
+            require_email_verification: config.require_email_verification,
+            send_verification_on_sign_up: config.send_verification_on_sign_up,
+            auto_sign_in_after_verification: config.auto_sign_in_after_verification,
             ..auth_core::EmailRules::default()
         },
     }
@@ -254,6 +257,7 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
 fn mail_setup(
     config: &AppConfig,
     mailer: Option<Arc<dyn auth_ports::Mailer>>,
+    secret: &str,
 ) -> anyhow::Result<auth_core::MailSetup> {
     let mailer: Arc<dyn auth_ports::Mailer> = match (mailer, &config.smtp_url) {
         (Some(mailer), _) => mailer,
@@ -297,6 +301,9 @@ fn mail_setup(
     }
     Ok(auth_core::MailSetup {
         mailer,
+        tokens: Arc::new(auth_crypto::Hs256EmailTokens::new(
+            &auth_domain::Secret::new(secret.to_owned()),
+        )),
         templates,
         app_name: config.app_name.clone(),
         api_url: format!(
@@ -413,7 +420,11 @@ impl Application {
             rate_limiter: rate_limiter(&config, redis.as_ref()),
             audit: shared,
             events: events.clone(),
-            mail: Some(Arc::new(mail_setup(&config, overrides.mailer.clone())?)),
+            mail: Some(Arc::new(mail_setup(
+                &config,
+                overrides.mailer.clone(),
+                &secret,
+            )?)),
         };
         let auth = Auth::with_plugins(deps, auth_config(&config), core_plugins);
         let weak = auth.downgrade();

@@ -67,6 +67,17 @@ pub struct EmailRules {
     /// A password reset ends every session of the user (Better-Auth's
     /// `revokeSessionsOnPasswordReset`; on by default here, off there).
     pub revoke_sessions_on_password_reset: bool,
+    /// How long an email-verification link works (Better-Auth's `emailVerification.expiresIn`,
+    /// one hour).
+    pub verification_ttl: time::Duration,
+    /// Sign-in needs a verified email, and sign-up issues no session
+    /// (`requireEmailVerification`).
+    pub require_email_verification: bool,
+    /// Sign-up mails a verification link (`emailVerification.sendOnSignUp`).
+    pub send_verification_on_sign_up: bool,
+    /// Following a verification link signs the user in
+    /// (`emailVerification.autoSignInAfterVerification`).
+    pub auto_sign_in_after_verification: bool,
 }
 
 impl Default for EmailRules {
@@ -74,6 +85,10 @@ impl Default for EmailRules {
         Self {
             reset_token_ttl: time::Duration::hours(1),
             revoke_sessions_on_password_reset: true,
+            verification_ttl: time::Duration::hours(1),
+            require_email_verification: false,
+            send_verification_on_sign_up: false,
+            auto_sign_in_after_verification: false,
         }
     }
 }

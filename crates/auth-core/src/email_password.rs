@@ -21,6 +21,8 @@ pub struct SignUpEmail {
     pub image: Option<String>,
     /// Long-lived session (7 days) or a 1-day one.
     pub remember_me: bool,
+    /// Where the verification link leads (when sign-up mails one).
+    pub callback_url: Option<String>,
     /// Who is asking.
     pub client: ClientInfo,
 }
@@ -45,6 +47,16 @@ pub struct SignedIn {
     pub user: User,
     /// The new session.
     pub session: Session,
+}
+
+/// A new user, signed in unless sign-up needs a verified email first.
+#[derive(Debug, Clone)]
+pub struct SignedUp {
+    /// The user (with `requireEmailVerification`, a taken email answers a user made up on the
+    /// spot, so that the answer says nothing about who has an account).
+    pub user: User,
+    /// The new session; `None` with `requireEmailVerification`.
+    pub session: Option<Session>,
 }
 
 /// How a password sign-in ended.
@@ -85,7 +97,7 @@ impl Auth {
     /// `Invalid` for a bad name, email or password; `UserAlreadyExists` when the email is taken
     /// (also under racing sign-ups); `Unavailable` when a dependency is down.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_up_email(&self, command: SignUpEmail) -> Result<SignedIn, AuthError> {
+    pub async fn sign_up_email(&self, command: SignUpEmail) -> Result<SignedUp, AuthError> {
         let Ok(email) = Email::parse(&command.email) else {
             return Err(AuthError::Invalid(DomainError::InvalidField {
                 field: "email",
@@ -96,12 +108,7 @@ impl Auth {
             check_text("image", image)?;
         }
         self.config().password.check_new(&command.password)?;
-        if self.deps().users.find_by_email(&email).await?.is_some() {
-            // Hash anyway so that a taken email costs the same time as a new one.
-            self.deps().hasher.hash(&command.password).await?;
-            return Err(AuthError::UserAlreadyExists);
-        }
-        let hash = self.deps().hasher.hash(&command.password).await?;
+        let rules = self.config().email;
         let now = self.now();
         let user = User {
             id: UserId::new(self.new_id()),
@@ -114,6 +121,26 @@ impl Auth {
             updated_at: now,
             fields: auth_domain::Fields::declared(self.field_specs(), auth_domain::Model::User),
         };
+        if self
+            .deps()
+            .users
+            .find_by_email(&user.email)
+            .await?
+            .is_some()
+        {
+            // Hash anyway so that a taken email costs the same time as a new one.
+            self.deps().hasher.hash(&command.password).await?;
+            if rules.require_email_verification {
+                // Better-Auth's enumeration protection: the user that would have been made, with
+                // no session; nothing is stored.
+                return Ok(SignedUp {
+                    user,
+                    session: None,
+                });
+            }
+            return Err(AuthError::UserAlreadyExists);
+        }
+        let hash = self.deps().hasher.hash(&command.password).await?;
         let account = Account::credential(AccountId::new(self.new_id()), &user.id, hash, now);
         match self.deps().users.create_with_account(&user, &account).await {
             Ok(()) => {}
@@ -123,10 +150,24 @@ impl Auth {
         tracing::info!(target: "auth::audit", user_id = %user.id, "sign-up");
         self.audit(AuditKind::SignUp, Some(&user.id), None, &command.client)
             .await;
+        if rules.send_verification_on_sign_up || rules.require_email_verification {
+            self.mail_verification(&user, command.callback_url.as_deref())
+                .await?;
+        }
+        if rules.require_email_verification {
+            return Ok(SignedUp {
+                user,
+                session: None,
+            });
+        }
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)
             .await?;
-        self.after_session(user, session).await
+        let signed = self.after_session(user, session).await?;
+        Ok(SignedUp {
+            user: signed.user,
+            session: Some(signed.session),
+        })
     }
 
     /// Checks an email and password and creates a session.
@@ -187,6 +228,17 @@ impl Auth {
         user: User,
         command: &SignInEmail,
     ) -> Result<SignInOutcome, AuthError> {
+        if self.config().email.require_email_verification && !user.email_verified {
+            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "email_not_verified", "sign-in refused");
+            self.audit(
+                AuditKind::SignInFailed,
+                Some(&user.id),
+                Some("email_not_verified"),
+                &command.client,
+            )
+            .await;
+            return Err(AuthError::EmailNotVerified);
+        }
         for plugin in self.plugins() {
             match plugin.before_session(self, &user, &command.client).await? {
                 SignInStep::Continue => {}

@@ -40,6 +40,22 @@ pub enum AuthError {
     /// The user a token was issued for is gone.
     #[error("user not found")]
     UserNotFound,
+    /// Email verification needs a mailer, and none is configured.
+    #[error("verification email is not enabled")]
+    VerificationEmailNotEnabled,
+    /// The email given is not the signed-in user's.
+    #[error("email mismatch")]
+    EmailMismatch,
+    /// The signed-in user's email is verified already.
+    #[error("email already verified")]
+    EmailAlreadyVerified,
+    /// Sign-in needs a verified email (`requireEmailVerification`).
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// An email-verification link that cannot be used (answered `401`, or a redirect with
+    /// `?error=<code>` when the link names a callback).
+    #[error("email verification refused: {0:?}")]
+    VerificationRefused(VerificationRefusal),
     /// An update request carried no field to change.
     #[error("no fields to update")]
     NoFieldsToUpdate,
@@ -74,6 +90,11 @@ impl AuthError {
             Self::CredentialAccountNotFound => Some("CREDENTIAL_ACCOUNT_NOT_FOUND"),
             Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
             Self::ResetPasswordDisabled => Some("RESET_PASSWORD_DISABLED"),
+            Self::VerificationEmailNotEnabled => Some("VERIFICATION_EMAIL_NOT_ENABLED"),
+            Self::EmailMismatch => Some("EMAIL_MISMATCH"),
+            Self::EmailAlreadyVerified => Some("EMAIL_ALREADY_VERIFIED"),
+            Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
+            Self::VerificationRefused(refusal) => Some(refusal.code()),
             Self::InvalidToken => Some("INVALID_TOKEN"),
             Self::UserNotFound => Some("USER_NOT_FOUND"),
             Self::NoFieldsToUpdate | Self::RateLimited { .. } => None,
@@ -99,6 +120,11 @@ impl AuthError {
             }
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
             Self::ResetPasswordDisabled => "Reset password isn't enabled".to_owned(),
+            Self::VerificationEmailNotEnabled => "Verification email isn't enabled".to_owned(),
+            Self::EmailMismatch => "Email mismatch".to_owned(),
+            Self::EmailAlreadyVerified => "Email is already verified".to_owned(),
+            Self::EmailNotVerified => "Email not verified".to_owned(),
+            Self::VerificationRefused(refusal) => refusal.message().to_owned(),
             Self::InvalidToken => "Invalid token".to_owned(),
             Self::UserNotFound => "User not found".to_owned(),
             Self::Plugin(error) => error.message.clone().into_owned(),
@@ -117,6 +143,43 @@ impl From<PortError> for AuthError {
             unexpected @ (PortError::Conflict | PortError::NotFound) => {
                 Self::Internal(Box::new(unexpected))
             }
+        }
+    }
+}
+
+/// Why an email-verification link was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationRefusal {
+    /// Past its expiry.
+    TokenExpired,
+    /// Malformed, forged, or not this user's.
+    InvalidToken,
+    /// Nobody has that address any more.
+    UserNotFound,
+    /// Signed in as someone else.
+    InvalidUser,
+}
+
+impl VerificationRefusal {
+    /// Better-Auth's code.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "TOKEN_EXPIRED",
+            Self::InvalidToken => "INVALID_TOKEN",
+            Self::UserNotFound => "USER_NOT_FOUND",
+            Self::InvalidUser => "INVALID_USER",
+        }
+    }
+
+    /// Better-Auth's message.
+    #[must_use]
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TokenExpired => "Token expired",
+            Self::InvalidToken => "Invalid token",
+            Self::UserNotFound => "User not found",
+            Self::InvalidUser => "Invalid user",
         }
     }
 }

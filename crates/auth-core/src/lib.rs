@@ -9,6 +9,7 @@
 mod audit;
 mod auth;
 mod email_password;
+mod email_verification;
 mod error;
 mod jwt;
 mod mail;
@@ -22,7 +23,8 @@ pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
 };
-pub use error::AuthError;
+pub use email_verification::VerifiedEmail;
+pub use error::{AuthError, VerificationRefusal};
 pub use jwt::{
     IssuedToken, JWKS_FRESHNESS, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig,
     TokenDeps, TokenFormat, TokenIssuer,

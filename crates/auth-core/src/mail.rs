@@ -23,6 +23,9 @@ pub struct Template {
 pub struct MailTemplates {
     /// `request-password-reset`: the link to set a new password.
     pub reset_password: Template,
+    /// `send-verification-email` (and sign-up with `sendOnSignUp`): the link that verifies the
+    /// address.
+    pub verify_email: Template,
 }
 
 impl Default for MailTemplates {
@@ -33,6 +36,11 @@ impl Default for MailTemplates {
                 text: "Hello {{name}},\n\nSomeone asked to reset the password of your {{app}} account ({{email}}). To choose a new password, open this link within the hour:\n\n{{url}}\n\nIf it was not you, ignore this message: your password stays as it is.\n".to_owned(),
                 html: "<p>Hello {{name}},</p><p>Someone asked to reset the password of your {{app}} account ({{email}}). To choose a new password, open this link within the hour:</p><p><a href=\"{{url}}\">Reset your password</a></p><p>If it was not you, ignore this message: your password stays as it is.</p>".to_owned(),
             },
+            verify_email: Template {
+                subject: "Verify your email for {{app}}".to_owned(),
+                text: "Hello {{name}},\n\nTo confirm that {{email}} is your address for {{app}}, open this link within the hour:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n".to_owned(),
+                html: "<p>Hello {{name}},</p><p>To confirm that {{email}} is your address for {{app}}, open this link within the hour:</p><p><a href=\"{{url}}\">Verify your email</a></p><p>If you did not sign up, ignore this message.</p>".to_owned(),
+            },
         }
     }
 }
@@ -42,18 +50,22 @@ impl MailTemplates {
     pub fn by_name_mut(&mut self, kind: &str) -> Option<&mut Template> {
         match kind {
             "reset-password" => Some(&mut self.reset_password),
+            "verify-email" => Some(&mut self.verify_email),
             _ => None,
         }
     }
 
     /// The names of every template.
-    pub const NAMES: [&'static str; 1] = ["reset-password"];
+    pub const NAMES: [&'static str; 2] = ["reset-password", "verify-email"];
 }
 
-/// What the mail flows need: where mail goes, what it says, and the links' base.
+/// What the mail flows need: where mail goes, what it says, the links' base, and the
+/// email-verification tokens.
 pub struct MailSetup {
     /// Where mail goes.
     pub mailer: Arc<dyn Mailer>,
+    /// Email-verification tokens (Better-Auth's HS256 JWTs).
+    pub tokens: Arc<dyn auth_ports::EmailTokens>,
     /// The messages.
     pub templates: MailTemplates,
     /// The app's name, for the messages.
@@ -68,6 +80,25 @@ impl std::fmt::Debug for MailSetup {
             .field("app_name", &self.app_name)
             .field("api_url", &self.api_url)
             .finish_non_exhaustive()
+    }
+}
+
+impl MailSetup {
+    /// Renders `template` for `user` with the link `url` and queues it; a message that cannot
+    /// be queued is logged (the flow's answer stays the same, and the user may ask again).
+    pub(crate) async fn send(&self, template: &Template, user: &auth_domain::User, url: &str) {
+        let message = template.render(
+            &user.email,
+            &Values {
+                app: &self.app_name,
+                url,
+                email: user.email.as_str(),
+                name: &user.name,
+            },
+        );
+        if let Err(error) = self.mailer.send(message).await {
+            tracing::warn!(target: "auth::mail", %error, subject = template.subject, "mail not queued");
+        }
     }
 }
 

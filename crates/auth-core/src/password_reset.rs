@@ -7,7 +7,6 @@ use auth_domain::{
 };
 use auth_ports::ALPHANUMERIC;
 
-use crate::mail::Values;
 use crate::{Auth, AuthError, ClientInfo};
 
 /// The `verification.identifier` of a reset token.
@@ -67,19 +66,7 @@ impl Auth {
             mail.api_url,
             encode_uri_component(redirect_to.unwrap_or_default())
         );
-        let message = mail.templates.reset_password.render(
-            &user.email,
-            &Values {
-                app: &mail.app_name,
-                url: &url,
-                email: user.email.as_str(),
-                name: &user.name,
-            },
-        );
-        if let Err(error) = mail.mailer.send(message).await {
-            // The answer stays the same: the user may ask again.
-            tracing::warn!(target: "auth::mail", %error, "password reset mail not queued");
-        }
+        mail.send(&mail.templates.reset_password, &user, &url).await;
         tracing::info!(target: "auth::audit", user_id = %user.id, "password reset link sent");
         Ok(())
     }

@@ -65,6 +65,7 @@ fn sign_up(email: &str, password: &str) -> SignUpEmail {
         password: Password::new(password.to_owned()),
         image: None,
         remember_me: true,
+        callback_url: None,
         client: ClientInfo::default(),
     }
 }
@@ -99,7 +100,7 @@ async fn sign_up_creates_a_user_with_a_lower_cased_email_and_a_seven_day_session
     let f = fixture();
     let signed = f
         .auth
-        .sign_up_email(sign_up(" Alice@Example.com", "password-1"))
+        .sign_up_email_session(sign_up(" Alice@Example.com", "password-1"))
         .await
         .expect("sign-up");
     assert_eq!(signed.user.email.as_str(), "alice@example.com");
@@ -112,12 +113,12 @@ async fn sign_up_creates_a_user_with_a_lower_cased_email_and_a_seven_day_session
 async fn sign_up_with_a_taken_email_is_refused_as_user_already_exists() {
     let f = fixture();
     f.auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("first");
     let second = f
         .auth
-        .sign_up_email(sign_up("A@EXAMPLE.COM", "password-2"))
+        .sign_up_email_session(sign_up("A@EXAMPLE.COM", "password-2"))
         .await;
     assert!(
         matches!(second, Err(AuthError::UserAlreadyExists)),
@@ -130,7 +131,7 @@ async fn sign_up_rejects_bad_email_short_password_and_control_characters() {
     let f = fixture();
     let bad_email = f
         .auth
-        .sign_up_email(sign_up("not-an-email", "password-1"))
+        .sign_up_email_session(sign_up("not-an-email", "password-1"))
         .await;
     assert!(matches!(
         bad_email,
@@ -140,7 +141,7 @@ async fn sign_up_rejects_bad_email_short_password_and_control_characters() {
     ));
     let short = f
         .auth
-        .sign_up_email(sign_up("b@example.com", "short"))
+        .sign_up_email_session(sign_up("b@example.com", "short"))
         .await;
     assert!(matches!(
         short,
@@ -148,7 +149,7 @@ async fn sign_up_rejects_bad_email_short_password_and_control_characters() {
     ));
     let mut nul_name = sign_up("c@example.com", "password-1");
     nul_name.name = "Eve\0".to_owned();
-    let refused = f.auth.sign_up_email(nul_name).await;
+    let refused = f.auth.sign_up_email_session(nul_name).await;
     assert!(matches!(
         refused,
         Err(AuthError::Invalid(DomainError::InvalidField {
@@ -162,7 +163,7 @@ async fn sign_in_with_the_right_password_creates_a_new_session() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     let signed = f
@@ -178,7 +179,7 @@ async fn sign_in_with_the_right_password_creates_a_new_session() {
 async fn sign_in_with_wrong_password_or_unknown_email_gives_the_same_error() {
     let f = fixture();
     f.auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     let wrong = f
@@ -231,7 +232,7 @@ async fn get_session_slides_expiry_once_a_day_has_passed_and_not_before() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.clock.advance(Duration::hours(23));
@@ -262,7 +263,11 @@ async fn dont_remember_sessions_last_one_day_and_are_never_slid() {
     let f = fixture();
     let mut command = sign_up("a@example.com", "password-1");
     command.remember_me = false;
-    let up = f.auth.sign_up_email(command).await.expect("sign-up");
+    let up = f
+        .auth
+        .sign_up_email_session(command)
+        .await
+        .expect("sign-up");
     assert_eq!(up.session.expires_at, datetime!(2026-01-02 0:00 UTC));
     f.clock.advance(Duration::hours(12));
     let query = GetSession {
@@ -278,7 +283,7 @@ async fn an_expired_session_reads_as_absent_and_is_deleted() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.clock.advance(Duration::days(7));
@@ -305,7 +310,7 @@ async fn list_sessions_needs_a_fresh_session() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.auth
@@ -328,12 +333,12 @@ async fn revoke_session_only_touches_the_callers_own_sessions() {
     let f = fixture();
     let alice = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("a");
     let bob = f
         .auth
-        .sign_up_email(sign_up("b@example.com", "password-1"))
+        .sign_up_email_session(sign_up("b@example.com", "password-1"))
         .await
         .expect("b");
     let ctx = context(&f.auth, &alice.session.token).await;
@@ -371,7 +376,7 @@ async fn revoke_other_sessions_keeps_the_current_one() {
     let f = fixture();
     let first = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("a");
     let second = f
@@ -416,7 +421,7 @@ async fn change_password_checks_the_current_one_and_can_revoke_every_session() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("a");
     let ctx = context(&f.auth, &up.session.token).await;
@@ -472,7 +477,7 @@ async fn update_user_changes_only_given_fields_and_refuses_an_empty_update() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("a");
     let ctx = context(&f.auth, &up.session.token).await;
@@ -586,7 +591,7 @@ async fn other_routes_use_the_general_rule_and_a_failing_limiter_lets_requests_t
 async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
     let f = limited_fixture();
     f.auth
-        .sign_up_email(sign_up("owner@example.com", "password-1"))
+        .sign_up_email_session(sign_up("owner@example.com", "password-1"))
         .await
         .expect("sign-up");
     // Nine strangers, each failing up to their own limit (45 failures, under the ceiling).
@@ -626,7 +631,7 @@ async fn strangers_failing_on_an_account_never_lock_out_its_owner() {
 async fn distributed_guessing_reaches_the_per_account_ceiling() {
     let f = limited_fixture();
     f.auth
-        .sign_up_email(sign_up("target@example.com", "password-1"))
+        .sign_up_email_session(sign_up("target@example.com", "password-1"))
         .await
         .expect("sign-up");
     // 50 clients, one failure each: the account's ceiling.
@@ -690,7 +695,7 @@ async fn security_events_are_audited_without_secrets() {
     let f = fixture();
     let up = f
         .auth
-        .sign_up_email(sign_up("audit@example.com", "password-1"))
+        .sign_up_email_session(sign_up("audit@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.clock.advance(Duration::seconds(1));
@@ -728,7 +733,7 @@ async fn a_cached_session_is_served_without_the_store_and_dropped_on_sign_out() 
     });
     let up = seeded
         .auth
-        .sign_up_email(sign_up("cache@example.com", "password-1"))
+        .sign_up_email_session(sign_up("cache@example.com", "password-1"))
         .await
         .expect("sign-up");
     let cached = (up.session.clone(), up.user.clone());
@@ -775,11 +780,11 @@ async fn a_user_with_two_factor_on_never_gets_a_session_from_the_password_alone(
     let f = fixture();
     let guarded = f
         .auth
-        .sign_up_email(sign_up("guarded@example.com", "password-1"))
+        .sign_up_email_session(sign_up("guarded@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.auth
-        .sign_up_email(sign_up("plain@example.com", "password-1"))
+        .sign_up_email_session(sign_up("plain@example.com", "password-1"))
         .await
         .expect("sign-up");
     // As Better-Auth's two-factor plugin leaves the row once the factor is verified.
@@ -916,7 +921,7 @@ async fn a_session_revoked_while_a_lookup_fills_the_cache_is_not_served_afterwar
     });
     let up = plain
         .auth
-        .sign_up_email(sign_up("race@example.com", "password-1"))
+        .sign_up_email_session(sign_up("race@example.com", "password-1"))
         .await
         .expect("sign-up");
     let token = up.session.token.clone();
@@ -941,6 +946,16 @@ async fn a_session_revoked_while_a_lookup_fills_the_cache_is_not_served_afterwar
 }
 
 impl Auth {
+    /// A sign-up that issues a session here (no email verification required): its session.
+    async fn sign_up_email_session(&self, command: SignUpEmail) -> Result<SignedIn, AuthError> {
+        let up = self.sign_up_email(command).await?;
+        let session = up.session.expect("sign-up issues a session here");
+        Ok(SignedIn {
+            user: up.user,
+            session,
+        })
+    }
+
     /// A sign-in that no plugin diverts here: its session.
     async fn sign_in_email_session(&self, command: SignInEmail) -> Result<SignedIn, AuthError> {
         self.sign_in_email(command)
@@ -954,5 +969,6 @@ impl Auth {
     }
 }
 
+mod email_verification;
 mod password_reset;
 mod plugins;

@@ -86,6 +86,30 @@ impl Auth {
         Ok(())
     }
 
+    /// Checks the signed-in user's password (`POST /verify-password`).
+    ///
+    /// # Errors
+    /// `InvalidPassword`, `CredentialAccountNotFound`, `Unavailable`.
+    pub async fn verify_password(
+        &self,
+        context: &AuthContext,
+        password: &auth_domain::Password,
+    ) -> Result<(), AuthError> {
+        let account = self
+            .deps()
+            .accounts
+            .find_credential(&context.user.id)
+            .await?;
+        let Some(hash) = account.and_then(|account| account.password) else {
+            return Err(AuthError::CredentialAccountNotFound);
+        };
+        if self.deps().hasher.verify(password, &hash).await? {
+            Ok(())
+        } else {
+            Err(AuthError::InvalidPassword)
+        }
+    }
+
     /// Updates the signed-in user's profile and returns the new state.
     ///
     /// # Errors

@@ -7,6 +7,7 @@
 //! Must not depend on: sea-orm, redis, poem.
 //! Invariant: no hashing work ever runs on an async worker thread.
 
+mod email_tokens;
 mod hasher;
 mod paseto_local;
 mod random;
@@ -15,6 +16,7 @@ mod symmetric;
 mod system_clock;
 mod tokens;
 
+pub use email_tokens::Hs256EmailTokens;
 pub use hasher::{Argon2Hasher, HasherConfig};
 pub use paseto_local::LocalSealer;
 pub use random::OsRandom;

@@ -35,4 +35,4 @@ pub use password::{Password, PasswordHash, PasswordPolicy};
 pub use secret::Secret;
 pub use session::{Session, SessionPolicy, SessionToken};
 pub use user::User;
-pub use verification::Verification;
+pub use verification::{EmailClaims, Verification};

@@ -28,3 +28,21 @@ impl Verification {
         self.expires_at > now
     }
 }
+
+/// The claims of an email-verification token (Better-Auth's HS256 JWT): whose address is
+/// verified, and for a change of address, the new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailClaims {
+    /// The address (lower-cased).
+    pub email: String,
+    /// The new address of a change (lower-cased).
+    pub update_to: Option<String>,
+    /// The user the token was issued for.
+    pub user_id: Option<String>,
+    /// `change-email-confirmation` or `change-email-verification` for a change of address.
+    pub request_type: Option<String>,
+    /// Issue time (whole seconds).
+    pub issued_at: OffsetDateTime,
+    /// Expiry (whole seconds).
+    pub expires_at: OffsetDateTime,
+}

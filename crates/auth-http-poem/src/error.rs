@@ -86,7 +86,12 @@ impl From<AuthError> for ApiError {
             | AuthError::NoFieldsToUpdate
             | AuthError::ResetPasswordDisabled
             | AuthError::InvalidToken
-            | AuthError::UserNotFound => StatusCode::BAD_REQUEST,
+            | AuthError::UserNotFound
+            | AuthError::VerificationEmailNotEnabled
+            | AuthError::EmailMismatch
+            | AuthError::EmailAlreadyVerified => StatusCode::BAD_REQUEST,
+            AuthError::VerificationRefused(_) => StatusCode::UNAUTHORIZED,
+            AuthError::EmailNotVerified => StatusCode::FORBIDDEN,
             AuthError::InvalidEmailOrPassword | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthError::SessionNotFresh | AuthError::TwoFactorNotAvailable => StatusCode::FORBIDDEN,
             AuthError::UserAlreadyExists => StatusCode::UNPROCESSABLE_ENTITY,

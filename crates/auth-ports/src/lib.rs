@@ -21,7 +21,7 @@ pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
-pub use mail::{Mail, Mailer};
+pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
 pub use random::{ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
@@ -36,7 +36,7 @@ pub use events::MockEventBus;
 #[cfg(feature = "mock")]
 pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]
-pub use mail::MockMailer;
+pub use mail::{MockEmailTokens, MockMailer};
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

@@ -1,6 +1,7 @@
 //! Sending mail: password resets, email verification, and later invitations and one-time codes.
 
-use auth_domain::Email;
+use auth_domain::{Email, EmailClaims};
+use time::OffsetDateTime;
 
 use crate::PortError;
 
@@ -38,4 +39,31 @@ pub trait Mailer: Send + Sync {
     /// # Errors
     /// `Unavailable` when the adapter cannot take the message now (its send queue is full).
     async fn send(&self, mail: Mail) -> Result<(), PortError>;
+}
+
+/// Why an email-verification token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTokenError {
+    /// Well signed, but past its expiry.
+    Expired,
+    /// Malformed, forged, or signed with another secret.
+    Invalid,
+}
+
+/// Email-verification tokens: HS256 JWTs keyed by the server secret, as Better-Auth makes them,
+/// so that links a Better-Auth deployment mailed on the same secret still verify.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait EmailTokens: Send + Sync {
+    /// Signs the claims.
+    ///
+    /// # Errors
+    /// `Internal` when the claims cannot be encoded.
+    fn sign(&self, claims: &EmailClaims) -> Result<String, PortError>;
+
+    /// Verifies a token (signature with a constant-time comparison, then expiry against
+    /// `now`) and returns its claims.
+    ///
+    /// # Errors
+    /// `Expired` or `Invalid`.
+    fn verify(&self, token: &str, now: OffsetDateTime) -> Result<EmailClaims, EmailTokenError>;
 }

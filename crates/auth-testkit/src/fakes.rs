@@ -204,3 +204,49 @@ mod mailer_tests {
         assert!(mailer.last_to("c@example.com").is_none());
     }
 }
+
+/// Email-verification tokens in the clear (`email|userId|exp`), for use-case tests: anything
+/// else is invalid.
+#[derive(Debug, Default)]
+pub struct PlainEmailTokens;
+
+impl auth_ports::EmailTokens for PlainEmailTokens {
+    fn sign(&self, claims: &auth_domain::EmailClaims) -> Result<String, PortError> {
+        Ok(format!(
+            "{}|{}|{}",
+            claims.email,
+            claims.user_id.as_deref().unwrap_or_default(),
+            claims.expires_at.unix_timestamp()
+        ))
+    }
+
+    fn verify(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<auth_domain::EmailClaims, auth_ports::EmailTokenError> {
+        let invalid = auth_ports::EmailTokenError::Invalid;
+        let mut parts = token.split('|');
+        let (Some(email), Some(user_id), Some(exp), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid);
+        };
+        let expires_at = exp
+            .parse()
+            .ok()
+            .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+            .ok_or(invalid)?;
+        if expires_at <= now {
+            return Err(auth_ports::EmailTokenError::Expired);
+        }
+        Ok(auth_domain::EmailClaims {
+            email: email.to_owned(),
+            update_to: None,
+            user_id: (!user_id.is_empty()).then(|| user_id.to_owned()),
+            request_type: None,
+            issued_at: expires_at - Duration::hours(1),
+            expires_at,
+        })
+    }
+}

@@ -11,7 +11,9 @@ mod memory_jwks;
 mod proxy;
 pub mod services;
 
-pub use fakes::{FakeRateLimiter, FastHasher, ManualClock, MemoryMailer, SeededRandom};
+pub use fakes::{
+    FakeRateLimiter, FastHasher, ManualClock, MemoryMailer, PlainEmailTokens, SeededRandom,
+};
 pub use memory::MemoryStore;
 pub use memory_jwks::MemoryJwksRepo;
 pub use proxy::TcpProxy;

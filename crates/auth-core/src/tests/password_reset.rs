@@ -7,10 +7,11 @@ use auth_testkit::MemoryMailer;
 
 use super::*;
 
-fn with_mail(mailer: Arc<MemoryMailer>) -> Fixture {
+pub(super) fn with_mail(mailer: Arc<MemoryMailer>) -> Fixture {
     fixture_with(|deps| {
         deps.mail = Some(Arc::new(MailSetup {
             mailer,
+            tokens: Arc::new(auth_testkit::PlainEmailTokens),
             templates: MailTemplates::default(),
             app_name: "Acme".to_owned(),
             api_url: "https://auth.example.com/api/auth".to_owned(),
@@ -101,7 +102,7 @@ async fn a_token_of_a_user_who_is_gone_is_refused_as_user_not_found() {
     let f = with_mail(mailer.clone());
     let up = f
         .auth
-        .sign_up_email(sign_up("gone@example.com", "password-1"))
+        .sign_up_email_session(sign_up("gone@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.auth

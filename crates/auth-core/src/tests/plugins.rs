@@ -100,7 +100,7 @@ async fn a_diverting_step_answers_the_sign_in_without_a_session_even_with_two_fa
     let f = with_plugin(plugin);
     let up = f
         .auth
-        .sign_up_email(sign_up("second@example.com", "password-1"))
+        .sign_up_email_session(sign_up("second@example.com", "password-1"))
         .await
         .expect("sign-up");
     f.store.set_two_factor_enabled(&up.user.id, true);
@@ -130,7 +130,7 @@ async fn plugins_hear_session_events_in_order_with_their_reasons() {
     let plugin = Arc::new(Recorder::default());
     let f = with_plugin(plugin.clone());
     f.auth
-        .sign_up_email(sign_up("a@example.com", "password-1"))
+        .sign_up_email_session(sign_up("a@example.com", "password-1"))
         .await
         .expect("sign-up");
     let second = f
@@ -200,7 +200,7 @@ async fn declared_fields_start_null_and_only_declared_fields_of_their_type_are_w
     let f = with_plugin(Arc::new(Recorder::default()));
     let up = f
         .auth
-        .sign_up_email(sign_up("fields@example.com", "password-1"))
+        .sign_up_email_session(sign_up("fields@example.com", "password-1"))
         .await
         .expect("sign-up");
     assert_eq!(

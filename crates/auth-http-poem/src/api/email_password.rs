@@ -24,7 +24,8 @@ pub(crate) struct EmailPasswordApi {
 
 #[OpenApi(tag = "ApiTags::EmailPassword")]
 impl EmailPasswordApi {
-    /// Sign up with email and password; signs the new user in.
+    /// Sign up with email and password; signs the new user in (unless the email must be
+    /// verified first: then no session, and `token` is null).
     #[oai(path = "/sign-up/email", method = "post")]
     async fn sign_up_email(
         &self,
@@ -41,15 +42,22 @@ impl EmailPasswordApi {
             password,
             image: body.image,
             remember_me,
+            callback_url: body.callback_url,
             client: client_info(request),
         };
         let signed = self.state.auth().sign_up_email(command).await?;
-        let cookies = session_cookies(&self.state, &signed.session, remember_me);
         let response = SignUpEmailResponse {
-            token: Some(signed.session.token.expose().to_owned()),
+            token: signed
+                .session
+                .as_ref()
+                .map(|session| session.token.expose().to_owned()),
             user: UserDto::from(&signed.user),
         };
-        Ok(Reply::new(response).cookies(cookies))
+        let reply = Reply::new(response);
+        Ok(match &signed.session {
+            Some(session) => reply.cookies(session_cookies(&self.state, session, remember_me)),
+            None => reply,
+        })
     }
 
     /// Sign in with email and password. A plugin may answer instead without a session (a

@@ -1,6 +1,7 @@
 //! The routes, one `#[OpenApi]` struct per Better-Auth route group.
 
 mod email_password;
+mod email_verification;
 mod meta;
 mod password_reset;
 mod session;
@@ -17,6 +18,7 @@ use crate::error::ApiError;
 use crate::state::HttpState;
 
 pub(crate) use email_password::EmailPasswordApi;
+pub(crate) use email_verification::EmailVerificationApi;
 pub(crate) use meta::MetaApi;
 pub(crate) use password_reset::PasswordResetApi;
 pub(crate) use session::SessionApi;
@@ -33,6 +35,8 @@ pub(crate) enum ApiTags {
     User,
     /// Password reset by email.
     PasswordReset,
+    /// Email verification.
+    EmailVerification,
     /// Liveness of the auth API.
     Meta,
 }
@@ -43,6 +47,7 @@ pub(crate) fn all(
 ) -> (
     EmailPasswordApi,
     PasswordResetApi,
+    EmailVerificationApi,
     SessionApi,
     UserApi,
     MetaApi,
@@ -52,6 +57,9 @@ pub(crate) fn all(
             state: state.clone(),
         },
         PasswordResetApi {
+            state: state.clone(),
+        },
+        EmailVerificationApi {
             state: state.clone(),
         },
         SessionApi {
@@ -83,5 +91,18 @@ pub(crate) fn check_callback(state: &HttpState, url: Option<&String>) -> Result<
             "Invalid callbackURL",
         )),
         _ => Ok(()),
+    }
+}
+
+/// `url` with `name=value` added to its query (before any fragment).
+pub(crate) fn with_query(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(base, fragment)| (base, Some(fragment)));
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let value = crate::cookies::encode_uri_component(value);
+    match fragment {
+        Some(fragment) => format!("{base}{separator}{name}={value}#{fragment}"),
+        None => format!("{base}{separator}{name}={value}"),
     }
 }

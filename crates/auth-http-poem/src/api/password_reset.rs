@@ -60,19 +60,6 @@ pub(crate) enum LinkRedirect {
 const RESET_MESSAGE: &str =
     "If this email exists in our system, check your email for the reset link";
 
-/// `url` with `name=value` added to its query.
-fn with_query(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = url
-        .split_once('#')
-        .map_or((url, None), |(b, f)| (b, Some(f)));
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let value = crate::cookies::encode_uri_component(value);
-    match fragment {
-        Some(fragment) => format!("{base}{separator}{name}={value}#{fragment}"),
-        None => format!("{base}{separator}{name}={value}"),
-    }
-}
-
 #[OpenApi(tag = "ApiTags::PasswordReset")]
 impl PasswordResetApi {
     /// Mail a password reset link (the answer is the same whether the email has an account).
@@ -114,9 +101,9 @@ impl PasswordResetApi {
         };
         super::check_callback(&self.state, Some(&callback.to_owned()))?;
         let target = if self.state.auth().reset_token_is_valid(&token.0).await? {
-            with_query(callback, "token", &token.0)
+            super::with_query(callback, "token", &token.0)
         } else {
-            with_query(callback, "error", "INVALID_TOKEN")
+            super::with_query(callback, "error", "INVALID_TOKEN")
         };
         Ok(LinkRedirect::Found(target))
     }
@@ -145,7 +132,7 @@ impl PasswordResetApi {
 
 #[cfg(test)]
 mod tests {
-    use super::with_query;
+    use super::super::with_query;
 
     #[test]
     fn the_token_joins_the_callback_query() {

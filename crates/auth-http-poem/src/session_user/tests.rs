@@ -47,17 +47,19 @@ async fn fixture(plugins: Vec<Arc<dyn HttpPlugin>>) -> (Arc<HttpState>, String) 
             password: Password::new("password-123".to_owned()),
             image: None,
             remember_me: true,
+            callback_url: None,
             client: ClientInfo::default(),
         })
         .await
         .expect("sign-up");
+    let session = signed.session.expect("signed in at sign-up");
     let state = Arc::new(HttpState::new(
         auth,
         HttpConfig::default(),
         Secret::new(SECRET.to_owned()),
         plugins,
     ));
-    (state, signed.session.token.expose().to_owned())
+    (state, session.token.expose().to_owned())
 }
 
 #[tokio::test]

@@ -1,0 +1,189 @@
+//! `/send-verification-email`, `GET /verify-email`, `/verify-password`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::AuthError;
+use auth_domain::Password;
+use poem::http::StatusCode;
+use poem::{IntoResponse, Request, Response};
+use poem_openapi::param::Query;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Serialize;
+
+use super::{ApiTags, client_info};
+use crate::dto::{StatusResponse, UserDto};
+use crate::error::ApiError;
+use crate::payload::{BaJson, Reply};
+use crate::session_ctx::{load, require, session_cookies};
+use crate::state::HttpState;
+
+pub(crate) struct EmailVerificationApi {
+    pub(crate) state: Arc<HttpState>,
+}
+
+/// `POST /send-verification-email` body.
+#[derive(Debug, Object)]
+pub(crate) struct SendVerificationEmailRequest {
+    /// The address to verify (the session's own when signed in).
+    email: String,
+    /// Where the link leads after verification (a relative path or a trusted origin).
+    #[oai(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// `GET /verify-email` answer without a callback.
+#[derive(Debug, Object, Serialize)]
+pub(crate) struct VerifyEmailResponse {
+    /// Always `true`.
+    status: bool,
+    /// `null` for a plain verification.
+    user: Option<UserDto>,
+}
+
+/// `POST /verify-password` body. No `Debug`: it holds a password.
+#[derive(Object)]
+pub(crate) struct VerifyPasswordRequest {
+    /// The signed-in user's password.
+    #[oai(validator(max_length = 4096))]
+    password: poem_openapi::types::Password,
+}
+
+/// The answer of a followed verification link.
+#[derive(ApiResponse)]
+pub(crate) enum VerifyEmailAnswer {
+    /// Verified (no callback).
+    #[oai(status = 200)]
+    Verified(poem_openapi::payload::Json<VerifyEmailResponse>),
+    /// To the callback, with `?error=<code>` on failure.
+    #[oai(status = 302)]
+    Redirect(#[oai(header = "location")] String),
+}
+
+/// Without a session, the answer takes at least this long whatever the address (Better-Auth's
+/// floor), so that its timing tells nothing about which addresses have accounts.
+const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
+
+#[OpenApi(tag = "ApiTags::EmailVerification")]
+impl EmailVerificationApi {
+    /// Mail a verification link (without a session, the same answer for every address).
+    #[oai(path = "/send-verification-email", method = "post")]
+    async fn send_verification_email(
+        &self,
+        request: &Request,
+        body: BaJson<SendVerificationEmailRequest>,
+    ) -> Result<Reply<StatusResponse>, ApiError> {
+        let started = tokio::time::Instant::now();
+        let body = body.0;
+        super::check_callback(&self.state, body.callback_url.as_ref())?;
+        let (loaded, _) = load(&self.state, request, false).await?;
+        let context = loaded.as_ref().map(|loaded| &loaded.context);
+        let sent = self
+            .state
+            .auth()
+            .send_verification_email(&body.email, body.callback_url.as_deref(), context)
+            .await;
+        if context.is_none() {
+            tokio::time::sleep_until(started + ANONYMOUS_FLOOR).await;
+        }
+        sent?;
+        let reply = Reply::new(StatusResponse { status: true });
+        Ok(match loaded {
+            Some(loaded) => reply.cookies(loaded.cookies),
+            None => reply,
+        })
+    }
+
+    /// The link in the mail: verifies the address, then redirects to `callbackURL` (with
+    /// `?error=<code>` when the link cannot be used) or answers `{"status":true,"user":null}`.
+    #[oai(path = "/verify-email", method = "get")]
+    async fn verify_email(
+        &self,
+        request: &Request,
+        token: Query<String>,
+        #[oai(name = "callbackURL")] callback_url: Query<Option<String>>,
+    ) -> Result<VerifyEmailAnswerWithCookies, ApiError> {
+        super::check_callback(&self.state, callback_url.0.as_ref())?;
+        let (loaded, _) = load(&self.state, request, true).await?;
+        let context = loaded.as_ref().map(|loaded| &loaded.context);
+        let verified = self
+            .state
+            .auth()
+            .verify_email(&token.0, context, &client_info(request))
+            .await;
+        let verified = match (verified, &callback_url.0) {
+            (Ok(verified), _) => verified,
+            (Err(AuthError::VerificationRefused(refusal)), Some(callback)) => {
+                let target = super::with_query(callback, "error", refusal.code());
+                return Ok(VerifyEmailAnswerWithCookies(
+                    VerifyEmailAnswer::Redirect(target),
+                    Vec::new(),
+                ));
+            }
+            (Err(error), _) => return Err(error.into()),
+        };
+        let cookies = verified
+            .session
+            .as_ref()
+            .map(|session| session_cookies(&self.state, session, true));
+        let answer = match callback_url.0 {
+            Some(callback) => VerifyEmailAnswer::Redirect(callback),
+            None => VerifyEmailAnswer::Verified(poem_openapi::payload::Json(VerifyEmailResponse {
+                status: true,
+                user: None,
+            })),
+        };
+        Ok(VerifyEmailAnswerWithCookies(
+            answer,
+            cookies.map(|cookies| cookies.lines).unwrap_or_default(),
+        ))
+    }
+
+    /// Check the signed-in user's password.
+    #[oai(path = "/verify-password", method = "post")]
+    async fn verify_password(
+        &self,
+        request: &Request,
+        body: BaJson<VerifyPasswordRequest>,
+    ) -> Result<Reply<StatusResponse>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        self.state
+            .auth()
+            .verify_password(&loaded.context, &Password::new(body.0.password.0))
+            .await?;
+        Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
+    }
+}
+
+/// A verification answer with the `Set-Cookie` lines of a session it started.
+pub(crate) struct VerifyEmailAnswerWithCookies(VerifyEmailAnswer, Vec<String>);
+
+impl IntoResponse for VerifyEmailAnswerWithCookies {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        for line in self.1 {
+            if let Ok(value) = poem::http::HeaderValue::from_str(&line) {
+                response
+                    .headers_mut()
+                    .append(poem::http::header::SET_COOKIE, value);
+            }
+        }
+        if response.status() == StatusCode::OK {
+            response.headers_mut().insert(
+                poem::http::header::CACHE_CONTROL,
+                poem::http::HeaderValue::from_static("no-store"),
+            );
+        }
+        response
+    }
+}
+
+impl ApiResponse for VerifyEmailAnswerWithCookies {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        VerifyEmailAnswer::meta()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        VerifyEmailAnswer::register(registry);
+    }
+}
