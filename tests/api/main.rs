@@ -12,6 +12,7 @@ mod browser;
 mod compat;
 mod connections;
 mod cors;
+mod delete_user;
 mod docs;
 mod email_password;
 mod email_verification;

@@ -63,7 +63,9 @@ impl Message {
                 kept,
                 reason,
             } => (user_id, kept.as_ref(), Some(*reason)),
-            AuthEvent::PasswordChanged { user_id } => (user_id, None, None),
+            AuthEvent::PasswordChanged { user_id } | AuthEvent::UserDeleted { user_id } => {
+                (user_id, None, None)
+            }
             // Carries a session token; no other instance needs it.
             _ => return None,
         };
@@ -92,6 +94,7 @@ impl Message {
                 reason: reason()?,
             }),
             "password_changed" => Some(AuthEvent::PasswordChanged { user_id }),
+            "user_deleted" => Some(AuthEvent::UserDeleted { user_id }),
             _ => None,
         }
     }
@@ -264,11 +267,17 @@ mod tests {
         };
         let back = Message::of("a", &all).expect("published").into_event();
         assert_eq!(back, Some(all));
-        let changed = AuthEvent::PasswordChanged {
-            user_id: UserId::new("u"),
-        };
-        let back = Message::of("a", &changed).expect("published").into_event();
-        assert_eq!(back, Some(changed));
+        for event in [
+            AuthEvent::PasswordChanged {
+                user_id: UserId::new("u"),
+            },
+            AuthEvent::UserDeleted {
+                user_id: UserId::new("u"),
+            },
+        ] {
+            let back = Message::of("a", &event).expect("published").into_event();
+            assert_eq!(back, Some(event));
+        }
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Auth {
                 _ => return,
             },
             AuthEvent::PasswordChanged { user_id } => (AuditKind::PasswordChanged, user_id, None),
+            AuthEvent::UserDeleted { user_id } => (AuditKind::UserDeleted, user_id, None),
             _ => return,
         };
         self.audit(kind, Some(user_id), reason, client).await;

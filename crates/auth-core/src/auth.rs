@@ -78,6 +78,13 @@ pub struct EmailRules {
     /// Following a verification link signs the user in
     /// (`emailVerification.autoSignInAfterVerification`).
     pub auto_sign_in_after_verification: bool,
+    /// Users may delete their account (`user.deleteUser.enabled`).
+    pub delete_user_enabled: bool,
+    /// Account deletion is confirmed by an emailed link
+    /// (`user.deleteUser.sendDeleteAccountVerification`).
+    pub delete_user_verification: bool,
+    /// How long a deletion link works (`deleteTokenExpiresIn`, one day).
+    pub delete_token_ttl: time::Duration,
 }
 
 impl Default for EmailRules {
@@ -89,6 +96,9 @@ impl Default for EmailRules {
             require_email_verification: false,
             send_verification_on_sign_up: false,
             auto_sign_in_after_verification: false,
+            delete_user_enabled: false,
+            delete_user_verification: false,
+            delete_token_ttl: time::Duration::days(1),
         }
     }
 }
@@ -186,7 +196,7 @@ impl Auth {
             AuthEvent::SessionEnded {
                 token: Some(token), ..
             } => self.invalidate_cached(token).await,
-            AuthEvent::UserSessionsEnded { user_id, .. } => {
+            AuthEvent::UserSessionsEnded { user_id, .. } | AuthEvent::UserDeleted { user_id } => {
                 self.invalidate_cached_user(user_id).await;
             }
             _ => {}

@@ -56,6 +56,18 @@ pub enum AuthError {
     /// `?error=<code>` when the link names a callback).
     #[error("email verification refused: {0:?}")]
     VerificationRefused(VerificationRefusal),
+    /// Account deletion is switched off (`404` with an empty body, as Better-Auth).
+    #[error("delete user is disabled")]
+    DeleteUserDisabled,
+    /// Deleting without a password needs a session younger than the freshness window.
+    #[error("session expired")]
+    SessionExpired,
+    /// An account-deletion token that is unknown, expired, used, or another user's (`404`).
+    #[error("invalid deletion token")]
+    DeleteTokenInvalid,
+    /// A deletion link followed without a session.
+    #[error("failed to get user info")]
+    FailedToGetUserInfo,
     /// An update request carried no field to change.
     #[error("no fields to update")]
     NoFieldsToUpdate,
@@ -91,6 +103,10 @@ impl AuthError {
             Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
             Self::ResetPasswordDisabled => Some("RESET_PASSWORD_DISABLED"),
             Self::VerificationEmailNotEnabled => Some("VERIFICATION_EMAIL_NOT_ENABLED"),
+            Self::DeleteUserDisabled => None,
+            Self::SessionExpired => Some("SESSION_EXPIRED"),
+            Self::DeleteTokenInvalid => Some("INVALID_TOKEN"),
+            Self::FailedToGetUserInfo => Some("FAILED_TO_GET_USER_INFO"),
             Self::EmailMismatch => Some("EMAIL_MISMATCH"),
             Self::EmailAlreadyVerified => Some("EMAIL_ALREADY_VERIFIED"),
             Self::EmailNotVerified => Some("EMAIL_NOT_VERIFIED"),
@@ -121,6 +137,12 @@ impl AuthError {
             Self::NoFieldsToUpdate => "No fields to update".to_owned(),
             Self::ResetPasswordDisabled => "Reset password isn't enabled".to_owned(),
             Self::VerificationEmailNotEnabled => "Verification email isn't enabled".to_owned(),
+            Self::DeleteUserDisabled => String::new(),
+            Self::SessionExpired => {
+                "Session expired. Re-authenticate to perform this action.".to_owned()
+            }
+            Self::DeleteTokenInvalid => "Invalid token".to_owned(),
+            Self::FailedToGetUserInfo => "Failed to get user info".to_owned(),
             Self::EmailMismatch => "Email mismatch".to_owned(),
             Self::EmailAlreadyVerified => "Email is already verified".to_owned(),
             Self::EmailNotVerified => "Email not verified".to_owned(),

@@ -8,6 +8,7 @@
 
 mod audit;
 mod auth;
+mod delete_user;
 mod email_password;
 mod email_verification;
 mod error;
@@ -20,6 +21,7 @@ mod session;
 mod user;
 
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
+pub use delete_user::{DeleteOutcome, DeleteUser};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
 };

@@ -26,6 +26,8 @@ pub struct MailTemplates {
     /// `send-verification-email` (and sign-up with `sendOnSignUp`): the link that verifies the
     /// address.
     pub verify_email: Template,
+    /// `delete-user` with deletion by link: the link that deletes the account.
+    pub delete_account: Template,
 }
 
 impl Default for MailTemplates {
@@ -41,6 +43,11 @@ impl Default for MailTemplates {
                 text: "Hello {{name}},\n\nTo confirm that {{email}} is your address for {{app}}, open this link within the hour:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n".to_owned(),
                 html: "<p>Hello {{name}},</p><p>To confirm that {{email}} is your address for {{app}}, open this link within the hour:</p><p><a href=\"{{url}}\">Verify your email</a></p><p>If you did not sign up, ignore this message.</p>".to_owned(),
             },
+            delete_account: Template {
+                subject: "Delete your {{app}} account".to_owned(),
+                text: "Hello {{name}},\n\nSomeone signed in as {{email}} asked to delete your {{app}} account. To delete it for good, open this link within a day while signed in:\n\n{{url}}\n\nIf it was not you, ignore this message and change your password.\n".to_owned(),
+                html: "<p>Hello {{name}},</p><p>Someone signed in as {{email}} asked to delete your {{app}} account. To delete it for good, open this link within a day while signed in:</p><p><a href=\"{{url}}\">Delete your account</a></p><p>If it was not you, ignore this message and change your password.</p>".to_owned(),
+            },
         }
     }
 }
@@ -51,12 +58,13 @@ impl MailTemplates {
         match kind {
             "reset-password" => Some(&mut self.reset_password),
             "verify-email" => Some(&mut self.verify_email),
+            "delete-account" => Some(&mut self.delete_account),
             _ => None,
         }
     }
 
     /// The names of every template.
-    pub const NAMES: [&'static str; 2] = ["reset-password", "verify-email"];
+    pub const NAMES: [&'static str; 3] = ["reset-password", "verify-email", "delete-account"];
 }
 
 /// What the mail flows need: where mail goes, what it says, the links' base, and the

@@ -21,6 +21,8 @@ pub enum AuditKind {
     SessionRevoked,
     /// A request was refused by a rate limit.
     RateLimited,
+    /// The user deleted their account.
+    UserDeleted,
 }
 
 impl AuditKind {
@@ -35,6 +37,7 @@ impl AuditKind {
             Self::PasswordChanged => "password_changed",
             Self::SessionRevoked => "session_revoked",
             Self::RateLimited => "rate_limited",
+            Self::UserDeleted => "user_deleted",
         }
     }
 
@@ -49,6 +52,7 @@ impl AuditKind {
             Self::PasswordChanged,
             Self::SessionRevoked,
             Self::RateLimited,
+            Self::UserDeleted,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)

@@ -93,6 +93,11 @@ pub enum AuthEvent {
         /// The user.
         user_id: UserId,
     },
+    /// The user was deleted, with every session and account.
+    UserDeleted {
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 impl AuthEvent {
@@ -115,6 +120,7 @@ impl AuthEvent {
             Self::SessionEnded { .. } => "session_ended",
             Self::UserSessionsEnded { .. } => "user_sessions_ended",
             Self::PasswordChanged { .. } => "password_changed",
+            Self::UserDeleted { .. } => "user_deleted",
         }
     }
 }

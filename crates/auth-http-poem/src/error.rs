@@ -91,6 +91,10 @@ impl From<AuthError> for ApiError {
             | AuthError::EmailMismatch
             | AuthError::EmailAlreadyVerified => StatusCode::BAD_REQUEST,
             AuthError::VerificationRefused(_) => StatusCode::UNAUTHORIZED,
+            AuthError::SessionExpired => StatusCode::BAD_REQUEST,
+            AuthError::DeleteUserDisabled
+            | AuthError::DeleteTokenInvalid
+            | AuthError::FailedToGetUserInfo => StatusCode::NOT_FOUND,
             AuthError::EmailNotVerified => StatusCode::FORBIDDEN,
             AuthError::InvalidEmailOrPassword | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthError::SessionNotFresh | AuthError::TwoFactorNotAvailable => StatusCode::FORBIDDEN,
@@ -144,7 +148,14 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body.to_json()).unwrap_or_default();
+        // Better-Auth's `APIError` without a body (a disabled `delete-user`): status only, and
+        // an empty JSON body.
+        let empty = self.body.message.is_empty() && self.body.code.is_none();
+        let body = if empty {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&self.body.to_json()).unwrap_or_default()
+        };
         crate::payload::json_response(self.status, body, self.cookies, self.headers)
     }
 }

@@ -300,3 +300,29 @@ impl<T: ToJSON + Serialize + Send> ApiResponse for Answer<T> {
         T::register(registry);
     }
 }
+
+/// A typed answer (a redirect, say) with `Set-Cookie` lines added (a session a link started or
+/// ended).
+pub struct WithCookies<T>(pub T, pub Vec<String>);
+
+impl<T: IntoResponse> IntoResponse for WithCookies<T> {
+    fn into_response(self) -> Response {
+        let mut response = self.0.into_response();
+        for line in self.1 {
+            if let Ok(value) = HeaderValue::from_str(&line) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+impl<T: ApiResponse> ApiResponse for WithCookies<T> {
+    fn meta() -> MetaResponses {
+        T::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use auth_core::AuthError;
 use auth_domain::Password;
-use poem::http::StatusCode;
-use poem::{IntoResponse, Request, Response};
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Serialize;
@@ -14,7 +13,7 @@ use serde::Serialize;
 use super::{ApiTags, client_info};
 use crate::dto::{StatusResponse, UserDto};
 use crate::error::ApiError;
-use crate::payload::{BaJson, Reply};
+use crate::payload::{BaJson, Reply, WithCookies};
 use crate::session_ctx::{load, require, session_cookies};
 use crate::state::HttpState;
 
@@ -102,7 +101,7 @@ impl EmailVerificationApi {
         request: &Request,
         token: Query<String>,
         #[oai(name = "callbackURL")] callback_url: Query<Option<String>>,
-    ) -> Result<VerifyEmailAnswerWithCookies, ApiError> {
+    ) -> Result<WithCookies<VerifyEmailAnswer>, ApiError> {
         super::check_callback(&self.state, callback_url.0.as_ref())?;
         let (loaded, _) = load(&self.state, request, true).await?;
         let context = loaded.as_ref().map(|loaded| &loaded.context);
@@ -115,10 +114,7 @@ impl EmailVerificationApi {
             (Ok(verified), _) => verified,
             (Err(AuthError::VerificationRefused(refusal)), Some(callback)) => {
                 let target = super::with_query(callback, "error", refusal.code());
-                return Ok(VerifyEmailAnswerWithCookies(
-                    VerifyEmailAnswer::Redirect(target),
-                    Vec::new(),
-                ));
+                return Ok(WithCookies(VerifyEmailAnswer::Redirect(target), Vec::new()));
             }
             (Err(error), _) => return Err(error.into()),
         };
@@ -133,7 +129,7 @@ impl EmailVerificationApi {
                 user: None,
             })),
         };
-        Ok(VerifyEmailAnswerWithCookies(
+        Ok(WithCookies(
             answer,
             cookies.map(|cookies| cookies.lines).unwrap_or_default(),
         ))
@@ -152,38 +148,5 @@ impl EmailVerificationApi {
             .verify_password(&loaded.context, &Password::new(body.0.password.0))
             .await?;
         Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
-    }
-}
-
-/// A verification answer with the `Set-Cookie` lines of a session it started.
-pub(crate) struct VerifyEmailAnswerWithCookies(VerifyEmailAnswer, Vec<String>);
-
-impl IntoResponse for VerifyEmailAnswerWithCookies {
-    fn into_response(self) -> Response {
-        let mut response = self.0.into_response();
-        for line in self.1 {
-            if let Ok(value) = poem::http::HeaderValue::from_str(&line) {
-                response
-                    .headers_mut()
-                    .append(poem::http::header::SET_COOKIE, value);
-            }
-        }
-        if response.status() == StatusCode::OK {
-            response.headers_mut().insert(
-                poem::http::header::CACHE_CONTROL,
-                poem::http::HeaderValue::from_static("no-store"),
-            );
-        }
-        response
-    }
-}
-
-impl ApiResponse for VerifyEmailAnswerWithCookies {
-    fn meta() -> poem_openapi::registry::MetaResponses {
-        VerifyEmailAnswer::meta()
-    }
-
-    fn register(registry: &mut poem_openapi::registry::Registry) {
-        VerifyEmailAnswer::register(registry);
     }
 }

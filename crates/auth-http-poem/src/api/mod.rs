@@ -1,5 +1,6 @@
 //! The routes, one `#[OpenApi]` struct per Better-Auth route group.
 
+mod delete_user;
 mod email_password;
 mod email_verification;
 mod meta;
@@ -17,6 +18,7 @@ use poem_openapi::Tags;
 use crate::error::ApiError;
 use crate::state::HttpState;
 
+pub(crate) use delete_user::DeleteUserApi;
 pub(crate) use email_password::EmailPasswordApi;
 pub(crate) use email_verification::EmailVerificationApi;
 pub(crate) use meta::MetaApi;
@@ -48,6 +50,7 @@ pub(crate) fn all(
     EmailPasswordApi,
     PasswordResetApi,
     EmailVerificationApi,
+    DeleteUserApi,
     SessionApi,
     UserApi,
     MetaApi,
@@ -60,6 +63,9 @@ pub(crate) fn all(
             state: state.clone(),
         },
         EmailVerificationApi {
+            state: state.clone(),
+        },
+        DeleteUserApi {
             state: state.clone(),
         },
         SessionApi {
