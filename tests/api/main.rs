@@ -9,6 +9,7 @@
 
 mod bearer;
 mod browser;
+mod change_email;
 mod compat;
 mod connections;
 mod cors;

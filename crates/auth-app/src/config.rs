@@ -180,6 +180,8 @@ pub struct AppConfig {
     pub send_verification_on_sign_up: bool,
     /// `AUTH_AUTO_SIGN_IN_AFTER_VERIFICATION`: following a verification link signs the user in.
     pub auto_sign_in_after_verification: bool,
+    /// `AUTH_CHANGE_EMAIL_ENABLED`: users may change their email (`POST /change-email`).
+    pub change_email_enabled: bool,
     /// `AUTH_DELETE_USER_ENABLED`: users may delete their account (`POST /delete-user`).
     pub delete_user_enabled: bool,
     /// `AUTH_DELETE_USER_BY_EMAIL`: a deletion is confirmed by an emailed link.
@@ -274,6 +276,7 @@ impl Default for AppConfig {
             require_email_verification: false,
             send_verification_on_sign_up: false,
             auto_sign_in_after_verification: false,
+            change_email_enabled: false,
             delete_user_enabled: false,
             delete_user_by_email: false,
         }
@@ -369,6 +372,7 @@ impl std::fmt::Debug for AppConfig {
                 "auto_sign_in_after_verification",
                 &self.auto_sign_in_after_verification,
             )
+            .field("change_email_enabled", &self.change_email_enabled)
             .field("delete_user_enabled", &self.delete_user_enabled)
             .field("delete_user_by_email", &self.delete_user_by_email)
             .field("redis_timeout_ms", &self.redis_timeout_ms)

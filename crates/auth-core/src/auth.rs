@@ -78,6 +78,8 @@ pub struct EmailRules {
     /// Following a verification link signs the user in
     /// (`emailVerification.autoSignInAfterVerification`).
     pub auto_sign_in_after_verification: bool,
+    /// Users may change their email (`user.changeEmail.enabled`).
+    pub change_email_enabled: bool,
     /// Users may delete their account (`user.deleteUser.enabled`).
     pub delete_user_enabled: bool,
     /// Account deletion is confirmed by an emailed link
@@ -96,6 +98,7 @@ impl Default for EmailRules {
             require_email_verification: false,
             send_verification_on_sign_up: false,
             auto_sign_in_after_verification: false,
+            change_email_enabled: false,
             delete_user_enabled: false,
             delete_user_verification: false,
             delete_token_ttl: time::Duration::days(1),

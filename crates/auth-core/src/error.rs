@@ -56,6 +56,15 @@ pub enum AuthError {
     /// `?error=<code>` when the link names a callback).
     #[error("email verification refused: {0:?}")]
     VerificationRefused(VerificationRefusal),
+    /// Changing the email is switched off.
+    #[error("change email is disabled")]
+    ChangeEmailDisabled,
+    /// The new email is the current one.
+    #[error("email is the same")]
+    EmailIsTheSame,
+    /// Changing the email needs a mailer, and none is configured (a message-only error).
+    #[error("no email change flow")]
+    NoEmailChangeFlow,
     /// Account deletion is switched off (`404` with an empty body, as Better-Auth).
     #[error("delete user is disabled")]
     DeleteUserDisabled,
@@ -103,7 +112,8 @@ impl AuthError {
             Self::TwoFactorNotAvailable => Some("TWO_FACTOR_NOT_AVAILABLE"),
             Self::ResetPasswordDisabled => Some("RESET_PASSWORD_DISABLED"),
             Self::VerificationEmailNotEnabled => Some("VERIFICATION_EMAIL_NOT_ENABLED"),
-            Self::DeleteUserDisabled => None,
+            Self::DeleteUserDisabled | Self::EmailIsTheSame | Self::NoEmailChangeFlow => None,
+            Self::ChangeEmailDisabled => Some("CHANGE_EMAIL_DISABLED"),
             Self::SessionExpired => Some("SESSION_EXPIRED"),
             Self::DeleteTokenInvalid => Some("INVALID_TOKEN"),
             Self::FailedToGetUserInfo => Some("FAILED_TO_GET_USER_INFO"),
@@ -138,6 +148,9 @@ impl AuthError {
             Self::ResetPasswordDisabled => "Reset password isn't enabled".to_owned(),
             Self::VerificationEmailNotEnabled => "Verification email isn't enabled".to_owned(),
             Self::DeleteUserDisabled => String::new(),
+            Self::ChangeEmailDisabled => "Change email is disabled".to_owned(),
+            Self::EmailIsTheSame => "Email is the same".to_owned(),
+            Self::NoEmailChangeFlow => "Verification email isn't enabled".to_owned(),
             Self::SessionExpired => {
                 "Session expired. Re-authenticate to perform this action.".to_owned()
             }

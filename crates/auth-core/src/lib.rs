@@ -25,7 +25,7 @@ pub use delete_user::{DeleteOutcome, DeleteUser};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,
 };
-pub use email_verification::VerifiedEmail;
+pub use email_verification::{Verified, VerifiedEmail};
 pub use error::{AuthError, VerificationRefusal};
 pub use jwt::{
     IssuedToken, JWKS_FRESHNESS, KeyInfo, KeyStatus, PublishedJwk, PublishedPaserk, TokenConfig,

@@ -28,6 +28,9 @@ pub struct MailTemplates {
     pub verify_email: Template,
     /// `delete-user` with deletion by link: the link that deletes the account.
     pub delete_account: Template,
+    /// `change-email` of a verified user: the link, to the current address, that confirms the
+    /// change (`{{email}}` is the new address).
+    pub change_email: Template,
 }
 
 impl Default for MailTemplates {
@@ -42,6 +45,11 @@ impl Default for MailTemplates {
                 subject: "Verify your email for {{app}}".to_owned(),
                 text: "Hello {{name}},\n\nTo confirm that {{email}} is your address for {{app}}, open this link within the hour:\n\n{{url}}\n\nIf you did not sign up, ignore this message.\n".to_owned(),
                 html: "<p>Hello {{name}},</p><p>To confirm that {{email}} is your address for {{app}}, open this link within the hour:</p><p><a href=\"{{url}}\">Verify your email</a></p><p>If you did not sign up, ignore this message.</p>".to_owned(),
+            },
+            change_email: Template {
+                subject: "Confirm the new email of your {{app}} account".to_owned(),
+                text: "Hello {{name}},\n\nSomeone signed in to your {{app}} account asked to change its email to {{email}}. To confirm, open this link within the hour; a verification link will then go to the new address:\n\n{{url}}\n\nIf it was not you, ignore this message and change your password.\n".to_owned(),
+                html: "<p>Hello {{name}},</p><p>Someone signed in to your {{app}} account asked to change its email to {{email}}. To confirm, open this link within the hour; a verification link will then go to the new address:</p><p><a href=\"{{url}}\">Confirm the change</a></p><p>If it was not you, ignore this message and change your password.</p>".to_owned(),
             },
             delete_account: Template {
                 subject: "Delete your {{app}} account".to_owned(),
@@ -59,12 +67,18 @@ impl MailTemplates {
             "reset-password" => Some(&mut self.reset_password),
             "verify-email" => Some(&mut self.verify_email),
             "delete-account" => Some(&mut self.delete_account),
+            "change-email" => Some(&mut self.change_email),
             _ => None,
         }
     }
 
     /// The names of every template.
-    pub const NAMES: [&'static str; 3] = ["reset-password", "verify-email", "delete-account"];
+    pub const NAMES: [&'static str; 4] = [
+        "reset-password",
+        "verify-email",
+        "delete-account",
+        "change-email",
+    ];
 }
 
 /// What the mail flows need: where mail goes, what it says, the links' base, and the
@@ -95,13 +109,26 @@ impl MailSetup {
     /// Renders `template` for `user` with the link `url` and queues it; a message that cannot
     /// be queued is logged (the flow's answer stays the same, and the user may ask again).
     pub(crate) async fn send(&self, template: &Template, user: &auth_domain::User, url: &str) {
+        self.send_to(template, &user.email, &user.email, &user.name, url)
+            .await;
+    }
+
+    /// Renders `template` for `to`, naming `shown` as `{{email}}`, and queues it.
+    pub(crate) async fn send_to(
+        &self,
+        template: &Template,
+        to: &Email,
+        shown: &Email,
+        name: &str,
+        url: &str,
+    ) {
         let message = template.render(
-            &user.email,
+            to,
             &Values {
                 app: &self.app_name,
                 url,
-                email: user.email.as_str(),
-                name: &user.name,
+                email: shown.as_str(),
+                name,
             },
         );
         if let Err(error) = self.mailer.send(message).await {

@@ -91,7 +91,10 @@ impl From<AuthError> for ApiError {
             | AuthError::EmailMismatch
             | AuthError::EmailAlreadyVerified => StatusCode::BAD_REQUEST,
             AuthError::VerificationRefused(_) => StatusCode::UNAUTHORIZED,
-            AuthError::SessionExpired => StatusCode::BAD_REQUEST,
+            AuthError::SessionExpired
+            | AuthError::ChangeEmailDisabled
+            | AuthError::EmailIsTheSame
+            | AuthError::NoEmailChangeFlow => StatusCode::BAD_REQUEST,
             AuthError::DeleteUserDisabled
             | AuthError::DeleteTokenInvalid
             | AuthError::FailedToGetUserInfo => StatusCode::NOT_FOUND,

@@ -26,10 +26,11 @@ pub trait UserRepo: Send + Sync {
     /// The user with this id.
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, PortError>;
 
-    /// Writes `name`, `image`, `email_verified` and `updated_at` of an existing user.
+    /// Writes `name`, `email`, `image`, `email_verified` and `updated_at` of an existing user.
     ///
     /// # Errors
-    /// MUST return `PortError::NotFound` if the user does not exist.
+    /// MUST return `PortError::NotFound` if the user does not exist, and `PortError::Conflict`
+    /// if another user has the email (nothing is written then).
     async fn update(&self, user: &User) -> Result<(), PortError>;
 
     /// Deletes the user with its accounts and sessions. Deleting a missing user is not an error.

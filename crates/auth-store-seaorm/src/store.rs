@@ -321,6 +321,10 @@ impl UserRepo for SeaOrmStore {
         one_row(
             user::Entity::update_many()
                 .col_expr(user::Column::Name, Expr::value(user.name.clone()))
+                .col_expr(
+                    user::Column::Email,
+                    Expr::value(user.email.as_str().to_owned()),
+                )
                 .col_expr(user::Column::Image, Expr::value(user.image.clone()))
                 .col_expr(
                     user::Column::EmailVerified,

@@ -215,13 +215,28 @@ async fn user_update_and_missing_user(stores: &Stores) {
     alice.name = "Renamed".to_owned();
     alice.image = Some("https://example.com/a.png".to_owned());
     alice.email_verified = true;
+    alice.email = Email::from_trusted("update-renamed@example.com".to_owned());
     alice.updated_at = T0 + Duration::minutes(5);
     assert!(
         stores.users.update(&alice).await.is_ok(),
         "update: existing user"
     );
     let stored = stores.users.find_by_id(&alice.id).await.ok().flatten();
-    assert_eq!(stored, Some(alice), "update: all written fields round-trip");
+    assert_eq!(
+        stored,
+        Some(alice.clone()),
+        "update: all written fields round-trip"
+    );
+    let bob = create_user(stores, "update-other").await;
+    let mut clash = alice.clone();
+    clash.email = bob.email.clone();
+    let taken = stores.users.update(&clash).await;
+    assert!(
+        matches!(taken, Err(PortError::Conflict)),
+        "update: another user's email is a conflict, got {taken:?}"
+    );
+    let unchanged = stores.users.find_by_id(&alice.id).await.ok().flatten();
+    assert_eq!(unchanged, Some(alice), "update: a conflict writes nothing");
     let ghost = user("update-ghost");
     let result = stores.users.update(&ghost).await;
     assert!(

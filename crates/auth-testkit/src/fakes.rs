@@ -205,18 +205,20 @@ mod mailer_tests {
     }
 }
 
-/// Email-verification tokens in the clear (`email|userId|exp`), for use-case tests: anything
-/// else is invalid.
+/// Email-verification tokens in the clear (`email|userId|exp|updateTo|requestType`), for
+/// use-case tests: anything else is invalid.
 #[derive(Debug, Default)]
 pub struct PlainEmailTokens;
 
 impl auth_ports::EmailTokens for PlainEmailTokens {
     fn sign(&self, claims: &auth_domain::EmailClaims) -> Result<String, PortError> {
         Ok(format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}|{}",
             claims.email,
             claims.user_id.as_deref().unwrap_or_default(),
-            claims.expires_at.unix_timestamp()
+            claims.expires_at.unix_timestamp(),
+            claims.update_to.as_deref().unwrap_or_default(),
+            claims.request_type.as_deref().unwrap_or_default()
         ))
     }
 
@@ -226,12 +228,11 @@ impl auth_ports::EmailTokens for PlainEmailTokens {
         now: OffsetDateTime,
     ) -> Result<auth_domain::EmailClaims, auth_ports::EmailTokenError> {
         let invalid = auth_ports::EmailTokenError::Invalid;
-        let mut parts = token.split('|');
-        let (Some(email), Some(user_id), Some(exp), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let parts: Vec<&str> = token.split('|').collect();
+        let [email, user_id, exp, update_to, request_type] = parts[..] else {
             return Err(invalid);
         };
+        let given = |part: &str| (!part.is_empty()).then(|| part.to_owned());
         let expires_at = exp
             .parse()
             .ok()
@@ -242,9 +243,9 @@ impl auth_ports::EmailTokens for PlainEmailTokens {
         }
         Ok(auth_domain::EmailClaims {
             email: email.to_owned(),
-            update_to: None,
-            user_id: (!user_id.is_empty()).then(|| user_id.to_owned()),
-            request_type: None,
+            update_to: given(update_to),
+            user_id: given(user_id),
+            request_type: given(request_type),
             issued_at: expires_at - Duration::hours(1),
             expires_at,
         })

@@ -109,10 +109,18 @@ impl UserRepo for MemoryStore {
 
     async fn update(&self, user: &User) -> Result<(), PortError> {
         let mut state = self.state();
+        let taken = state
+            .users
+            .values()
+            .any(|other| other.id != user.id && other.email == user.email);
         let Some(stored) = state.users.get_mut(&user.id) else {
             return Err(PortError::NotFound);
         };
+        if taken {
+            return Err(PortError::Conflict);
+        }
         stored.name.clone_from(&user.name);
+        stored.email = user.email.clone();
         stored.image.clone_from(&user.image);
         stored.email_verified = user.email_verified;
         stored.updated_at = user.updated_at;

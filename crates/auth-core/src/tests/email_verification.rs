@@ -55,7 +55,7 @@ async fn a_link_verifies_the_address_once_and_can_sign_the_user_in() {
     let token = token_in(&mailer, "verify@example.com");
     let verified = f
         .auth
-        .verify_email(&token, None, &ClientInfo::default())
+        .verify_email(&token, None, None, &ClientInfo::default())
         .await
         .expect("verified");
     assert!(verified.session.is_some(), "signed in after verification");
@@ -64,7 +64,7 @@ async fn a_link_verifies_the_address_once_and_can_sign_the_user_in() {
     // Again: nothing to do, no new session.
     let again = f
         .auth
-        .verify_email(&token, None, &ClientInfo::default())
+        .verify_email(&token, None, None, &ClientInfo::default())
         .await
         .expect("verified");
     assert!(again.session.is_none());
@@ -98,7 +98,7 @@ async fn bad_expired_and_orphaned_links_are_refused_with_their_codes() {
     };
     let client = ClientInfo::default();
     assert_eq!(
-        refusal(f.auth.verify_email("garbage", None, &client).await),
+        refusal(f.auth.verify_email("garbage", None, None, &client).await),
         Some(VerificationRefusal::InvalidToken)
     );
     let now = f.clock.now();
@@ -115,7 +115,7 @@ async fn bad_expired_and_orphaned_links_are_refused_with_their_codes() {
         .sign(&claims("refused@example.com", up.user.id.as_str(), now))
         .expect("token");
     assert_eq!(
-        refusal(f.auth.verify_email(&expired, None, &client).await),
+        refusal(f.auth.verify_email(&expired, None, None, &client).await),
         Some(VerificationRefusal::TokenExpired)
     );
     let later = now + Duration::hours(1);
@@ -123,14 +123,18 @@ async fn bad_expired_and_orphaned_links_are_refused_with_their_codes() {
         .sign(&claims("nobody@example.com", "x", later))
         .expect("token");
     assert_eq!(
-        refusal(f.auth.verify_email(&nobody, None, &client).await),
+        refusal(f.auth.verify_email(&nobody, None, None, &client).await),
         Some(VerificationRefusal::UserNotFound)
     );
     let someone_else = tokens
         .sign(&claims("refused@example.com", "another-user", later))
         .expect("token");
     assert_eq!(
-        refusal(f.auth.verify_email(&someone_else, None, &client).await),
+        refusal(
+            f.auth
+                .verify_email(&someone_else, None, None, &client)
+                .await
+        ),
         Some(VerificationRefusal::InvalidToken)
     );
     // Without a session, unknown and verified addresses get no mail and the same answer.
@@ -184,7 +188,7 @@ async fn with_verification_required_sign_up_issues_no_session_and_sign_in_waits_
     ));
     let token = token_in(&mailer, "wait@example.com");
     f.auth
-        .verify_email(&token, None, &ClientInfo::default())
+        .verify_email(&token, None, None, &ClientInfo::default())
         .await
         .expect("verified");
     assert!(
@@ -193,4 +197,79 @@ async fn with_verification_required_sign_up_issues_no_session_and_sign_in_waits_
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_legacy_change_link_changes_the_address_at_once_and_unverifies_it() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let f = with_rules(
+        mailer.clone(),
+        EmailRules {
+            change_email_enabled: true,
+            ..EmailRules::default()
+        },
+    );
+    let up = f
+        .auth
+        .sign_up_email_session(sign_up("legacy@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.auth
+        .sign_up_email_session(sign_up("occupied@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let now = f.clock.now();
+    let legacy = |to: &str| auth_domain::EmailClaims {
+        email: "legacy@example.com".to_owned(),
+        update_to: Some(to.to_owned()),
+        user_id: Some(up.user.id.as_str().to_owned()),
+        request_type: None,
+        issued_at: now,
+        expires_at: now + Duration::hours(1),
+    };
+    let client = ClientInfo::default();
+    // The new address was taken meanwhile: refused, nothing changes.
+    let clash = PlainEmailTokens
+        .sign(&legacy("occupied@example.com"))
+        .expect("token");
+    assert!(matches!(
+        f.auth.verify_email(&clash, None, None, &client).await,
+        Err(AuthError::UserAlreadyExists)
+    ));
+    let token = PlainEmailTokens
+        .sign(&legacy("moved@example.com"))
+        .expect("token");
+    let changed = f
+        .auth
+        .verify_email(&token, None, None, &client)
+        .await
+        .expect("changed");
+    let Verified::EmailChanged(user) = changed.outcome else {
+        panic!("changed");
+    };
+    assert_eq!(user.email.as_str(), "moved@example.com");
+    assert!(!user.email_verified);
+    assert!(
+        mailer.last_to("moved@example.com").is_some(),
+        "a verification link went to the new address"
+    );
+    // Without a mailer there is no way to change an address.
+    let ctx = context(&f.auth, &up.session.token).await;
+    let bare = Auth::new(
+        AuthDeps {
+            mail: None,
+            ..f.auth.deps().clone()
+        },
+        AuthConfig {
+            email: EmailRules {
+                change_email_enabled: true,
+                ..EmailRules::default()
+            },
+            ..AuthConfig::default()
+        },
+    );
+    assert!(matches!(
+        bare.change_email(&ctx, "elsewhere@example.com", None).await,
+        Err(AuthError::NoEmailChangeFlow)
+    ));
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::AuthError;
+use auth_core::{AuthError, Verified};
 use auth_domain::Password;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -36,8 +36,22 @@ pub(crate) struct SendVerificationEmailRequest {
 pub(crate) struct VerifyEmailResponse {
     /// Always `true`.
     status: bool,
-    /// `null` for a plain verification.
-    user: Option<UserDto>,
+    /// `null` for a plain verification, the user after a change of address, absent when the
+    /// current address confirmed a change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    user: Option<serde_json::Value>,
+}
+
+/// `POST /change-email` body.
+#[derive(Debug, Object)]
+pub(crate) struct ChangeEmailRequest {
+    /// The new address.
+    #[oai(rename = "newEmail")]
+    new_email: String,
+    /// Where the links lead afterwards (a relative path or a trusted origin).
+    #[oai(rename = "callbackURL")]
+    callback_url: Option<String>,
 }
 
 /// `POST /verify-password` body. No `Debug`: it holds a password.
@@ -108,7 +122,12 @@ impl EmailVerificationApi {
         let verified = self
             .state
             .auth()
-            .verify_email(&token.0, context, &client_info(request))
+            .verify_email(
+                &token.0,
+                context,
+                callback_url.0.as_deref(),
+                &client_info(request),
+            )
             .await;
         let verified = match (verified, &callback_url.0) {
             (Ok(verified), _) => verified,
@@ -122,17 +141,45 @@ impl EmailVerificationApi {
             .session
             .as_ref()
             .map(|session| session_cookies(&self.state, session, true));
+        let user = match &verified.outcome {
+            Verified::Address => Some(serde_json::Value::Null),
+            Verified::ChangeConfirmed => None,
+            Verified::EmailChanged(user) => serde_json::to_value(UserDto::from(user)).ok(),
+        };
         let answer = match callback_url.0 {
             Some(callback) => VerifyEmailAnswer::Redirect(callback),
             None => VerifyEmailAnswer::Verified(poem_openapi::payload::Json(VerifyEmailResponse {
                 status: true,
-                user: None,
+                user,
             })),
         };
         Ok(WithCookies(
             answer,
             cookies.map(|cookies| cookies.lines).unwrap_or_default(),
         ))
+    }
+
+    /// Change the signed-in user's address: a verified user confirms from the current address
+    /// first, an unverified one verifies the new one; the address changes when the link sent to
+    /// the new address is followed.
+    #[oai(path = "/change-email", method = "post")]
+    async fn change_email(
+        &self,
+        request: &Request,
+        body: BaJson<ChangeEmailRequest>,
+    ) -> Result<Reply<StatusResponse>, ApiError> {
+        let body = body.0;
+        super::check_callback(&self.state, body.callback_url.as_ref())?;
+        let loaded = require(&self.state, request).await?;
+        self.state
+            .auth()
+            .change_email(
+                &loaded.context,
+                &body.new_email,
+                body.callback_url.as_deref(),
+            )
+            .await?;
+        Ok(Reply::new(StatusResponse { status: true }).cookies(loaded.cookies))
     }
 
     /// Check the signed-in user's password.
