@@ -7,7 +7,10 @@ use crate::helpers::{ORIGIN, TestApp, base_config, expect_error, start_app_custo
 use auth_store_seaorm::test_db::TestDatabase;
 
 async fn app(enabled: bool) -> TestApp {
-    let database = TestDatabase::sqlite();
+    app_on(TestDatabase::sqlite(), enabled).await
+}
+
+async fn app_on(database: TestDatabase, enabled: bool) -> TestApp {
     let mut config = base_config(&database.url);
     config.change_email_enabled = enabled;
     start_app_customised(config, Some(database), |_| {}).await
@@ -96,7 +99,13 @@ async fn an_unverified_user_changes_address_from_a_link_sent_to_the_new_one() {
 
 #[tokio::test]
 async fn a_verified_user_confirms_from_the_old_address_then_verifies_the_new_one() {
-    let app = app(true).await;
+    for database in [Some(TestDatabase::sqlite()), TestDatabase::postgres().await] {
+        let Some(database) = database else { continue };
+        verified_user_changes_address(app_on(database, true).await).await;
+    }
+}
+
+async fn verified_user_changes_address(app: TestApp) {
     app.sign_up("old@example.com", "password-123").await;
     app.post(
         "/send-verification-email",

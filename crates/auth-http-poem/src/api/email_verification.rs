@@ -1,7 +1,6 @@
 //! `/send-verification-email`, `GET /verify-email`, `/verify-password`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use auth_core::{AuthError, Verified};
 use auth_domain::Password;
@@ -73,10 +72,6 @@ pub(crate) enum VerifyEmailAnswer {
     Redirect(#[oai(header = "location")] String),
 }
 
-/// Without a session, the answer takes at least this long whatever the address (Better-Auth's
-/// floor), so that its timing tells nothing about which addresses have accounts.
-const ANONYMOUS_FLOOR: Duration = Duration::from_millis(500);
-
 #[OpenApi(tag = "ApiTags::EmailVerification")]
 impl EmailVerificationApi {
     /// Mail a verification link (without a session, the same answer for every address).
@@ -97,7 +92,7 @@ impl EmailVerificationApi {
             .send_verification_email(&body.email, body.callback_url.as_deref(), context)
             .await;
         if context.is_none() {
-            tokio::time::sleep_until(started + ANONYMOUS_FLOOR).await;
+            tokio::time::sleep_until(started + super::ANONYMOUS_FLOOR).await;
         }
         sent?;
         let reply = Reply::new(StatusResponse { status: true });

@@ -100,6 +100,11 @@ pub(crate) fn check_callback(state: &HttpState, url: Option<&String>) -> Result<
     }
 }
 
+/// Answers that could tell whether an address has an account (`request-password-reset`, and
+/// `send-verification-email` without a session) take at least this long whatever the address
+/// (Better-Auth's floor for the latter), so that their timing tells nothing.
+pub(crate) const ANONYMOUS_FLOOR: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// `url` with `name=value` added to its query (before any fragment).
 pub(crate) fn with_query(url: &str, name: &str, value: &str) -> String {
     let (base, fragment) = url
