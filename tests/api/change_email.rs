@@ -156,3 +156,27 @@ async fn verified_user_changes_address(app: TestApp) {
     expect_error(follow(&app, &confirm).await, 401, Some("INVALID_TOKEN")).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_unverified_address_changes_at_once_when_so_configured() {
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.change_email_enabled = true;
+    config.update_email_without_verification = true;
+    let app = start_app_customised(config, Some(database), |_| {}).await;
+    app.sign_up("quick@example.com", "password-123").await;
+    let asked = app
+        .post("/change-email", &json!({"newEmail": "quicker@example.com"}))
+        .await;
+    assert_eq!(asked.status(), 200);
+    assert_eq!(app.session().await["user"]["email"], "quicker@example.com");
+    let link = link_to(&app, "quicker@example.com");
+    assert!(
+        link.contains("/verify-email?token="),
+        "a verification link to the new address"
+    );
+    let verified: Value = follow(&app, &link).await.json().await.expect("json");
+    assert_eq!(verified, json!({"status": true, "user": null}));
+    assert_eq!(app.session().await["user"]["emailVerified"], true);
+    app.stop().await;
+}

@@ -182,6 +182,8 @@ pub struct AppConfig {
     pub auto_sign_in_after_verification: bool,
     /// `AUTH_CHANGE_EMAIL_ENABLED`: users may change their email (`POST /change-email`).
     pub change_email_enabled: bool,
+    /// `AUTH_UPDATE_EMAIL_WITHOUT_VERIFICATION`: an unverified user's email changes at once.
+    pub update_email_without_verification: bool,
     /// `AUTH_DELETE_USER_ENABLED`: users may delete their account (`POST /delete-user`).
     pub delete_user_enabled: bool,
     /// `AUTH_DELETE_USER_BY_EMAIL`: a deletion is confirmed by an emailed link.
@@ -277,6 +279,7 @@ impl Default for AppConfig {
             send_verification_on_sign_up: false,
             auto_sign_in_after_verification: false,
             change_email_enabled: false,
+            update_email_without_verification: false,
             delete_user_enabled: false,
             delete_user_by_email: false,
         }
@@ -373,6 +376,10 @@ impl std::fmt::Debug for AppConfig {
                 &self.auto_sign_in_after_verification,
             )
             .field("change_email_enabled", &self.change_email_enabled)
+            .field(
+                "update_email_without_verification",
+                &self.update_email_without_verification,
+            )
             .field("delete_user_enabled", &self.delete_user_enabled)
             .field("delete_user_by_email", &self.delete_user_by_email)
             .field("redis_timeout_ms", &self.redis_timeout_ms)

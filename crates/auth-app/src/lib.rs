@@ -248,6 +248,7 @@ fn auth_config(config: &AppConfig) -> AuthConfig {
             send_verification_on_sign_up: config.send_verification_on_sign_up,
             auto_sign_in_after_verification: config.auto_sign_in_after_verification,
             change_email_enabled: config.change_email_enabled,
+            update_email_without_verification: config.update_email_without_verification,
             delete_user_enabled: config.delete_user_enabled,
             delete_user_verification: config.delete_user_by_email,
             ..auth_core::EmailRules::default()

@@ -80,6 +80,9 @@ pub struct EmailRules {
     pub auto_sign_in_after_verification: bool,
     /// Users may change their email (`user.changeEmail.enabled`).
     pub change_email_enabled: bool,
+    /// An unverified user's address changes at once, without a link
+    /// (`user.changeEmail.updateEmailWithoutVerification`).
+    pub update_email_without_verification: bool,
     /// Users may delete their account (`user.deleteUser.enabled`).
     pub delete_user_enabled: bool,
     /// Account deletion is confirmed by an emailed link
@@ -99,6 +102,7 @@ impl Default for EmailRules {
             send_verification_on_sign_up: false,
             auto_sign_in_after_verification: false,
             change_email_enabled: false,
+            update_email_without_verification: false,
             delete_user_enabled: false,
             delete_user_verification: false,
             delete_token_ttl: time::Duration::days(1),

@@ -141,13 +141,37 @@ impl Auth {
         if new_email == context.user.email {
             return Err(AuthError::EmailIsTheSame);
         }
-        let Some(mail) = self.deps().mail.clone() else {
+        let without_verification =
+            !context.user.email_verified && self.config().email.update_email_without_verification;
+        let mail = self.deps().mail.clone();
+        if mail.is_none() && !without_verification {
             return Err(AuthError::NoEmailChangeFlow);
-        };
+        }
         if self.deps().users.find_by_email(&new_email).await?.is_some() {
             tracing::info!(target: "auth::audit", user_id = %context.user.id, "email change to a taken address");
             return Ok(());
         }
+        if without_verification {
+            // Better-Auth's `updateEmailWithoutVerification`: an unverified address changes at
+            // once, and the new one gets a verification link.
+            let mut user = context.user.clone();
+            user.email = new_email;
+            user.updated_at = self.now();
+            match self.deps().users.update(&user).await {
+                Ok(()) => {}
+                Err(auth_ports::PortError::Conflict) => return Ok(()),
+                Err(error) => return Err(error.into()),
+            }
+            self.invalidate_cached_user(&user.id).await;
+            tracing::info!(target: "auth::audit", user_id = %user.id, "email changed");
+            if mail.is_some() {
+                self.mail_verification(&user, callback_url).await?;
+            }
+            return Ok(());
+        }
+        let Some(mail) = mail else {
+            return Err(AuthError::NoEmailChangeFlow);
+        };
         let user = &context.user;
         if user.email_verified {
             let url =
