@@ -21,6 +21,12 @@ pub(crate) fn services_required() -> bool {
 /// Installs the locked JS dependencies when missing; `false` (or a panic in CI) when Node.js is
 /// not there.
 pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
+    // Several tests need the packages and run at once; `npm ci` empties `node_modules` first,
+    // so two installs at a time would pull it from under each other.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if Command::new("node").arg("--version").output().is_err() {
         assert!(
             !services_required(),

@@ -122,6 +122,10 @@ async fn with_verification_required_sign_in_waits_for_the_link_which_signs_in() 
     let followed = no_redirects().get(&link).send().await.expect("request");
     assert_eq!(followed.status(), 302);
     assert!(
+        followed.headers().get("set-auth-token").is_some(),
+        "the bearer plugin sees the session the link issued"
+    );
+    assert!(
         set_cookies(&followed)
             .iter()
             .any(|line| line.starts_with("better-auth.session_token=")

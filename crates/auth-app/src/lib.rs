@@ -185,6 +185,7 @@ fn event_bus(
     config: &AppConfig,
     redis: Option<&deadpool_redis::Pool>,
     secret: &str,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<dyn auth_ports::EventBus>> {
     match (&config.redis_url, redis) {
         (Some(url), Some(pool)) => Ok(Arc::new(auth_cache_redis::RedisEventBus::new(
@@ -193,6 +194,7 @@ fn event_bus(
             &config.redis_prefix,
             secret.as_bytes(),
             Duration::from_millis(config.redis_timeout_ms),
+            clock,
         )?)),
         _ => Ok(Arc::new(auth_ports::LocalEvents)),
     }
@@ -411,7 +413,7 @@ impl Application {
             Some(url) => Some(redis_pool(&redis_config(&config, url))?),
             None => None,
         };
-        let events = event_bus(&config, redis.as_ref(), &secret)?;
+        let events = event_bus(&config, redis.as_ref(), &secret, clock.clone())?;
         let deps = AuthDeps {
             users: shared.clone(),
             accounts: shared.clone(),

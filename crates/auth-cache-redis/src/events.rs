@@ -1,13 +1,16 @@
 //! `RedisEventBus`: domain events between instances over Redis pub/sub. Messages are sealed with
-//! an HMAC keyed from the server secret (whoever can publish to Redis cannot make an instance
-//! believe a forged event), carry no session token, and name the instance that sent them so
-//! that it does not hear itself.
+//! an HMAC keyed from the server secret over the channel and the message, which carries the
+//! time it was sent (whoever can publish to Redis can neither forge an event nor replay an old
+//! one, here or on another prefix's channel), carry no session token, and name the instance
+//! that sent them so that it does not hear itself.
 
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::time::Duration;
 
 use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
-use auth_ports::{EventBus, EventHandler, PortError};
+use std::sync::Arc;
+
+use auth_ports::{Clock, EventBus, EventHandler, PortError};
 use base64::Engine as _;
 use deadpool_redis::Pool;
 use deadpool_redis::redis::{self, AsyncCommands as _};
@@ -26,7 +29,12 @@ pub struct RedisEventBus {
     timeout: Duration,
     key: Hmac,
     origin: String,
+    clock: Arc<dyn Clock>,
 }
+
+/// A message older than this (by the receiver's clock) is not heard: a replay, or a clock
+/// too far off.
+const MAX_AGE_MS: i64 = 60_000;
 
 impl std::fmt::Debug for RedisEventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,6 +49,8 @@ impl std::fmt::Debug for RedisEventBus {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Message {
     origin: String,
+    /// When it was sent, in Unix milliseconds.
+    at: i64,
     kind: String,
     user: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +60,7 @@ struct Message {
 }
 
 impl Message {
-    fn of(origin: &str, event: &AuthEvent) -> Option<Self> {
+    fn of(origin: &str, at: i64, event: &AuthEvent) -> Option<Self> {
         let (user, session, reason) = match event {
             AuthEvent::SessionEnded {
                 user_id,
@@ -71,6 +81,7 @@ impl Message {
         };
         Some(Self {
             origin: origin.to_owned(),
+            at,
             kind: event.kind().to_owned(),
             user: user.as_str().to_owned(),
             session: session.map(|id| id.as_str().to_owned()),
@@ -112,6 +123,7 @@ impl RedisEventBus {
         prefix: &str,
         secret: &[u8],
         timeout: Duration,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, PortError> {
         if secret.is_empty() {
             return Err(PortError::internal("the event bus needs the secret"));
@@ -134,35 +146,48 @@ impl RedisEventBus {
             timeout,
             key,
             origin,
+            clock,
         })
     }
 
     fn seal(&self, json: &str) -> String {
         let mut mac = self.key.clone();
+        mac.update(self.channel.as_bytes());
+        mac.update(b"\n");
         mac.update(json.as_bytes());
         let tag =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("v1.{tag}.{json}")
     }
 
-    /// The message in a payload, if it is sealed with our key and from another instance.
-    fn open(key: &Hmac, origin: &str, payload: &str) -> Option<Message> {
+    /// The message in a payload, if it is sealed with our key for this channel, recent at
+    /// `now_ms`, and from another instance.
+    fn open(
+        key: &Hmac,
+        channel: &str,
+        origin: &str,
+        now_ms: i64,
+        payload: &str,
+    ) -> Option<Message> {
         let (tag, json) = payload.strip_prefix("v1.")?.split_once('.')?;
         let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(tag)
             .ok()?;
         let mut mac = key.clone();
+        mac.update(channel.as_bytes());
+        mac.update(b"\n");
         mac.update(json.as_bytes());
         mac.verify_slice(&tag).ok()?;
         let message: Message = serde_json::from_str(json).ok()?;
-        (message.origin != origin).then_some(message)
+        let recent = (now_ms - message.at).abs() <= MAX_AGE_MS;
+        (recent && message.origin != origin).then_some(message)
     }
 }
 
 #[async_trait::async_trait]
 impl EventBus for RedisEventBus {
     async fn publish(&self, event: &AuthEvent) -> Result<(), PortError> {
-        let Some(message) = Message::of(&self.origin, event) else {
+        let Some(message) = Message::of(&self.origin, unix_ms(self.clock.now()), event) else {
             return Ok(());
         };
         let json = serde_json::to_string(&message).map_err(PortError::internal)?;
@@ -184,11 +209,12 @@ impl EventBus for RedisEventBus {
     }
 
     fn listen(&self, handler: EventHandler) {
-        let (client, channel, key, origin) = (
+        let (client, channel, key, origin, clock) = (
             self.client.clone(),
             self.channel.clone(),
             self.key.clone(),
             self.origin.clone(),
+            self.clock.clone(),
         );
         tokio::spawn(async move {
             loop {
@@ -200,7 +226,8 @@ impl EventBus for RedisEventBus {
                                 let Ok(payload) = message.get_payload::<String>() else {
                                     continue;
                                 };
-                                let event = Self::open(&key, &origin, &payload)
+                                let now = unix_ms(clock.now());
+                                let event = Self::open(&key, &channel, &origin, now, &payload)
                                     .and_then(Message::into_event);
                                 match event {
                                     Some(event) => handler(event).await,
@@ -220,6 +247,10 @@ impl EventBus for RedisEventBus {
     }
 }
 
+fn unix_ms(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,9 +261,13 @@ mod tests {
         Hmac::new_from_slice(&derive.finalize().into_bytes()).expect("key")
     }
 
+    const CHANNEL: &str = "auth:events";
+
     fn sealed(key: &Hmac, message: &Message) -> String {
         let json = serde_json::to_string(message).expect("json");
         let mut mac = key.clone();
+        mac.update(CHANNEL.as_bytes());
+        mac.update(b"\n");
         mac.update(json.as_bytes());
         let tag =
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
@@ -247,7 +282,7 @@ mod tests {
             token: Some(auth_domain::SessionToken::new("secret-token".to_owned())),
             reason: SessionEnd::SignOut,
         };
-        let message = Message::of("a", &ended).expect("published");
+        let message = Message::of("a", 1, &ended).expect("published");
         let json = serde_json::to_string(&message).expect("json");
         assert!(!json.contains("secret-token"), "{json}");
         let back = message.into_event().expect("event");
@@ -265,7 +300,7 @@ mod tests {
             kept: Some(SessionId::new("k")),
             reason: SessionEnd::RevokedOthers,
         };
-        let back = Message::of("a", &all).expect("published").into_event();
+        let back = Message::of("a", 1, &all).expect("published").into_event();
         assert_eq!(back, Some(all));
         for event in [
             AuthEvent::PasswordChanged {
@@ -275,7 +310,7 @@ mod tests {
                 user_id: UserId::new("u"),
             },
         ] {
-            let back = Message::of("a", &event).expect("published").into_event();
+            let back = Message::of("a", 1, &event).expect("published").into_event();
             assert_eq!(back, Some(event));
         }
     }
@@ -284,19 +319,36 @@ mod tests {
     fn forged_foreign_or_own_messages_are_not_heard() {
         let ours = key(b"server-secret-0123456789abcdefghij");
         let theirs = key(b"another-secret-0123456789abcdefgh");
+        let now = 1_000_000;
         let message = Message {
             origin: "other".to_owned(),
+            at: now,
             kind: "password_changed".to_owned(),
             user: "u".to_owned(),
             session: None,
             reason: None,
         };
-        assert!(RedisEventBus::open(&ours, "me", &sealed(&ours, &message)).is_some());
-        assert!(RedisEventBus::open(&ours, "me", &sealed(&theirs, &message)).is_none());
-        assert!(RedisEventBus::open(&ours, "other", &sealed(&ours, &message)).is_none());
-        let tampered = sealed(&ours, &message).replace("\"u\"", "\"v\"");
-        assert!(RedisEventBus::open(&ours, "me", &tampered).is_none());
-        assert!(RedisEventBus::open(&ours, "me", "not a message").is_none());
+        let open = |key: &Hmac, channel: &str, origin: &str, at: i64, payload: &str| {
+            RedisEventBus::open(key, channel, origin, at, payload)
+        };
+        let payload = sealed(&ours, &message);
+        assert!(open(&ours, CHANNEL, "me", now, &payload).is_some());
+        assert!(open(&ours, CHANNEL, "me", now, &sealed(&theirs, &message)).is_none());
+        assert!(
+            open(&ours, CHANNEL, "other", now, &payload).is_none(),
+            "not our own"
+        );
+        assert!(
+            open(&ours, "other:events", "me", now, &payload).is_none(),
+            "not replayed on another prefix's channel"
+        );
+        assert!(
+            open(&ours, CHANNEL, "me", now + MAX_AGE_MS + 1, &payload).is_none(),
+            "not replayed later"
+        );
+        let tampered = payload.replace("\"u\"", "\"v\"");
+        assert!(open(&ours, CHANNEL, "me", now, &tampered).is_none());
+        assert!(open(&ours, CHANNEL, "me", now, "not a message").is_none());
         let unknown = Message {
             kind: "something_else".to_owned(),
             ..message

@@ -7,8 +7,7 @@ use auth_ports::LOWER_ALPHANUMERIC;
 
 use crate::{Auth, AuthContext, AuthError, ClientInfo};
 
-/// `POST /delete-user`.
-#[derive(Debug)]
+/// `POST /delete-user`. Its `Debug` leaves the password and the token out.
 pub struct DeleteUser {
     /// The user's password, to confirm.
     pub password: Option<Password>,
@@ -27,6 +26,17 @@ pub enum DeleteOutcome {
     Deleted,
     /// A deletion link was mailed.
     VerificationSent,
+}
+
+impl std::fmt::Debug for DeleteUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeleteUser")
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("callback_url", &self.callback_url)
+            .field("client", &self.client)
+            .finish()
+    }
 }
 
 fn identifier(token: &str) -> String {

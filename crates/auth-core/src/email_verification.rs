@@ -212,6 +212,28 @@ impl Auth {
         Ok(())
     }
 
+    /// Whether a session may be issued to `user` without the password sign-in's further steps:
+    /// never for a user with a second factor, nor when a plugin would divert their sign-in (a
+    /// mailbox alone must not open such an account).
+    async fn may_sign_in_without_a_second_step(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<bool, AuthError> {
+        if user.two_factor_enabled {
+            return Ok(false);
+        }
+        for plugin in self.plugins() {
+            if matches!(
+                plugin.before_session(self, user, client).await?,
+                crate::SignInStep::Divert(_)
+            ) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// A change-of-address link: bound to its user, who must still have the address it was
     /// issued for, and be the one signed in (if anyone is).
     async fn change_link(
@@ -328,7 +350,12 @@ impl Auth {
         self.invalidate_cached_user(&user.id).await;
         tracing::info!(target: "auth::audit", user_id = %user.id, "email verified");
         let signed_in_already = current.is_some_and(|context| context.user.id == user.id);
-        let session = if self.config().email.auto_sign_in_after_verification && !signed_in_already {
+        let session = if self.config().email.auto_sign_in_after_verification
+            && !signed_in_already
+            && self
+                .may_sign_in_without_a_second_step(&user, client)
+                .await?
+        {
             Some(self.create_session(&user.id, true, client).await?)
         } else {
             None

@@ -14,8 +14,7 @@ fn identifier(token: &str) -> String {
     format!("reset-password:{token}")
 }
 
-/// `POST /reset-password`.
-#[derive(Debug)]
+/// `POST /reset-password`. Its `Debug` leaves the token out.
 pub struct ResetPassword {
     /// The token from the link.
     pub token: String,
@@ -23,6 +22,15 @@ pub struct ResetPassword {
     pub new_password: Password,
     /// Who is asking.
     pub client: ClientInfo,
+}
+
+impl std::fmt::Debug for ResetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetPassword")
+            .field("token", &"[redacted]")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Auth {

@@ -12,7 +12,8 @@ pub struct RateLimitConfig {
     pub enabled: bool,
     /// Every route, per client address and route: 100 per 10 s.
     pub general: RateLimitRule,
-    /// Credential routes (sign-in, sign-up, change-password), per client address and route:
+    /// Credential routes (sign-in, sign-up, change-password, change-email, password reset,
+    /// the verification mail, verify-password, delete-user), per client address and route:
     /// 5 per 15 minutes.
     pub credential: RateLimitRule,
     /// Failed sign-ins per account and client address: 5 per 15 minutes. Only failures count,
@@ -127,6 +128,9 @@ fn is_credential_route(route: &str) -> bool {
         "/change-email",
         "/reset-password",
         "/request-password-reset",
+        "/send-verification-email",
+        "/verify-password",
+        "/delete-user",
     ]
     .iter()
     .any(|prefix| is_under(route, prefix))
@@ -322,6 +326,9 @@ mod tests {
             "/sign-up/email",
             "/change-password",
             "/sign-in/social",
+            "/send-verification-email",
+            "/verify-password",
+            "/delete-user",
         ] {
             assert!(is_credential_route(route), "{route}");
         }

@@ -123,7 +123,11 @@ impl Auth {
         if command.name.is_none() && command.image.is_none() {
             return Err(AuthError::NoFieldsToUpdate);
         }
-        let mut user = context.user.clone();
+        // The stored row, not the (possibly cached) one of the session: a change of address or
+        // a verification made meanwhile must not be written back over.
+        let Some(mut user) = self.deps().users.find_by_id(&context.user.id).await? else {
+            return Err(AuthError::Unauthorized);
+        };
         if let Some(name) = command.name {
             check_text("name", &name)?;
             user.name = name;

@@ -302,16 +302,20 @@ impl<T: ToJSON + Serialize + Send> ApiResponse for Answer<T> {
 }
 
 /// A typed answer (a redirect, say) with `Set-Cookie` lines added (a session a link started or
-/// ended).
-pub struct WithCookies<T>(pub T, pub Vec<String>);
+/// ended); a session it issues is seen by the plugins, as with [`Reply`].
+pub struct WithCookies<T>(pub T, pub ResponseCookies);
 
 impl<T: IntoResponse> IntoResponse for WithCookies<T> {
     fn into_response(self) -> Response {
         let mut response = self.0.into_response();
-        for line in self.1 {
+        let ResponseCookies { lines, issued } = self.1;
+        for line in lines {
             if let Ok(value) = HeaderValue::from_str(&line) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
+        }
+        if let Some(issued) = issued {
+            response.set_data(issued);
         }
         response
     }

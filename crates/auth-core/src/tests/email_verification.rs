@@ -273,3 +273,69 @@ async fn a_legacy_change_link_changes_the_address_at_once_and_unverifies_it() {
         Err(AuthError::NoEmailChangeFlow)
     ));
 }
+
+#[tokio::test]
+async fn a_profile_update_from_a_stale_session_keeps_a_verification_made_meanwhile() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let f = with_mail(mailer.clone());
+    let up = f
+        .auth
+        .sign_up_email_session(sign_up("stale@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    let stale = context(&f.auth, &up.session.token).await;
+    f.auth
+        .send_verification_email("stale@example.com", None, None)
+        .await
+        .expect("sent");
+    let token = token_in(&mailer, "stale@example.com");
+    f.auth
+        .verify_email(&token, None, None, &ClientInfo::default())
+        .await
+        .expect("verified");
+    let updated = f
+        .auth
+        .update_user(
+            &stale,
+            UpdateUser {
+                name: Some("Renamed".to_owned()),
+                image: None,
+            },
+        )
+        .await
+        .expect("updated");
+    assert!(updated.email_verified, "not written back as unverified");
+    assert_eq!(updated.name, "Renamed");
+}
+
+#[tokio::test]
+async fn a_verification_link_never_signs_in_a_user_with_a_second_factor() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let f = with_rules(
+        mailer.clone(),
+        EmailRules {
+            auto_sign_in_after_verification: true,
+            ..EmailRules::default()
+        },
+    );
+    let up = f
+        .auth
+        .sign_up_email_session(sign_up("guarded@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.store.set_two_factor_enabled(&up.user.id, true);
+    f.auth
+        .send_verification_email("guarded@example.com", None, None)
+        .await
+        .expect("sent");
+    let token = token_in(&mailer, "guarded@example.com");
+    let verified = f
+        .auth
+        .verify_email(&token, None, None, &ClientInfo::default())
+        .await
+        .expect("verified");
+    assert!(
+        verified.session.is_none(),
+        "the mailbox alone does not open an account with a second factor"
+    );
+}

@@ -119,3 +119,20 @@ async fn a_token_of_a_user_who_is_gone_is_refused_as_user_not_found() {
         Err(AuthError::UserNotFound)
     ));
 }
+
+#[test]
+fn commands_with_tokens_never_show_them_in_debug() {
+    let shown = format!("{:?}", reset("secret-token-123", "password-9"));
+    assert!(!shown.contains("secret-token-123"), "{shown}");
+    let delete = DeleteUser {
+        password: Some(Password::new("hunter2-hunter2".to_owned())),
+        token: Some("delete-token-456".to_owned()),
+        callback_url: None,
+        client: ClientInfo::default(),
+    };
+    let shown = format!("{delete:?}");
+    assert!(
+        !shown.contains("delete-token-456") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+}

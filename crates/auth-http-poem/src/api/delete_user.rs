@@ -125,6 +125,6 @@ impl DeleteUserApi {
             Some(callback) => DeleteLinkAnswer::Redirect(callback),
             None => DeleteLinkAnswer::Deleted(poem_openapi::payload::Json(deleted())),
         };
-        Ok(WithCookies(answer, expired_cookies(&self.state)))
+        Ok(WithCookies(answer, expired_cookies(&self.state).into()))
     }
 }

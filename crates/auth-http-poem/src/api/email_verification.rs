@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Serialize;
 
 use super::{ApiTags, client_info};
+use crate::cookies::ResponseCookies;
 use crate::dto::{StatusResponse, UserDto};
 use crate::error::ApiError;
 use crate::payload::{BaJson, Reply, WithCookies};
@@ -128,7 +129,10 @@ impl EmailVerificationApi {
             (Ok(verified), _) => verified,
             (Err(AuthError::VerificationRefused(refusal)), Some(callback)) => {
                 let target = super::with_query(callback, "error", refusal.code());
-                return Ok(WithCookies(VerifyEmailAnswer::Redirect(target), Vec::new()));
+                return Ok(WithCookies(
+                    VerifyEmailAnswer::Redirect(target),
+                    ResponseCookies::default(),
+                ));
             }
             (Err(error), _) => return Err(error.into()),
         };
@@ -148,10 +152,7 @@ impl EmailVerificationApi {
                 user,
             })),
         };
-        Ok(WithCookies(
-            answer,
-            cookies.map(|cookies| cookies.lines).unwrap_or_default(),
-        ))
+        Ok(WithCookies(answer, cookies.unwrap_or_default()))
     }
 
     /// Change the signed-in user's address: a verified user confirms from the current address
