@@ -39,3 +39,36 @@ impl EventBus for LocalEvents {
 
     fn listen(&self, _: EventHandler) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_instance_tells_nothing_and_hears_nothing() {
+        let bus = LocalEvents;
+        let event = AuthEvent::PasswordChanged {
+            user_id: auth_domain::UserId::new("u"),
+        };
+        let told = ready_now(bus.publish(&event));
+        assert!(told.is_ok());
+        let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = heard.clone();
+        bus.listen(Arc::new(move |_| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(std::future::ready(()))
+        }));
+        assert!(!heard.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// Polls a future that is ready at once.
+    fn ready_now<F: Future>(future: F) -> F::Output {
+        let waker = std::task::Waker::noop();
+        let mut context = std::task::Context::from_waker(waker);
+        let mut future = std::pin::pin!(future);
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("LocalEvents answers at once"),
+        }
+    }
+}

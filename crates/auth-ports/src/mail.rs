@@ -67,3 +67,23 @@ pub trait EmailTokens: Send + Sync {
     /// `Expired` or `Invalid`.
     fn verify(&self, token: &str, now: OffsetDateTime) -> Result<EmailClaims, EmailTokenError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mail_debug_shows_no_body() {
+        let mail = Mail {
+            to: Email::parse("a@example.com").expect("email"),
+            subject: "Reset".to_owned(),
+            text: "secret-link".to_owned(),
+            html: "<a href=secret-link>".to_owned(),
+        };
+        let shown = format!("{mail:?}");
+        assert!(
+            shown.contains("Reset") && !shown.contains("secret-link"),
+            "{shown}"
+        );
+    }
+}
