@@ -5,6 +5,7 @@
 //! Invariant: synchronous and free of I/O; every value that reaches a port was validated here.
 
 pub mod account;
+pub mod api_key;
 pub mod audit;
 pub mod date;
 pub mod email;
@@ -21,6 +22,7 @@ pub mod user;
 pub mod verification;
 
 pub use account::{Account, CREDENTIAL_PROVIDER_ID};
+pub use api_key::{ApiKey, ApiKeyUse, KeyRefusal, Permissions};
 pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
