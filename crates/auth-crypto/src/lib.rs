@@ -7,6 +7,7 @@
 //! Must not depend on: sea-orm, redis, poem.
 //! Invariant: no hashing work ever runs on an async worker thread.
 
+mod api_key;
 mod email_tokens;
 mod hasher;
 mod paseto_local;
@@ -16,6 +17,7 @@ mod symmetric;
 mod system_clock;
 mod tokens;
 
+pub use api_key::Sha256KeyHasher;
 pub use email_tokens::Hs256EmailTokens;
 pub use hasher::{Argon2Hasher, HasherConfig};
 pub use paseto_local::LocalSealer;

@@ -5,6 +5,7 @@
 //! Invariant: a behaviour is part of a port only if the conformance suite in auth-testkit checks it.
 #![warn(missing_docs)]
 
+mod api_key;
 mod audit;
 mod cache;
 mod error;
@@ -16,13 +17,14 @@ mod ratelimit;
 mod stores;
 mod system;
 
+pub use api_key::ApiKeyHasher;
 pub use audit::AuditLog;
 pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
-pub use random::{ALPHANUMERIC, LOWER_ALPHANUMERIC, Random};
+pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
 pub use system::{Clock, PasswordHasher};

@@ -14,5 +14,8 @@ pub trait Random: Send + Sync {
 /// `[a-zA-Z0-9]`, the alphabet of ids and session tokens.
 pub const ALPHANUMERIC: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+/// `[a-zA-Z]`, the alphabet of the random part of API keys.
+pub const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
 /// Digits and lower-case letters (Better-Auth's account-deletion tokens).
 pub const LOWER_ALPHANUMERIC: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
