@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ORIGIN, TestApp, base_config, expect_error, start_app_customised};
+use crate::helpers::{
+    ORIGIN, TestApp, base_config, expect_error, mailed_link, start_app_customised,
+};
 use auth_store_seaorm::test_db::TestDatabase;
 
 async fn app(enabled: bool) -> TestApp {
@@ -18,13 +20,7 @@ async fn app_on(database: TestDatabase, enabled: bool) -> TestApp {
 
 /// The newest link in a mail to `email`, pointed at `app`.
 fn link_to(app: &TestApp, email: &str) -> String {
-    let mail = app.mail.last_to(email).expect("a mail was sent");
-    let start = mail.text.find("http://").expect("a link");
-    mail.text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect::<String>()
-        .replace(ORIGIN, &app.address)
+    mailed_link(app, email).replace(ORIGIN, &app.address)
 }
 
 /// A link followed without a callback (its JSON answer).

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ORIGIN, TestApp, base_config, expect_error, set_cookies, start_app_customised,
+    ORIGIN, TestApp, base_config, expect_error, mailed_link, no_redirects, set_cookies,
+    start_app_customised,
 };
 use auth_store_seaorm::test_db::TestDatabase;
 
@@ -118,12 +119,7 @@ async fn a_mailed_link_deletes_only_its_signed_in_owner() {
             .status(),
         200
     );
-    let mail = app.mail.last_to("link@example.com").expect("mailed");
-    let start = mail.text.find("http://").expect("link");
-    let link: String = mail.text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link = mailed_link(&app, "link@example.com");
     assert!(
         link.starts_with(&format!("{ORIGIN}/api/auth/delete-user/callback?token=")),
         "{link}"
@@ -131,10 +127,7 @@ async fn a_mailed_link_deletes_only_its_signed_in_owner() {
     assert!(link.ends_with("&callbackURL=%2Fgoodbye"), "{link}");
     let link = link.replace(ORIGIN, &app.address);
     // Without a session, the link deletes nothing.
-    let stranger = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let stranger = no_redirects();
     expect_error(
         stranger.get(&link).send().await.expect("request"),
         404,
@@ -157,10 +150,7 @@ async fn a_mailed_link_deletes_only_its_signed_in_owner() {
     )
     .await;
     // Its owner, signed in, follows it: deleted, then to the callback.
-    let owner = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let owner = no_redirects();
     let token = app.session().await["session"]["token"]
         .as_str()
         .expect("token")

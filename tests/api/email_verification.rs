@@ -4,30 +4,19 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ORIGIN, TestApp, base_config, both_backends, expect_error, set_cookies, start_app_customised,
+    ORIGIN, TestApp, base_config, both_backends, expect_error, mailed_link, no_redirects,
+    set_cookies, start_app_customised,
 };
 use auth_store_seaorm::test_db::TestDatabase;
 
 /// The verification link of the newest mail to `email`, pointed at `app`.
 fn verify_link(app: &TestApp, email: &str) -> String {
-    let mail = app.mail.last_to(email).expect("a mail was sent");
-    let start = mail.text.find("http://").expect("a link");
-    let link: String = mail.text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let link = mailed_link(app, email);
     assert!(
         link.starts_with(&format!("{ORIGIN}/api/auth/verify-email?token=")),
         "{link}"
     );
     link.replace(ORIGIN, &app.address)
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 async fn app_with(customise: impl FnOnce(&mut auth_app::AppConfig)) -> TestApp {

@@ -312,3 +312,27 @@ macro_rules! both_backends {
     };
 }
 pub(crate) use both_backends;
+
+/// The link in the newest mail to `email`, as mailed (built on `ORIGIN`); the HTML body
+/// carries the same link.
+pub(crate) fn mailed_link(app: &TestApp, email: &str) -> String {
+    let mail = app.mail.last_to(email).expect("a mail was sent");
+    let start = mail.text.find("http://").expect("a link in the text");
+    let link: String = mail.text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        mail.html.contains(&link.replace('&', "&amp;")),
+        "the same link in the HTML"
+    );
+    link
+}
+
+/// A client that does not follow redirects (to read a link's `Location`).
+pub(crate) fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}

@@ -4,39 +4,17 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, ORIGIN, TestApp, base_config, both_backends, expect_error, spawn_app,
-    start_app_customised,
+    Backend, ORIGIN, TestApp, base_config, both_backends, expect_error, mailed_link, no_redirects,
+    spawn_app, start_app_customised,
 };
 use auth_store_seaorm::test_db::TestDatabase;
 
 const MESSAGE: &str = "If this email exists in our system, check your email for the reset link";
 
-/// The reset link of the newest mail to `email`.
-fn reset_link(app: &TestApp, email: &str) -> String {
-    let mail = app.mail.last_to(email).expect("a mail was sent");
-    let start = mail.text.find("http://").expect("a link in the text");
-    let link: String = mail.text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    assert!(
-        mail.html.contains(&link.replace('&', "&amp;")),
-        "the same link in the HTML"
-    );
-    link
-}
-
 /// The token at the end of a link's path.
 fn token_of(link: &str) -> String {
     let path = link.split('?').next().expect("path");
     path.rsplit('/').next().expect("token").to_owned()
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
 }
 
 async fn ask(app: &TestApp, body: &Value) -> reqwest::Response {
@@ -73,7 +51,7 @@ both_backends!(
         let body: Value = asked.json().await.expect("json");
         assert_eq!(body, json!({"status": true, "message": MESSAGE}));
 
-        let link = reset_link(app, "forgot@example.com");
+        let link = mailed_link(app, "forgot@example.com");
         assert!(
             link.starts_with(&format!("{ORIGIN}/api/auth/reset-password/")),
             "{link}"
@@ -161,7 +139,7 @@ async fn bad_tokens_and_passwords_are_refused_and_a_too_short_password_spends_no
     };
     app.sign_up("rules@example.com", "password-123").await;
     ask(&app, &json!({"email": "rules@example.com"})).await;
-    let token = token_of(&reset_link(&app, "rules@example.com"));
+    let token = token_of(&mailed_link(&app, "rules@example.com"));
     expect_error(
         reset(&app, "", "new-password-2").await,
         400,
@@ -198,7 +176,7 @@ async fn a_link_older_than_an_hour_no_longer_works() {
     };
     app.sign_up("late@example.com", "password-123").await;
     ask(&app, &json!({"email": "late@example.com"})).await;
-    let token = token_of(&reset_link(&app, "late@example.com"));
+    let token = token_of(&mailed_link(&app, "late@example.com"));
     app.clock.advance(time::Duration::minutes(61));
     expect_error(
         reset(&app, &token, "new-password-2").await,
@@ -268,7 +246,7 @@ async fn one_of_twenty_wins(database: TestDatabase) {
     .await;
     app.sign_up("race@example.com", "password-123").await;
     ask(&app, &json!({"email": "race@example.com"})).await;
-    let token = token_of(&reset_link(&app, "race@example.com"));
+    let token = token_of(&mailed_link(&app, "race@example.com"));
     let attempts = (0..20).map(|n| {
         let (app, token) = (&app, token.clone());
         async move {
@@ -305,7 +283,7 @@ async fn sessions_can_be_kept_on_reset_when_configured() {
     let app = start_app_customised(config, Some(database), |_| {}).await;
     app.sign_up("keep@example.com", "password-123").await;
     ask(&app, &json!({"email": "keep@example.com"})).await;
-    let token = token_of(&reset_link(&app, "keep@example.com"));
+    let token = token_of(&mailed_link(&app, "keep@example.com"));
     assert_eq!(reset(&app, &token, "new-password-2").await.status(), 200);
     assert!(app.session().await.is_object(), "the session was kept");
     app.stop().await;
