@@ -206,6 +206,19 @@ impl ApiKey {
     }
 }
 
+impl ApiKey {
+    /// The key after an allowed use: its counters as `used` leaves them, updated at its time.
+    #[must_use]
+    pub fn with_use(mut self, used: &ApiKeyUse) -> Self {
+        self.remaining = used.remaining;
+        self.last_refill_at = used.last_refill_at;
+        self.request_count = used.request_count;
+        self.last_request = Some(used.last_request);
+        self.updated_at = used.last_request;
+        self
+    }
+}
+
 /// The first characters of a full key (prefix included) that Better-Auth keeps as `start`.
 #[must_use]
 pub fn start_of(full_key: &str, length: usize) -> String {

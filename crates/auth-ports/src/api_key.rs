@@ -1,4 +1,9 @@
-//! API keys at rest: only their digest is stored and looked up.
+//! API keys: their digest (only the digest is stored and looked up) and the `apikey` store.
+
+use auth_domain::{ApiKey, KeyRefusal, Permissions};
+use time::OffsetDateTime;
+
+use crate::PortError;
 
 /// The digest an API key is stored and looked up by (Better-Auth's `defaultKeyHasher`:
 /// base64url without padding of SHA-256 over the full key, prefix included), so that keys a
@@ -6,4 +11,70 @@
 pub trait ApiKeyHasher: Send + Sync {
     /// The digest of a full key.
     fn digest(&self, key: &str) -> String;
+}
+
+/// What one use of a presented key came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUse {
+    /// No key has that digest.
+    Missing,
+    /// Allowed: the key with its counters after this use (already stored).
+    Allowed(ApiKey),
+    /// Refused by the first rule it broke; nothing was written.
+    Refused(ApiKey, KeyRefusal),
+}
+
+/// The `apikey` table. External implementations must pass
+/// `auth_testkit::conformance::run_api_key_suite`
+/// (`auth_testkit::MemoryApiKeyRepo` is the in-memory one, for use-case tests).
+#[async_trait::async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    /// Stores a new key under its digest.
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if a key with the same id exists; nothing is written
+    /// then.
+    async fn create(&self, key: &ApiKey, digest: &str) -> Result<(), PortError>;
+
+    /// The key with this id.
+    async fn find(&self, id: &str) -> Result<Option<ApiKey>, PortError>;
+
+    /// The key stored under this digest.
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError>;
+
+    /// Every key of an owner (in one configuration when given), oldest first.
+    async fn list(
+        &self,
+        reference_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<Vec<ApiKey>, PortError>;
+
+    /// Writes a key's settings: name, enabled, expiry, permissions, metadata, `remaining`, the
+    /// refill and rate-limit settings and `updatedAt`. The counters that uses keep
+    /// (`requestCount`, `lastRequest`, `lastRefillAt`) are left as they are, so an update never
+    /// undoes a concurrent use.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the key does not exist.
+    async fn update(&self, key: &ApiKey) -> Result<(), PortError>;
+
+    /// One use of the key stored under `digest` at `now` ([`ApiKey::use_at`]), read and
+    /// written atomically: concurrent uses, from any number of connections or processes, see
+    /// each other's counters, so a quota of n admits exactly n uses.
+    async fn use_key(
+        &self,
+        digest: &str,
+        now: OffsetDateTime,
+        required: Option<&Permissions>,
+        limits_enabled: bool,
+    ) -> Result<KeyUse, PortError>;
+
+    /// Deletes a key; `false` when there was none.
+    async fn delete(&self, id: &str) -> Result<bool, PortError>;
+
+    /// Deletes every key of an owner (a deleted user's); how many there were.
+    async fn delete_by_reference(&self, reference_id: &str) -> Result<u64, PortError>;
+
+    /// Deletes every key that expired before `now`; how many there were.
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, PortError>;
 }

@@ -4,6 +4,7 @@
 //! Must not depend on: redis, poem, auth-core.
 //! Invariant: entities never leave this crate; database errors leave only as `PortError`.
 
+mod api_key;
 mod audit;
 mod entity;
 mod error;

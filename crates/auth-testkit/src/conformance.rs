@@ -18,8 +18,10 @@ use auth_domain::{
 use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
+mod api_key;
 mod jwks;
 
+pub use api_key::run_api_key_suite;
 pub use jwks::run_jwks_suite;
 
 /// The store ports under test.

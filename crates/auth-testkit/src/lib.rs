@@ -7,6 +7,7 @@
 pub mod conformance;
 mod fakes;
 mod memory;
+mod memory_api_key;
 mod memory_jwks;
 mod proxy;
 pub mod services;
@@ -15,5 +16,6 @@ pub use fakes::{
     FakeRateLimiter, FastHasher, ManualClock, MemoryMailer, PlainEmailTokens, SeededRandom,
 };
 pub use memory::MemoryStore;
+pub use memory_api_key::MemoryApiKeyRepo;
 pub use memory_jwks::MemoryJwksRepo;
 pub use proxy::TcpProxy;

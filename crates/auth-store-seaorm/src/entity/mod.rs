@@ -5,6 +5,7 @@
 )]
 
 pub(crate) mod account;
+pub(crate) mod apikey;
 pub(crate) mod audit_event;
 pub(crate) mod jwks;
 pub(crate) mod session;

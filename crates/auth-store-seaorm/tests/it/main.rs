@@ -402,3 +402,63 @@ async fn plugin_fields_round_trip_on_postgres() {
     plugin_fields_round_trip(&db).await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn sqlite_store_passes_the_api_key_suite() {
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
+    auth_testkit::conformance::run_api_key_suite(&store).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_api_key_suite() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    auth_testkit::conformance::run_api_key_suite(&store).await;
+    db.cleanup().await;
+}
+
+/// An `apikey` row exactly as `@better-auth/api-key` 1.7.5 writes it on SQLite through Kysely:
+/// ISO text dates, booleans as 0/1, permissions and metadata as JSON text, the key as its
+/// SHA-256 digest.
+const BETTER_AUTH_APIKEY_ROW: &str = r#"
+INSERT INTO "apikey" ("id","configId","name","start","referenceId","prefix","key","refillInterval","refillAmount",
+  "lastRefillAt","enabled","rateLimitEnabled","rateLimitTimeWindow","rateLimitMax","requestCount","remaining",
+  "lastRequest","expiresAt","createdAt","updatedAt","permissions","metadata")
+  VALUES ('BaKey00000000000000000000000001','default','ci','ba_ZSd','BaUser0000000000000000000000001','ba_',
+          'z-gz-VM_knyz8N_SZ3l9SJQjnXRfEzzBFQYSt-ngfhM',NULL,NULL,NULL,1,1,86400000,10,2,NULL,
+          '2026-11-25T08:35:00.001Z',NULL,'2026-11-25T08:31:47.755Z','2026-11-25T08:35:00.001Z',
+          '{"files":["read"]}','{"team":"ops"}');
+"#;
+
+#[tokio::test]
+async fn apikey_rows_written_by_better_auth_on_sqlite_are_read_back_intact() {
+    let db = TestDatabase::sqlite();
+    let store = db.store().await;
+    let raw = Database::connect(db.url.as_str()).await.expect("connect");
+    raw.execute_unprepared(BETTER_AUTH_APIKEY_ROW)
+        .await
+        .expect("insert Better-Auth row");
+    let key = auth_ports::ApiKeyRepo::find_by_digest(
+        &store,
+        "z-gz-VM_knyz8N_SZ3l9SJQjnXRfEzzBFQYSt-ngfhM",
+    )
+    .await
+    .expect("read")
+    .expect("found by digest");
+    assert_eq!(key.id, "BaKey00000000000000000000000001");
+    assert_eq!(key.reference_id, "BaUser0000000000000000000000001");
+    assert!(key.enabled && key.rate_limit_enabled);
+    assert_eq!(key.rate_limit_time_window, Some(time::Duration::days(1)));
+    assert_eq!((key.rate_limit_max, key.request_count), (Some(10), 2));
+    assert_eq!(key.last_request.map(|at| at.millisecond()), Some(1));
+    assert_eq!(
+        key.permissions.map(|permissions| permissions.0),
+        Some([("files".to_owned(), vec!["read".to_owned()])].into())
+    );
+    assert_eq!(key.metadata.as_deref(), Some(r#"{"team":"ops"}"#));
+    db.cleanup().await;
+}

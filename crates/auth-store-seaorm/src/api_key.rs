@@ -1,0 +1,317 @@
+//! `ApiKeyRepo` on the `apikey` table. Rows and domain values are converted here, next to the
+//! only queries that read them.
+
+use std::collections::BTreeMap;
+
+use auth_domain::{ApiKey, Permissions};
+use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::entity::apikey;
+use crate::error::{one_row, port_error};
+use crate::store::SeaOrmStore;
+
+/// Milliseconds of an interval, as the `integer` columns hold them.
+fn millis(duration: Option<Duration>) -> Result<Option<i32>, PortError> {
+    duration
+        .map(|duration| number(i64::try_from(duration.whole_milliseconds()).unwrap_or(i64::MAX)))
+        .transpose()
+}
+
+/// A count for an `integer` column; the use cases bound every value a client can set.
+fn number(value: i64) -> Result<i32, PortError> {
+    i32::try_from(value)
+        .map_err(|_| PortError::Internal(format!("{value} does not fit an integer column").into()))
+}
+
+fn optional_number(value: Option<i64>) -> Result<Option<i32>, PortError> {
+    value.map(number).transpose()
+}
+
+/// `{"resource":["action",...]}`, as Better-Auth stores permissions.
+fn permissions_to_text(permissions: &Permissions) -> String {
+    let mut object = serde_json::Map::new();
+    for (resource, actions) in &permissions.0 {
+        let actions = actions
+            .iter()
+            .cloned()
+            .map(serde_json::Value::String)
+            .collect();
+        object.insert(resource.clone(), serde_json::Value::Array(actions));
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
+/// Stored permissions; text that is not such an object (or JSON `null`) grants nothing.
+fn permissions_from_text(text: &str) -> Option<Permissions> {
+    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+    // Legacy rows hold the JSON twice encoded.
+    if let serde_json::Value::String(inner) = &value {
+        value = serde_json::from_str(inner).ok()?;
+    }
+    let object = value.as_object()?;
+    let mut permissions = BTreeMap::new();
+    for (resource, actions) in object {
+        let actions = actions
+            .as_array()?
+            .iter()
+            .filter_map(|action| action.as_str().map(str::to_owned))
+            .collect();
+        permissions.insert(resource.clone(), actions);
+    }
+    Some(Permissions(permissions))
+}
+
+fn from_row(row: apikey::Model) -> ApiKey {
+    let duration = |millis: Option<i32>| millis.map(|ms| Duration::milliseconds(i64::from(ms)));
+    ApiKey {
+        id: row.id,
+        config_id: row.config_id,
+        name: row.name,
+        start: row.start,
+        prefix: row.prefix,
+        reference_id: row.reference_id,
+        enabled: row.enabled.unwrap_or(true),
+        rate_limit_enabled: row.rate_limit_enabled.unwrap_or(true),
+        rate_limit_time_window: duration(row.rate_limit_time_window),
+        rate_limit_max: row.rate_limit_max.map(i64::from),
+        request_count: row.request_count.map_or(0, i64::from),
+        remaining: row.remaining.map(i64::from),
+        refill_amount: row.refill_amount.map(i64::from),
+        refill_interval: duration(row.refill_interval),
+        last_refill_at: row.last_refill_at,
+        last_request: row.last_request,
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        permissions: row.permissions.as_deref().and_then(permissions_from_text),
+        metadata: row.metadata,
+    }
+}
+
+/// The columns [`ApiKeyRepo::update`] writes.
+fn settings(key: &ApiKey) -> Result<apikey::ActiveModel, PortError> {
+    Ok(apikey::ActiveModel {
+        id: NotSet,
+        config_id: NotSet,
+        name: Set(key.name.clone()),
+        start: NotSet,
+        reference_id: NotSet,
+        prefix: NotSet,
+        key: NotSet,
+        refill_interval: Set(millis(key.refill_interval)?),
+        refill_amount: Set(optional_number(key.refill_amount)?),
+        last_refill_at: NotSet,
+        enabled: Set(Some(key.enabled)),
+        rate_limit_enabled: Set(Some(key.rate_limit_enabled)),
+        rate_limit_time_window: Set(millis(key.rate_limit_time_window)?),
+        rate_limit_max: Set(optional_number(key.rate_limit_max)?),
+        request_count: NotSet,
+        remaining: Set(optional_number(key.remaining)?),
+        last_request: NotSet,
+        expires_at: Set(key.expires_at),
+        created_at: NotSet,
+        updated_at: Set(key.updated_at),
+        permissions: Set(key.permissions.as_ref().map(permissions_to_text)),
+        metadata: Set(key.metadata.clone()),
+    })
+}
+
+fn to_row(key: &ApiKey, digest: &str) -> Result<apikey::ActiveModel, PortError> {
+    let mut row = settings(key)?;
+    row.id = Set(key.id.clone());
+    row.config_id = Set(key.config_id.clone());
+    row.start = Set(key.start.clone());
+    row.reference_id = Set(key.reference_id.clone());
+    row.prefix = Set(key.prefix.clone());
+    row.key = Set(digest.to_owned());
+    row.created_at = Set(key.created_at);
+    row.last_refill_at = Set(key.last_refill_at);
+    row.request_count = Set(Some(number(key.request_count)?));
+    row.last_request = Set(key.last_request);
+    Ok(row)
+}
+
+impl SeaOrmStore {
+    async fn find_key_by<C: ConnectionTrait>(
+        db: &C,
+        filter: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<Option<ApiKey>, PortError> {
+        let row = apikey::Entity::find()
+            .filter(filter)
+            .one(db)
+            .await
+            .map_err(port_error)?;
+        Ok(row.map(from_row))
+    }
+}
+
+#[async_trait::async_trait]
+impl ApiKeyRepo for SeaOrmStore {
+    async fn create(&self, key: &ApiKey, digest: &str) -> Result<(), PortError> {
+        apikey::Entity::insert(to_row(key, digest)?)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<ApiKey>, PortError> {
+        Self::find_key_by(&self.db, apikey::Column::Id.eq(id)).await
+    }
+
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError> {
+        Self::find_key_by(&self.db, apikey::Column::Key.eq(digest)).await
+    }
+
+    async fn list(
+        &self,
+        reference_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<Vec<ApiKey>, PortError> {
+        let mut query = apikey::Entity::find().filter(apikey::Column::ReferenceId.eq(reference_id));
+        if let Some(config_id) = config_id {
+            query = query.filter(apikey::Column::ConfigId.eq(config_id));
+        }
+        let rows = query.all(&self.db).await.map_err(port_error)?;
+        // Sorted here: SQLite keeps dates as text whose format depends on the writer.
+        let mut keys: Vec<ApiKey> = rows.into_iter().map(from_row).collect();
+        keys.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(keys)
+    }
+
+    async fn update(&self, key: &ApiKey) -> Result<(), PortError> {
+        one_row(
+            apikey::Entity::update_many()
+                .set(settings(key)?)
+                .filter(apikey::Column::Id.eq(key.id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
+    }
+
+    async fn use_key(
+        &self,
+        digest: &str,
+        now: OffsetDateTime,
+        required: Option<&auth_domain::Permissions>,
+        limits_enabled: bool,
+    ) -> Result<KeyUse, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        // A write first takes the row's lock (Postgres) or the database's write lock (SQLite)
+        // before anything is read, so concurrent uses queue here and each reads the counters
+        // the one before it wrote.
+        let locked = apikey::Entity::update_many()
+            .col_expr(
+                apikey::Column::UpdatedAt,
+                Expr::col(apikey::Column::UpdatedAt),
+            )
+            .filter(apikey::Column::Key.eq(digest))
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        if locked.rows_affected == 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(KeyUse::Missing);
+        }
+        let Some(key) = Self::find_key_by(&txn, apikey::Column::Key.eq(digest)).await? else {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(KeyUse::Missing);
+        };
+        let used = match key.use_at(now, required, limits_enabled) {
+            Ok(used) => used,
+            Err(refusal) => {
+                txn.rollback().await.map_err(port_error)?;
+                return Ok(KeyUse::Refused(key, refusal));
+            }
+        };
+        let key = key.with_use(&used);
+        one_row(
+            apikey::Entity::update_many()
+                .set(apikey::ActiveModel {
+                    remaining: Set(optional_number(key.remaining)?),
+                    last_refill_at: Set(key.last_refill_at),
+                    request_count: Set(Some(number(key.request_count)?)),
+                    last_request: Set(key.last_request),
+                    updated_at: Set(key.updated_at),
+                    ..Default::default()
+                })
+                .filter(apikey::Column::Id.eq(key.id.as_str()))
+                .exec(&txn)
+                .await,
+        )?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(KeyUse::Allowed(key))
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, PortError> {
+        let result = apikey::Entity::delete_many()
+            .filter(apikey::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    async fn delete_by_reference(&self, reference_id: &str) -> Result<u64, PortError> {
+        let result = apikey::Entity::delete_many()
+            .filter(apikey::Column::ReferenceId.eq(reference_id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected)
+    }
+
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, PortError> {
+        // Compared here, not in SQL: SQLite keeps dates as text in the writer's format.
+        let rows: Vec<(String, Option<OffsetDateTime>)> = apikey::Entity::find()
+            .select_only()
+            .column(apikey::Column::Id)
+            .column(apikey::Column::ExpiresAt)
+            .filter(apikey::Column::ExpiresAt.is_not_null())
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(port_error)?;
+        let expired: Vec<String> = rows
+            .into_iter()
+            .filter(|(_, expires_at)| expires_at.is_some_and(|at| at < now))
+            .map(|(id, _)| id)
+            .collect();
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let result = apikey::Entity::delete_many()
+            .filter(apikey::Column::Id.is_in(expired))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{permissions_from_text, permissions_to_text};
+
+    #[test]
+    fn permissions_round_trip_and_legacy_double_encoding_is_read() {
+        let text = r#"{"files":["read","write"],"users":["list"]}"#;
+        let permissions = permissions_from_text(text).expect("object");
+        assert_eq!(permissions_to_text(&permissions), text);
+        let legacy = serde_json::Value::String(text.to_owned()).to_string();
+        assert_eq!(permissions_from_text(&legacy), Some(permissions));
+        assert_eq!(permissions_from_text("null"), None);
+        assert_eq!(permissions_from_text(r#"{"files":"read"}"#), None);
+        assert_eq!(permissions_from_text("not json"), None);
+    }
+}

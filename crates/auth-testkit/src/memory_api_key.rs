@@ -1,0 +1,149 @@
+//! The in-memory `apikey` table.
+
+use std::sync::{Mutex, MutexGuard};
+
+use auth_domain::{ApiKey, Permissions};
+use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use time::OffsetDateTime;
+
+/// API keys (with their digests) in a vector behind a mutex: for tests and single-process
+/// demos. Passes the same conformance suite as the SQL store.
+#[derive(Debug, Default)]
+pub struct MemoryApiKeyRepo {
+    keys: Mutex<Vec<(ApiKey, String)>>,
+}
+
+impl MemoryApiKeyRepo {
+    /// An empty key table.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ApiKeyRepo for MemoryApiKeyRepo {
+    async fn create(&self, key: &ApiKey, digest: &str) -> Result<(), PortError> {
+        let mut keys = self.keys();
+        if keys.iter().any(|(stored, _)| stored.id == key.id) {
+            return Err(PortError::Conflict);
+        }
+        keys.push((key.clone(), digest.to_owned()));
+        Ok(())
+    }
+
+    async fn find(&self, id: &str) -> Result<Option<ApiKey>, PortError> {
+        Ok(self
+            .keys()
+            .iter()
+            .find(|(key, _)| key.id == id)
+            .map(|(key, _)| key.clone()))
+    }
+
+    async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError> {
+        Ok(self
+            .keys()
+            .iter()
+            .find(|(_, stored)| stored == digest)
+            .map(|(key, _)| key.clone()))
+    }
+
+    async fn list(
+        &self,
+        reference_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<Vec<ApiKey>, PortError> {
+        let mut keys: Vec<ApiKey> = self
+            .keys()
+            .iter()
+            .map(|(key, _)| key)
+            .filter(|key| key.reference_id == reference_id)
+            .filter(|key| config_id.is_none_or(|config_id| key.config_id == config_id))
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(keys)
+    }
+
+    async fn update(&self, key: &ApiKey) -> Result<(), PortError> {
+        let mut keys = self.keys();
+        let (stored, _) = keys
+            .iter_mut()
+            .find(|(stored, _)| stored.id == key.id)
+            .ok_or(PortError::NotFound)?;
+        *stored = ApiKey {
+            id: stored.id.clone(),
+            config_id: stored.config_id.clone(),
+            start: stored.start.clone(),
+            prefix: stored.prefix.clone(),
+            reference_id: stored.reference_id.clone(),
+            created_at: stored.created_at,
+            request_count: stored.request_count,
+            last_request: stored.last_request,
+            last_refill_at: stored.last_refill_at,
+            ..key.clone()
+        };
+        Ok(())
+    }
+
+    async fn use_key(
+        &self,
+        digest: &str,
+        now: OffsetDateTime,
+        required: Option<&Permissions>,
+        limits_enabled: bool,
+    ) -> Result<KeyUse, PortError> {
+        let mut keys = self.keys();
+        let Some((key, _)) = keys.iter_mut().find(|(_, stored)| stored == digest) else {
+            return Ok(KeyUse::Missing);
+        };
+        match key.use_at(now, required, limits_enabled) {
+            Ok(used) => {
+                *key = key.clone().with_use(&used);
+                Ok(KeyUse::Allowed(key.clone()))
+            }
+            Err(refusal) => Ok(KeyUse::Refused(key.clone(), refusal)),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, PortError> {
+        let mut keys = self.keys();
+        let before = keys.len();
+        keys.retain(|(key, _)| key.id != id);
+        Ok(keys.len() < before)
+    }
+
+    async fn delete_by_reference(&self, reference_id: &str) -> Result<u64, PortError> {
+        let mut keys = self.keys();
+        let before = keys.len();
+        keys.retain(|(key, _)| key.reference_id != reference_id);
+        Ok((before - keys.len()) as u64)
+    }
+
+    async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, PortError> {
+        let mut keys = self.keys();
+        let before = keys.len();
+        keys.retain(|(key, _)| key.expires_at.is_none_or(|at| at >= now));
+        Ok((before - keys.len()) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryApiKeyRepo;
+
+    #[tokio::test]
+    async fn the_memory_repo_passes_the_api_key_suite() {
+        crate::conformance::run_api_key_suite(&MemoryApiKeyRepo::new()).await;
+    }
+}
