@@ -1,5 +1,5 @@
-//! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md and
-//! docs/email.md: every
+//! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md,
+//! docs/email.md and docs/api-keys.md: every
 //! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
 //! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
 //! stands for the server, `http://localhost:4000` for the example service.
@@ -133,5 +133,18 @@ async fn the_password_reset_example_runs_against_the_outbox_file() {
     let path = outbox.display().to_string();
     run_with("email.md", &app, &[("outbox.jsonl", path.as_str())]).await;
     let _ = std::fs::remove_file(&outbox);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_api_key_example_runs() {
+    if !tools_present() {
+        return;
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| config.api_key_sessions = true).await
+    else {
+        return;
+    };
+    run("api-keys.md", &app, None).await;
     app.stop().await;
 }

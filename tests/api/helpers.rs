@@ -273,7 +273,8 @@ pub(crate) async fn expect_error(
         .to_owned();
     assert!(
         content_type.starts_with("application/json"),
-        "content type {content_type:?}"
+        "content type {content_type:?}: {:?}",
+        response.url().as_str()
     );
     let body: Value = response.json().await.expect("json error body");
     assert_eq!(body["code"].as_str(), code, "code in {body}");

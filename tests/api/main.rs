@@ -7,6 +7,7 @@
     reason = "a test binary: helpers panic on broken fixtures and say when a test is skipped"
 )]
 
+mod api_key;
 mod bearer;
 mod browser;
 mod change_email;

@@ -55,6 +55,7 @@ const KEY_REVOKED: PluginError = PluginError {
     kind: PluginErrorKind::Unauthorized,
     code: "TEST_KEY_REVOKED",
     message: std::borrow::Cow::Borrowed("This test key is revoked"),
+    details: Vec::new(),
 };
 
 /// What the plugin saw, in order.
@@ -255,6 +256,7 @@ impl TestApi {
                 kind: PluginErrorKind::Forbidden,
                 code: "TEST_MESSAGE_FORBIDDEN",
                 message: "This message is not said back".into(),
+                details: Vec::new(),
             })
             .into());
         }

@@ -188,6 +188,32 @@ pub struct AppConfig {
     pub delete_user_enabled: bool,
     /// `AUTH_DELETE_USER_BY_EMAIL`: a deletion is confirmed by an emailed link.
     pub delete_user_by_email: bool,
+    /// `AUTH_API_KEY_HEADERS`: the headers an API key is read from, first present wins.
+    #[serde(deserialize_with = "comma_list")]
+    pub api_key_headers: Vec<String>,
+    /// `AUTH_API_KEY_LENGTH`: length of the random part of new keys.
+    pub api_key_length: usize,
+    /// `AUTH_API_KEY_DEFAULT_PREFIX`: prefix of new keys whose request names none.
+    #[serde(default)]
+    pub api_key_default_prefix: Option<String>,
+    /// `AUTH_API_KEY_REQUIRE_NAME`: a key must be given a name.
+    pub api_key_require_name: bool,
+    /// `AUTH_API_KEY_METADATA`: keys may carry metadata.
+    pub api_key_metadata: bool,
+    /// `AUTH_API_KEY_RATE_LIMIT_ENABLED`: the per-key rate limit is counted.
+    pub api_key_rate_limit_enabled: bool,
+    /// `AUTH_API_KEY_RATE_LIMIT_WINDOW_MS`: the per-key window of new keys.
+    pub api_key_rate_limit_window_ms: i64,
+    /// `AUTH_API_KEY_RATE_LIMIT_MAX`: most uses per window of new keys.
+    pub api_key_rate_limit_max: i64,
+    /// `AUTH_API_KEY_DEFAULT_EXPIRES_IN`: lifetime in seconds of keys created without one (0:
+    /// never expire).
+    pub api_key_default_expires_in: i64,
+    /// `AUTH_API_KEY_SESSIONS`: a key in the header stands for a session of its owner
+    /// (Better-Auth's `enableSessionForAPIKeys`).
+    pub api_key_sessions: bool,
+    /// `AUTH_API_KEY_MAX_PER_USER`: most keys one user may have.
+    pub api_key_max_per_user: usize,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -282,6 +308,17 @@ impl Default for AppConfig {
             update_email_without_verification: false,
             delete_user_enabled: false,
             delete_user_by_email: false,
+            api_key_headers: vec!["x-api-key".to_owned()],
+            api_key_length: 64,
+            api_key_default_prefix: None,
+            api_key_require_name: false,
+            api_key_metadata: false,
+            api_key_rate_limit_enabled: true,
+            api_key_rate_limit_window_ms: 86_400_000,
+            api_key_rate_limit_max: 10,
+            api_key_default_expires_in: 0,
+            api_key_sessions: false,
+            api_key_max_per_user: 1000,
         }
     }
 }
@@ -382,6 +419,26 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("delete_user_enabled", &self.delete_user_enabled)
             .field("delete_user_by_email", &self.delete_user_by_email)
+            .field("api_key_headers", &self.api_key_headers)
+            .field("api_key_length", &self.api_key_length)
+            .field("api_key_default_prefix", &self.api_key_default_prefix)
+            .field("api_key_require_name", &self.api_key_require_name)
+            .field("api_key_metadata", &self.api_key_metadata)
+            .field(
+                "api_key_rate_limit_enabled",
+                &self.api_key_rate_limit_enabled,
+            )
+            .field(
+                "api_key_rate_limit_window_ms",
+                &self.api_key_rate_limit_window_ms,
+            )
+            .field("api_key_rate_limit_max", &self.api_key_rate_limit_max)
+            .field(
+                "api_key_default_expires_in",
+                &self.api_key_default_expires_in,
+            )
+            .field("api_key_sessions", &self.api_key_sessions)
+            .field("api_key_max_per_user", &self.api_key_max_per_user)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()
@@ -464,6 +521,7 @@ impl AppConfig {
         {
             bail!("AUTH_SMTP_URL must start with smtp:// or smtps://");
         }
+        crate::api_key::validate(self)?;
         if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
             bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");
         }

@@ -5,6 +5,7 @@
 //! Invariant: the only crate with `#[cfg(feature)]` adapter selection and the only one that
 //! reads the environment.
 
+mod api_key;
 pub mod config;
 mod jwt;
 mod ops;
@@ -342,7 +343,10 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
     };
     let plugins = plugins::enabled(
         config.plugins.as_deref(),
-        vec![Plugin::http(jwt::offline_plugin(config))],
+        vec![
+            Plugin::http(jwt::offline_plugin(config)),
+            api_key::offline_plugin(config),
+        ],
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
     let state = http_state(config, auth, "x".repeat(32), &plugins);
@@ -396,7 +400,10 @@ impl Application {
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = jwt::token_issuer(&config, Arc::new(store.clone()), &secret, clock.clone());
-        let mut extra = vec![Plugin::http(jwt::plugin(tokens))];
+        let mut extra = vec![
+            Plugin::http(jwt::plugin(tokens)),
+            api_key::plugin(&config, Arc::new(store.clone())),
+        ];
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
         let core_plugins = core_plugins(&plugins);

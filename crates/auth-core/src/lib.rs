@@ -6,6 +6,7 @@
 //! span several ports (one user per email, hash even for unknown users, sliding expiry) live here.
 #![warn(missing_docs)]
 
+mod api_key;
 mod audit;
 mod auth;
 mod delete_user;
@@ -20,6 +21,10 @@ mod ratelimit;
 mod session;
 mod user;
 
+pub use api_key::{
+    ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyPage,
+    KeyRateLimit, KeySort, ListApiKeys, UpdateApiKey, refusal_error, unauthorized_session,
+};
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use delete_user::{DeleteOutcome, DeleteUser};
 pub use email_password::{

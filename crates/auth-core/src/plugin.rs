@@ -63,6 +63,21 @@ pub struct PluginError {
     pub code: &'static str,
     /// The message shown to clients.
     pub message: Cow<'static, str>,
+    /// Numbers the answer carries as its `details` object (`RATE_LIMITED`'s `tryAgainIn`).
+    pub details: Vec<(&'static str, i64)>,
+}
+
+impl PluginError {
+    /// An error without details.
+    #[must_use]
+    pub const fn new(kind: PluginErrorKind, code: &'static str, message: &'static str) -> Self {
+        Self {
+            kind,
+            code,
+            message: Cow::Borrowed(message),
+            details: Vec::new(),
+        }
+    }
 }
 
 /// The kinds of plugin errors (each is one HTTP status).

@@ -22,7 +22,7 @@ pub mod user;
 pub mod verification;
 
 pub use account::{Account, CREDENTIAL_PROVIDER_ID};
-pub use api_key::{ApiKey, ApiKeyUse, KeyRefusal, Permissions};
+pub use api_key::{ApiKey, ApiKeyUse, KeyRefusal, Permissions, start_of};
 pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;

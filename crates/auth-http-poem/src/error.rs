@@ -17,6 +17,9 @@ pub struct ErrorBody {
     /// Stable machine-readable code; clients match on it.
     #[oai(skip_serializing_if_is_none)]
     pub code: Option<String>,
+    /// Numbers that say more (`RATE_LIMITED`'s `tryAgainIn`, in milliseconds).
+    #[oai(skip_serializing_if_is_none)]
+    pub details: Option<Box<std::collections::BTreeMap<String, i64>>>,
 }
 
 /// An error response: a status, the JSON body, and cookies to set or expire on the way out.
@@ -41,6 +44,7 @@ impl ApiError {
             body: ErrorBody {
                 message: message.into(),
                 code: Some(code.to_owned()),
+                details: None,
             },
             cookies: Vec::new(),
             headers: Vec::new(),
@@ -136,9 +140,20 @@ impl From<AuthError> for ApiError {
             }
             _ => Vec::new(),
         };
+        let details = match &error {
+            AuthError::Plugin(plugin) if !plugin.details.is_empty() => Some(Box::new(
+                plugin
+                    .details
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), *value))
+                    .collect(),
+            )),
+            _ => None,
+        };
         let body = ErrorBody {
             message: error.message(),
             code: error.code().map(str::to_owned),
+            details,
         };
         Self {
             status,

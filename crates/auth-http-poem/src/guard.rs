@@ -143,6 +143,11 @@ async fn guarded<E: Endpoint>(
     request.extensions_mut().insert(client);
     let mut response = match inner.call(request).await {
         Ok(response) => response.into_response(),
+        // A parameter that does not parse (`?limit=-1`) on a route whose answer has no bad
+        // request handler of its own: the same JSON error as every other bad input.
+        Err(error) if error.status() == StatusCode::BAD_REQUEST => {
+            <ApiError as poem_openapi::ApiResponse>::from_parse_request_error(error).into_response()
+        }
         Err(error) => error.into_response(),
     };
     if let Some(issued) = response.data::<crate::IssuedSession>().cloned() {

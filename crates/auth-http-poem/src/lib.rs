@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod api_key;
 pub mod bearer;
 mod body;
 pub mod client_ip;

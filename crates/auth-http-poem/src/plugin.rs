@@ -148,6 +148,12 @@ pub trait HttpPlugin: Send + Sync + 'static {
         None
     }
 
+    /// The plugin itself, for its own extractors to find it in the state
+    /// ([`HttpState::plugin`]).
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
+
     /// Headers to add to a `get-session` response that found a session (e.g. `set-auth-jwt`).
     /// Each name is also exposed to browsers through `Access-Control-Expose-Headers`.
     fn session_headers<'a>(

@@ -102,6 +102,9 @@ pub(crate) struct Loaded {
     pub(crate) context: AuthContext,
     /// A refreshed session re-issues its cookie.
     pub(crate) cookies: ResponseCookies,
+    /// A plugin vouched for it without a stored row (an API key's): no cookie, no token
+    /// headers.
+    pub(crate) vouched: bool,
 }
 
 /// Loads the request's session, sliding it when due. `Ok(None)` with expiring cookies when the
@@ -117,6 +120,7 @@ pub(crate) async fn load(
             let loaded = Loaded {
                 context: *context,
                 cookies: ResponseCookies::default(),
+                vouched: true,
             };
             return Ok((Some(loaded), Vec::new()));
         }
@@ -134,7 +138,12 @@ pub(crate) async fn load(
             } else {
                 ResponseCookies::default()
             };
-            Ok((Some(Loaded { context, cookies }), Vec::new()))
+            let loaded = Loaded {
+                context,
+                cookies,
+                vouched: false,
+            };
+            Ok((Some(loaded), Vec::new()))
         }
         None => Ok((None, expired_cookies(state))),
     }

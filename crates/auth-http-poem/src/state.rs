@@ -142,4 +142,12 @@ impl HttpState {
     pub fn plugins(&self) -> &[Arc<dyn HttpPlugin>] {
         &self.plugins
     }
+
+    /// The first enabled plugin of type `T` (how a plugin's extractors reach their plugin).
+    #[must_use]
+    pub fn plugin<T: 'static>(&self) -> Option<&T> {
+        self.plugins()
+            .iter()
+            .find_map(|plugin| plugin.as_any()?.downcast_ref::<T>())
+    }
 }

@@ -190,6 +190,7 @@ fn a_plugin_error_carries_its_code_and_message() {
         kind: PluginErrorKind::Conflict,
         code: "KEY_EXISTS",
         message: "The key exists".into(),
+        details: Vec::new(),
     });
     assert_eq!(error.code(), Some("KEY_EXISTS"));
     assert_eq!(error.message(), "The key exists");

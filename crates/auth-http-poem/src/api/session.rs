@@ -41,8 +41,12 @@ impl SessionApi {
         let (loaded, cookies) =
             load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
         let plugin_headers = match &loaded {
-            Some(loaded) => crate::state::session_headers(&self.state, &loaded.context).await,
-            None => Vec::new(),
+            // A session a plugin vouches for (an API key's) is answered as it is, as Better-Auth
+            // does: no token headers.
+            Some(loaded) if !loaded.vouched => {
+                crate::state::session_headers(&self.state, &loaded.context).await
+            }
+            _ => Vec::new(),
         };
         let (body, cookies) = match loaded {
             Some(loaded) => (

@@ -1,0 +1,134 @@
+//! The API-key plugin's composition: its settings from the configuration, and the plugin on a
+//! key store.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use auth_core::{ApiKeyConfig, ApiKeys, KeyRateLimit};
+use auth_crypto::Sha256KeyHasher;
+use auth_domain::{ApiKey, Permissions};
+use auth_http_poem::api_key::ApiKeyPlugin;
+use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use time::{Duration, OffsetDateTime};
+
+use crate::AppConfig;
+use crate::auth_testkit_free::NoStore;
+use crate::plugins::Plugin;
+
+/// Largest millisecond window or count the `apikey` table holds (an `integer` column).
+const MAX_NUMBER: i64 = i32::MAX as i64;
+
+pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
+    if !(16..=256).contains(&config.api_key_length) {
+        bail!("AUTH_API_KEY_LENGTH must be between 16 and 256");
+    }
+    if !(1..=MAX_NUMBER).contains(&config.api_key_rate_limit_window_ms) {
+        bail!("AUTH_API_KEY_RATE_LIMIT_WINDOW_MS must be between 1 and {MAX_NUMBER}");
+    }
+    if !(0..=MAX_NUMBER).contains(&config.api_key_rate_limit_max) {
+        bail!("AUTH_API_KEY_RATE_LIMIT_MAX must be between 0 and {MAX_NUMBER}");
+    }
+    if config.api_key_default_expires_in < 0 {
+        bail!("AUTH_API_KEY_DEFAULT_EXPIRES_IN must not be negative (0 means never)");
+    }
+    if config.api_key_headers.is_empty()
+        || config.api_key_headers.iter().any(|name| {
+            poem::http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).is_err()
+        })
+    {
+        bail!("AUTH_API_KEY_HEADERS must list one or more valid header names");
+    }
+    if config
+        .api_key_default_prefix
+        .as_ref()
+        .is_some_and(|prefix| {
+            prefix.is_empty()
+                || prefix.len() > 32
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+    {
+        bail!("AUTH_API_KEY_DEFAULT_PREFIX must be 1 to 32 of [a-zA-Z0-9_-]");
+    }
+    Ok(())
+}
+
+fn settings(config: &AppConfig) -> ApiKeyConfig {
+    ApiKeyConfig {
+        key_length: config.api_key_length,
+        default_prefix: config.api_key_default_prefix.clone(),
+        require_name: config.api_key_require_name,
+        enable_metadata: config.api_key_metadata,
+        rate_limit: KeyRateLimit {
+            enabled: config.api_key_rate_limit_enabled,
+            time_window: Duration::milliseconds(config.api_key_rate_limit_window_ms),
+            max_requests: config.api_key_rate_limit_max,
+        },
+        default_expires_in: (config.api_key_default_expires_in > 0)
+            .then(|| Duration::seconds(config.api_key_default_expires_in)),
+        session_for_keys: config.api_key_sessions,
+        max_keys_per_owner: config.api_key_max_per_user,
+        ..ApiKeyConfig::default()
+    }
+}
+
+/// The API-key plugin on a key store: its use cases are also its use-case half.
+pub(crate) fn plugin(config: &AppConfig, store: Arc<dyn ApiKeyRepo>) -> Plugin {
+    let keys = ApiKeys::new(store, Arc::new(Sha256KeyHasher), settings(config));
+    let headers = config
+        .api_key_headers
+        .iter()
+        .map(|name| name.to_ascii_lowercase())
+        .collect();
+    Plugin::new(
+        Arc::new(keys.clone()),
+        Arc::new(ApiKeyPlugin::new(keys, headers)),
+    )
+}
+
+/// The plugin for `auth-app openapi`, on a store that refuses everything.
+pub(crate) fn offline_plugin(config: &AppConfig) -> Plugin {
+    plugin(config, Arc::new(NoStore))
+}
+
+fn none() -> PortError {
+    PortError::Unavailable("no database in this mode".into())
+}
+
+#[async_trait::async_trait]
+impl ApiKeyRepo for NoStore {
+    async fn create(&self, _: &ApiKey, _: &str) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn find(&self, _: &str) -> Result<Option<ApiKey>, PortError> {
+        Err(none())
+    }
+    async fn find_by_digest(&self, _: &str) -> Result<Option<ApiKey>, PortError> {
+        Err(none())
+    }
+    async fn list(&self, _: &str, _: Option<&str>) -> Result<Vec<ApiKey>, PortError> {
+        Err(none())
+    }
+    async fn update(&self, _: &ApiKey) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn use_key(
+        &self,
+        _: &str,
+        _: OffsetDateTime,
+        _: Option<&Permissions>,
+        _: bool,
+    ) -> Result<KeyUse, PortError> {
+        Err(none())
+    }
+    async fn delete(&self, _: &str) -> Result<bool, PortError> {
+        Err(none())
+    }
+    async fn delete_by_reference(&self, _: &str) -> Result<u64, PortError> {
+        Err(none())
+    }
+    async fn delete_expired(&self, _: OffsetDateTime) -> Result<u64, PortError> {
+        Err(none())
+    }
+}

@@ -1,0 +1,963 @@
+//! The API-key use cases (`@better-auth/api-key` 1.7): create, read, update, delete and list a
+//! user's keys, verify a presented key (its counters updated atomically by the store), and the
+//! session a key stands for. Rules and error codes: the wire contract's section 7.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use auth_domain::{
+    ApiKey, Fields, KeyRefusal, Model, Permissions, Session, SessionId, SessionToken, UserId,
+    start_of,
+};
+use auth_ports::{ApiKeyHasher, ApiKeyRepo, KeyUse, LETTERS};
+use time::{Duration, OffsetDateTime};
+
+use crate::plugin::{AuthPlugin, PluginError, PluginErrorKind, PluginFuture};
+use crate::{Auth, AuthContext, AuthError, ClientInfo};
+
+/// The per-key rate limit new keys get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRateLimit {
+    /// Counting is on (a key can still turn it off for itself).
+    pub enabled: bool,
+    /// The window.
+    pub time_window: Duration,
+    /// Most uses per window.
+    pub max_requests: i64,
+}
+
+/// Settings of the API-key plugin; defaults are Better-Auth's (section 7.1) plus the bounds a
+/// production server needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyConfig {
+    /// The configuration's id (`default`).
+    pub config_id: String,
+    /// Length of the random part of a key (64).
+    pub key_length: usize,
+    /// Prefix of new keys when the request names none.
+    pub default_prefix: Option<String>,
+    /// Shortest and longest prefix (1, 32).
+    pub prefix_length: (usize, usize),
+    /// Shortest and longest name (1, 32).
+    pub name_length: (usize, usize),
+    /// A key must have a name.
+    pub require_name: bool,
+    /// Keys may carry metadata.
+    pub enable_metadata: bool,
+    /// Largest metadata, as JSON text (ours; Better-Auth has no bound).
+    pub max_metadata_bytes: usize,
+    /// The rate limit of new keys.
+    pub rate_limit: KeyRateLimit,
+    /// Expiry of keys created without one (`None`: never).
+    pub default_expires_in: Option<Duration>,
+    /// Requests may not choose an expiry (`disableCustomExpiresTime`).
+    pub disable_custom_expiry: bool,
+    /// Shortest and longest chosen expiry (1 day, 365 days).
+    pub expires_in: (Duration, Duration),
+    /// How many leading characters are kept as `start` (`None`: not kept).
+    pub start_length: Option<usize>,
+    /// A key in the header stands for a session of its owner (`enableSessionForAPIKeys`).
+    pub session_for_keys: bool,
+    /// Permissions of keys created without any.
+    pub default_permissions: Option<Permissions>,
+    /// Most keys one owner may have (ours; Better-Auth has no bound).
+    pub max_keys_per_owner: usize,
+}
+
+impl Default for ApiKeyConfig {
+    fn default() -> Self {
+        Self {
+            config_id: DEFAULT_CONFIG_ID.to_owned(),
+            key_length: 64,
+            default_prefix: None,
+            prefix_length: (1, 32),
+            name_length: (1, 32),
+            require_name: false,
+            enable_metadata: false,
+            max_metadata_bytes: 4096,
+            rate_limit: KeyRateLimit {
+                enabled: true,
+                time_window: Duration::days(1),
+                max_requests: 10,
+            },
+            default_expires_in: None,
+            disable_custom_expiry: false,
+            expires_in: (Duration::days(1), Duration::days(365)),
+            start_length: Some(6),
+            session_for_keys: false,
+            default_permissions: None,
+            max_keys_per_owner: 1000,
+        }
+    }
+}
+
+/// The configuration id Better-Auth gives keys by default.
+pub const DEFAULT_CONFIG_ID: &str = "default";
+
+/// Largest number a client may give for a count or a millisecond interval: what an `integer`
+/// column holds.
+const MAX_NUMBER: i64 = i32::MAX as i64;
+
+/// How often expired keys are swept (Better-Auth: at most every 10 s, on the key routes).
+const SWEEP_INTERVAL: Duration = Duration::seconds(10);
+
+/// Who asks: a client over HTTP (the server-only fields are refused), or the embedding program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// An HTTP request.
+    Client,
+    /// Rust code of the server.
+    Server,
+}
+
+/// `POST /api-key/create`.
+#[derive(Debug, Clone)]
+pub struct CreateApiKey {
+    /// The owner.
+    pub user_id: UserId,
+    /// Who asks.
+    pub caller: Caller,
+    /// The configuration (`default` when absent).
+    pub config_id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Lifetime in seconds (`None`: the default expiry, if any).
+    pub expires_in: Option<i64>,
+    /// Prefix (`^[a-zA-Z0-9_-]+$`, checked by the caller's parser).
+    pub prefix: Option<String>,
+    /// Metadata as JSON text of an object.
+    pub metadata: Option<String>,
+    /// Server only.
+    pub permissions: Option<Permissions>,
+    /// Server only.
+    pub remaining: Option<i64>,
+    /// Server only.
+    pub refill_amount: Option<i64>,
+    /// Server only, milliseconds.
+    pub refill_interval: Option<i64>,
+    /// Server only, milliseconds.
+    pub rate_limit_time_window: Option<i64>,
+    /// Server only.
+    pub rate_limit_max: Option<i64>,
+    /// Server only.
+    pub rate_limit_enabled: Option<bool>,
+}
+
+impl CreateApiKey {
+    /// A request of `user_id` with nothing else set.
+    #[must_use]
+    pub fn for_user(user_id: UserId, caller: Caller) -> Self {
+        Self {
+            user_id,
+            caller,
+            config_id: None,
+            name: None,
+            expires_in: None,
+            prefix: None,
+            metadata: None,
+            permissions: None,
+            remaining: None,
+            refill_amount: None,
+            refill_interval: None,
+            rate_limit_time_window: None,
+            rate_limit_max: None,
+            rate_limit_enabled: None,
+        }
+    }
+}
+
+/// A new key: the only time its plaintext exists outside the client.
+pub struct CreatedApiKey {
+    /// The full key (prefix included).
+    pub key: auth_domain::Secret<String>,
+    /// The stored key.
+    pub api_key: ApiKey,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("key", &"[redacted]")
+            .field("api_key", &self.api_key)
+            .finish()
+    }
+}
+
+/// `POST /api-key/update`: `None` leaves a field as it is.
+#[derive(Debug, Clone)]
+pub struct UpdateApiKey {
+    /// The owner asking.
+    pub user_id: UserId,
+    /// Who asks.
+    pub caller: Caller,
+    /// The key.
+    pub key_id: String,
+    /// The configuration to look in.
+    pub config_id: Option<String>,
+    /// New name.
+    pub name: Option<String>,
+    /// Enable or disable.
+    pub enabled: Option<bool>,
+    /// New lifetime in seconds from now; `Some(None)` makes it never expire.
+    pub expires_in: Option<Option<i64>>,
+    /// New metadata (JSON text of an object); ignored when metadata is off, as Better-Auth.
+    pub metadata: Option<String>,
+    /// Server only.
+    pub remaining: Option<i64>,
+    /// Server only (with `refill_interval`).
+    pub refill_amount: Option<i64>,
+    /// Server only, milliseconds (with `refill_amount`).
+    pub refill_interval: Option<i64>,
+    /// Server only.
+    pub rate_limit_enabled: Option<bool>,
+    /// Server only, milliseconds.
+    pub rate_limit_time_window: Option<i64>,
+    /// Server only.
+    pub rate_limit_max: Option<i64>,
+    /// Server only; `Some(None)` removes them.
+    pub permissions: Option<Option<Permissions>>,
+}
+
+impl UpdateApiKey {
+    /// A request of `user_id` on `key_id` that changes nothing yet.
+    #[must_use]
+    pub fn of(user_id: UserId, caller: Caller, key_id: String) -> Self {
+        Self {
+            user_id,
+            caller,
+            key_id,
+            config_id: None,
+            name: None,
+            enabled: None,
+            expires_in: None,
+            metadata: None,
+            remaining: None,
+            refill_amount: None,
+            refill_interval: None,
+            rate_limit_enabled: None,
+            rate_limit_time_window: None,
+            rate_limit_max: None,
+            permissions: None,
+        }
+    }
+}
+
+/// What `GET /api-key/list` sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySort {
+    /// `createdAt` (the default).
+    CreatedAt,
+    /// `updatedAt`.
+    UpdatedAt,
+    /// `name`.
+    Name,
+    /// `expiresAt`.
+    ExpiresAt,
+    /// `lastRequest`.
+    LastRequest,
+}
+
+impl KeySort {
+    /// The sort named by a `sortBy` value.
+    #[must_use]
+    pub fn parse(field: &str) -> Option<Self> {
+        Some(match field {
+            "createdAt" => Self::CreatedAt,
+            "updatedAt" => Self::UpdatedAt,
+            "name" => Self::Name,
+            "expiresAt" => Self::ExpiresAt,
+            "lastRequest" => Self::LastRequest,
+            _ => return None,
+        })
+    }
+}
+
+/// `GET /api-key/list`.
+#[derive(Debug, Clone)]
+pub struct ListApiKeys {
+    /// The owner.
+    pub user_id: UserId,
+    /// Only this configuration's keys.
+    pub config_id: Option<String>,
+    /// At most this many.
+    pub limit: Option<usize>,
+    /// Skipping this many.
+    pub offset: Option<usize>,
+    /// Order.
+    pub sort_by: KeySort,
+    /// Newest (or largest) first.
+    pub descending: bool,
+}
+
+/// A page of keys and how many there are in all.
+#[derive(Debug, Clone)]
+pub struct KeyPage {
+    /// The page.
+    pub keys: Vec<ApiKey>,
+    /// Every key of the owner (in the configuration asked for).
+    pub total: usize,
+}
+
+/// The error codes of section 7.4 and 7.5.
+mod codes {
+    use super::{PluginError, PluginErrorKind};
+
+    const fn error(
+        kind: PluginErrorKind,
+        code: &'static str,
+        message: &'static str,
+    ) -> PluginError {
+        PluginError::new(kind, code, message)
+    }
+
+    pub(super) const UNAUTHORIZED_SESSION: PluginError = error(
+        PluginErrorKind::Unauthorized,
+        "UNAUTHORIZED_SESSION",
+        "Unauthorized or invalid session",
+    );
+    pub(super) const SERVER_ONLY_PROPERTY: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "SERVER_ONLY_PROPERTY",
+        "The property you're trying to set can only be set from the server auth instance only.",
+    );
+    pub(super) const METADATA_DISABLED: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "METADATA_DISABLED",
+        "Metadata is disabled.",
+    );
+    pub(super) const METADATA_TOO_LARGE: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "METADATA_TOO_LARGE",
+        "Metadata is larger than the configured maximum.",
+    );
+    pub(super) const REFILL_AMOUNT_AND_INTERVAL_REQUIRED: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "REFILL_AMOUNT_AND_INTERVAL_REQUIRED",
+        "refillAmount is required when refillInterval is provided",
+    );
+    pub(super) const REFILL_INTERVAL_AND_AMOUNT_REQUIRED: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "REFILL_INTERVAL_AND_AMOUNT_REQUIRED",
+        "refillInterval is required when refillAmount is provided",
+    );
+    pub(super) const KEY_DISABLED_EXPIRATION: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "KEY_DISABLED_EXPIRATION",
+        "Custom key expiration values are disabled.",
+    );
+    pub(super) const EXPIRES_IN_IS_TOO_SMALL: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "EXPIRES_IN_IS_TOO_SMALL",
+        "The expiresIn is smaller than the predefined minimum value.",
+    );
+    pub(super) const EXPIRES_IN_IS_TOO_LARGE: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "EXPIRES_IN_IS_TOO_LARGE",
+        "The expiresIn is larger than the predefined maximum value.",
+    );
+    pub(super) const INVALID_PREFIX_LENGTH: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "INVALID_PREFIX_LENGTH",
+        "The prefix length is either too large or too small.",
+    );
+    pub(super) const INVALID_NAME_LENGTH: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "INVALID_NAME_LENGTH",
+        "The name length is either too large or too small.",
+    );
+    pub(super) const NAME_REQUIRED: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "NAME_REQUIRED",
+        "API Key name is required.",
+    );
+    pub(super) const INVALID_REMAINING: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "INVALID_REMAINING",
+        "The remaining count is either too large or too small.",
+    );
+    pub(super) const INVALID_NUMBER: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "VALIDATION_ERROR",
+        "A count or interval is negative or too large.",
+    );
+    pub(super) const NO_VALUES_TO_UPDATE: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "NO_VALUES_TO_UPDATE",
+        "No values to update.",
+    );
+    pub(super) const KEY_NOT_FOUND: PluginError = error(
+        PluginErrorKind::NotFound,
+        "KEY_NOT_FOUND",
+        "API Key not found",
+    );
+    pub(super) const TOO_MANY_KEYS: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "TOO_MANY_API_KEYS",
+        "The owner has as many API keys as allowed.",
+    );
+    pub(super) const NO_CONFIGURATION: PluginError = error(
+        PluginErrorKind::BadRequest,
+        "NO_DEFAULT_API_KEY_CONFIGURATION_FOUND",
+        "No default api-key configuration found.",
+    );
+    pub(super) const INVALID_API_KEY: PluginError = error(
+        PluginErrorKind::Unauthorized,
+        "INVALID_API_KEY",
+        "Invalid API key.",
+    );
+    pub(super) const INVALID_API_KEY_LENGTH: PluginError = error(
+        PluginErrorKind::Forbidden,
+        "INVALID_API_KEY",
+        "Invalid API key.",
+    );
+    pub(super) const INVALID_REFERENCE_ID: PluginError = error(
+        PluginErrorKind::Unauthorized,
+        "INVALID_REFERENCE_ID_FROM_API_KEY",
+        "The reference id from the API key is invalid.",
+    );
+}
+
+fn refuse(error: PluginError) -> AuthError {
+    AuthError::Plugin(error)
+}
+
+/// `401 UNAUTHORIZED_SESSION`: a key route called without a session, or naming another user.
+#[must_use]
+pub fn unauthorized_session() -> AuthError {
+    refuse(codes::UNAUTHORIZED_SESSION)
+}
+
+/// A refused use of a key, with Better-Auth's status and code.
+#[must_use]
+pub fn refusal_error(refusal: KeyRefusal) -> AuthError {
+    let (kind, message, details) = match refusal {
+        KeyRefusal::Disabled => (PluginErrorKind::Unauthorized, "API Key is disabled", vec![]),
+        KeyRefusal::Expired => (PluginErrorKind::Unauthorized, "API Key has expired", vec![]),
+        KeyRefusal::MissingPermission => {
+            (PluginErrorKind::Unauthorized, "API Key not found", vec![])
+        }
+        KeyRefusal::UsageExceeded { .. } => (
+            PluginErrorKind::TooManyRequests,
+            "API Key has reached its usage limit",
+            vec![],
+        ),
+        KeyRefusal::RateLimited { try_again_in } => (
+            PluginErrorKind::TooManyRequests,
+            "Rate limit exceeded.",
+            vec![(
+                "tryAgainIn",
+                i64::try_from(try_again_in.whole_milliseconds()).unwrap_or(i64::MAX),
+            )],
+        ),
+    };
+    refuse(PluginError {
+        kind,
+        code: refusal.code(),
+        message: message.into(),
+        details,
+    })
+}
+
+/// A count or millisecond interval a caller gave, within what the table holds.
+fn bounded(value: Option<i64>, min: i64) -> Result<Option<i64>, AuthError> {
+    match value {
+        Some(value) if !(min..=MAX_NUMBER).contains(&value) => Err(refuse(codes::INVALID_NUMBER)),
+        other => Ok(other),
+    }
+}
+
+fn millis(value: Option<i64>) -> Option<Duration> {
+    value.map(Duration::milliseconds)
+}
+
+/// The API-key use cases over the key store; each runs on the façade it is given (users,
+/// clock, randomness). The same value is the plugin's use-case side ([`AuthPlugin`]).
+#[derive(Clone)]
+pub struct ApiKeys {
+    keys: Arc<dyn ApiKeyRepo>,
+    hasher: Arc<dyn ApiKeyHasher>,
+    config: Arc<ApiKeyConfig>,
+    last_sweep: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKeys {
+    /// The use cases with these parts and settings.
+    #[must_use]
+    pub fn new(
+        keys: Arc<dyn ApiKeyRepo>,
+        hasher: Arc<dyn ApiKeyHasher>,
+        config: ApiKeyConfig,
+    ) -> Self {
+        Self {
+            keys,
+            hasher,
+            config: Arc::new(config),
+            last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+        }
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &ApiKeyConfig {
+        &self.config
+    }
+
+    /// The configuration a request names: only this one exists.
+    fn check_config(&self, config_id: Option<&str>) -> Result<(), AuthError> {
+        match config_id {
+            Some(id) if id != self.config.config_id => Err(refuse(codes::NO_CONFIGURATION)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes expired keys, at most every [`SWEEP_INTERVAL`]; a failure is only logged.
+    async fn sweep(&self, now: OffsetDateTime) {
+        let now_s = now.unix_timestamp();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now_s.saturating_sub(last) < SWEEP_INTERVAL.whole_seconds()
+            || self
+                .last_sweep
+                .compare_exchange(last, now_s, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        match self.keys.delete_expired(now).await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "expired api keys deleted"),
+            Err(error) => tracing::warn!(error = %error, "expired api keys not swept"),
+        }
+    }
+
+    fn check_name(&self, name: Option<&str>) -> Result<(), AuthError> {
+        let (min, max) = self.config.name_length;
+        match name {
+            Some(name) if !(min..=max).contains(&name.chars().count()) => {
+                Err(refuse(codes::INVALID_NAME_LENGTH))
+            }
+            Some(_) => Ok(()),
+            None if self.config.require_name => Err(refuse(codes::NAME_REQUIRED)),
+            None => Ok(()),
+        }
+    }
+
+    fn check_metadata(&self, metadata: &str) -> Result<(), AuthError> {
+        if metadata.len() > self.config.max_metadata_bytes {
+            return Err(refuse(codes::METADATA_TOO_LARGE));
+        }
+        Ok(())
+    }
+
+    /// The expiry a chosen lifetime gives, within the configured bounds.
+    fn expiry(&self, now: OffsetDateTime, seconds: i64) -> Result<OffsetDateTime, AuthError> {
+        if self.config.disable_custom_expiry {
+            return Err(refuse(codes::KEY_DISABLED_EXPIRATION));
+        }
+        let (min, max) = self.config.expires_in;
+        // Compared in seconds: Better-Auth compares `expiresIn / 86400` to whole days.
+        if seconds < min.whole_seconds() {
+            return Err(refuse(codes::EXPIRES_IN_IS_TOO_SMALL));
+        }
+        if seconds > max.whole_seconds() {
+            return Err(refuse(codes::EXPIRES_IN_IS_TOO_LARGE));
+        }
+        Ok(now + Duration::seconds(seconds))
+    }
+
+    fn refill_pair(amount: Option<i64>, interval: Option<i64>) -> Result<(), AuthError> {
+        match (amount, interval) {
+            (Some(_), None) => Err(refuse(codes::REFILL_AMOUNT_AND_INTERVAL_REQUIRED)),
+            (None, Some(_)) => Err(refuse(codes::REFILL_INTERVAL_AND_AMOUNT_REQUIRED)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates a key for the user; its plaintext is returned once.
+    ///
+    /// # Errors
+    /// The codes of section 7.4, `Unavailable` when the store is down.
+    pub async fn create(
+        &self,
+        auth: &Auth,
+        request: CreateApiKey,
+    ) -> Result<CreatedApiKey, AuthError> {
+        self.check_config(request.config_id.as_deref())?;
+        let server_only = request.refill_amount.is_some()
+            || request.refill_interval.is_some()
+            || request.rate_limit_max.is_some()
+            || request.rate_limit_time_window.is_some()
+            || request.rate_limit_enabled.is_some()
+            || request.permissions.is_some()
+            || request.remaining.is_some();
+        if request.caller == Caller::Client && server_only {
+            return Err(refuse(codes::SERVER_ONLY_PROPERTY));
+        }
+        if let Some(metadata) = &request.metadata {
+            if !self.config.enable_metadata {
+                return Err(refuse(codes::METADATA_DISABLED));
+            }
+            self.check_metadata(metadata)?;
+        }
+        Self::refill_pair(request.refill_amount, request.refill_interval)?;
+        let remaining = bounded(request.remaining, 0)?;
+        let refill_amount = bounded(request.refill_amount, 1)?;
+        let refill_interval = bounded(request.refill_interval, 1)?;
+        let window = bounded(request.rate_limit_time_window, 0)?;
+        let max = bounded(request.rate_limit_max, 0)?;
+        let now = auth.now();
+        let expires_at = match request.expires_in {
+            Some(seconds) => Some(self.expiry(now, seconds)?),
+            None => self
+                .config
+                .default_expires_in
+                .map(|lifetime| now + lifetime),
+        };
+        let prefix = request
+            .prefix
+            .clone()
+            .or_else(|| self.config.default_prefix.clone());
+        if let Some(prefix) = &request.prefix {
+            let (min, max) = self.config.prefix_length;
+            if !(min..=max).contains(&prefix.len()) {
+                return Err(refuse(codes::INVALID_PREFIX_LENGTH));
+            }
+        }
+        self.check_name(request.name.as_deref())?;
+        self.sweep(now).await;
+        if self.keys.list(request.user_id.as_str(), None).await?.len()
+            >= self.config.max_keys_per_owner
+        {
+            return Err(refuse(codes::TOO_MANY_KEYS));
+        }
+        let random = auth.deps().random.string(LETTERS, self.config.key_length);
+        let full = format!("{}{random}", prefix.as_deref().unwrap_or_default());
+        let api_key = ApiKey {
+            id: auth.new_id(),
+            config_id: self.config.config_id.clone(),
+            name: request.name,
+            start: self
+                .config
+                .start_length
+                .map(|length| start_of(&full, length)),
+            prefix,
+            reference_id: request.user_id.as_str().to_owned(),
+            enabled: true,
+            rate_limit_enabled: request
+                .rate_limit_enabled
+                .unwrap_or(self.config.rate_limit.enabled),
+            rate_limit_time_window: millis(window).or(Some(self.config.rate_limit.time_window)),
+            rate_limit_max: max.or(Some(self.config.rate_limit.max_requests)),
+            request_count: 0,
+            remaining,
+            refill_amount,
+            refill_interval: millis(refill_interval),
+            last_refill_at: None,
+            last_request: None,
+            expires_at,
+            created_at: now,
+            updated_at: now,
+            permissions: request
+                .permissions
+                .or_else(|| self.config.default_permissions.clone()),
+            metadata: request.metadata,
+        };
+        self.keys
+            .create(&api_key, &self.hasher.digest(&full))
+            .await?;
+        tracing::debug!(key_id = %api_key.id, "api key created");
+        Ok(CreatedApiKey {
+            key: auth_domain::Secret::new(full),
+            api_key,
+        })
+    }
+
+    /// The user's key with this id; another owner's key is not found.
+    async fn owned(
+        &self,
+        user_id: &UserId,
+        key_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<ApiKey, AuthError> {
+        self.check_config(config_id)?;
+        match self.keys.find(key_id).await? {
+            Some(key)
+                if key.reference_id == user_id.as_str()
+                    && key.config_id == self.config.config_id =>
+            {
+                Ok(key)
+            }
+            _ => Err(refuse(codes::KEY_NOT_FOUND)),
+        }
+    }
+
+    /// `GET /api-key/get`: one of the user's keys.
+    ///
+    /// # Errors
+    /// `404 KEY_NOT_FOUND` for an unknown key or another owner's.
+    pub async fn get(
+        &self,
+        auth: &Auth,
+        user_id: &UserId,
+        key_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<ApiKey, AuthError> {
+        let key = self.owned(user_id, key_id, config_id).await?;
+        self.sweep(auth.now()).await;
+        Ok(key)
+    }
+
+    /// `POST /api-key/update`.
+    ///
+    /// # Errors
+    /// The codes of section 7.4, `404 KEY_NOT_FOUND`, `400 NO_VALUES_TO_UPDATE`.
+    pub async fn update(&self, auth: &Auth, request: UpdateApiKey) -> Result<ApiKey, AuthError> {
+        let server_only = request.refill_amount.is_some()
+            || request.refill_interval.is_some()
+            || request.rate_limit_max.is_some()
+            || request.rate_limit_time_window.is_some()
+            || request.rate_limit_enabled.is_some()
+            || request.remaining.is_some()
+            || request.permissions.is_some();
+        if request.caller == Caller::Client && server_only {
+            return Err(refuse(codes::SERVER_ONLY_PROPERTY));
+        }
+        let mut key = self
+            .owned(
+                &request.user_id,
+                &request.key_id,
+                request.config_id.as_deref(),
+            )
+            .await?;
+        let now = auth.now();
+        let mut changed = false;
+        if let Some(name) = request.name {
+            self.check_name(Some(&name))?;
+            key.name = Some(name);
+            changed = true;
+        }
+        if let Some(enabled) = request.enabled {
+            key.enabled = enabled;
+            changed = true;
+        }
+        if let Some(expires_in) = request.expires_in {
+            key.expires_at = match expires_in {
+                Some(seconds) => Some(self.expiry(now, seconds)?),
+                None if self.config.disable_custom_expiry => {
+                    return Err(refuse(codes::KEY_DISABLED_EXPIRATION));
+                }
+                None => None,
+            };
+            changed = true;
+        }
+        if let Some(metadata) = request.metadata
+            && self.config.enable_metadata
+        {
+            self.check_metadata(&metadata)?;
+            key.metadata = Some(metadata);
+            changed = true;
+        }
+        if let Some(remaining) = request.remaining {
+            if !(1..=MAX_NUMBER).contains(&remaining) {
+                return Err(refuse(codes::INVALID_REMAINING));
+            }
+            key.remaining = Some(remaining);
+            changed = true;
+        }
+        if request.refill_amount.is_some() || request.refill_interval.is_some() {
+            Self::refill_pair(request.refill_amount, request.refill_interval)?;
+            key.refill_amount = bounded(request.refill_amount, 1)?;
+            key.refill_interval = millis(bounded(request.refill_interval, 1)?);
+            changed = true;
+        }
+        if let Some(enabled) = request.rate_limit_enabled {
+            key.rate_limit_enabled = enabled;
+            changed = true;
+        }
+        if let Some(window) = bounded(request.rate_limit_time_window, 0)? {
+            key.rate_limit_time_window = Some(Duration::milliseconds(window));
+            changed = true;
+        }
+        if let Some(max) = bounded(request.rate_limit_max, 0)? {
+            key.rate_limit_max = Some(max);
+            changed = true;
+        }
+        if let Some(permissions) = request.permissions {
+            key.permissions = permissions;
+            changed = true;
+        }
+        if !changed {
+            return Err(refuse(codes::NO_VALUES_TO_UPDATE));
+        }
+        key.updated_at = now;
+        self.keys.update(&key).await.map_err(|error| match error {
+            auth_ports::PortError::NotFound => refuse(codes::KEY_NOT_FOUND),
+            other => other.into(),
+        })?;
+        self.sweep(now).await;
+        Ok(key)
+    }
+
+    /// `POST /api-key/delete`.
+    ///
+    /// # Errors
+    /// `404 KEY_NOT_FOUND` for an unknown key or another owner's.
+    pub async fn delete(
+        &self,
+        auth: &Auth,
+        user_id: &UserId,
+        key_id: &str,
+        config_id: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let key = self.owned(user_id, key_id, config_id).await?;
+        if !self.keys.delete(&key.id).await? {
+            return Err(refuse(codes::KEY_NOT_FOUND));
+        }
+        tracing::debug!(key_id = %key.id, "api key deleted");
+        self.sweep(auth.now()).await;
+        Ok(())
+    }
+
+    /// `GET /api-key/list`: a page of the user's keys and their number.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn list(&self, auth: &Auth, request: ListApiKeys) -> Result<KeyPage, AuthError> {
+        if let Some(config_id) = &request.config_id
+            && *config_id != self.config.config_id
+        {
+            return Ok(KeyPage {
+                keys: Vec::new(),
+                total: 0,
+            });
+        }
+        let mut keys = self
+            .keys
+            .list(request.user_id.as_str(), Some(&self.config.config_id))
+            .await?;
+        match request.sort_by {
+            KeySort::CreatedAt => keys.sort_by_key(|key| key.created_at),
+            KeySort::UpdatedAt => keys.sort_by_key(|key| key.updated_at),
+            KeySort::Name => keys.sort_by(|a, b| a.name.cmp(&b.name)),
+            KeySort::ExpiresAt => keys.sort_by_key(|key| key.expires_at),
+            KeySort::LastRequest => keys.sort_by_key(|key| key.last_request),
+        }
+        if request.descending {
+            keys.reverse();
+        }
+        let total = keys.len();
+        let keys = keys
+            .into_iter()
+            .skip(request.offset.unwrap_or(0))
+            .take(request.limit.unwrap_or(usize::MAX))
+            .collect();
+        self.sweep(auth.now()).await;
+        Ok(KeyPage { keys, total })
+    }
+
+    /// Verifies a presented key (Better-Auth's server-side `verifyApiKey`): one use of it,
+    /// counted atomically, asking for `required` permissions when given. An expired key and a
+    /// key whose quota can never refill are deleted.
+    ///
+    /// # Errors
+    /// `401 INVALID_API_KEY` for an unknown key, then the codes of section 7.5.
+    pub async fn verify(
+        &self,
+        auth: &Auth,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<ApiKey, AuthError> {
+        let digest = self.hasher.digest(key);
+        let now = auth.now();
+        match self
+            .keys
+            .use_key(&digest, now, required, self.config.rate_limit.enabled)
+            .await?
+        {
+            KeyUse::Allowed(key) if key.config_id == self.config.config_id => Ok(key),
+            KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),
+            KeyUse::Refused(key, refusal) => {
+                if matches!(
+                    refusal,
+                    KeyRefusal::Expired | KeyRefusal::UsageExceeded { spent: true }
+                ) && let Err(error) = self.keys.delete(&key.id).await
+                {
+                    tracing::warn!(error = %error, "a spent api key was not deleted");
+                }
+                Err(refusal_error(refusal))
+            }
+        }
+    }
+
+    /// The session a key in a request header stands for (`enableSessionForAPIKeys`): nothing is
+    /// stored; the session's id is the key's, its token the key itself.
+    ///
+    /// # Errors
+    /// `403 INVALID_API_KEY` for a key shorter than keys are made, then as [`ApiKeys::verify`],
+    /// and `401 INVALID_REFERENCE_ID_FROM_API_KEY` when the owner is gone.
+    pub async fn session_for(
+        &self,
+        auth: &Auth,
+        key: &str,
+        client: &ClientInfo,
+    ) -> Result<AuthContext, AuthError> {
+        if key.len() < self.config.key_length {
+            return Err(refuse(codes::INVALID_API_KEY_LENGTH));
+        }
+        let api_key = self.verify(auth, key, None).await?;
+        let user_id = UserId::new(api_key.reference_id.clone());
+        let Some(user) = auth.user(&user_id).await? else {
+            return Err(refuse(codes::INVALID_REFERENCE_ID));
+        };
+        let now = auth.now();
+        // Better-Auth adds `session.expiresIn` (seconds) as milliseconds here; kept, since its
+        // clients see the same value.
+        let expires_at = api_key.expires_at.unwrap_or_else(|| {
+            now + Duration::milliseconds(auth.config().session.expires_in.whole_seconds())
+        });
+        let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+        let session = Session {
+            id: SessionId::new(api_key.id),
+            token: SessionToken::new(key.to_owned()),
+            user_id,
+            expires_at,
+            created_at: now,
+            updated_at: now,
+            ip_address: non_empty(&client.ip_address),
+            user_agent: non_empty(&client.user_agent),
+            fields: Fields::declared(auth.field_specs(), Model::Session),
+        };
+        Ok(AuthContext { session, user })
+    }
+}
+
+/// A deleted user's keys go with them.
+impl AuthPlugin for ApiKeys {
+    fn id(&self) -> &'static str {
+        "api-key"
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        _auth: &'a Auth,
+        event: &'a auth_domain::AuthEvent,
+    ) -> PluginFuture<'a, ()> {
+        Box::pin(async move {
+            if let auth_domain::AuthEvent::UserDeleted { user_id } = event {
+                match self.keys.delete_by_reference(user_id.as_str()).await {
+                    Ok(count) => tracing::debug!(count, "a deleted user's api keys deleted"),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "a deleted user's api keys were not deleted");
+                    }
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,756 @@
+//! The API-key plugin (`@better-auth/api-key`): the `/api-key/*` routes, the key header as a
+//! session resolver (`enableSessionForAPIKeys`), and [`ApiKeyPrincipal`] / [`RequireApiKey`]
+//! for application routes that a key authenticates.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use auth_core::{
+    ApiKeys, AuthError, Caller, CreateApiKey, KeySort, ListApiKeys, UpdateApiKey,
+    unauthorized_session,
+};
+use auth_domain::date::to_json as iso;
+use auth_domain::{ApiKey, Permissions, User, UserId};
+use poem::http::StatusCode;
+use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
+use poem_openapi::param::Query;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Object, OpenApi, Tags};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::client_info;
+use crate::error::ApiError;
+use crate::payload::{BaJson, Reply};
+use crate::plugin::{HttpPlugin, PluginApi, PluginFuture, Resolution};
+use crate::session_ctx::{load, require};
+use crate::state::HttpState;
+
+/// The header Better-Auth reads a key from by default.
+pub const DEFAULT_HEADER: &str = "x-api-key";
+
+/// The API-key plugin over its use cases.
+#[derive(Clone)]
+pub struct ApiKeyPlugin {
+    keys: ApiKeys,
+    headers: Arc<[String]>,
+}
+
+impl std::fmt::Debug for ApiKeyPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyPlugin")
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKeyPlugin {
+    /// The plugin; a key is read from the first of `headers` a request carries (lower-case
+    /// names; `x-api-key` when empty).
+    #[must_use]
+    pub fn new(keys: ApiKeys, headers: Vec<String>) -> Self {
+        let headers = if headers.is_empty() {
+            vec![DEFAULT_HEADER.to_owned()]
+        } else {
+            headers
+        };
+        Self {
+            keys,
+            headers: headers.into(),
+        }
+    }
+
+    /// The use cases.
+    #[must_use]
+    pub fn keys(&self) -> &ApiKeys {
+        &self.keys
+    }
+
+    /// The key a request presents, from the first configured header it carries.
+    fn presented<'r>(&self, request: &'r Request) -> Option<&'r str> {
+        self.headers
+            .iter()
+            .find_map(|name| request.headers().get(name.as_str()))
+            .map(|value| value.to_str().unwrap_or_default())
+    }
+}
+
+impl HttpPlugin for ApiKeyPlugin {
+    fn id(&self) -> &'static str {
+        "api-key"
+    }
+
+    /// With `enableSessionForAPIKeys`, a key header stands for a session of the key's owner,
+    /// ahead of any cookie; every such request is one use of the key.
+    fn resolve<'a>(
+        &'a self,
+        state: &'a HttpState,
+        request: &'a Request,
+    ) -> PluginFuture<'a, Resolution> {
+        if !self.keys.config().session_for_keys {
+            return crate::plugin::pass();
+        }
+        let Some(key) = self.presented(request) else {
+            return crate::plugin::pass();
+        };
+        Box::pin(async move {
+            match self
+                .keys
+                .session_for(state.auth(), key, &client_info(request))
+                .await
+            {
+                Ok(context) => Resolution::Session(Box::new(context)),
+                Err(error) => Resolution::Refuse(error.into()),
+            }
+        })
+    }
+
+    fn security_scheme(&self, _state: &HttpState) -> Option<(&'static str, Value)> {
+        let scheme = serde_json::json!({
+            "type": "apiKey",
+            "in": "header",
+            "name": self.headers.first().map_or(DEFAULT_HEADER, String::as_str),
+            "description": "An API key made by `/api-key/create`."
+        });
+        Some(("apiKey", scheme))
+    }
+
+    fn api(&self, state: &Arc<HttpState>) -> Option<PluginApi> {
+        Some(PluginApi::new(ApiKeyApi {
+            state: state.clone(),
+            keys: self.keys.clone(),
+        }))
+    }
+
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
+    }
+}
+
+/// An API key as Better-Auth answers it (section 7.3); `key` only from `create`.
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "ApiKey", rename_all = "camelCase")]
+pub struct ApiKeyDto {
+    /// Id.
+    pub id: String,
+    /// The configuration (`default`).
+    pub config_id: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// The first characters of the key, prefix included.
+    pub start: Option<String>,
+    /// The prefix.
+    pub prefix: Option<String>,
+    /// The owner's id.
+    pub reference_id: String,
+    /// A disabled key authenticates nothing.
+    pub enabled: bool,
+    /// The per-key rate limit is on.
+    pub rate_limit_enabled: bool,
+    /// Its window, in milliseconds.
+    pub rate_limit_time_window: Option<i64>,
+    /// Most uses per window.
+    pub rate_limit_max: Option<i64>,
+    /// Uses in the current window.
+    pub request_count: i64,
+    /// Uses left, or null (no quota).
+    pub remaining: Option<i64>,
+    /// Uses given back at each refill.
+    pub refill_amount: Option<i64>,
+    /// Milliseconds between refills.
+    pub refill_interval: Option<i64>,
+    /// ISO-8601 time of the last refill.
+    pub last_refill_at: Option<String>,
+    /// ISO-8601 time of the last use.
+    pub last_request: Option<String>,
+    /// ISO-8601 expiry, or null (never).
+    pub expires_at: Option<String>,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 update time.
+    pub updated_at: String,
+    /// `resource -> actions`, or null.
+    pub permissions: Option<BTreeMap<String, Vec<String>>>,
+    /// The metadata given at creation or update, or null.
+    pub metadata: Option<Value>,
+    /// The full key: in the answer to `create` only, never again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub key: Option<String>,
+}
+
+/// Stored metadata as JSON: text that is not JSON (or JSON `null`) is null; legacy rows hold it
+/// encoded twice.
+fn metadata_value(text: Option<&str>) -> Option<Value> {
+    let value: Value = serde_json::from_str(text?).ok()?;
+    let value = match value {
+        Value::String(inner) => serde_json::from_str(&inner).ok()?,
+        other => other,
+    };
+    (!value.is_null()).then_some(value)
+}
+
+fn millis(duration: Option<time::Duration>) -> Option<i64> {
+    duration.map(|duration| i64::try_from(duration.whole_milliseconds()).unwrap_or(i64::MAX))
+}
+
+impl From<&ApiKey> for ApiKeyDto {
+    fn from(key: &ApiKey) -> Self {
+        Self {
+            id: key.id.clone(),
+            config_id: key.config_id.clone(),
+            name: key.name.clone(),
+            start: key.start.clone(),
+            prefix: key.prefix.clone(),
+            reference_id: key.reference_id.clone(),
+            enabled: key.enabled,
+            rate_limit_enabled: key.rate_limit_enabled,
+            rate_limit_time_window: millis(key.rate_limit_time_window),
+            rate_limit_max: key.rate_limit_max,
+            request_count: key.request_count,
+            remaining: key.remaining,
+            refill_amount: key.refill_amount,
+            refill_interval: millis(key.refill_interval),
+            last_refill_at: key.last_refill_at.map(iso),
+            last_request: key.last_request.map(iso),
+            expires_at: key.expires_at.map(iso),
+            created_at: iso(key.created_at),
+            updated_at: iso(key.updated_at),
+            permissions: key.permissions.as_ref().map(|p| p.0.clone()),
+            metadata: metadata_value(key.metadata.as_deref()),
+            key: None,
+        }
+    }
+}
+
+/// Metadata from a request: an object (or array, as JavaScript's `typeof` sees it) as JSON
+/// text; anything else is `400 INVALID_METADATA_TYPE`.
+fn metadata_text(value: Value) -> Result<String, ApiError> {
+    match value {
+        Value::Object(_) | Value::Array(_) | Value::Null => Ok(value.to_string()),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_METADATA_TYPE",
+            "metadata must be an object or undefined",
+        )),
+    }
+}
+
+/// `false`, `0`, `""` and `null`: what JavaScript's `if (metadata)` skips on create.
+fn falsy(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(flag) => !flag,
+        Value::Number(number) => number.as_f64() == Some(0.0),
+        Value::String(text) => text.is_empty(),
+        Value::Array(_) | Value::Object(_) => false,
+    }
+}
+
+/// `POST /api-key/create` body.
+#[derive(Debug, Object)]
+#[oai(rename = "CreateApiKeyRequest", rename_all = "camelCase")]
+struct CreateBody {
+    /// The configuration (`default`).
+    config_id: Option<String>,
+    /// Display name.
+    name: Option<String>,
+    /// Lifetime in seconds; null or absent: the configured default (never, unless set).
+    #[oai(validator(minimum(value = "1")))]
+    expires_in: MaybeUndefined<i64>,
+    /// Prefix of the key.
+    #[oai(validator(pattern = "^[a-zA-Z0-9_-]+$"))]
+    prefix: Option<String>,
+    /// Server only (null is allowed).
+    #[oai(validator(minimum(value = "0")))]
+    remaining: MaybeUndefined<i64>,
+    /// Free JSON object (when metadata is enabled).
+    metadata: Option<Value>,
+    /// Server only.
+    #[oai(validator(minimum(value = "1")))]
+    refill_amount: Option<i64>,
+    /// Server only, milliseconds.
+    refill_interval: Option<i64>,
+    /// Server only, milliseconds.
+    rate_limit_time_window: Option<i64>,
+    /// Server only.
+    rate_limit_max: Option<i64>,
+    /// Server only.
+    rate_limit_enabled: Option<bool>,
+    /// Server only.
+    permissions: Option<BTreeMap<String, Vec<String>>>,
+    /// Server only: refused over HTTP.
+    user_id: Option<Value>,
+    /// For organization-owned keys (not available yet).
+    organization_id: Option<Value>,
+}
+
+/// `POST /api-key/update` body.
+#[derive(Debug, Object)]
+#[oai(rename = "UpdateApiKeyRequest", rename_all = "camelCase")]
+struct UpdateBody {
+    /// The configuration.
+    config_id: Option<String>,
+    /// The key.
+    key_id: String,
+    /// Must be the signed-in user's, when given.
+    user_id: Option<Value>,
+    /// New name.
+    name: Option<String>,
+    /// Enable or disable.
+    enabled: Option<bool>,
+    /// Server only.
+    #[oai(validator(minimum(value = "1")))]
+    remaining: Option<i64>,
+    /// Server only.
+    refill_amount: Option<i64>,
+    /// Server only, milliseconds.
+    refill_interval: Option<i64>,
+    /// New metadata (ignored when metadata is off).
+    metadata: MaybeUndefined<Value>,
+    /// New lifetime in seconds from now; null: never expires.
+    #[oai(validator(minimum(value = "1")))]
+    expires_in: MaybeUndefined<i64>,
+    /// Server only.
+    rate_limit_enabled: Option<bool>,
+    /// Server only, milliseconds.
+    rate_limit_time_window: Option<i64>,
+    /// Server only.
+    rate_limit_max: Option<i64>,
+    /// Server only; null removes them.
+    permissions: MaybeUndefined<BTreeMap<String, Vec<String>>>,
+}
+
+/// `POST /api-key/delete` body.
+#[derive(Debug, Object)]
+#[oai(rename = "DeleteApiKeyRequest", rename_all = "camelCase")]
+struct DeleteBody {
+    /// The key.
+    key_id: String,
+    /// The configuration.
+    config_id: Option<String>,
+}
+
+/// `{"success": true}`.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "DeleteApiKeyResponse")]
+struct Success {
+    /// Always `true`.
+    success: bool,
+}
+
+/// `GET /api-key/list`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "ListApiKeysResponse", rename_all = "camelCase")]
+struct KeyList {
+    /// The page of keys (never with `key`).
+    api_keys: Vec<ApiKeyDto>,
+    /// How many keys there are in all.
+    total: u64,
+    /// The `limit` asked for, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    limit: Option<u64>,
+    /// The `offset` asked for, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    offset: Option<u64>,
+}
+
+/// The API-key plugin's OpenAPI tag.
+#[derive(Tags)]
+enum ApiKeyTags {
+    /// API keys: made by a signed-in user, presented in a header by programs.
+    ApiKey,
+}
+
+fn organization_keys_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "ORGANIZATION_PLUGIN_REQUIRED",
+        "Organization plugin is required for organization-owned API keys.",
+    )
+}
+
+fn permissions(map: BTreeMap<String, Vec<String>>) -> Permissions {
+    Permissions(map)
+}
+
+struct ApiKeyApi {
+    state: Arc<HttpState>,
+    keys: ApiKeys,
+}
+
+impl ApiKeyApi {
+    /// The signed-in user for `create` and `update`: `401 UNAUTHORIZED_SESSION` without one.
+    async fn session_user(&self, request: &Request) -> Result<UserId, ApiError> {
+        match load(&self.state, request, true).await? {
+            (Some(loaded), _) => Ok(loaded.context.user.id),
+            (None, cookies) => Err(ApiError::from(unauthorized_session()).with_cookies(cookies)),
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiKeyTags::ApiKey")]
+impl ApiKeyApi {
+    /// Create an API key for the signed-in user. The answer holds the full key, the only time
+    /// it is ever sent.
+    #[oai(path = "/api-key/create", method = "post")]
+    async fn create(
+        &self,
+        request: &Request,
+        body: BaJson<CreateBody>,
+    ) -> Result<Reply<ApiKeyDto>, ApiError> {
+        let body = body.0;
+        if body.user_id.is_some() {
+            return Err(unauthorized_session().into());
+        }
+        if body.organization_id.is_some() {
+            return Err(organization_keys_unavailable());
+        }
+        let user_id = self.session_user(request).await?;
+        let metadata = match body.metadata {
+            // With metadata off, the use case refuses any (`METADATA_DISABLED`) before its type
+            // matters.
+            Some(value) if !falsy(&value) && !self.keys.config().enable_metadata => {
+                Some(value.to_string())
+            }
+            Some(value) if !falsy(&value) => Some(metadata_text(value)?),
+            _ => None,
+        };
+        let created = self
+            .keys
+            .create(
+                self.state.auth(),
+                CreateApiKey {
+                    config_id: body.config_id,
+                    name: body.name,
+                    expires_in: body.expires_in.take(),
+                    prefix: body.prefix,
+                    metadata,
+                    permissions: body.permissions.map(permissions),
+                    remaining: body.remaining.take(),
+                    refill_amount: body.refill_amount,
+                    refill_interval: body.refill_interval,
+                    rate_limit_time_window: body.rate_limit_time_window,
+                    rate_limit_max: body.rate_limit_max,
+                    rate_limit_enabled: body.rate_limit_enabled,
+                    ..CreateApiKey::for_user(user_id, Caller::Client)
+                },
+            )
+            .await?;
+        let mut dto = ApiKeyDto::from(&created.api_key);
+        dto.key = Some(created.key.expose().clone());
+        Ok(Reply::new(dto).header(poem::http::header::CACHE_CONTROL, "no-store"))
+    }
+
+    /// One of the signed-in user's keys (without the key itself).
+    #[oai(path = "/api-key/get", method = "get")]
+    async fn get(
+        &self,
+        request: &Request,
+        id: Query<String>,
+        #[oai(name = "configId")] config_id: Query<Option<String>>,
+    ) -> Result<Reply<ApiKeyDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let key = self
+            .keys
+            .get(
+                self.state.auth(),
+                &loaded.context.user.id,
+                &id.0,
+                config_id.0.as_deref(),
+            )
+            .await?;
+        Ok(Reply::new(ApiKeyDto::from(&key)).cookies(loaded.cookies))
+    }
+
+    /// Change one of the signed-in user's keys: name, enabled, expiry, metadata (the counters
+    /// and permissions only from the server).
+    #[oai(path = "/api-key/update", method = "post")]
+    async fn update(
+        &self,
+        request: &Request,
+        body: BaJson<UpdateBody>,
+    ) -> Result<Reply<ApiKeyDto>, ApiError> {
+        let body = body.0;
+        let user_id = self.session_user(request).await?;
+        if let Some(named) = &body.user_id
+            && named.as_str() != Some(user_id.as_str())
+        {
+            return Err(unauthorized_session().into());
+        }
+        let metadata = match body.metadata {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(Value::Null.to_string()),
+            MaybeUndefined::Value(value) => Some(metadata_text(value)?),
+        };
+        let permissions = match body.permissions {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(map) => Some(Some(permissions(map))),
+        };
+        let expires_in = match body.expires_in {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(seconds) => Some(Some(seconds)),
+        };
+        let key = self
+            .keys
+            .update(
+                self.state.auth(),
+                UpdateApiKey {
+                    config_id: body.config_id,
+                    name: body.name,
+                    enabled: body.enabled,
+                    expires_in,
+                    metadata,
+                    remaining: body.remaining,
+                    refill_amount: body.refill_amount,
+                    refill_interval: body.refill_interval,
+                    rate_limit_enabled: body.rate_limit_enabled,
+                    rate_limit_time_window: body.rate_limit_time_window,
+                    rate_limit_max: body.rate_limit_max,
+                    permissions,
+                    ..UpdateApiKey::of(user_id, Caller::Client, body.key_id)
+                },
+            )
+            .await?;
+        Ok(Reply::new(ApiKeyDto::from(&key)))
+    }
+
+    /// Delete one of the signed-in user's keys.
+    #[oai(path = "/api-key/delete", method = "post")]
+    async fn delete(
+        &self,
+        request: &Request,
+        body: BaJson<DeleteBody>,
+    ) -> Result<Reply<Success>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        self.keys
+            .delete(
+                self.state.auth(),
+                &loaded.context.user.id,
+                &body.key_id,
+                body.config_id.as_deref(),
+            )
+            .await?;
+        Ok(Reply::new(Success { success: true }).cookies(loaded.cookies))
+    }
+
+    /// The signed-in user's keys (without the keys themselves), sorted and paged.
+    #[oai(path = "/api-key/list", method = "get")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter"
+    )]
+    async fn list(
+        &self,
+        request: &Request,
+        #[oai(name = "configId")] config_id: Query<Option<String>>,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+        #[oai(name = "sortDirection")] sort_direction: Query<Option<String>>,
+    ) -> Result<Reply<KeyList>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        if organization_id.0.is_some() {
+            return Err(organization_keys_unavailable());
+        }
+        let sort_by = match sort_by.0.as_deref() {
+            None => KeySort::CreatedAt,
+            Some(field) => KeySort::parse(field).ok_or_else(|| {
+                ApiError::validation(format!("[query.sortBy] cannot sort by {field:?}"))
+            })?,
+        };
+        let descending = match sort_direction.0.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "[query.sortDirection] Invalid option: expected one of \"asc\"|\"desc\"",
+                ));
+            }
+        };
+        let to_usize = |value: Option<u64>| value.map(|v| usize::try_from(v).unwrap_or(usize::MAX));
+        let page = self
+            .keys
+            .list(
+                self.state.auth(),
+                ListApiKeys {
+                    user_id: loaded.context.user.id.clone(),
+                    config_id: config_id.0,
+                    limit: to_usize(limit.0),
+                    offset: to_usize(offset.0),
+                    sort_by,
+                    descending,
+                },
+            )
+            .await?;
+        Ok(Reply::new(KeyList {
+            api_keys: page.keys.iter().map(ApiKeyDto::from).collect(),
+            total: page.total as u64,
+            limit: limit.0,
+            offset: offset.0,
+        })
+        .cookies(loaded.cookies))
+    }
+}
+
+/// The API key that authenticated a request to an application route: the key (never its
+/// plaintext), its owner and its permissions. As an extractor it verifies the key in the
+/// configured header (one use of it, counted); behind [`RequireApiKey`] it is the key that
+/// middleware verified with the permissions it requires. Refusals answer the plugin's JSON
+/// errors (`401 INVALID_API_KEY`, `401 KEY_DISABLED`, `429 RATE_LIMITED`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyPrincipal {
+    /// The key after this use.
+    pub key: ApiKey,
+}
+
+impl ApiKeyPrincipal {
+    /// The owner's id (a user's, for user-owned keys).
+    #[must_use]
+    pub fn owner_id(&self) -> &str {
+        &self.key.reference_id
+    }
+
+    /// The key's permissions (none when it has none).
+    #[must_use]
+    pub fn permissions(&self) -> Option<&Permissions> {
+        self.key.permissions.as_ref()
+    }
+
+    /// Whether the key grants every action of `required`.
+    #[must_use]
+    pub fn allows(&self, required: &Permissions) -> bool {
+        self.permissions()
+            .is_some_and(|permissions| permissions.satisfy(required))
+    }
+
+    /// The owning user, read from the store (`None` when the user is gone).
+    ///
+    /// # Errors
+    /// `503` when the store is down.
+    pub async fn owner(&self, request: &Request) -> Result<Option<User>, ApiError> {
+        let (state, _) = plugin_of(request)?;
+        Ok(state
+            .auth()
+            .user(&UserId::new(self.key.reference_id.clone()))
+            .await?)
+    }
+}
+
+/// The API-key plugin of the state the request runs in.
+fn plugin_of(request: &Request) -> Result<(&HttpState, &ApiKeyPlugin), ApiError> {
+    request
+        .data::<Arc<HttpState>>()
+        .and_then(|state| Some((state.as_ref(), state.plugin::<ApiKeyPlugin>()?)))
+        .ok_or_else(|| {
+            tracing::error!(
+                "ApiKeyPrincipal needs the api-key plugin; mount the route through `app`"
+            );
+            ApiError::from(AuthError::Internal(
+                "ApiKeyPrincipal used without the api-key plugin".into(),
+            ))
+        })
+}
+
+/// Verifies the key a request presents, asking for `required` permissions when given.
+async fn verify(
+    request: &Request,
+    required: Option<&Permissions>,
+) -> Result<ApiKeyPrincipal, ApiError> {
+    let (state, plugin) = plugin_of(request)?;
+    let Some(key) = plugin.presented(request) else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "Invalid API key.",
+        ));
+    };
+    let key = plugin.keys.verify(state.auth(), key, required).await?;
+    Ok(ApiKeyPrincipal { key })
+}
+
+impl<'a> FromRequest<'a> for ApiKeyPrincipal {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        if let Some(principal) = request.extensions().get::<Self>() {
+            return Ok(principal.clone());
+        }
+        Ok(verify(request, None).await?)
+    }
+}
+
+/// Middleware for application routes: the request must present an API key that grants
+/// `permissions` (every listed action of every resource); the verified key is then available
+/// to the handler as [`ApiKeyPrincipal`]. A key without them is refused (`401 KEY_NOT_FOUND`,
+/// as Better-Auth) and its use is not counted.
+#[derive(Debug, Clone, Default)]
+pub struct RequireApiKey {
+    permissions: Option<Permissions>,
+}
+
+impl RequireApiKey {
+    /// Any valid key.
+    #[must_use]
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// A key with these permissions: `[("files", &["read", "write"])]`.
+    #[must_use]
+    pub fn with(permissions: &[(&str, &[&str])]) -> Self {
+        let map = permissions
+            .iter()
+            .map(|(resource, actions)| {
+                (
+                    (*resource).to_owned(),
+                    actions.iter().map(|action| (*action).to_owned()).collect(),
+                )
+            })
+            .collect();
+        Self {
+            permissions: Some(Permissions(map)),
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequireApiKey {
+    type Output = RequireApiKeyEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequireApiKeyEndpoint {
+            inner,
+            permissions: self.permissions.clone(),
+        }
+    }
+}
+
+/// The endpoint [`RequireApiKey`] makes.
+#[derive(Debug)]
+pub struct RequireApiKeyEndpoint<E> {
+    inner: E,
+    permissions: Option<Permissions>,
+}
+
+impl<E: Endpoint> Endpoint for RequireApiKeyEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<Response> {
+        match verify(&request, self.permissions.as_ref()).await {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+                Ok(self.inner.call(request).await?.into_response())
+            }
+            Err(error) => Ok(error.into_response()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
