@@ -35,7 +35,12 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
         eprintln!("skipped: node is not installed");
         return false;
     }
-    let installed = ["better-auth", "esbuild", "playwright-core"]
+    let installed = [
+        "better-auth",
+        "@better-auth/api-key",
+        "esbuild",
+        "playwright-core",
+    ]
         .iter()
         .all(|package| {
             dir.join("node_modules")
@@ -61,14 +66,16 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
 }
 
 #[tokio::test]
-async fn the_official_better_auth_client_signs_up_in_and_out() {
+async fn the_official_better_auth_client_signs_up_in_and_out_and_manages_api_keys() {
     let dir = repo_root().join("tests/js");
     if !ensure_node_modules(&dir) {
         return;
     }
     // The client sends Origin = its base URL: trust the loopback address it uses.
-    let trusted =
-        |config: &mut AppConfig| config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
+    let trusted = |config: &mut AppConfig| {
+        config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
+        config.api_key_sessions = true;
+    };
     let Some(app) = spawn_app_with(Backend::Sqlite, trusted).await else {
         return;
     };

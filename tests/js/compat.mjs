@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 import { createAuthClient } from "better-auth/client";
+import { apiKeyClient } from "@better-auth/api-key/client";
 
 const rawBase = process.env.AUTH_BASE_URL;
 if (!rawBase) {
@@ -104,6 +105,7 @@ async function jarFetch(input, init = {}) {
 
 const client = createAuthClient({
   baseURL: ORIGIN,
+  plugins: [apiKeyClient()],
   fetchOptions: { customFetchImpl: jarFetch },
 });
 
@@ -152,6 +154,7 @@ const emailLower = email.toLowerCase();
 const password = `Compat-pass-${randomBytes(6).toString("hex")}`;
 
 let userId;
+let apiKey;
 
 async function main() {
   console.log(`better-auth client compatibility run against ${ORIGIN} (user ${emailLower})`);
@@ -258,7 +261,51 @@ async function main() {
     return `${res.error.status} ${res.error.code}`;
   });
 
-  await step("9 signOut, then getSession is null", async () => {
+  await step("9 apiKey.create, then the key is a session (x-api-key)", async () => {
+    const res = await client.apiKey.create({ name: "compat", prefix: "cmp_" });
+    expectNoError(res);
+    expectTrue("the full key, once", /^cmp_[a-zA-Z]{64}$/.test(res.data.key ?? ""), "cmp_ + 64 letters", res.data.key);
+    expectEq("start", res.data.start, res.data.key.slice(0, 6));
+    expectEq("referenceId", res.data.referenceId, userId);
+    expectEq("rateLimitMax (Better-Auth's default)", res.data.rateLimitMax, 10);
+    apiKey = res.data;
+    const session = await fetch(`${ORIGIN}/api/auth/get-session`, { headers: { "x-api-key": apiKey.key } });
+    const body = await session.json();
+    expectEq("get-session by key: user", body?.user?.id, userId);
+    expectEq("get-session by key: session id is the key's", body?.session?.id, apiKey.id);
+    const forged = await client.apiKey.create({ name: "x", remaining: 5 });
+    expectEq("server-only field refused", forged.error?.code, "SERVER_ONLY_PROPERTY");
+    return apiKey.start;
+  });
+
+  await step("10 apiKey.list and apiKey.get never send the key", async () => {
+    const list = await client.apiKey.list();
+    expectNoError(list);
+    expectEq("total", list.data.total, 1);
+    expectEq("listed id", list.data.apiKeys[0].id, apiKey.id);
+    expectTrue("no key in the list", !("key" in list.data.apiKeys[0]), "no key", list.data.apiKeys[0]);
+    const got = await client.apiKey.get({ query: { id: apiKey.id } });
+    expectNoError(got);
+    expectEq("got name", got.data.name, "compat");
+    expectTrue("no key in get", !("key" in got.data), "no key", got.data);
+  });
+
+  await step("11 apiKey.update, apiKey.delete, then the key is refused", async () => {
+    const updated = await client.apiKey.update({ keyId: apiKey.id, name: "renamed", enabled: false });
+    expectNoError(updated);
+    expectEq("updated name", updated.data.name, "renamed");
+    expectEq("updated enabled", updated.data.enabled, false);
+    const disabled = await fetch(`${ORIGIN}/api/auth/get-session`, { headers: { "x-api-key": apiKey.key } });
+    expectEq("a disabled key", (await disabled.json()).code, "KEY_DISABLED");
+    const deleted = await client.apiKey.delete({ keyId: apiKey.id });
+    expectNoError(deleted);
+    expectEq("deleted", deleted.data.success, true);
+    const missing = await client.apiKey.get({ query: { id: apiKey.id } });
+    expectEq("a deleted key", missing.error?.code, "KEY_NOT_FOUND");
+    return `${missing.error.status} ${missing.error.code}`;
+  });
+
+  await step("12 signOut, then getSession is null", async () => {
     const out = await client.signOut();
     expectNoError(out);
     expectEq("signOut data.success", out.data?.success, true);
@@ -276,7 +323,7 @@ async function main() {
 
 try {
   await main();
-  console.log(`PASS: ${passed}/9 steps`);
+  console.log(`PASS: ${passed}/12 steps`);
   process.exit(0);
 } catch (err) {
   if (err instanceof StepFailure) {
