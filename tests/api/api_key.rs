@@ -579,6 +579,63 @@ async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
     database.cleanup().await;
 }
 
+#[tokio::test]
+async fn a_key_cached_on_another_instance_is_dropped_there_when_deleted_or_disabled() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let prefix = auth_testkit::services::unique_prefix();
+    let config = || {
+        let mut config = base_config(&database.url);
+        config.redis_url = Some(redis.clone());
+        config.redis_prefix = prefix.clone();
+        config.api_key_sessions = true;
+        // Keys count nothing, so they are served from memory; only the event can stop them
+        // within the test's second.
+        config.api_key_rate_limit_enabled = false;
+        config.api_key_cache_ttl_ms = 60_000;
+        config
+    };
+    let first = start_app(config(), None).await;
+    let second = start_app(config(), None).await;
+    first.sign_up("cached@example.com", PASSWORD).await;
+    for change in [json!({"enabled": false}), Value::Null] {
+        let created = create(&first, &json!({"name": "cached"})).await;
+        let key = created["key"].as_str().expect("key");
+        for _ in 0..3 {
+            assert_eq!(with_key(&second, "/get-session", key).await.status(), 200);
+        }
+        let response = if change.is_null() {
+            first
+                .post("/api-key/delete", &json!({"keyId": created["id"]}))
+                .await
+        } else {
+            let mut body = change.clone();
+            body["keyId"] = created["id"].clone();
+            first.post("/api-key/update", &body).await
+        };
+        assert_eq!(response.status(), 200);
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let status = with_key(&second, "/get-session", key).await.status();
+            if status == 401 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the other instance still serves a changed key ({change})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    first.stop().await;
+    second.stop().await;
+    database.cleanup().await;
+}
+
 /// A key row exactly as `@better-auth/api-key` writes it on SQLite; its plaintext is
 /// `ba_ZSdtUglEiNKDHAyVBZvZAPbHDQecufFPXYGcwjQflGlrOYfhSAHqylmtTyujKfxV`.
 const BETTER_AUTH_KEY: &str = "ba_ZSdtUglEiNKDHAyVBZvZAPbHDQecufFPXYGcwjQflGlrOYfhSAHqylmtTyujKfxV";

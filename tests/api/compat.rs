@@ -41,13 +41,13 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
         "esbuild",
         "playwright-core",
     ]
-        .iter()
-        .all(|package| {
-            dir.join("node_modules")
-                .join(package)
-                .join("package.json")
-                .exists()
-        });
+    .iter()
+    .all(|package| {
+        dir.join("node_modules")
+            .join(package)
+            .join("package.json")
+            .exists()
+    });
     if installed {
         return true;
     }

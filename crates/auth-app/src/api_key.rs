@@ -28,6 +28,11 @@ pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     if !(0..=MAX_NUMBER).contains(&config.api_key_rate_limit_max) {
         bail!("AUTH_API_KEY_RATE_LIMIT_MAX must be between 0 and {MAX_NUMBER}");
     }
+    if config.api_key_cache_ttl_ms > 60_000 {
+        bail!(
+            "AUTH_API_KEY_CACHE_TTL_MS must be at most 60000 (a revoked key is served that long at worst)"
+        );
+    }
     if config.api_key_default_expires_in < 0 {
         bail!("AUTH_API_KEY_DEFAULT_EXPIRES_IN must not be negative (0 means never)");
     }
@@ -69,6 +74,9 @@ fn settings(config: &AppConfig) -> ApiKeyConfig {
             .then(|| Duration::seconds(config.api_key_default_expires_in)),
         session_for_keys: config.api_key_sessions,
         max_keys_per_owner: config.api_key_max_per_user,
+        cache_ttl: Duration::milliseconds(
+            i64::try_from(config.api_key_cache_ttl_ms).unwrap_or(i64::MAX),
+        ),
         ..ApiKeyConfig::default()
     }
 }
@@ -120,6 +128,9 @@ impl ApiKeyRepo for NoStore {
         _: Option<&Permissions>,
         _: bool,
     ) -> Result<KeyUse, PortError> {
+        Err(none())
+    }
+    async fn touch(&self, _: &str, _: OffsetDateTime) -> Result<(), PortError> {
         Err(none())
     }
     async fn delete(&self, _: &str) -> Result<bool, PortError> {

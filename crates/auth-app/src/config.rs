@@ -214,6 +214,9 @@ pub struct AppConfig {
     pub api_key_sessions: bool,
     /// `AUTH_API_KEY_MAX_PER_USER`: most keys one user may have.
     pub api_key_max_per_user: usize,
+    /// `AUTH_API_KEY_CACHE_TTL_MS`: how long a key whose uses count nothing is served from
+    /// memory (0: never).
+    pub api_key_cache_ttl_ms: u64,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -319,6 +322,7 @@ impl Default for AppConfig {
             api_key_default_expires_in: 0,
             api_key_sessions: false,
             api_key_max_per_user: 1000,
+            api_key_cache_ttl_ms: 1000,
         }
     }
 }
@@ -439,6 +443,7 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("api_key_sessions", &self.api_key_sessions)
             .field("api_key_max_per_user", &self.api_key_max_per_user)
+            .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()

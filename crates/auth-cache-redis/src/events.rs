@@ -46,7 +46,7 @@ impl std::fmt::Debug for RedisEventBus {
 }
 
 /// An event as it crosses Redis.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct Message {
     origin: String,
     /// When it was sent, in Unix milliseconds.
@@ -57,10 +57,29 @@ struct Message {
     session: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// An API key's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
 }
 
 impl Message {
     fn of(origin: &str, at: i64, event: &AuthEvent) -> Option<Self> {
+        if let AuthEvent::ApiKeyChanged {
+            owner,
+            key_id,
+            revoked,
+        } = event
+        {
+            return Some(Self {
+                origin: origin.to_owned(),
+                at,
+                kind: event.kind().to_owned(),
+                user: owner.clone(),
+                session: None,
+                reason: Some(if *revoked { "revoked" } else { "updated" }.to_owned()),
+                key: Some(key_id.clone()),
+            });
+        }
         let (user, session, reason) = match event {
             AuthEvent::SessionEnded {
                 user_id,
@@ -86,6 +105,7 @@ impl Message {
             user: user.as_str().to_owned(),
             session: session.map(|id| id.as_str().to_owned()),
             reason: reason.map(|reason| reason.as_str().to_owned()),
+            key: None,
         })
     }
 
@@ -106,6 +126,15 @@ impl Message {
             }),
             "password_changed" => Some(AuthEvent::PasswordChanged { user_id }),
             "user_deleted" => Some(AuthEvent::UserDeleted { user_id }),
+            "api_key_changed" => Some(AuthEvent::ApiKeyChanged {
+                owner: user_id.as_str().to_owned(),
+                key_id: self.key?,
+                revoked: match self.reason.as_deref()? {
+                    "revoked" => true,
+                    "updated" => false,
+                    _ => return None,
+                },
+            }),
             _ => None,
         }
     }
@@ -309,6 +338,16 @@ mod tests {
             AuthEvent::UserDeleted {
                 user_id: UserId::new("u"),
             },
+            AuthEvent::ApiKeyChanged {
+                owner: "u".to_owned(),
+                key_id: "k".to_owned(),
+                revoked: true,
+            },
+            AuthEvent::ApiKeyChanged {
+                owner: "u".to_owned(),
+                key_id: "k".to_owned(),
+                revoked: false,
+            },
         ] {
             let back = Message::of("a", 1, &event).expect("published").into_event();
             assert_eq!(back, Some(event));
@@ -327,6 +366,7 @@ mod tests {
             user: "u".to_owned(),
             session: None,
             reason: None,
+            key: None,
         };
         let open = |key: &Hmac, channel: &str, origin: &str, at: i64, payload: &str| {
             RedisEventBus::open(key, channel, origin, at, payload)
@@ -353,6 +393,22 @@ mod tests {
             kind: "something_else".to_owned(),
             ..message
         };
+        let keyless = Message {
+            kind: "api_key_changed".to_owned(),
+            reason: Some("revoked".to_owned()),
+            key: None,
+            origin: String::new(),
+            at: now,
+            user: "u".to_owned(),
+            session: None,
+        };
+        let odd_reason = Message {
+            key: Some("k".to_owned()),
+            reason: Some("exploded".to_owned()),
+            ..keyless.clone()
+        };
         assert_eq!(unknown.into_event(), None);
+        assert_eq!(keyless.into_event(), None, "a key event names its key");
+        assert_eq!(odd_reason.into_event(), None);
     }
 }

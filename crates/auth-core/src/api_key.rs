@@ -15,6 +15,10 @@ use time::{Duration, OffsetDateTime};
 use crate::plugin::{AuthPlugin, PluginError, PluginErrorKind, PluginFuture};
 use crate::{Auth, AuthContext, AuthError, ClientInfo};
 
+mod cache;
+
+use cache::KeyCache;
+
 /// The per-key rate limit new keys get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyRateLimit {
@@ -62,6 +66,15 @@ pub struct ApiKeyConfig {
     pub default_permissions: Option<Permissions>,
     /// Most keys one owner may have (ours; Better-Auth has no bound).
     pub max_keys_per_owner: usize,
+    /// How long a verified key whose uses count nothing is served from memory (0: never).
+    /// Every instance drops a key at once when it changes; this bounds staleness when that
+    /// message is lost.
+    pub cache_ttl: Duration,
+    /// Most keys kept in memory.
+    pub cache_capacity: usize,
+    /// A key served from memory has its `lastRequest` written at most this often
+    /// (Better-Auth's `deferUpdates`).
+    pub touch_interval: Duration,
 }
 
 impl Default for ApiKeyConfig {
@@ -87,6 +100,9 @@ impl Default for ApiKeyConfig {
             session_for_keys: false,
             default_permissions: None,
             max_keys_per_owner: 1000,
+            cache_ttl: Duration::seconds(1),
+            cache_capacity: 10_000,
+            touch_interval: Duration::seconds(10),
         }
     }
 }
@@ -478,6 +494,7 @@ pub struct ApiKeys {
     hasher: Arc<dyn ApiKeyHasher>,
     config: Arc<ApiKeyConfig>,
     last_sweep: Arc<AtomicI64>,
+    cache: Arc<KeyCache>,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -499,6 +516,7 @@ impl ApiKeys {
         Self {
             keys,
             hasher,
+            cache: Arc::new(KeyCache::new(config.cache_ttl, config.cache_capacity)),
             config: Arc::new(config),
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
         }
@@ -801,6 +819,7 @@ impl ApiKeys {
             auth_ports::PortError::NotFound => refuse(codes::KEY_NOT_FOUND),
             other => other.into(),
         })?;
+        self.changed(auth, &key, !key.enabled).await;
         self.sweep(now).await;
         Ok(key)
     }
@@ -820,6 +839,7 @@ impl ApiKeys {
         if !self.keys.delete(&key.id).await? {
             return Err(refuse(codes::KEY_NOT_FOUND));
         }
+        self.changed(auth, &key, true).await;
         tracing::debug!(key_id = %key.id, "api key deleted");
         self.sweep(auth.now()).await;
         Ok(())
@@ -874,26 +894,81 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<ApiKey, AuthError> {
+        Ok(self.use_presented(auth, key, required).await?.key.clone())
+    }
+
+    /// Whether a key's uses change a counter that must be exact (a quota, a counted rate
+    /// limit); such a key is never served from memory.
+    fn counted(&self, key: &ApiKey) -> bool {
+        key.remaining.is_some()
+            || (self.config.rate_limit.enabled
+                && key.rate_limit_enabled
+                && key.rate_limit_time_window.is_some()
+                && key.rate_limit_max.is_some())
+    }
+
+    /// One use of a presented key: from memory when the key counts nothing, else through the
+    /// store's atomic use.
+    async fn use_presented(
+        &self,
+        auth: &Auth,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<Arc<cache::Cached>, AuthError> {
         let digest = self.hasher.digest(key);
         let now = auth.now();
-        match self
-            .keys
-            .use_key(&digest, now, required, self.config.rate_limit.enabled)
-            .await?
-        {
-            KeyUse::Allowed(key) if key.config_id == self.config.config_id => Ok(key),
-            KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),
-            KeyUse::Refused(key, refusal) => {
-                if matches!(
-                    refusal,
-                    KeyRefusal::Expired | KeyRefusal::UsageExceeded { spent: true }
-                ) && let Err(error) = self.keys.delete(&key.id).await
-                {
-                    tracing::warn!(error = %error, "a spent api key was not deleted");
-                }
-                Err(refusal_error(refusal))
+        let limits = self.config.rate_limit.enabled;
+        if let Some(cached) = self.cache.get(&digest, now) {
+            if let Err(refusal) = cached.key.use_at(now, required, limits) {
+                return Err(self.refused(auth, &cached.key, refusal).await);
             }
+            if cached.claim_touch(now, self.config.touch_interval)
+                && let Err(error) = self.keys.touch(&cached.key.id, now).await
+            {
+                tracing::warn!(error = %error, "an api key's last use was not written");
+            }
+            return Ok(cached);
         }
+        match self.keys.use_key(&digest, now, required, limits).await? {
+            KeyUse::Allowed(key) if key.config_id == self.config.config_id => {
+                let counted = self.counted(&key);
+                let cached = cache::Cached::new(key, None, now);
+                if !counted {
+                    self.cache.put(&digest, &cached);
+                }
+                Ok(cached)
+            }
+            KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),
+            KeyUse::Refused(key, refusal) => Err(self.refused(auth, &key, refusal).await),
+        }
+    }
+
+    /// The error of a refused use; a key that can never work again (expired, or spent without
+    /// refill) is deleted, and every instance told.
+    async fn refused(&self, auth: &Auth, key: &ApiKey, refusal: KeyRefusal) -> AuthError {
+        if matches!(
+            refusal,
+            KeyRefusal::Expired | KeyRefusal::UsageExceeded { spent: true }
+        ) {
+            if let Err(error) = self.keys.delete(&key.id).await {
+                tracing::warn!(error = %error, "a spent api key was not deleted");
+            }
+            self.changed(auth, key, true).await;
+        }
+        refusal_error(refusal)
+    }
+
+    /// Tells every subscriber (this instance's cache included) that a key changed.
+    async fn changed(&self, auth: &Auth, key: &ApiKey, revoked: bool) {
+        auth.emit(
+            auth_domain::AuthEvent::ApiKeyChanged {
+                owner: key.reference_id.clone(),
+                key_id: key.id.clone(),
+                revoked,
+            },
+            &ClientInfo::default(),
+        )
+        .await;
     }
 
     /// The session a key in a request header stands for (`enableSessionForAPIKeys`): nothing is
@@ -911,11 +986,25 @@ impl ApiKeys {
         if key.len() < self.config.key_length {
             return Err(refuse(codes::INVALID_API_KEY_LENGTH));
         }
-        let api_key = self.verify(auth, key, None).await?;
-        let user_id = UserId::new(api_key.reference_id.clone());
-        let Some(user) = auth.user(&user_id).await? else {
-            return Err(refuse(codes::INVALID_REFERENCE_ID));
+        let used = self.use_presented(auth, key, None).await?;
+        let api_key = used.key.clone();
+        let user = match &used.owner {
+            Some(user) => user.clone(),
+            None => {
+                let user_id = UserId::new(api_key.reference_id.clone());
+                let Some(user) = auth.user(&user_id).await? else {
+                    return Err(refuse(codes::INVALID_REFERENCE_ID));
+                };
+                if !self.counted(&api_key) {
+                    let digest = self.hasher.digest(key);
+                    let with_owner =
+                        cache::Cached::new(api_key.clone(), Some(user.clone()), auth.now());
+                    self.cache.put(&digest, &with_owner);
+                }
+                user
+            }
         };
+        let user_id = user.id.clone();
         let now = auth.now();
         // Better-Auth adds `session.expiresIn` (seconds) as milliseconds here; kept, since its
         // clients see the same value.
@@ -950,7 +1039,12 @@ impl AuthPlugin for ApiKeys {
         event: &'a auth_domain::AuthEvent,
     ) -> PluginFuture<'a, ()> {
         Box::pin(async move {
+            if let auth_domain::AuthEvent::ApiKeyChanged { key_id, .. } = event {
+                self.cache.forget(|key| key.id == *key_id);
+            }
             if let auth_domain::AuthEvent::UserDeleted { user_id } = event {
+                self.cache
+                    .forget(|key| key.reference_id == user_id.as_str());
                 match self.keys.delete_by_reference(user_id.as_str()).await {
                     Ok(count) => tracing::debug!(count, "a deleted user's api keys deleted"),
                     Err(error) => {

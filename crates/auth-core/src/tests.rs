@@ -36,7 +36,18 @@ fn fixture() -> Fixture {
 fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
-    let mut deps = AuthDeps {
+    let mut deps = deps(&store, &clock);
+    customise(&mut deps);
+    Fixture {
+        auth: Auth::new(deps, AuthConfig::default()),
+        clock,
+        store,
+    }
+}
+
+/// The ports on the in-memory store and fakes, every request allowed.
+fn deps(store: &Arc<MemoryStore>, clock: &Arc<ManualClock>) -> AuthDeps {
+    AuthDeps {
         users: store.clone(),
         accounts: store.clone(),
         sessions: store.clone(),
@@ -49,12 +60,6 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
         audit: store.clone(),
         events: Arc::new(auth_ports::LocalEvents),
         mail: None,
-    };
-    customise(&mut deps);
-    Fixture {
-        auth: Auth::new(deps, AuthConfig::default()),
-        clock,
-        store,
     }
 }
 
@@ -969,6 +974,7 @@ impl Auth {
     }
 }
 
+mod api_keys;
 mod email_verification;
 mod password_reset;
 mod plugins;

@@ -98,6 +98,16 @@ pub enum AuthEvent {
         /// The user.
         user_id: UserId,
     },
+    /// An API key's settings changed, or it stopped working (deleted, disabled, expired, its
+    /// quota spent): whoever holds a copy of it drops that copy.
+    ApiKeyChanged {
+        /// Its owner (a user's id, or an organization's).
+        owner: String,
+        /// The key's id.
+        key_id: String,
+        /// It no longer authenticates anything.
+        revoked: bool,
+    },
 }
 
 impl AuthEvent {
@@ -121,6 +131,7 @@ impl AuthEvent {
             Self::UserSessionsEnded { .. } => "user_sessions_ended",
             Self::PasswordChanged { .. } => "password_changed",
             Self::UserDeleted { .. } => "user_deleted",
+            Self::ApiKeyChanged { .. } => "api_key_changed",
         }
     }
 }

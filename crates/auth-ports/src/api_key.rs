@@ -69,6 +69,10 @@ pub trait ApiKeyRepo: Send + Sync {
         limits_enabled: bool,
     ) -> Result<KeyUse, PortError>;
 
+    /// Records a use that needed no counter (`lastRequest` and `updatedAt` set to `at`), written
+    /// late and in bulk by callers that cache keys. A missing key is not an error.
+    async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError>;
+
     /// Deletes a key; `false` when there was none.
     async fn delete(&self, id: &str) -> Result<bool, PortError>;
 

@@ -253,6 +253,20 @@ impl ApiKeyRepo for SeaOrmStore {
         Ok(KeyUse::Allowed(key))
     }
 
+    async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError> {
+        apikey::Entity::update_many()
+            .set(apikey::ActiveModel {
+                last_request: Set(Some(at)),
+                updated_at: Set(at),
+                ..Default::default()
+            })
+            .filter(apikey::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
     async fn delete(&self, id: &str) -> Result<bool, PortError> {
         let result = apikey::Entity::delete_many()
             .filter(apikey::Column::Id.eq(id))

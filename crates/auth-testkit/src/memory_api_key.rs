@@ -116,6 +116,14 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
         }
     }
 
+    async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError> {
+        if let Some((key, _)) = self.keys().iter_mut().find(|(key, _)| key.id == id) {
+            key.last_request = Some(at);
+            key.updated_at = at;
+        }
+        Ok(())
+    }
+
     async fn delete(&self, id: &str) -> Result<bool, PortError> {
         let mut keys = self.keys();
         let before = keys.len();

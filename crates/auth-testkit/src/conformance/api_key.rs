@@ -243,6 +243,21 @@ async fn a_use_writes_its_counters_and_a_refusal_writes_nothing(repo: &dyn ApiKe
         Some(expected),
         "api_key: a refused use writes nothing"
     );
+    let later = now + Duration::minutes(5);
+    let touched = repo.touch("key-use", later).await;
+    assert!(touched.is_ok(), "api_key: touch: {touched:?}");
+    let after_touch = find(repo, "key-use").await;
+    assert_eq!(
+        after_touch
+            .as_ref()
+            .map(|key| (key.last_request, key.updated_at, key.remaining)),
+        Some((Some(later), later, Some(1))),
+        "api_key: touch sets lastRequest and updatedAt only"
+    );
+    assert!(
+        repo.touch("key-none", later).await.is_ok(),
+        "api_key: touching a missing key is no error"
+    );
     let missing = repo.use_key("digest-none", now, None, true).await;
     assert!(
         matches!(missing, Ok(KeyUse::Missing)),
