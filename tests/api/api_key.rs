@@ -537,10 +537,11 @@ async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
     };
+    let prefix = auth_testkit::services::unique_prefix();
     let config = || {
         let mut config = base_config(&database.url);
         config.redis_url = Some(redis.clone());
-        config.redis_prefix = auth_testkit::services::unique_prefix();
+        config.redis_prefix = prefix.clone();
         config.api_key_sessions = true;
         config
     };
@@ -633,6 +634,41 @@ async fn a_key_cached_on_another_instance_is_dropped_there_when_deleted_or_disab
     }
     first.stop().await;
     second.stop().await;
+    database.cleanup().await;
+}
+
+#[tokio::test]
+async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.redis_url = Some(redis);
+    config.redis_prefix = auth_testkit::services::unique_prefix();
+    config.api_key_sessions = true;
+    let app = start_app(config, None).await;
+    app.sign_up("redis-counts@example.com", PASSWORD).await;
+    let created = create(&app, &json!({"name": "counted"})).await;
+    let key = created["key"].as_str().expect("key");
+    let id = created["id"].as_str().expect("id");
+    for _ in 0..3 {
+        assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let row = get_json(&app, &format!("/api-key/get?id={id}")).await;
+        if row["requestCount"] == 3 {
+            assert!(row["lastRequest"].is_string(), "{row}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counts never reached the database: {row}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
     database.cleanup().await;
 }
 

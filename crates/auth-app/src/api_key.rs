@@ -81,23 +81,67 @@ fn settings(config: &AppConfig) -> ApiKeyConfig {
     }
 }
 
-/// The API-key plugin on a key store: its use cases are also its use-case half.
-pub(crate) fn plugin(config: &AppConfig, store: Arc<dyn ApiKeyRepo>) -> Plugin {
-    let keys = ApiKeys::new(store, Arc::new(Sha256KeyHasher), settings(config));
+/// The API-key plugin on a key store, its uses counted in Redis when a pool is given: its use
+/// cases (also its use-case half) and the plugin.
+pub(crate) fn plugin(
+    config: &AppConfig,
+    store: Arc<dyn ApiKeyRepo>,
+    redis: Option<&deadpool_redis::Pool>,
+) -> (ApiKeys, Plugin) {
+    let mut keys = ApiKeys::new(store, Arc::new(Sha256KeyHasher), settings(config));
+    if let Some(pool) = redis {
+        keys = keys.with_counters(Arc::new(auth_cache_redis::RedisKeyCounters::new(
+            pool.clone(),
+            &config.redis_prefix,
+            std::time::Duration::from_millis(config.redis_timeout_ms),
+        )));
+    }
     let headers = config
         .api_key_headers
         .iter()
         .map(|name| name.to_ascii_lowercase())
         .collect();
-    Plugin::new(
+    let plugin = Plugin::new(
         Arc::new(keys.clone()),
-        Arc::new(ApiKeyPlugin::new(keys, headers)),
-    )
+        Arc::new(ApiKeyPlugin::new(keys.clone(), headers)),
+    );
+    (keys, plugin)
 }
 
 /// The plugin for `auth-app openapi`, on a store that refuses everything.
-pub(crate) fn offline_plugin(config: &AppConfig) -> Plugin {
-    plugin(config, Arc::new(NoStore))
+pub(crate) fn offline_plugin(config: &AppConfig) -> (ApiKeys, Plugin) {
+    plugin(config, Arc::new(NoStore), None)
+}
+
+/// How often the counts kept in Redis are written to the database.
+const WRITE_BACK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes the shared counters back to the database, logging a failure.
+pub(crate) async fn write_back(keys: &ApiKeys) {
+    match keys.write_back().await {
+        Ok(0) => {}
+        Ok(count) => tracing::debug!(count, "api key counters written back"),
+        Err(error) => tracing::warn!(error = %error, "api key counters not written back"),
+    }
+}
+
+/// The task that writes the shared counters back every second, when there are any.
+pub(crate) fn spawn_write_back(
+    keys: &ApiKeys,
+    enabled: bool,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !enabled {
+        return None;
+    }
+    let keys = keys.clone();
+    Some(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(WRITE_BACK_EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            write_back(&keys).await;
+        }
+    }))
 }
 
 fn none() -> PortError {
@@ -128,6 +172,9 @@ impl ApiKeyRepo for NoStore {
         _: Option<&Permissions>,
         _: bool,
     ) -> Result<KeyUse, PortError> {
+        Err(none())
+    }
+    async fn write_counters(&self, _: &str, _: &auth_domain::ApiKeyUse) -> Result<(), PortError> {
         Err(none())
     }
     async fn touch(&self, _: &str, _: OffsetDateTime) -> Result<(), PortError> {

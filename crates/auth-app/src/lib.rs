@@ -62,6 +62,8 @@ pub struct Application {
     )>,
     server: ServerConfig,
     store: SeaOrmStore,
+    /// The API-key use cases and the task that writes their shared counters back.
+    api_keys: (auth_core::ApiKeys, Option<tokio::task::JoinHandle<()>>),
 }
 
 fn check_backend(url: &str) -> anyhow::Result<()> {
@@ -345,7 +347,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         config.plugins.as_deref(),
         vec![
             Plugin::http(jwt::offline_plugin(config)),
-            api_key::offline_plugin(config),
+            api_key::offline_plugin(config).1,
         ],
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -400,10 +402,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = jwt::token_issuer(&config, Arc::new(store.clone()), &secret, clock.clone());
-        let mut extra = vec![
-            Plugin::http(jwt::plugin(tokens)),
-            api_key::plugin(&config, Arc::new(store.clone())),
-        ];
+        // One pool for the rate limiter, the readiness check, the pool metrics and the API-key
+        // counters.
+        let redis = match &config.redis_url {
+            Some(url) => Some(redis_pool(&redis_config(&config, url))?),
+            None => None,
+        };
+        let (api_keys, api_key_plugin) =
+            api_key::plugin(&config, Arc::new(store.clone()), redis.as_ref());
+        let mut extra = vec![Plugin::http(jwt::plugin(tokens)), api_key_plugin];
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
         let core_plugins = core_plugins(&plugins);
@@ -415,11 +422,6 @@ impl Application {
                 .context("adding the plugins' columns")?;
         }
         let shared = Arc::new(store.clone());
-        // One pool for the rate limiter, the readiness check and the pool metrics.
-        let redis = match &config.redis_url {
-            Some(url) => Some(redis_pool(&redis_config(&config, url))?),
-            None => None,
-        };
         let events = event_bus(&config, redis.as_ref(), &secret, clock.clone())?;
         let deps = AuthDeps {
             users: shared.clone(),
@@ -450,6 +452,9 @@ impl Application {
             })
         }));
         warn_two_factor_users(&auth).await;
+        // Uses are counted in Redis, and written back, only when Redis is configured.
+        let counted_in_redis = redis.is_some() && plugins.iter().any(|p| p.id() == "api-key");
+        let write_back = api_key::spawn_write_back(&api_keys, counted_in_redis);
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);
         let ops = ops::routes(&config, store.clone(), redis);
@@ -478,6 +483,7 @@ impl Application {
             metrics,
             server: server_config(&config),
             store,
+            api_keys: (api_keys, write_back),
         })
     }
 
@@ -521,6 +527,11 @@ impl Application {
         drop(stop);
         if let Some(metrics) = metrics {
             let _ = metrics.await;
+        }
+        let (api_keys, write_back) = self.api_keys;
+        if let Some(task) = write_back {
+            task.abort();
+            api_key::write_back(&api_keys).await;
         }
         self.store.close().await;
         served?;

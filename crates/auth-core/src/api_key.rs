@@ -9,7 +9,7 @@ use auth_domain::{
     ApiKey, Fields, KeyRefusal, Model, Permissions, Session, SessionId, SessionToken, UserId,
     start_of,
 };
-use auth_ports::{ApiKeyHasher, ApiKeyRepo, KeyUse, LETTERS};
+use auth_ports::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, LETTERS};
 use time::{Duration, OffsetDateTime};
 
 use crate::plugin::{AuthPlugin, PluginError, PluginErrorKind, PluginFuture};
@@ -495,6 +495,27 @@ pub struct ApiKeys {
     config: Arc<ApiKeyConfig>,
     last_sweep: Arc<AtomicI64>,
     cache: Arc<KeyCache>,
+    counters: Option<Arc<dyn KeyCounters>>,
+}
+
+/// A key after one use, with its owner when known.
+struct Used {
+    key: ApiKey,
+    owner: Option<auth_domain::User>,
+}
+
+impl Used {
+    /// A cached key, with the counters this use left when it counts.
+    fn from_cache(cached: &cache::Cached, used: Option<&auth_domain::ApiKeyUse>) -> Self {
+        let key = match used {
+            Some(used) => cached.key.clone().with_use(used),
+            None => cached.key.clone(),
+        };
+        Self {
+            key,
+            owner: cached.owner.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -519,7 +540,17 @@ impl ApiKeys {
             cache: Arc::new(KeyCache::new(config.cache_ttl, config.cache_capacity)),
             config: Arc::new(config),
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+            counters: None,
         }
+    }
+
+    /// The same use cases counting the uses of keys that count with `counters`, shared by
+    /// every instance, instead of a database transaction per use; [`ApiKeys::write_back`]
+    /// brings the database up to date.
+    #[must_use]
+    pub fn with_counters(mut self, counters: Arc<dyn KeyCounters>) -> Self {
+        self.counters = Some(counters);
+        self
     }
 
     /// The settings.
@@ -747,6 +778,9 @@ impl ApiKeys {
         if request.caller == Caller::Client && server_only {
             return Err(refuse(codes::SERVER_ONLY_PROPERTY));
         }
+        // Counts held by the shared counters reach the row before it is read; after the update,
+        // they start afresh from it, with the new settings.
+        self.write_back().await?;
         let mut key = self
             .owned(
                 &request.user_id,
@@ -819,6 +853,9 @@ impl ApiKeys {
             auth_ports::PortError::NotFound => refuse(codes::KEY_NOT_FOUND),
             other => other.into(),
         })?;
+        if let Some(counters) = &self.counters {
+            counters.reset(&key).await?;
+        }
         self.changed(auth, &key, !key.enabled).await;
         self.sweep(now).await;
         Ok(key)
@@ -839,6 +876,7 @@ impl ApiKeys {
         if !self.keys.delete(&key.id).await? {
             return Err(refuse(codes::KEY_NOT_FOUND));
         }
+        self.revoke_counters(&key.id).await;
         self.changed(auth, &key, true).await;
         tracing::debug!(key_id = %key.id, "api key deleted");
         self.sweep(auth.now()).await;
@@ -894,52 +932,139 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<ApiKey, AuthError> {
-        Ok(self.use_presented(auth, key, required).await?.key.clone())
+        Ok(self.use_presented(auth, key, required).await?.key)
     }
 
     /// Whether a key's uses change a counter that must be exact (a quota, a counted rate
     /// limit); such a key is never served from memory.
     fn counted(&self, key: &ApiKey) -> bool {
-        key.remaining.is_some()
-            || (self.config.rate_limit.enabled
-                && key.rate_limit_enabled
-                && key.rate_limit_time_window.is_some()
-                && key.rate_limit_max.is_some())
+        key.counts(self.config.rate_limit.enabled)
     }
 
-    /// One use of a presented key: from memory when the key counts nothing, else through the
-    /// store's atomic use.
+    /// One use of a presented key. A key that counts nothing is served from memory; a key that
+    /// counts is counted by the shared counters when there are any (its settings from memory),
+    /// else by the store's atomic use.
     async fn use_presented(
         &self,
         auth: &Auth,
         key: &str,
         required: Option<&Permissions>,
-    ) -> Result<Arc<cache::Cached>, AuthError> {
+    ) -> Result<Used, AuthError> {
         let digest = self.hasher.digest(key);
         let now = auth.now();
         let limits = self.config.rate_limit.enabled;
         if let Some(cached) = self.cache.get(&digest, now) {
-            if let Err(refusal) = cached.key.use_at(now, required, limits) {
-                return Err(self.refused(auth, &cached.key, refusal).await);
+            if !self.counted(&cached.key) {
+                if let Err(refusal) = cached.key.use_at(now, required, limits) {
+                    return Err(self.refused(auth, &cached.key, refusal).await);
+                }
+                if cached.claim_touch(now, self.config.touch_interval)
+                    && let Err(error) = self.keys.touch(&cached.key.id, now).await
+                {
+                    tracing::warn!(error = %error, "an api key's last use was not written");
+                }
+                return Ok(Used::from_cache(&cached, None));
             }
-            if cached.claim_touch(now, self.config.touch_interval)
-                && let Err(error) = self.keys.touch(&cached.key.id, now).await
-            {
-                tracing::warn!(error = %error, "an api key's last use was not written");
+            if let Some(counters) = &self.counters {
+                let used = self
+                    .count_shared(auth, counters.as_ref(), &cached.key, now, required)
+                    .await?;
+                return Ok(Used::from_cache(&cached, Some(&used)));
             }
-            return Ok(cached);
+        }
+        if let Some(counters) = &self.counters {
+            let Some(stored) = self.keys.find_by_digest(&digest).await? else {
+                return Err(refuse(codes::INVALID_API_KEY));
+            };
+            if stored.config_id != self.config.config_id {
+                return Err(refuse(codes::INVALID_API_KEY));
+            }
+            if self.counted(&stored) {
+                let used = self
+                    .count_shared(auth, counters.as_ref(), &stored, now, required)
+                    .await?;
+                let cached = cache::Cached::new(stored, None, now);
+                self.cache.put(&digest, &cached);
+                return Ok(Used::from_cache(&cached, Some(&used)));
+            }
+            if let Err(refusal) = stored.use_at(now, required, limits) {
+                return Err(self.refused(auth, &stored, refusal).await);
+            }
+            self.keys.touch(&stored.id, now).await?;
+            let cached = cache::Cached::new(stored, None, now);
+            self.cache.put(&digest, &cached);
+            return Ok(Used::from_cache(&cached, None));
         }
         match self.keys.use_key(&digest, now, required, limits).await? {
             KeyUse::Allowed(key) if key.config_id == self.config.config_id => {
-                let counted = self.counted(&key);
-                let cached = cache::Cached::new(key, None, now);
-                if !counted {
-                    self.cache.put(&digest, &cached);
+                if !self.counted(&key) {
+                    self.cache
+                        .put(&digest, &cache::Cached::new(key.clone(), None, now));
                 }
-                Ok(cached)
+                Ok(Used { key, owner: None })
             }
             KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),
             KeyUse::Refused(key, refusal) => Err(self.refused(auth, &key, refusal).await),
+        }
+    }
+
+    /// One use of a key that counts, by the shared counters: its settings first (enabled,
+    /// expiry, permissions), then its counters.
+    async fn count_shared(
+        &self,
+        auth: &Auth,
+        counters: &dyn KeyCounters,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        required: Option<&Permissions>,
+    ) -> Result<auth_domain::ApiKeyUse, AuthError> {
+        if let Err(refusal) = key.admit(now, required) {
+            return Err(self.refused(auth, key, refusal).await);
+        }
+        match counters
+            .count(key, now, self.config.rate_limit.enabled)
+            .await?
+        {
+            Counted::Allowed(used) => Ok(used),
+            Counted::Refused(refusal) => Err(self.refused(auth, key, refusal).await),
+            Counted::Gone => {
+                self.cache.forget(|cached| cached.id == key.id);
+                Err(refuse(codes::INVALID_API_KEY))
+            }
+        }
+    }
+
+    /// Writes the counters the shared counters changed to the database (Better-Auth's
+    /// `deferUpdates`); run every second or so by the server. Returns how many keys were
+    /// written.
+    ///
+    /// # Errors
+    /// `Unavailable` when Redis or the database is down (what was taken and not written is
+    /// written by a later run only if used again).
+    pub async fn write_back(&self) -> Result<usize, AuthError> {
+        const BATCH: usize = 500;
+        let Some(counters) = &self.counters else {
+            return Ok(0);
+        };
+        let mut written = 0;
+        loop {
+            let taken = counters.take_changed(BATCH).await?;
+            for (id, used) in &taken {
+                self.keys.write_counters(id, used).await?;
+            }
+            written += taken.len();
+            if taken.len() < BATCH {
+                return Ok(written);
+            }
+        }
+    }
+
+    /// The shared counters of a key that is gone are marked so: no copy of it can count again.
+    async fn revoke_counters(&self, key_id: &str) {
+        if let Some(counters) = &self.counters
+            && let Err(error) = counters.revoke(key_id).await
+        {
+            tracing::warn!(error = %error, "an api key's shared counters were not revoked");
         }
     }
 
@@ -953,6 +1078,7 @@ impl ApiKeys {
             if let Err(error) = self.keys.delete(&key.id).await {
                 tracing::warn!(error = %error, "a spent api key was not deleted");
             }
+            self.revoke_counters(&key.id).await;
             self.changed(auth, key, true).await;
         }
         refusal_error(refusal)
@@ -986,20 +1112,20 @@ impl ApiKeys {
         if key.len() < self.config.key_length {
             return Err(refuse(codes::INVALID_API_KEY_LENGTH));
         }
-        let used = self.use_presented(auth, key, None).await?;
-        let api_key = used.key.clone();
-        let user = match &used.owner {
-            Some(user) => user.clone(),
+        let Used {
+            key: api_key,
+            owner,
+        } = self.use_presented(auth, key, None).await?;
+        let user = match owner {
+            Some(user) => user,
             None => {
                 let user_id = UserId::new(api_key.reference_id.clone());
                 let Some(user) = auth.user(&user_id).await? else {
                     return Err(refuse(codes::INVALID_REFERENCE_ID));
                 };
-                if !self.counted(&api_key) {
-                    let digest = self.hasher.digest(key);
-                    let with_owner =
-                        cache::Cached::new(api_key.clone(), Some(user.clone()), auth.now());
-                    self.cache.put(&digest, &with_owner);
+                let digest = self.hasher.digest(key);
+                if let Some(cached) = self.cache.get(&digest, auth.now()) {
+                    self.cache.put(&digest, &cached.with_owner(user.clone()));
                 }
                 user
             }

@@ -133,6 +133,20 @@ impl ApiKey {
         required: Option<&Permissions>,
         limits_enabled: bool,
     ) -> Result<ApiKeyUse, KeyRefusal> {
+        self.admit(now, required)?;
+        self.count(now, limits_enabled)
+    }
+
+    /// Steps 2 to 4: whether the key may be used at all (enabled, not expired, holding the
+    /// permissions asked for). Reads no counter.
+    ///
+    /// # Errors
+    /// The first rule the use breaks.
+    pub fn admit(
+        &self,
+        now: OffsetDateTime,
+        required: Option<&Permissions>,
+    ) -> Result<(), KeyRefusal> {
         if !self.enabled {
             return Err(KeyRefusal::Disabled);
         }
@@ -148,6 +162,18 @@ impl ApiKey {
                 return Err(KeyRefusal::MissingPermission);
             }
         }
+        Ok(())
+    }
+
+    /// Steps 5 to 7: the counters after one more use (quota with refill, then the rate limit).
+    ///
+    /// # Errors
+    /// `UsageExceeded` or `RateLimited`.
+    pub fn count(
+        &self,
+        now: OffsetDateTime,
+        limits_enabled: bool,
+    ) -> Result<ApiKeyUse, KeyRefusal> {
         let (remaining, last_refill_at) = self.quota_at(now)?;
         let request_count = self.rate_at(now, limits_enabled)?;
         Ok(ApiKeyUse {
@@ -156,6 +182,17 @@ impl ApiKey {
             request_count,
             last_request: now,
         })
+    }
+
+    /// Whether a use changes a counter that must be exact: a quota, or a rate limit that is
+    /// counted. Uses of other keys only move `lastRequest`.
+    #[must_use]
+    pub fn counts(&self, limits_enabled: bool) -> bool {
+        self.remaining.is_some()
+            || (limits_enabled
+                && self.rate_limit_enabled
+                && self.rate_limit_time_window.is_some()
+                && self.rate_limit_max.is_some())
     }
 
     /// The quota after one more use (steps 5 and 6).

@@ -1,6 +1,6 @@
 //! API keys: their digest (only the digest is stored and looked up) and the `apikey` store.
 
-use auth_domain::{ApiKey, KeyRefusal, Permissions};
+use auth_domain::{ApiKey, ApiKeyUse, KeyRefusal, Permissions};
 use time::OffsetDateTime;
 
 use crate::PortError;
@@ -69,6 +69,11 @@ pub trait ApiKeyRepo: Send + Sync {
         limits_enabled: bool,
     ) -> Result<KeyUse, PortError>;
 
+    /// Writes a key's use counters as counted elsewhere ([`KeyCounters`]): `remaining`,
+    /// `lastRefillAt`, `requestCount`, `lastRequest` and `updatedAt` (= `lastRequest`). A
+    /// missing key is not an error.
+    async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError>;
+
     /// Records a use that needed no counter (`lastRequest` and `updatedAt` set to `at`), written
     /// late and in bulk by callers that cache keys. A missing key is not an error.
     async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError>;
@@ -81,4 +86,46 @@ pub trait ApiKeyRepo: Send + Sync {
 
     /// Deletes every key that expired before `now`; how many there were.
     async fn delete_expired(&self, now: OffsetDateTime) -> Result<u64, PortError>;
+}
+
+/// What the shared counters made of one use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Allowed, with the counters it left.
+    Allowed(ApiKeyUse),
+    /// Refused by the quota or the rate limit; nothing was counted.
+    Refused(KeyRefusal),
+    /// The key was revoked ([`KeyCounters::revoke`]): whoever still holds a copy of it holds a
+    /// stale one.
+    Gone,
+}
+
+/// The counters of keys whose uses count (a quota, a counted rate limit), kept outside the
+/// database and shared by every instance (Redis), so that a use costs no database write; the
+/// database is brought up to date later from [`KeyCounters::take_changed`]. External
+/// implementations must pass `auth_testkit::conformance::run_key_counters_suite`.
+#[async_trait::async_trait]
+pub trait KeyCounters: Send + Sync {
+    /// One use at `now` of the key whose settings are `key`: [`ApiKey::count`] applied
+    /// atomically to the shared counters, which start from `key`'s stored counters when none
+    /// are held. Concurrent uses from any number of processes see each other's counters. A
+    /// revoked key is [`Counted::Gone`], whatever `key` says.
+    async fn count(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        limits_enabled: bool,
+    ) -> Result<Counted, PortError>;
+
+    /// Sets a key's shared counters to `key`'s (its row just after an update), so that
+    /// counting goes on from them.
+    async fn reset(&self, key: &ApiKey) -> Result<(), PortError>;
+
+    /// Marks a key gone (deleted, expired, spent) for longer than any copy of it is kept: no
+    /// copy can start its counters again.
+    async fn revoke(&self, key_id: &str) -> Result<(), PortError>;
+
+    /// Up to `max` keys whose counters changed since they were last taken, with those
+    /// counters; the caller writes them to the database.
+    async fn take_changed(&self, max: usize) -> Result<Vec<(String, ApiKeyUse)>, PortError>;
 }

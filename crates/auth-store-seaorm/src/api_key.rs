@@ -253,6 +253,27 @@ impl ApiKeyRepo for SeaOrmStore {
         Ok(KeyUse::Allowed(key))
     }
 
+    async fn write_counters(
+        &self,
+        id: &str,
+        counters: &auth_domain::ApiKeyUse,
+    ) -> Result<(), PortError> {
+        apikey::Entity::update_many()
+            .set(apikey::ActiveModel {
+                remaining: Set(optional_number(counters.remaining)?),
+                last_refill_at: Set(counters.last_refill_at),
+                request_count: Set(Some(number(counters.request_count)?)),
+                last_request: Set(Some(counters.last_request)),
+                updated_at: Set(counters.last_request),
+                ..Default::default()
+            })
+            .filter(apikey::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(())
+    }
+
     async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError> {
         apikey::Entity::update_many()
             .set(apikey::ActiveModel {

@@ -9,6 +9,7 @@ mod fakes;
 mod memory;
 mod memory_api_key;
 mod memory_jwks;
+mod memory_key_counters;
 mod proxy;
 pub mod services;
 
@@ -18,4 +19,5 @@ pub use fakes::{
 pub use memory::MemoryStore;
 pub use memory_api_key::MemoryApiKeyRepo;
 pub use memory_jwks::MemoryJwksRepo;
+pub use memory_key_counters::MemoryKeyCounters;
 pub use proxy::TcpProxy;

@@ -2,7 +2,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use auth_domain::{ApiKey, Permissions};
+use auth_domain::{ApiKey, ApiKeyUse, Permissions};
 use auth_ports::{ApiKeyRepo, KeyUse, PortError};
 use time::OffsetDateTime;
 
@@ -114,6 +114,13 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
             }
             Err(refusal) => Ok(KeyUse::Refused(key.clone(), refusal)),
         }
+    }
+
+    async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {
+        if let Some((key, _)) = self.keys().iter_mut().find(|(key, _)| key.id == id) {
+            *key = key.clone().with_use(counters);
+        }
+        Ok(())
     }
 
     async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError> {

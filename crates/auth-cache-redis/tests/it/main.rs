@@ -353,3 +353,19 @@ async fn an_invalidation_that_cannot_reach_redis_is_retried_until_it_does() {
     let fresh = redis_cache(&prefix).await.expect("fresh");
     assert_eq!(found(&fresh, &session.token).await, None, "gone from Redis");
 }
+
+#[tokio::test]
+async fn redis_key_counters_pass_the_key_counters_suite() {
+    let url = redis_url();
+    let pool = deadpool_redis::Config::from_url(url.as_str())
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("pool");
+    if pool.get().await.is_err() {
+        assert!(!services_required(), "Redis is required");
+        eprintln!("skipped: Redis does not answer at {url}");
+        return;
+    }
+    let counters =
+        auth_cache_redis::RedisKeyCounters::new(pool, &unique_prefix(), Duration::from_secs(2));
+    auth_testkit::conformance::run_key_counters_suite(&counters).await;
+}

@@ -31,6 +31,17 @@ impl Cached {
         })
     }
 
+    /// The same entry (same load time and last write) with its owner.
+    pub(super) fn with_owner(&self, owner: User) -> Arc<Self> {
+        use std::sync::atomic::Ordering;
+        Arc::new(Self {
+            key: self.key.clone(),
+            owner: Some(owner),
+            loaded_at: self.loaded_at,
+            touched_at: std::sync::atomic::AtomicI64::new(self.touched_at.load(Ordering::Relaxed)),
+        })
+    }
+
     /// Whether the use at `now` should write `lastRequest` (at most once per `interval`);
     /// claims the write when it should.
     pub(super) fn claim_touch(&self, now: OffsetDateTime, interval: Duration) -> bool {

@@ -26,12 +26,22 @@ struct Keys {
 }
 
 async fn keys_with(customise: impl FnOnce(&mut ApiKeyConfig)) -> Keys {
+    keys_counted_by(None, customise).await
+}
+
+async fn keys_counted_by(
+    counters: Option<Arc<dyn auth_ports::KeyCounters>>,
+    customise: impl FnOnce(&mut ApiKeyConfig),
+) -> Keys {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
     let repo = Arc::new(MemoryApiKeyRepo::new());
     let mut config = ApiKeyConfig::default();
     customise(&mut config);
-    let keys = ApiKeys::new(repo.clone(), Arc::new(Reversed), config);
+    let mut keys = ApiKeys::new(repo.clone(), Arc::new(Reversed), config);
+    if let Some(counters) = counters {
+        keys = keys.with_counters(counters);
+    }
     let auth = Auth::with_plugins(
         deps(&store, &clock),
         AuthConfig::default(),
@@ -668,4 +678,120 @@ async fn a_deleted_users_keys_go_with_them() {
         code(k.keys.verify(&k.auth, &key, None).await),
         Some("INVALID_API_KEY")
     );
+}
+
+fn shared_counters() -> Arc<auth_testkit::MemoryKeyCounters> {
+    Arc::new(auth_testkit::MemoryKeyCounters::new())
+}
+
+#[tokio::test]
+async fn with_shared_counters_a_counted_key_writes_the_database_only_on_write_back() {
+    let counters = shared_counters();
+    let k = keys_counted_by(Some(counters.clone()), |_| {}).await;
+    let mut quota = request(&k, Caller::Server);
+    quota.remaining = Some(100);
+    let (key, stored) = create(&k, quota).await;
+    for _ in 0..3 {
+        k.keys.verify(&k.auth, &key, None).await.expect("allowed");
+    }
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    assert_eq!(
+        (row.remaining, row.request_count),
+        (Some(100), 0),
+        "no write per use"
+    );
+    assert_eq!(k.keys.write_back().await.expect("written"), 1);
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    assert_eq!((row.remaining, row.request_count), (Some(97), 3));
+    assert_eq!(k.keys.write_back().await.expect("nothing new"), 0);
+}
+
+#[tokio::test]
+async fn with_shared_counters_concurrent_uses_never_exceed_the_quota() {
+    let k = keys_counted_by(Some(shared_counters()), |_| {}).await;
+    let mut quota = request(&k, Caller::Server);
+    quota.remaining = Some(20);
+    quota.rate_limit_enabled = Some(false);
+    let (key, stored) = create(&k, quota).await;
+    let uses = (0..60).map(|_| k.keys.verify(&k.auth, &key, None));
+    let results = futures_util::future::join_all(uses).await;
+    let allowed = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(allowed, 20);
+    assert_eq!(
+        k.repo.find(&stored.id).await.expect("read"),
+        None,
+        "the spent key is deleted"
+    );
+}
+
+#[tokio::test]
+async fn an_update_writes_the_counts_back_first_and_counting_resumes_from_the_row() {
+    let counters = shared_counters();
+    let k = keys_counted_by(Some(counters.clone()), |_| {}).await;
+    let mut limited = request(&k, Caller::Server);
+    limited.rate_limit_max = Some(3);
+    let (key, stored) = create(&k, limited).await;
+    k.keys.verify(&k.auth, &key, None).await.expect("first");
+    k.keys.verify(&k.auth, &key, None).await.expect("second");
+    let mut rename = UpdateApiKey::of(k.user.clone(), Caller::Client, stored.id.clone());
+    rename.name = Some("renamed".to_owned());
+    let renamed = k.keys.update(&k.auth, rename).await.expect("renamed");
+    assert_eq!(renamed.request_count, 2, "the uses reached the row first");
+    k.keys.verify(&k.auth, &key, None).await.expect("third");
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, None).await),
+        Some("RATE_LIMITED"),
+        "counting went on from the row: no use was lost"
+    );
+    let mut disable = UpdateApiKey::of(k.user.clone(), Caller::Client, stored.id.clone());
+    disable.enabled = Some(false);
+    k.keys.update(&k.auth, disable).await.expect("disabled");
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, None).await),
+        Some("KEY_DISABLED"),
+        "the cached settings were dropped"
+    );
+}
+
+#[tokio::test]
+async fn with_shared_counters_keys_that_count_nothing_and_refusals_behave_as_without() {
+    let k = keys_counted_by(Some(shared_counters()), |_| {}).await;
+    let mut free = request(&k, Caller::Server);
+    free.rate_limit_enabled = Some(false);
+    free.permissions = Some(permissions(&[("files", &["read"])]));
+    let (key, stored) = create(&k, free).await;
+    let write = permissions(&[("files", &["write"])]);
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, Some(&write)).await),
+        Some("KEY_NOT_FOUND")
+    );
+    k.keys.verify(&k.auth, &key, None).await.expect("allowed");
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    assert_eq!(
+        row.last_request,
+        Some(k.clock.now()),
+        "its last use is written"
+    );
+    assert_eq!(
+        code(k.keys.verify(&k.auth, "unknown", None).await),
+        Some("INVALID_API_KEY")
+    );
+    let mut dated = request(&k, Caller::Client);
+    dated.expires_in = Some(86_400);
+    let (dated_key, _) = create(&k, dated).await;
+    k.keys
+        .verify(&k.auth, &dated_key, None)
+        .await
+        .expect("counted, cached");
+    k.clock.advance(Duration::days(2));
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &dated_key, None).await),
+        Some("KEY_EXPIRED")
+    );
+    let context = k
+        .keys
+        .session_for(&k.auth, &key, &ClientInfo::default())
+        .await
+        .expect("session");
+    assert_eq!(context.user.id, k.user);
 }

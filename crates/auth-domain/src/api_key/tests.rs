@@ -210,3 +210,28 @@ fn refusals_carry_better_auths_codes_and_start_keeps_the_prefix() {
     assert_eq!(start_of("ba_ZSdtUglEiNKDHAyV", 6), "ba_ZSd");
     assert_eq!(start_of("ab", 6), "ab");
 }
+
+#[test]
+fn only_a_quota_or_a_counted_rate_limit_makes_uses_count() {
+    let limited = key();
+    assert!(limited.counts(true), "Better-Auth's default: 10 a day");
+    assert!(
+        !limited.counts(false),
+        "counting switched off for every key"
+    );
+    let off = ApiKey {
+        rate_limit_enabled: false,
+        ..key()
+    };
+    assert!(!off.counts(true));
+    let windowless = ApiKey {
+        rate_limit_time_window: None,
+        ..key()
+    };
+    assert!(!windowless.counts(true));
+    let quota = ApiKey {
+        remaining: Some(5),
+        ..off.clone()
+    };
+    assert!(quota.counts(false), "a quota always counts");
+}

@@ -258,6 +258,35 @@ async fn a_use_writes_its_counters_and_a_refusal_writes_nothing(repo: &dyn ApiKe
         repo.touch("key-none", later).await.is_ok(),
         "api_key: touching a missing key is no error"
     );
+    let counted = auth_domain::ApiKeyUse {
+        remaining: Some(42),
+        last_refill_at: Some(later),
+        request_count: 7,
+        last_request: later + Duration::seconds(1),
+    };
+    assert!(repo.write_counters("key-use", &counted).await.is_ok());
+    let written = find(repo, "key-use").await;
+    assert_eq!(
+        written.as_ref().map(|key| (
+            key.remaining,
+            key.last_refill_at,
+            key.request_count,
+            key.last_request,
+            key.updated_at
+        )),
+        Some((
+            Some(42),
+            Some(later),
+            7,
+            Some(later + Duration::seconds(1)),
+            later + Duration::seconds(1)
+        )),
+        "api_key: counters counted elsewhere are written"
+    );
+    assert!(
+        repo.write_counters("key-none", &counted).await.is_ok(),
+        "api_key: writing a missing key's counters is no error"
+    );
     let missing = repo.use_key("digest-none", now, None, true).await;
     assert!(
         matches!(missing, Ok(KeyUse::Missing)),

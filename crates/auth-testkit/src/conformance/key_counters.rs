@@ -1,0 +1,215 @@
+//! The `KeyCounters` conformance suite: the shared counters of API keys follow
+//! `ApiKey::count` exactly, use after use and under concurrency. Run it on empty counters:
+//!
+//! ```text
+//! auth_testkit::conformance::run_key_counters_suite(&MyCounters::new(..)).await;
+//! ```
+
+use auth_domain::{ApiKey, ApiKeyUse, KeyRefusal};
+use auth_ports::{Counted, KeyCounters, PortError};
+use time::{Duration, OffsetDateTime, macros::datetime};
+
+const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123 UTC);
+
+/// Runs every case against empty counters.
+pub async fn run_key_counters_suite(counters: &dyn KeyCounters) {
+    counting_starts_from_the_stored_row_then_the_shared_counters_win(counters).await;
+    a_reset_key_counts_on_from_its_new_row_and_a_revoked_key_is_gone(counters).await;
+    concurrent_uses_never_exceed_the_quota(counters).await;
+    every_use_matches_the_domain_rules(counters).await;
+    changed_counters_are_taken_once(counters).await;
+}
+
+fn key(id: &str) -> ApiKey {
+    ApiKey {
+        id: id.to_owned(),
+        config_id: "default".to_owned(),
+        name: None,
+        start: None,
+        prefix: None,
+        reference_id: "owner".to_owned(),
+        enabled: true,
+        rate_limit_enabled: false,
+        rate_limit_time_window: None,
+        rate_limit_max: None,
+        request_count: 0,
+        remaining: None,
+        refill_amount: None,
+        refill_interval: None,
+        last_refill_at: None,
+        last_request: None,
+        expires_at: None,
+        created_at: T0,
+        updated_at: T0,
+        permissions: None,
+        metadata: None,
+    }
+}
+
+async fn count(
+    counters: &dyn KeyCounters,
+    key: &ApiKey,
+    now: OffsetDateTime,
+) -> Result<ApiKeyUse, KeyRefusal> {
+    match counters.count(key, now, true).await {
+        Ok(Counted::Allowed(used)) => Ok(used),
+        Ok(Counted::Refused(refusal)) => Err(refusal),
+        other => panic!("key_counters: count {}: {other:?}", key.id),
+    }
+}
+
+async fn counting_starts_from_the_stored_row_then_the_shared_counters_win(
+    counters: &dyn KeyCounters,
+) {
+    let stored = ApiKey {
+        remaining: Some(3),
+        ..key("kc-start")
+    };
+    let first = count(counters, &stored, T0).await;
+    assert_eq!(
+        first.map(|used| used.remaining),
+        Ok(Some(2)),
+        "key_counters: the first use starts from the stored counters"
+    );
+    // The caller's copy of the row still says 3: the shared counters win.
+    let second = count(counters, &stored, T0 + Duration::seconds(1)).await;
+    assert_eq!(
+        second,
+        Ok(ApiKeyUse {
+            remaining: Some(1),
+            last_refill_at: None,
+            request_count: 0,
+            last_request: T0 + Duration::seconds(1),
+        }),
+        "key_counters: later uses count on from the shared counters"
+    );
+}
+
+async fn a_reset_key_counts_on_from_its_new_row_and_a_revoked_key_is_gone(
+    counters: &dyn KeyCounters,
+) {
+    let stored = ApiKey {
+        remaining: Some(10),
+        ..key("kc-reset")
+    };
+    count(counters, &stored, T0).await.ok();
+    // An update set `remaining` to 3 on the row.
+    let updated = ApiKey {
+        remaining: Some(3),
+        ..stored.clone()
+    };
+    let reset = counters.reset(&updated).await;
+    assert!(reset.is_ok(), "key_counters: reset: {reset:?}");
+    assert_eq!(
+        count(counters, &stored, T0 + Duration::seconds(1))
+            .await
+            .map(|used| used.remaining),
+        Ok(Some(2)),
+        "key_counters: after a reset, counting goes on from the new row, even for a stale copy"
+    );
+    let revoked = counters.revoke("kc-reset").await;
+    assert!(revoked.is_ok(), "key_counters: revoke: {revoked:?}");
+    for copy in [&stored, &updated] {
+        let gone = counters.count(copy, T0 + Duration::seconds(2), true).await;
+        assert!(
+            matches!(gone, Ok(Counted::Gone)),
+            "key_counters: no copy starts a revoked key again: {gone:?}"
+        );
+    }
+    assert!(
+        counters.reset(&updated).await.is_ok(),
+        "key_counters: resetting a revoked key is no error"
+    );
+    assert!(
+        matches!(
+            counters
+                .count(&updated, T0 + Duration::seconds(3), true)
+                .await,
+            Ok(Counted::Gone)
+        ),
+        "key_counters: and leaves it gone"
+    );
+    let never_used = counters.revoke("kc-never-used").await;
+    assert!(
+        never_used.is_ok(),
+        "key_counters: revoking unknown counters: {never_used:?}"
+    );
+}
+
+async fn concurrent_uses_never_exceed_the_quota(counters: &dyn KeyCounters) {
+    let stored = ApiKey {
+        remaining: Some(20),
+        ..key("kc-quota")
+    };
+    let uses = (0..60).map(|_| counters.count(&stored, T0, true));
+    let results = futures_util::future::join_all(uses).await;
+    let allowed = results
+        .iter()
+        .filter(|result| matches!(result, Ok(Counted::Allowed(_))))
+        .count();
+    let exceeded = results
+        .iter()
+        .filter(|result| {
+            matches!(
+                result,
+                Ok(Counted::Refused(KeyRefusal::UsageExceeded { spent: true }))
+            )
+        })
+        .count();
+    assert_eq!(
+        (allowed, exceeded),
+        (20, 40),
+        "key_counters: 60 concurrent uses of a quota of 20"
+    );
+}
+
+/// A key with a quota that refills and a rate limit, used at uneven times: every answer is the
+/// one `ApiKey::count` gives on the same history.
+async fn every_use_matches_the_domain_rules(counters: &dyn KeyCounters) {
+    let stored = ApiKey {
+        remaining: Some(6),
+        refill_amount: Some(4),
+        refill_interval: Some(Duration::seconds(5)),
+        rate_limit_enabled: true,
+        rate_limit_time_window: Some(Duration::seconds(2)),
+        rate_limit_max: Some(3),
+        ..key("kc-model")
+    };
+    let mut model = stored.clone();
+    let mut now = T0;
+    for step in 0..120_i64 {
+        // Steps of 0 to 1.3 s, in a pattern that lands on window and refill edges.
+        now += Duration::milliseconds((step * 337) % 1300);
+        let expected = model.count(now, true);
+        let actual = count(counters, &stored, now).await;
+        assert_eq!(
+            actual, expected,
+            "key_counters: use {step} at {now} differs from the domain rules"
+        );
+        if let Ok(used) = expected {
+            model = model.with_use(&used);
+        }
+    }
+}
+
+async fn changed_counters_are_taken_once(counters: &dyn KeyCounters) {
+    // Whatever earlier cases left changed.
+    let drained = counters.take_changed(1000).await;
+    assert!(drained.is_ok(), "key_counters: take_changed: {drained:?}");
+    let stored = ApiKey {
+        remaining: Some(5),
+        ..key("kc-taken")
+    };
+    let used = count(counters, &stored, T0).await;
+    let taken: Result<Vec<(String, ApiKeyUse)>, PortError> = counters.take_changed(10).await;
+    assert_eq!(
+        taken.ok(),
+        used.ok().map(|used| vec![("kc-taken".to_owned(), used)]),
+        "key_counters: a changed key is taken with its counters"
+    );
+    let again = counters.take_changed(10).await;
+    assert!(
+        matches!(&again, Ok(taken) if taken.is_empty()),
+        "key_counters: and only once: {again:?}"
+    );
+}
