@@ -5,6 +5,7 @@
 //! Invariant: the in-memory store passes the same conformance suite as the SQL adapters.
 
 pub mod conformance;
+pub mod fixtures;
 mod fakes;
 mod memory;
 mod memory_api_key;

@@ -134,29 +134,7 @@ mod tests {
     use super::*;
 
     fn key(id: &str) -> ApiKey {
-        ApiKey {
-            id: id.to_owned(),
-            config_id: "default".to_owned(),
-            name: None,
-            start: None,
-            prefix: None,
-            reference_id: format!("owner-of-{id}"),
-            enabled: true,
-            rate_limit_enabled: false,
-            rate_limit_time_window: None,
-            rate_limit_max: None,
-            request_count: 0,
-            remaining: None,
-            refill_amount: None,
-            refill_interval: None,
-            last_refill_at: None,
-            last_request: None,
-            expires_at: None,
-            created_at: T0,
-            updated_at: T0,
-            permissions: None,
-            metadata: None,
-        }
+        auth_testkit::fixtures::bare_api_key(id, &format!("owner-of-{id}"), T0)
     }
 
     const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);

@@ -59,24 +59,7 @@ fn full_key(id: &str, owner: &str, created_minutes: i64) -> ApiKey {
 
 /// A key with nothing optional set.
 fn bare_key(id: &str, owner: &str, created_minutes: i64) -> ApiKey {
-    ApiKey {
-        name: None,
-        start: None,
-        prefix: None,
-        rate_limit_enabled: false,
-        rate_limit_time_window: None,
-        rate_limit_max: None,
-        request_count: 0,
-        remaining: None,
-        refill_amount: None,
-        refill_interval: None,
-        last_refill_at: None,
-        last_request: None,
-        expires_at: None,
-        permissions: None,
-        metadata: None,
-        ..full_key(id, owner, created_minutes)
-    }
+    crate::fixtures::bare_api_key(id, owner, T0 + Duration::minutes(created_minutes))
 }
 
 async fn create(repo: &dyn ApiKeyRepo, key: &ApiKey, digest: &str) {

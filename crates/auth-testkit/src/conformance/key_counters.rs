@@ -21,29 +21,7 @@ pub async fn run_key_counters_suite(counters: &dyn KeyCounters) {
 }
 
 fn key(id: &str) -> ApiKey {
-    ApiKey {
-        id: id.to_owned(),
-        config_id: "default".to_owned(),
-        name: None,
-        start: None,
-        prefix: None,
-        reference_id: "owner".to_owned(),
-        enabled: true,
-        rate_limit_enabled: false,
-        rate_limit_time_window: None,
-        rate_limit_max: None,
-        request_count: 0,
-        remaining: None,
-        refill_amount: None,
-        refill_interval: None,
-        last_refill_at: None,
-        last_request: None,
-        expires_at: None,
-        created_at: T0,
-        updated_at: T0,
-        permissions: None,
-        metadata: None,
-    }
+    crate::fixtures::bare_api_key(id, "owner", T0)
 }
 
 async fn count(
