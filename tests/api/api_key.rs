@@ -672,6 +672,73 @@ async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
     database.cleanup().await;
 }
 
+#[poem::handler]
+fn reports(principal: auth_http_poem::api_key::ApiKeyPrincipal) -> poem::web::Json<Value> {
+    poem::web::Json(json!({"owner": principal.owner_id(), "remaining": principal.key.remaining}))
+}
+
+#[tokio::test]
+async fn an_application_route_beside_the_api_is_guarded_by_a_key_with_a_permission() {
+    use poem::EndpointExt;
+    let database = TestDatabase::sqlite();
+    let config = base_config(&database.url);
+    let guarded = poem::get(reports)
+        .with(auth_http_poem::api_key::RequireApiKey::with(&[(
+            "reports",
+            &["read"],
+        )]))
+        .boxed();
+    let app = crate::helpers::start_app_customised(config, None, |overrides| {
+        overrides.routes = vec![("/v1/reports".to_owned(), std::sync::Arc::new(guarded))];
+    })
+    .await;
+    app.sign_up("reports@example.com", PASSWORD).await;
+    let user_id = app.session().await["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // A key with the permission (made on the server's side), and one without.
+    let with_permission = format!("rp_{}", "R".repeat(64));
+    let digest = auth_ports::ApiKeyHasher::digest(&auth_crypto::Sha256KeyHasher, &with_permission);
+    database
+        .execute(&format!(
+            r#"INSERT INTO "apikey" ("id","configId","referenceId","key","enabled","rateLimitEnabled","requestCount","remaining","createdAt","updatedAt","permissions")
+               VALUES ('reports-key','default','{user_id}','{digest}',true,false,0,3,'2026-01-01T00:00:00.000Z','2026-01-01T00:00:00.000Z','{{"reports":["read"]}}')"#
+        ))
+        .await;
+    let without = create(&app, &json!({"name": "plain"})).await;
+    let get_reports = |key: &str| {
+        reqwest::Client::new()
+            .get(format!("{}/v1/reports", app.address))
+            .header("x-api-key", key)
+            .send()
+    };
+    let allowed = get_reports(&with_permission).await.expect("request");
+    assert_eq!(allowed.status(), 200);
+    let body: Value = allowed.json().await.expect("json");
+    assert_eq!(body, json!({"owner": user_id, "remaining": 2}));
+    expect_error(
+        get_reports(without["key"].as_str().expect("key"))
+            .await
+            .expect("request"),
+        401,
+        Some("KEY_NOT_FOUND"),
+    )
+    .await;
+    expect_error(
+        reqwest::Client::new()
+            .get(format!("{}/v1/reports", app.address))
+            .send()
+            .await
+            .expect("request"),
+        401,
+        Some("INVALID_API_KEY"),
+    )
+    .await;
+    app.stop().await;
+    database.cleanup().await;
+}
+
 /// A key row exactly as `@better-auth/api-key` writes it on SQLite; its plaintext is
 /// `ba_ZSdtUglEiNKDHAyVBZvZAPbHDQecufFPXYGcwjQflGlrOYfhSAHqylmtTyujKfxV`.
 const BETTER_AUTH_KEY: &str = "ba_ZSdtUglEiNKDHAyVBZvZAPbHDQecufFPXYGcwjQflGlrOYfhSAHqylmtTyujKfxV";

@@ -103,6 +103,7 @@ pub(crate) async fn start_app_customised(
         hasher: None,
         plugins: Vec::new(),
         mailer: Some(mail.clone()),
+        routes: Vec::new(),
     };
     customise(&mut overrides);
     let app = Application::build(config, overrides)

@@ -48,7 +48,14 @@ pub struct Overrides {
     pub plugins: Vec<Plugin>,
     /// Where mail goes, instead of SMTP or the outbox (a test's `MemoryMailer`).
     pub mailer: Option<Arc<dyn auth_ports::Mailer>>,
+    /// An embedding program's own routes, served at the root beside `/api/auth` (outside its
+    /// guards): `(path, endpoint)`, with poem's path syntax. Their handlers can use
+    /// `auth_http_poem::SessionUser` and `auth_http_poem::api_key::ApiKeyPrincipal`.
+    pub routes: Vec<(String, AppEndpoint)>,
 }
+
+/// An endpoint an embedding program serves beside the auth API.
+pub type AppEndpoint = Arc<poem::endpoint::BoxEndpoint<'static>>;
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -323,13 +330,18 @@ fn mail_setup(
     })
 }
 
-/// The OpenAPI document, without touching a database.
-///
-/// # Errors
-/// An invalid plugin list.
-pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
-    let store = Arc::new(auth_testkit_free::NoStore);
-    let deps = AuthDeps {
+/// The ports for a command that runs outside the server (`openapi`, `api-keys create`): the
+/// store given, no cache, no mail, events in this process only.
+fn command_deps<S>(store: Arc<S>) -> anyhow::Result<AuthDeps>
+where
+    S: auth_ports::UserRepo
+        + auth_ports::AccountRepo
+        + auth_ports::SessionRepo
+        + auth_ports::VerificationRepo
+        + auth_ports::AuditLog
+        + 'static,
+{
+    Ok(AuthDeps {
         users: store.clone(),
         accounts: store.clone(),
         sessions: store.clone(),
@@ -342,7 +354,44 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         audit: store,
         events: Arc::new(auth_ports::LocalEvents),
         mail: None,
-    };
+    })
+}
+
+/// Makes an API key on the server's side (`auth-app api-keys create`), where the counters and
+/// permissions that clients cannot set are allowed. Returns the full key and the stored key.
+///
+/// # Errors
+/// Bad configuration, an unreachable database, an unknown user, or a refused key.
+pub async fn create_api_key(
+    config: &AppConfig,
+    email: &str,
+    request: impl FnOnce(auth_domain::UserId) -> auth_core::CreateApiKey,
+) -> anyhow::Result<(String, auth_domain::ApiKey)> {
+    config.validate()?;
+    let store = connect(config).await?;
+    store.migrate().await.context("applying migrations")?;
+    let email = auth_domain::Email::parse(email).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let user = auth_ports::UserRepo::find_by_email(&store, &email)
+        .await
+        .context("reading the user")?
+        .with_context(|| format!("no user has the email {}", email.as_str()))?;
+    let shared = Arc::new(store.clone());
+    let (keys, _) = api_key::plugin(config, shared.clone(), None);
+    let auth = Auth::new(command_deps(shared)?, auth_config(config));
+    let created = keys
+        .create(&auth, request(user.id))
+        .await
+        .map_err(|error| anyhow::anyhow!("the key was refused: {error} ({:?})", error.code()))?;
+    store.close().await;
+    Ok((created.key.expose().clone(), created.api_key))
+}
+
+/// The OpenAPI document, without touching a database.
+///
+/// # Errors
+/// An invalid plugin list.
+pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
+    let deps = command_deps(Arc::new(auth_testkit_free::NoStore))?;
     let plugins = plugins::enabled(
         config.plugins.as_deref(),
         vec![
@@ -458,7 +507,13 @@ impl Application {
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);
         let ops = ops::routes(&config, store.clone(), redis);
-        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, ops.main));
+        let main = overrides
+            .routes
+            .into_iter()
+            .fold(ops.main, |routes, (path, endpoint)| {
+                routes.at(path, endpoint)
+            });
+        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, main));
         let metrics = match (ops.metrics, &config.metrics_bind) {
             (Some(route), Some(bind)) => {
                 let listener = tokio::net::TcpListener::bind(bind.as_str())

@@ -5,8 +5,8 @@
 //! Invariant: the in-memory store passes the same conformance suite as the SQL adapters.
 
 pub mod conformance;
-pub mod fixtures;
 mod fakes;
+pub mod fixtures;
 mod memory;
 mod memory_api_key;
 mod memory_jwks;

@@ -570,3 +570,113 @@ fn without_smtp_the_reset_link_is_in_the_log_and_sets_a_new_password() {
     terminate(child);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// One HTTP/1.1 request with `Connection: close`; the whole response.
+fn request(addr: SocketAddr, head: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{head}\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
+#[test]
+fn api_keys_create_makes_a_server_side_key_that_authenticates() {
+    let dir = temp_dir("api-keys");
+    let addr = free_port();
+    let environment = [
+        ("AUTH_BIND", addr.to_string()),
+        (
+            "AUTH_DATABASE_URL",
+            "sqlite://data/auth.db?mode=rwc".to_owned(),
+        ),
+        ("AUTH_SECRET", "s".repeat(40)),
+        ("AUTH_API_KEY_SESSIONS", "true".to_owned()),
+    ];
+    let mut child = command(&dir)
+        .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    let signed_up = request(
+        addr,
+        "POST /api/auth/sign-up/email HTTP/1.1",
+        r#"{"name":"Ops","email":"ops@example.com","password":"password-123"}"#,
+    );
+    assert!(signed_up.starts_with("HTTP/1.1 200"), "{signed_up}");
+    let created = command(&dir)
+        .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "api-keys",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "batch",
+            "--remaining",
+            "5",
+            "--no-rate-limit",
+            "--permission",
+            "files:read,write",
+        ])
+        .output()
+        .expect("api-keys create");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key: serde_json::Value = serde_json::from_slice(&created.stdout).expect("json");
+    assert_eq!(key["name"], "batch");
+    assert_eq!(key["remaining"], 5);
+    assert_eq!(key["rateLimitEnabled"], false);
+    assert_eq!(
+        key["permissions"],
+        serde_json::json!({"files": ["read", "write"]})
+    );
+    let plaintext = key["key"].as_str().expect("the key, once");
+    let session = request(
+        addr,
+        &format!("GET /api/auth/get-session HTTP/1.1\r\nx-api-key: {plaintext}"),
+        "",
+    );
+    assert!(session.starts_with("HTTP/1.1 200"), "{session}");
+    assert!(session.contains("ops@example.com"), "{session}");
+    let unknown = command(&dir)
+        .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["api-keys", "create", "--email", "nobody@example.com"])
+        .output()
+        .expect("api-keys create");
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no user has the email"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let bad = command(&dir)
+        .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
+        .args([
+            "api-keys",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--permission",
+            "no-colon",
+        ])
+        .output()
+        .expect("api-keys create");
+    assert!(!bad.status.success());
+    let output = terminate(child);
+    assert!(output.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
