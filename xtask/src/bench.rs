@@ -40,6 +40,8 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
+    /// `AUTH_DATABASE_URL` of the server (empty for a service without one).
+    database: String,
 }
 
 impl Default for Options {
@@ -108,6 +110,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "-p",
         "auth-example-service",
     ]))?;
+    api_keys::build()?;
     jwt::verify_in_process()?;
     let binary = target_dir().join("release").join("auth-app");
     let temp = std::env::temp_dir().join(format!("auth-bench-{}", std::process::id()));
@@ -124,8 +127,10 @@ pub(crate) fn run(args: &[String]) -> Result {
     let mut cold = Server::start(&binary, &temp, "cold", &[("AUTH_CACHE_L1_TTL_MS", "0")])?;
     let example_binary = target_dir().join("release").join("auth-example-service");
     let mut example = jwt::start_example(&example_binary, &temp, server.addr)?;
-    let outcome = measure(&server, &cold, &example, &options);
+    let mut keys = api_keys::start(&api_keys::example_binary(&target_dir()), &temp)?;
+    let outcome = measure(&server, &cold, &example, &keys, &binary, &options);
     example.stop();
+    keys.stop();
     server.stop();
     cold.stop();
     match &outcome {
@@ -144,7 +149,14 @@ struct Row<'a> {
     stats: Stats,
 }
 
-fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) -> Result {
+fn measure(
+    server: &Server,
+    cold: &Server,
+    example: &Server,
+    keys: &api_keys::KeyServers,
+    auth_app: &Path,
+    options: &Options,
+) -> Result {
     let addr = server.addr;
     let cookie = sign_up(addr)?;
     let bearer_jwt = format!("Bearer {}", jwt::fetch_token(addr, &cookie)?);
@@ -160,6 +172,7 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
         "/me",
     )
     .header("Authorization", &bearer_jwt);
+    let key_scenarios = api_keys::scenarios(auth_app, keys)?;
     let storm = Scenario::get(
         "get-session while 64 connections sign in",
         "/api/auth/get-session",
@@ -175,6 +188,9 @@ fn measure(server: &Server, cold: &Server, example: &Server, options: &Options) 
         (example.addr, &guarded),
     ] {
         rows.push(measure_one(addr, scenario, options));
+    }
+    for (addr, scenario) in &key_scenarios {
+        rows.push(measure_one(*addr, scenario, options));
     }
     rows.push(during_sign_in_storm(addr, &storm, options));
     println!();
@@ -328,7 +344,7 @@ impl Server {
         let child = Command::new(binary)
             .arg("serve")
             .env("AUTH_BIND", addr.to_string())
-            .env("AUTH_DATABASE_URL", database)
+            .env("AUTH_DATABASE_URL", &database)
             .env("AUTH_SECRET", util::random_hex(32)?)
             .env("AUTH_RATE_LIMIT_ENABLED", "false")
             .env("AUTH_LOG", "warn")
@@ -338,7 +354,12 @@ impl Server {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("bench: cannot start {}: {e}", binary.display()))?;
-        let mut server = Self { child, addr, log };
+        let mut server = Self {
+            child,
+            addr,
+            log,
+            database,
+        };
         server.wait_ready()?;
         Ok(server)
     }
@@ -430,6 +451,7 @@ fn ratio(value: f64, base: f64) -> f64 {
     value / base
 }
 
+mod api_keys;
 mod jwt;
 
 #[cfg(test)]

@@ -972,35 +972,40 @@ impl ApiKeys {
                 return Ok(Used::from_cache(&cached, Some(&used)));
             }
         }
-        if let Some(counters) = &self.counters {
-            let Some(stored) = self.keys.find_by_digest(&digest).await? else {
-                return Err(refuse(codes::INVALID_API_KEY));
-            };
-            if stored.config_id != self.config.config_id {
-                return Err(refuse(codes::INVALID_API_KEY));
-            }
-            if self.counted(&stored) {
-                let used = self
-                    .count_shared(auth, counters.as_ref(), &stored, now, required)
-                    .await?;
-                let cached = cache::Cached::new(stored, None, now);
-                self.cache.put(&digest, &cached);
-                return Ok(Used::from_cache(&cached, Some(&used)));
-            }
+        // A miss reads the row; only a key that counts without shared counters needs the
+        // store's atomic use (a write transaction).
+        let Some(stored) = self.keys.find_by_digest(&digest).await? else {
+            return Err(refuse(codes::INVALID_API_KEY));
+        };
+        if stored.config_id != self.config.config_id {
+            return Err(refuse(codes::INVALID_API_KEY));
+        }
+        if !self.counted(&stored) {
             if let Err(refusal) = stored.use_at(now, required, limits) {
                 return Err(self.refused(auth, &stored, refusal).await);
             }
-            self.keys.touch(&stored.id, now).await?;
+            // Many requests may miss at once (when the entry expires): the row's last use is
+            // written only when it is older than the interval.
+            let stale = stored
+                .last_request
+                .is_none_or(|last| now - last >= self.config.touch_interval);
+            if stale {
+                self.keys.touch(&stored.id, now).await?;
+            }
             let cached = cache::Cached::new(stored, None, now);
             self.cache.put(&digest, &cached);
             return Ok(Used::from_cache(&cached, None));
         }
+        if let Some(counters) = &self.counters {
+            let used = self
+                .count_shared(auth, counters.as_ref(), &stored, now, required)
+                .await?;
+            let cached = cache::Cached::new(stored, None, now);
+            self.cache.put(&digest, &cached);
+            return Ok(Used::from_cache(&cached, Some(&used)));
+        }
         match self.keys.use_key(&digest, now, required, limits).await? {
             KeyUse::Allowed(key) if key.config_id == self.config.config_id => {
-                if !self.counted(&key) {
-                    self.cache
-                        .put(&digest, &cache::Cached::new(key.clone(), None, now));
-                }
                 Ok(Used { key, owner: None })
             }
             KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),

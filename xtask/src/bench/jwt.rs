@@ -51,7 +51,12 @@ pub(super) fn start_example(binary: &Path, temp: &Path, auth: SocketAddr) -> Res
         .stderr(err)
         .spawn()
         .map_err(|e| format!("bench: cannot start {}: {e}", binary.display()))?;
-    let server = Server { child, addr, log };
+    let server = Server {
+        child,
+        addr,
+        log,
+        database: String::new(),
+    };
     let probe = Scenario::get("healthz", "/healthz").encode(addr);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
