@@ -190,3 +190,62 @@ impl ApiKeyRepo for NoStore {
         Err(none())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_settings_are_validated_and_carried_to_the_use_cases() {
+        let valid = AppConfig::default();
+        assert!(validate(&valid).is_ok());
+        let refusals: [(fn(&mut AppConfig), &str); 8] = [
+            (|c| c.api_key_length = 8, "AUTH_API_KEY_LENGTH"),
+            (
+                |c| c.api_key_rate_limit_window_ms = 0,
+                "AUTH_API_KEY_RATE_LIMIT_WINDOW_MS",
+            ),
+            (
+                |c| c.api_key_rate_limit_max = -1,
+                "AUTH_API_KEY_RATE_LIMIT_MAX",
+            ),
+            (
+                |c| c.api_key_cache_ttl_ms = 60_001,
+                "AUTH_API_KEY_CACHE_TTL_MS",
+            ),
+            (
+                |c| c.api_key_default_expires_in = -1,
+                "AUTH_API_KEY_DEFAULT_EXPIRES_IN",
+            ),
+            (|c| c.api_key_headers = Vec::new(), "AUTH_API_KEY_HEADERS"),
+            (
+                |c| c.api_key_headers = vec!["bad header".to_owned()],
+                "AUTH_API_KEY_HEADERS",
+            ),
+            (
+                |c| c.api_key_default_prefix = Some("no spaces".to_owned()),
+                "AUTH_API_KEY_DEFAULT_PREFIX",
+            ),
+        ];
+        for (break_it, name) in refusals {
+            let mut config = AppConfig::default();
+            break_it(&mut config);
+            let error = validate(&config).expect_err(name).to_string();
+            assert!(error.contains(name), "{error}");
+        }
+        let config = AppConfig {
+            api_key_default_prefix: Some("ak_".to_owned()),
+            api_key_default_expires_in: 86_400,
+            api_key_rate_limit_max: 100,
+            api_key_cache_ttl_ms: 0,
+            ..AppConfig::default()
+        };
+        assert!(validate(&config).is_ok());
+        let carried = settings(&config);
+        assert_eq!(carried.default_prefix.as_deref(), Some("ak_"));
+        assert_eq!(carried.default_expires_in, Some(Duration::days(1)));
+        assert_eq!(carried.rate_limit.max_requests, 100);
+        assert_eq!(carried.cache_ttl, Duration::ZERO);
+        assert_eq!(settings(&AppConfig::default()).default_expires_in, None);
+    }
+}
