@@ -199,7 +199,8 @@ mod tests {
     fn api_key_settings_are_validated_and_carried_to_the_use_cases() {
         let valid = AppConfig::default();
         assert!(validate(&valid).is_ok());
-        let refusals: [(fn(&mut AppConfig), &str); 8] = [
+        type Breaks = fn(&mut AppConfig);
+        let refusals: [(Breaks, &str); 8] = [
             (|c| c.api_key_length = 8, "AUTH_API_KEY_LENGTH"),
             (
                 |c| c.api_key_rate_limit_window_ms = 0,
