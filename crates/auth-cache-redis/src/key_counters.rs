@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use auth_domain::{ApiKey, ApiKeyUse, KeyRefusal};
-use auth_ports::{Counted, KeyCounters, PortError};
+use auth_ports::{Counted, KeyCounters, PortError, Reserved};
 use deadpool_redis::Pool;
 use deadpool_redis::redis::Script;
 use time::OffsetDateTime;
@@ -75,6 +75,42 @@ redis.call('SADD', KEYS[2], ARGV[14])
 return {'ok', str(nr), str(nf), str(nc)}
 ";
 
+/// KEYS and ARGV as for `COUNT`, with ARGV[2] the number of uses wanted. Grants up to that
+/// many from the quota (with its refill) at once: `{"ok", remaining, lastRefillAt,
+/// requestCount, granted}`, or `{"usage", spent}`, or `{"gone"}`.
+const RESERVE: &str = r"
+local k = KEYS[1]
+local function num(v) if v == false or v == nil or v == '' then return nil end return tonumber(v) end
+local function str(v) if v == nil then return '' end return string.format('%d', v) end
+if redis.call('HGET', k, 'gone') == '1' then return {'gone'} end
+if redis.call('EXISTS', k) == 0 then
+  redis.call('HSET', k, 'r', ARGV[3], 'f', ARGV[4], 'c', ARGV[5], 'q', ARGV[6])
+end
+local held = redis.call('HMGET', k, 'r', 'f', 'c', 'q')
+local now = tonumber(ARGV[1])
+local wanted = math.max(tonumber(ARGV[2]), 1)
+local r, f, c = num(held[1]), num(held[2]), num(held[3]) or 0
+local amount, interval = num(ARGV[8]), num(ARGV[9])
+local nr, nf, granted = nil, f, wanted
+if r ~= nil then
+  if r <= 0 and amount == nil then return {'usage', '1'} end
+  local available = r
+  if amount ~= nil and interval ~= nil then
+    if now - (f or tonumber(ARGV[7])) > interval then
+      available = amount
+      nf = now
+    end
+  end
+  if available <= 0 then return {'usage', '0'} end
+  granted = math.min(wanted, available)
+  nr = available - granted
+end
+redis.call('HSET', k, 'r', str(nr), 'f', str(nf), 'c', str(c), 'q', str(now))
+redis.call('PEXPIRE', k, tonumber(ARGV[13]))
+redis.call('SADD', KEYS[2], ARGV[14])
+return {'ok', str(nr), str(nf), str(c), str(granted)}
+";
+
 /// KEYS: the counters hash. ARGV: remaining, lastRefillAt, requestCount, lastRequest, idle
 /// TTL. Sets the counters unless the key is gone.
 const RESET: &str = r"
@@ -114,6 +150,7 @@ pub struct RedisKeyCounters {
     prefix: String,
     timeout: Duration,
     count: Script,
+    reserve: Script,
     reset: Script,
     revoke: Script,
     take: Script,
@@ -176,10 +213,45 @@ impl RedisKeyCounters {
             prefix: prefix.to_owned(),
             timeout,
             count: Script::new(COUNT),
+            reserve: Script::new(RESERVE),
             reset: Script::new(RESET),
             revoke: Script::new(REVOKE),
             take: Script::new(TAKE),
         }
+    }
+
+    /// Runs `script` (`COUNT` or `RESERVE`) for `key` at `now`, `second` being ARGV[2].
+    async fn invoke(
+        &self,
+        script: &Script,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        second: &str,
+    ) -> Result<Vec<String>, PortError> {
+        self.run(async {
+            let mut connection = self.pool.get().await.map_err(unavailable)?;
+            script
+                .key(format!("{}{}", self.hash_prefix(), key.id))
+                .key(self.changed_set())
+                .arg(millis(now))
+                .arg(second)
+                .arg(optional(key.remaining))
+                .arg(at(key.last_refill_at))
+                .arg(key.request_count)
+                .arg(at(key.last_request))
+                .arg(millis(key.created_at))
+                .arg(optional(key.refill_amount))
+                .arg(interval(key.refill_interval))
+                .arg(if key.rate_limit_enabled { "1" } else { "0" })
+                .arg(interval(key.rate_limit_time_window))
+                .arg(optional(key.rate_limit_max))
+                .arg(IDLE_TTL_MS)
+                .arg(&key.id)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     fn hash_prefix(&self) -> String {
@@ -209,30 +281,13 @@ impl KeyCounters for RedisKeyCounters {
         now: OffsetDateTime,
         limits_enabled: bool,
     ) -> Result<Counted, PortError> {
-        let answer: Vec<String> = self
-            .run(async {
-                let mut connection = self.pool.get().await.map_err(unavailable)?;
-                self.count
-                    .key(format!("{}{}", self.hash_prefix(), key.id))
-                    .key(self.changed_set())
-                    .arg(millis(now))
-                    .arg(if limits_enabled { "1" } else { "0" })
-                    .arg(optional(key.remaining))
-                    .arg(at(key.last_refill_at))
-                    .arg(key.request_count)
-                    .arg(at(key.last_request))
-                    .arg(millis(key.created_at))
-                    .arg(optional(key.refill_amount))
-                    .arg(interval(key.refill_interval))
-                    .arg(if key.rate_limit_enabled { "1" } else { "0" })
-                    .arg(interval(key.rate_limit_time_window))
-                    .arg(optional(key.rate_limit_max))
-                    .arg(IDLE_TTL_MS)
-                    .arg(&key.id)
-                    .invoke_async(&mut connection)
-                    .await
-                    .map_err(unavailable)
-            })
+        let answer = self
+            .invoke(
+                &self.count,
+                key,
+                now,
+                if limits_enabled { "1" } else { "0" },
+            )
             .await?;
         let field = |index: usize| answer.get(index).map_or("", String::as_str);
         match field(0) {
@@ -251,6 +306,36 @@ impl KeyCounters for RedisKeyCounters {
             "gone" => Ok(Counted::Gone),
             other => Err(PortError::Internal(
                 format!("unexpected answer from the counter script: {other:?}").into(),
+            )),
+        }
+    }
+
+    async fn reserve(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError> {
+        let answer = self
+            .invoke(&self.reserve, key, now, &wanted.to_string())
+            .await?;
+        let field = |index: usize| answer.get(index).map_or("", String::as_str);
+        match field(0) {
+            "ok" => Ok(Reserved::Granted {
+                counters: ApiKeyUse {
+                    remaining: parse_number(field(1))?,
+                    last_refill_at: parse_time(field(2))?,
+                    request_count: parse_number(field(3))?.unwrap_or(0),
+                    last_request: now,
+                },
+                uses: parse_number(field(4))?.unwrap_or(1),
+            }),
+            "usage" => Ok(Reserved::Refused(KeyRefusal::UsageExceeded {
+                spent: field(1) == "1",
+            })),
+            "gone" => Ok(Reserved::Gone),
+            other => Err(PortError::Internal(
+                format!("unexpected answer from the reserve script: {other:?}").into(),
             )),
         }
     }

@@ -9,15 +9,17 @@ use auth_domain::{
     ApiKey, Fields, KeyRefusal, Model, Permissions, Session, SessionId, SessionToken, UserId,
     start_of,
 };
-use auth_ports::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, LETTERS};
+use auth_ports::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, LETTERS, Reserved};
 use time::{Duration, OffsetDateTime};
 
 use crate::plugin::{AuthPlugin, PluginError, PluginErrorKind, PluginFuture};
 use crate::{Auth, AuthContext, AuthError, ClientInfo};
 
 mod cache;
+mod lease;
 
 use cache::KeyCache;
+use lease::Leases;
 
 /// The per-key rate limit new keys get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,6 +498,7 @@ pub struct ApiKeys {
     last_sweep: Arc<AtomicI64>,
     cache: Arc<KeyCache>,
     counters: Option<Arc<dyn KeyCounters>>,
+    leases: Arc<Leases>,
 }
 
 /// A key after one use, with its owner when known.
@@ -541,6 +544,7 @@ impl ApiKeys {
             config: Arc::new(config),
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
             counters: None,
+            leases: Arc::default(),
         }
     }
 
@@ -1026,10 +1030,30 @@ impl ApiKeys {
         if let Err(refusal) = key.admit(now, required) {
             return Err(self.refused(auth, key, refusal).await);
         }
-        match counters
-            .count(key, now, self.config.rate_limit.enabled)
-            .await?
-        {
+        let limits = self.config.rate_limit.enabled;
+        // A large quota without a counted rate limit is spent from leases: blocks of uses
+        // reserved from the shared counters at once and used here without asking again.
+        let leasable = key.remaining.is_some() && !key.counts_rate(limits);
+        if leasable {
+            if let Some(used) = self.leases.take(&key.id, key, now) {
+                return Ok(used);
+            }
+            let size = self.leases.size_for(&key.id, key.remaining);
+            if size > 1 {
+                return match counters.reserve(key, now, size).await? {
+                    Reserved::Granted { counters, uses } => {
+                        self.leases.add(&key.id, uses - 1, counters.remaining);
+                        Ok(counters)
+                    }
+                    Reserved::Refused(refusal) => Err(self.refused(auth, key, refusal).await),
+                    Reserved::Gone => {
+                        self.cache.forget(|cached| cached.id == key.id);
+                        Err(refuse(codes::INVALID_API_KEY))
+                    }
+                };
+            }
+        }
+        match counters.count(key, now, limits).await? {
             Counted::Allowed(used) => Ok(used),
             Counted::Refused(refusal) => Err(self.refused(auth, key, refusal).await),
             Counted::Gone => {
@@ -1172,6 +1196,7 @@ impl AuthPlugin for ApiKeys {
         Box::pin(async move {
             if let auth_domain::AuthEvent::ApiKeyChanged { key_id, .. } = event {
                 self.cache.forget(|key| key.id == *key_id);
+                self.leases.drop_key(key_id);
             }
             if let auth_domain::AuthEvent::UserDeleted { user_id } = event {
                 self.cache

@@ -184,15 +184,66 @@ impl ApiKey {
         })
     }
 
+    /// Up to `wanted` uses at once from the quota of a key whose rate limit is not counted
+    /// (leased to one process, which then uses them without asking again): the quota after
+    /// them, with its refill, and how many were granted (at least one). One use
+    /// (`wanted == 1`) gives what [`ApiKey::count`] gives.
+    ///
+    /// # Errors
+    /// `UsageExceeded` when none is left.
+    pub fn reserve(
+        &self,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<(ApiKeyUse, i64), KeyRefusal> {
+        let Some(remaining) = self.remaining else {
+            let unlimited = ApiKeyUse {
+                remaining: None,
+                last_refill_at: self.last_refill_at,
+                request_count: self.request_count,
+                last_request: now,
+            };
+            return Ok((unlimited, wanted.max(1)));
+        };
+        if remaining <= 0 && self.refill_amount.is_none() {
+            return Err(KeyRefusal::UsageExceeded { spent: true });
+        }
+        let (available, last_refill_at) = match (self.refill_amount, self.refill_interval) {
+            (Some(amount), Some(interval))
+                if now - self.last_refill_at.unwrap_or(self.created_at) > interval =>
+            {
+                (amount, Some(now))
+            }
+            _ => (remaining, self.last_refill_at),
+        };
+        if available <= 0 {
+            return Err(KeyRefusal::UsageExceeded { spent: false });
+        }
+        let granted = wanted.clamp(1, available);
+        let used = ApiKeyUse {
+            remaining: Some(available - granted),
+            last_refill_at,
+            request_count: self.request_count,
+            last_request: now,
+        };
+        Ok((used, granted))
+    }
+
     /// Whether a use changes a counter that must be exact: a quota, or a rate limit that is
     /// counted. Uses of other keys only move `lastRequest`.
     #[must_use]
     pub fn counts(&self, limits_enabled: bool) -> bool {
-        self.remaining.is_some()
-            || (limits_enabled
-                && self.rate_limit_enabled
-                && self.rate_limit_time_window.is_some()
-                && self.rate_limit_max.is_some())
+        self.remaining.is_some() || self.counts_rate(limits_enabled)
+    }
+
+    /// Whether its rate limit is counted (on for every key, on for this one, with a window
+    /// and a maximum).
+    #[must_use]
+    pub fn counts_rate(&self, limits_enabled: bool) -> bool {
+        limits_enabled
+            && self.rate_limit_enabled
+            && self.rate_limit_time_window.is_some()
+            && self.rate_limit_max.is_some()
     }
 
     /// The quota after one more use (steps 5 and 6).

@@ -100,6 +100,22 @@ pub enum Counted {
     Gone,
 }
 
+/// What the shared counters made of a reservation of several uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// `uses` uses (at least one) are the caller's, with the counters they left.
+    Granted {
+        /// The counters after the reservation.
+        counters: ApiKeyUse,
+        /// How many uses were granted.
+        uses: i64,
+    },
+    /// None is left; nothing was counted.
+    Refused(KeyRefusal),
+    /// The key was revoked.
+    Gone,
+}
+
 /// The counters of keys whose uses count (a quota, a counted rate limit), kept outside the
 /// database and shared by every instance (Redis), so that a use costs no database write; the
 /// database is brought up to date later from [`KeyCounters::take_changed`]. External
@@ -116,6 +132,16 @@ pub trait KeyCounters: Send + Sync {
         now: OffsetDateTime,
         limits_enabled: bool,
     ) -> Result<Counted, PortError>;
+
+    /// Up to `wanted` uses at once of a key whose rate limit is not counted
+    /// ([`ApiKey::reserve`]), applied atomically like [`KeyCounters::count`]: the caller spends
+    /// them without asking again, so the granted uses of all callers never exceed the quota.
+    async fn reserve(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError>;
 
     /// Sets a key's shared counters to `key`'s (its row just after an update), so that
     /// counting goes on from them.

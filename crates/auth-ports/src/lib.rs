@@ -17,7 +17,7 @@ mod ratelimit;
 mod stores;
 mod system;
 
-pub use api_key::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse};
+pub use api_key::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, Reserved};
 pub use audit::AuditLog;
 pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use auth_domain::{ApiKey, ApiKeyUse};
-use auth_ports::{Counted, KeyCounters, PortError};
+use auth_ports::{Counted, KeyCounters, PortError, Reserved};
 use time::OffsetDateTime;
 
 /// A key's counters as held.
@@ -89,6 +89,32 @@ impl KeyCounters for MemoryKeyCounters {
                 Counted::Allowed(used)
             }
             Err(refusal) => Counted::Refused(refusal),
+        })
+    }
+
+    async fn reserve(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError> {
+        let mut state = self.state();
+        if state.gone.contains(&key.id) {
+            return Ok(Reserved::Gone);
+        }
+        let held = state
+            .counters
+            .get(&key.id)
+            .copied()
+            .unwrap_or_else(|| Held::of(key));
+        Ok(match held.on(key).reserve(now, wanted) {
+            Ok((counters, uses)) => {
+                let after = Held::of(&held.on(key).with_use(&counters));
+                state.counters.insert(key.id.clone(), after);
+                state.changed.insert(key.id.clone());
+                Reserved::Granted { counters, uses }
+            }
+            Err(refusal) => Reserved::Refused(refusal),
         })
     }
 

@@ -795,3 +795,28 @@ async fn with_shared_counters_keys_that_count_nothing_and_refusals_behave_as_wit
         .expect("session");
     assert_eq!(context.user.id, k.user);
 }
+
+#[tokio::test]
+async fn a_large_quota_is_spent_from_leases_and_still_exactly() {
+    let counters = shared_counters();
+    let k = keys_counted_by(Some(counters.clone()), |_| {}).await;
+    let mut large = request(&k, Caller::Server);
+    large.remaining = Some(10_050);
+    large.rate_limit_enabled = Some(false);
+    let (key, stored) = create(&k, large).await;
+    k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    k.keys.write_back().await.expect("written");
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    assert_eq!(
+        row.remaining,
+        Some(10_050 - 100),
+        "one reservation of a hundredth of the quota"
+    );
+    let mut allowed = 1;
+    for _ in 0..10_100 {
+        if k.keys.verify(&k.auth, &key, None).await.is_ok() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 10_050, "every leased use is spent, and no more");
+}

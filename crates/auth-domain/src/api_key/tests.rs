@@ -235,3 +235,55 @@ fn only_a_quota_or_a_counted_rate_limit_makes_uses_count() {
     };
     assert!(quota.counts(false), "a quota always counts");
 }
+
+#[test]
+fn a_reservation_of_one_is_one_use_and_larger_ones_take_what_is_left() {
+    let quota = ApiKey {
+        remaining: Some(5),
+        rate_limit_enabled: false,
+        ..key()
+    };
+    let now = T0 + Duration::hours(1);
+    assert_eq!(
+        quota.reserve(now, 1).map(|(used, _)| used),
+        quota.count(now, true),
+        "one at a time is the ordinary use"
+    );
+    let (used, granted) = quota.reserve(now, 3).expect("three");
+    assert_eq!((used.remaining, granted), (Some(2), 3));
+    let (used, granted) = quota.reserve(now, 100).expect("what is left");
+    assert_eq!((used.remaining, granted), (Some(0), 5));
+    let spent = ApiKey {
+        remaining: Some(0),
+        ..quota.clone()
+    };
+    assert_eq!(
+        spent.reserve(now, 10),
+        Err(KeyRefusal::UsageExceeded { spent: true })
+    );
+    let refilling = ApiKey {
+        remaining: Some(0),
+        refill_amount: Some(50),
+        refill_interval: Some(Duration::minutes(1)),
+        ..quota.clone()
+    };
+    assert_eq!(
+        refilling.reserve(T0 + Duration::seconds(30), 10),
+        Err(KeyRefusal::UsageExceeded { spent: false })
+    );
+    let (used, granted) = refilling.reserve(now, 10).expect("refilled");
+    assert_eq!(
+        (used.remaining, used.last_refill_at, granted),
+        (Some(40), Some(now), 10)
+    );
+    let unlimited = ApiKey {
+        remaining: None,
+        ..quota
+    };
+    assert_eq!(
+        unlimited
+            .reserve(now, 7)
+            .map(|(used, granted)| (used.remaining, granted)),
+        Ok((None, 7))
+    );
+}

@@ -6,7 +6,7 @@
 //! ```
 
 use auth_domain::{ApiKey, ApiKeyUse, KeyRefusal};
-use auth_ports::{Counted, KeyCounters, PortError};
+use auth_ports::{Counted, KeyCounters, PortError, Reserved};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123 UTC);
@@ -17,6 +17,7 @@ pub async fn run_key_counters_suite(counters: &dyn KeyCounters) {
     a_reset_key_counts_on_from_its_new_row_and_a_revoked_key_is_gone(counters).await;
     concurrent_uses_never_exceed_the_quota(counters).await;
     every_use_matches_the_domain_rules(counters).await;
+    reservations_match_the_domain_rules_and_never_exceed_the_quota(counters).await;
     changed_counters_are_taken_once(counters).await;
 }
 
@@ -168,6 +169,80 @@ async fn every_use_matches_the_domain_rules(counters: &dyn KeyCounters) {
             model = model.with_use(&used);
         }
     }
+}
+
+/// Reservations of several uses, mixed with single uses, against a quota that refills: every
+/// answer is the domain's; then concurrent reservations share a quota exactly.
+async fn reservations_match_the_domain_rules_and_never_exceed_the_quota(
+    counters: &dyn KeyCounters,
+) {
+    let stored = ApiKey {
+        remaining: Some(40),
+        refill_amount: Some(25),
+        refill_interval: Some(Duration::seconds(4)),
+        ..key("kc-lease")
+    };
+    let mut model = stored.clone();
+    let mut now = T0;
+    for step in 0..80_i64 {
+        now += Duration::milliseconds((step * 211) % 900);
+        let wanted = step % 7 + 1;
+        if step % 5 == 0 {
+            let expected = model.count(now, true);
+            assert_eq!(
+                count(counters, &stored, now).await,
+                expected,
+                "key_counters: use {step} among reservations"
+            );
+            if let Ok(used) = expected {
+                model = model.with_use(&used);
+            }
+            continue;
+        }
+        let expected = model.reserve(now, wanted);
+        let actual = counters.reserve(&stored, now, wanted).await;
+        let actual = match actual {
+            Ok(Reserved::Granted { counters, uses }) => Ok((counters, uses)),
+            Ok(Reserved::Refused(refusal)) => Err(refusal),
+            other => panic!("key_counters: reserve {step}: {other:?}"),
+        };
+        assert_eq!(
+            actual, expected,
+            "key_counters: reservation {step} of {wanted} at {now}"
+        );
+        if let Ok((used, _)) = expected {
+            model = model.with_use(&used);
+        }
+    }
+
+    let shared = ApiKey {
+        remaining: Some(100),
+        ..key("kc-lease-shared")
+    };
+    let reservations = (0..30).map(|_| counters.reserve(&shared, T0, 7));
+    let results = futures_util::future::join_all(reservations).await;
+    let granted: i64 = results
+        .iter()
+        .map(|result| match result {
+            Ok(Reserved::Granted { uses, .. }) => *uses,
+            _ => 0,
+        })
+        .sum();
+    let refused = results
+        .iter()
+        .filter(|result| matches!(result, Ok(Reserved::Refused(_))))
+        .count();
+    assert_eq!(
+        (granted, refused),
+        (100, 15),
+        "key_counters: 30 concurrent reservations of 7 share a quota of 100 exactly"
+    );
+    let revoked = counters.revoke("kc-lease-shared").await;
+    assert!(revoked.is_ok());
+    assert!(
+        matches!(counters.reserve(&shared, T0, 1).await, Ok(Reserved::Gone)),
+        "key_counters: a revoked key reserves nothing"
+    );
 }
 
 async fn changed_counters_are_taken_once(counters: &dyn KeyCounters) {
