@@ -20,12 +20,9 @@ const IDLE_TTL_MS: i64 = 10 * 60 * 1000;
 /// (at most 60 s) plus the time an event takes to arrive.
 const TOMBSTONE_TTL_MS: i64 = 5 * 60 * 1000;
 
-/// KEYS: the counters hash, the changed set. ARGV: now, limits on, the stored remaining,
-/// lastRefillAt, requestCount, lastRequest (empty for null), createdAt, refillAmount,
-/// refillInterval, rateLimitEnabled, window, max, idle TTL, key id. Times and intervals in
-/// milliseconds. Answers `{"ok", remaining, lastRefillAt, requestCount}`, `{"usage", spent}` or
-/// `{"rate", tryAgainIn}` or `{"gone"}`; a refused use writes nothing.
-const COUNT: &str = r"
+/// The start of `COUNT` and `RESERVE`: a revoked key is gone, absent counters start from the
+/// stored row's (ARGV 3 to 6), `held` and `now` are read.
+const PRELUDE: &str = r"
 local k = KEYS[1]
 local function num(v) if v == false or v == nil or v == '' then return nil end return tonumber(v) end
 local function str(v) if v == nil then return '' end return string.format('%d', v) end
@@ -35,6 +32,14 @@ if redis.call('EXISTS', k) == 0 then
 end
 local held = redis.call('HMGET', k, 'r', 'f', 'c', 'q')
 local now = tonumber(ARGV[1])
+";
+
+/// KEYS: the counters hash, the changed set. ARGV: now, limits on, the stored remaining,
+/// lastRefillAt, requestCount, lastRequest (empty for null), createdAt, refillAmount,
+/// refillInterval, rateLimitEnabled, window, max, idle TTL, key id. Times and intervals in
+/// milliseconds. Answers `{"ok", remaining, lastRefillAt, requestCount}`, `{"usage", spent}` or
+/// `{"rate", tryAgainIn}` or `{"gone"}`; a refused use writes nothing.
+const COUNT: &str = r"
 local r, f, c, q = num(held[1]), num(held[2]), num(held[3]) or 0, num(held[4])
 local amount, interval = num(ARGV[8]), num(ARGV[9])
 local nr, nf = r, f
@@ -79,15 +84,6 @@ return {'ok', str(nr), str(nf), str(nc)}
 /// many from the quota (with its refill) at once: `{"ok", remaining, lastRefillAt,
 /// requestCount, granted}`, or `{"usage", spent}`, or `{"gone"}`.
 const RESERVE: &str = r"
-local k = KEYS[1]
-local function num(v) if v == false or v == nil or v == '' then return nil end return tonumber(v) end
-local function str(v) if v == nil then return '' end return string.format('%d', v) end
-if redis.call('HGET', k, 'gone') == '1' then return {'gone'} end
-if redis.call('EXISTS', k) == 0 then
-  redis.call('HSET', k, 'r', ARGV[3], 'f', ARGV[4], 'c', ARGV[5], 'q', ARGV[6])
-end
-local held = redis.call('HMGET', k, 'r', 'f', 'c', 'q')
-local now = tonumber(ARGV[1])
 local wanted = math.max(tonumber(ARGV[2]), 1)
 local r, f, c = num(held[1]), num(held[2]), num(held[3]) or 0
 local amount, interval = num(ARGV[8]), num(ARGV[9])
@@ -212,8 +208,8 @@ impl RedisKeyCounters {
             pool,
             prefix: prefix.to_owned(),
             timeout,
-            count: Script::new(COUNT),
-            reserve: Script::new(RESERVE),
+            count: Script::new(&format!("{PRELUDE}{COUNT}")),
+            reserve: Script::new(&format!("{PRELUDE}{RESERVE}")),
             reset: Script::new(RESET),
             revoke: Script::new(REVOKE),
             take: Script::new(TAKE),
