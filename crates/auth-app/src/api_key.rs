@@ -174,6 +174,14 @@ impl ApiKeyRepo for NoStore {
     ) -> Result<KeyUse, PortError> {
         Err(none())
     }
+    async fn reserve(
+        &self,
+        _: &str,
+        _: OffsetDateTime,
+        _: i64,
+    ) -> Result<auth_ports::Reserved, PortError> {
+        Err(none())
+    }
     async fn write_counters(&self, _: &str, _: &auth_domain::ApiKeyUse) -> Result<(), PortError> {
         Err(none())
     }

@@ -969,10 +969,8 @@ impl ApiKeys {
                 }
                 return Ok(Used::from_cache(&cached, None));
             }
-            if let Some(counters) = &self.counters {
-                let used = self
-                    .count_shared(auth, counters.as_ref(), &cached.key, now, required)
-                    .await?;
+            if self.counters.is_some() || self.leasable(&cached.key) {
+                let used = self.count_shared(auth, &cached.key, now, required).await?;
                 return Ok(Used::from_cache(&cached, Some(&used)));
             }
         }
@@ -1000,10 +998,8 @@ impl ApiKeys {
             self.cache.put(&digest, &cached);
             return Ok(Used::from_cache(&cached, None));
         }
-        if let Some(counters) = &self.counters {
-            let used = self
-                .count_shared(auth, counters.as_ref(), &stored, now, required)
-                .await?;
+        if self.counters.is_some() || self.leasable(&stored) {
+            let used = self.count_shared(auth, &stored, now, required).await?;
             let cached = cache::Cached::new(stored, None, now);
             self.cache.put(&digest, &cached);
             return Ok(Used::from_cache(&cached, Some(&used)));
@@ -1017,12 +1013,18 @@ impl ApiKeys {
         }
     }
 
-    /// One use of a key that counts, by the shared counters: its settings first (enabled,
-    /// expiry, permissions), then its counters.
+    /// Whether a key's uses are spent from leases: a quota without a counted rate limit.
+    fn leasable(&self, key: &ApiKey) -> bool {
+        key.remaining.is_some() && !key.counts_rate(self.config.rate_limit.enabled)
+    }
+
+    /// One use of a key that counts, by the shared counters (or, for a leasable key without
+    /// them, by reservations from the row): its settings first (enabled, expiry, permissions),
+    /// then its counters. A large quota without a counted rate limit is spent from leases:
+    /// blocks of uses reserved at once and used here without asking again.
     async fn count_shared(
         &self,
         auth: &Auth,
-        counters: &dyn KeyCounters,
         key: &ApiKey,
         now: OffsetDateTime,
         required: Option<&Permissions>,
@@ -1030,30 +1032,38 @@ impl ApiKeys {
         if let Err(refusal) = key.admit(now, required) {
             return Err(self.refused(auth, key, refusal).await);
         }
-        let limits = self.config.rate_limit.enabled;
-        // A large quota without a counted rate limit is spent from leases: blocks of uses
-        // reserved from the shared counters at once and used here without asking again.
-        let leasable = key.remaining.is_some() && !key.counts_rate(limits);
-        if leasable {
+        let reserved = if self.leasable(key) {
             if let Some(used) = self.leases.take(&key.id, key, now) {
                 return Ok(used);
             }
             let size = self.leases.size_for(&key.id, key.remaining);
-            if size > 1 {
-                return match counters.reserve(key, now, size).await? {
-                    Reserved::Granted { counters, uses } => {
-                        self.leases.add(&key.id, uses - 1, counters.remaining);
-                        Ok(counters)
-                    }
-                    Reserved::Refused(refusal) => Err(self.refused(auth, key, refusal).await),
-                    Reserved::Gone => {
-                        self.cache.forget(|cached| cached.id == key.id);
-                        Err(refuse(codes::INVALID_API_KEY))
-                    }
-                };
+            match &self.counters {
+                Some(counters) if size == 1 => None,
+                Some(counters) => Some(counters.reserve(key, now, size).await?),
+                None => Some(self.keys.reserve(&key.id, now, size).await?),
             }
-        }
-        match counters.count(key, now, limits).await? {
+        } else {
+            None
+        };
+        let counted = match (reserved, &self.counters) {
+            (Some(Reserved::Granted { counters, uses }), _) => {
+                self.leases.add(&key.id, uses - 1, counters.remaining);
+                Counted::Allowed(counters)
+            }
+            (Some(Reserved::Refused(refusal)), _) => Counted::Refused(refusal),
+            (Some(Reserved::Gone), _) => Counted::Gone,
+            (None, Some(counters)) => {
+                counters
+                    .count(key, now, self.config.rate_limit.enabled)
+                    .await?
+            }
+            (None, None) => {
+                return Err(AuthError::Internal(
+                    "a key that counts without shared counters is used through the store".into(),
+                ));
+            }
+        };
+        match counted {
             Counted::Allowed(used) => Ok(used),
             Counted::Refused(refusal) => Err(self.refused(auth, key, refusal).await),
             Counted::Gone => {

@@ -78,6 +78,17 @@ pub trait ApiKeyRepo: Send + Sync {
     /// late and in bulk by callers that cache keys. A missing key is not an error.
     async fn touch(&self, id: &str, at: OffsetDateTime) -> Result<(), PortError>;
 
+    /// Up to `wanted` uses at once of the key with this id, whose rate limit is not counted
+    /// ([`ApiKey::reserve`]), read and written atomically like [`ApiKeyRepo::use_key`]: the
+    /// granted uses of all callers never exceed the quota. [`Reserved::Gone`] when there is no
+    /// such key.
+    async fn reserve(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError>;
+
     /// Deletes a key; `false` when there was none.
     async fn delete(&self, id: &str) -> Result<bool, PortError>;
 

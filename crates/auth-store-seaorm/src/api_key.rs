@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use auth_domain::{ApiKey, Permissions};
-use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use auth_ports::{ApiKeyRepo, KeyUse, PortError, Reserved};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -138,6 +138,61 @@ fn to_row(key: &ApiKey, digest: &str) -> Result<apikey::ActiveModel, PortError> 
 }
 
 impl SeaOrmStore {
+    /// One use (or reservation) of the key `filter` selects, in one transaction that writes
+    /// first, to take the row's lock (Postgres) or the database's write lock (SQLite), before
+    /// anything is read, so concurrent uses queue and each reads the counters the one before it
+    /// wrote. `apply` decides from the row; an allowed use's counters are written. `None` when
+    /// no key matches; the key after the use, with how many uses it granted, otherwise.
+    async fn locked_use(
+        &self,
+        filter: sea_orm::sea_query::SimpleExpr,
+        apply: impl FnOnce(&ApiKey) -> Result<(auth_domain::ApiKeyUse, i64), auth_domain::KeyRefusal>
+        + Send,
+    ) -> Result<Option<(ApiKey, Result<i64, auth_domain::KeyRefusal>)>, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        let locked = apikey::Entity::update_many()
+            .col_expr(
+                apikey::Column::UpdatedAt,
+                Expr::col(apikey::Column::UpdatedAt),
+            )
+            .filter(filter.clone())
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        if locked.rows_affected == 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(None);
+        }
+        let Some(key) = Self::find_key_by(&txn, filter).await? else {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(None);
+        };
+        let (used, uses) = match apply(&key) {
+            Ok(allowed) => allowed,
+            Err(refusal) => {
+                txn.rollback().await.map_err(port_error)?;
+                return Ok(Some((key, Err(refusal))));
+            }
+        };
+        let key = key.with_use(&used);
+        one_row(
+            apikey::Entity::update_many()
+                .set(apikey::ActiveModel {
+                    remaining: Set(optional_number(key.remaining)?),
+                    last_refill_at: Set(key.last_refill_at),
+                    request_count: Set(Some(number(key.request_count)?)),
+                    last_request: Set(key.last_request),
+                    updated_at: Set(key.updated_at),
+                    ..Default::default()
+                })
+                .filter(apikey::Column::Id.eq(key.id.as_str()))
+                .exec(&txn)
+                .await,
+        )?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(Some((key, Ok(uses))))
+    }
+
     async fn find_key_by<C: ConnectionTrait>(
         db: &C,
         filter: sea_orm::sea_query::SimpleExpr,
@@ -206,51 +261,41 @@ impl ApiKeyRepo for SeaOrmStore {
         required: Option<&auth_domain::Permissions>,
         limits_enabled: bool,
     ) -> Result<KeyUse, PortError> {
-        let txn = self.db.begin().await.map_err(port_error)?;
-        // A write first takes the row's lock (Postgres) or the database's write lock (SQLite)
-        // before anything is read, so concurrent uses queue here and each reads the counters
-        // the one before it wrote.
-        let locked = apikey::Entity::update_many()
-            .col_expr(
-                apikey::Column::UpdatedAt,
-                Expr::col(apikey::Column::UpdatedAt),
-            )
-            .filter(apikey::Column::Key.eq(digest))
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        if locked.rows_affected == 0 {
-            txn.rollback().await.map_err(port_error)?;
-            return Ok(KeyUse::Missing);
-        }
-        let Some(key) = Self::find_key_by(&txn, apikey::Column::Key.eq(digest)).await? else {
-            txn.rollback().await.map_err(port_error)?;
-            return Ok(KeyUse::Missing);
-        };
-        let used = match key.use_at(now, required, limits_enabled) {
-            Ok(used) => used,
-            Err(refusal) => {
-                txn.rollback().await.map_err(port_error)?;
-                return Ok(KeyUse::Refused(key, refusal));
-            }
-        };
-        let key = key.with_use(&used);
-        one_row(
-            apikey::Entity::update_many()
-                .set(apikey::ActiveModel {
-                    remaining: Set(optional_number(key.remaining)?),
-                    last_refill_at: Set(key.last_refill_at),
-                    request_count: Set(Some(number(key.request_count)?)),
-                    last_request: Set(key.last_request),
-                    updated_at: Set(key.updated_at),
-                    ..Default::default()
-                })
-                .filter(apikey::Column::Id.eq(key.id.as_str()))
-                .exec(&txn)
-                .await,
-        )?;
-        txn.commit().await.map_err(port_error)?;
-        Ok(KeyUse::Allowed(key))
+        let outcome = self
+            .locked_use(apikey::Column::Key.eq(digest), |key| {
+                key.use_at(now, required, limits_enabled)
+                    .map(|used| (used, 1))
+            })
+            .await?;
+        Ok(match outcome {
+            None => KeyUse::Missing,
+            Some((key, Ok(_))) => KeyUse::Allowed(key),
+            Some((key, Err(refusal))) => KeyUse::Refused(key, refusal),
+        })
+    }
+
+    async fn reserve(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError> {
+        let outcome = self
+            .locked_use(apikey::Column::Id.eq(id), |key| key.reserve(now, wanted))
+            .await?;
+        Ok(match outcome {
+            None => Reserved::Gone,
+            Some((key, Ok(uses))) => Reserved::Granted {
+                counters: auth_domain::ApiKeyUse {
+                    remaining: key.remaining,
+                    last_refill_at: key.last_refill_at,
+                    request_count: key.request_count,
+                    last_request: now,
+                },
+                uses,
+            },
+            Some((_, Err(refusal))) => Reserved::Refused(refusal),
+        })
     }
 
     async fn write_counters(

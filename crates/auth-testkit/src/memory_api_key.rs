@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use auth_domain::{ApiKey, ApiKeyUse, Permissions};
-use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use auth_ports::{ApiKeyRepo, KeyUse, PortError, Reserved};
 use time::OffsetDateTime;
 
 /// API keys (with their digests) in a vector behind a mutex: for tests and single-process
@@ -114,6 +114,25 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
             }
             Err(refusal) => Ok(KeyUse::Refused(key.clone(), refusal)),
         }
+    }
+
+    async fn reserve(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        wanted: i64,
+    ) -> Result<Reserved, PortError> {
+        let mut keys = self.keys();
+        let Some((key, _)) = keys.iter_mut().find(|(key, _)| key.id == id) else {
+            return Ok(Reserved::Gone);
+        };
+        Ok(match key.reserve(now, wanted) {
+            Ok((counters, uses)) => {
+                *key = key.clone().with_use(&counters);
+                Reserved::Granted { counters, uses }
+            }
+            Err(refusal) => Reserved::Refused(refusal),
+        })
     }
 
     async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {

@@ -820,3 +820,31 @@ async fn a_large_quota_is_spent_from_leases_and_still_exactly() {
     }
     assert_eq!(allowed, 10_050, "every leased use is spent, and no more");
 }
+
+#[tokio::test]
+async fn without_shared_counters_a_large_quota_is_leased_from_the_row() {
+    let k = keys().await;
+    let mut large = request(&k, Caller::Server);
+    large.remaining = Some(10_050);
+    large.rate_limit_enabled = Some(false);
+    let (key, stored) = create(&k, large).await;
+    k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    assert_eq!(
+        row.remaining,
+        Some(10_050 - 100),
+        "one reservation from the row"
+    );
+    let mut allowed = 1;
+    for _ in 0..10_100 {
+        if k.keys.verify(&k.auth, &key, None).await.is_ok() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 10_050);
+    assert_eq!(
+        k.repo.find(&stored.id).await.expect("read"),
+        None,
+        "the spent key is deleted"
+    );
+}

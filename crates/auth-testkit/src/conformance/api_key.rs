@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use auth_domain::{ApiKey, KeyRefusal, Permissions};
-use auth_ports::{ApiKeyRepo, KeyUse, PortError};
+use auth_ports::{ApiKeyRepo, KeyUse, PortError, Reserved};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123 UTC);
@@ -20,6 +20,7 @@ pub async fn run_api_key_suite(repo: &dyn ApiKeyRepo) {
     update_writes_settings_and_keeps_counters(repo).await;
     a_use_writes_its_counters_and_a_refusal_writes_nothing(repo).await;
     concurrent_uses_never_exceed_the_quota(repo).await;
+    concurrent_reservations_share_the_quota_exactly(repo).await;
     deletes(repo).await;
 }
 
@@ -310,6 +311,47 @@ async fn concurrent_uses_never_exceed_the_quota(repo: &dyn ApiKeyRepo) {
         find(repo, "key-quota").await.and_then(|key| key.remaining),
         Some(0),
         "api_key: the quota ends at zero"
+    );
+}
+
+async fn concurrent_reservations_share_the_quota_exactly(repo: &dyn ApiKeyRepo) {
+    let mut key = bare_key("key-lease", "owner-lease", 0);
+    key.remaining = Some(100);
+    create(repo, &key, "digest-lease").await;
+    let now = T0 + Duration::hours(1);
+    let reservations = (0..30).map(|_| repo.reserve("key-lease", now, 7));
+    let results = futures_util::future::join_all(reservations).await;
+    let granted: i64 = results
+        .iter()
+        .map(|result| match result {
+            Ok(Reserved::Granted { uses, .. }) => *uses,
+            _ => 0,
+        })
+        .sum();
+    let refused = results
+        .iter()
+        .filter(|result| {
+            matches!(
+                result,
+                Ok(Reserved::Refused(KeyRefusal::UsageExceeded { spent: true }))
+            )
+        })
+        .count();
+    assert_eq!(
+        (granted, refused),
+        (100, 15),
+        "api_key: 30 concurrent reservations of 7 share a quota of 100: {:?}",
+        results.iter().find(|result| result.is_err())
+    );
+    let stored = find(repo, "key-lease").await;
+    assert_eq!(
+        stored.map(|key| (key.remaining, key.last_request)),
+        Some((Some(0), Some(now))),
+        "api_key: the reservations are stored"
+    );
+    assert!(
+        matches!(repo.reserve("key-none", now, 3).await, Ok(Reserved::Gone)),
+        "api_key: an unknown key reserves nothing"
     );
 }
 
