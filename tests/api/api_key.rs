@@ -245,6 +245,35 @@ async fn every_create_and_update_refusal_has_its_code_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn nul_characters_in_names_and_ids_are_4xx_on_both_backends() {
+    for database in databases().await {
+        let app = app_on(database, |_| {}).await;
+        app.sign_up("nul@example.com", PASSWORD).await;
+        expect_error(
+            app.post("/api-key/create", &json!({"name": "a\u{0}b"}))
+                .await,
+            400,
+            Some("VALIDATION_ERROR"),
+        )
+        .await;
+        expect_error(
+            app.get("/api-key/get?id=%00").await,
+            404,
+            Some("KEY_NOT_FOUND"),
+        )
+        .await;
+        expect_error(
+            app.post("/api-key/delete", &json!({"keyId": "x\u{0}"}))
+                .await,
+            404,
+            Some("KEY_NOT_FOUND"),
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn metadata_round_trips_when_enabled_and_oversized_or_non_object_metadata_is_refused() {
     let app = app_on(TestDatabase::sqlite(), |config| {
         config.api_key_metadata = true

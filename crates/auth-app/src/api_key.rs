@@ -174,6 +174,9 @@ impl ApiKeyRepo for NoStore {
     ) -> Result<KeyUse, PortError> {
         Err(none())
     }
+    async fn set_remaining(&self, _: &str, _: Option<i64>) -> Result<bool, PortError> {
+        Err(none())
+    }
     async fn reserve(
         &self,
         _: &str,

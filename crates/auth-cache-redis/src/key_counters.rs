@@ -29,6 +29,7 @@ local function str(v) if v == nil then return '' end return string.format('%d', 
 if redis.call('HGET', k, 'gone') == '1' then return {'gone'} end
 if redis.call('EXISTS', k) == 0 then
   redis.call('HSET', k, 'r', ARGV[3], 'f', ARGV[4], 'c', ARGV[5], 'q', ARGV[6])
+  redis.call('PEXPIRE', k, tonumber(ARGV[13]))
 end
 local held = redis.call('HMGET', k, 'r', 'f', 'c', 'q')
 local now = tonumber(ARGV[1])
@@ -107,12 +108,12 @@ redis.call('SADD', KEYS[2], ARGV[14])
 return {'ok', str(nr), str(nf), str(c), str(granted)}
 ";
 
-/// KEYS: the counters hash. ARGV: remaining, lastRefillAt, requestCount, lastRequest, idle
-/// TTL. Sets the counters unless the key is gone.
+/// KEYS: the counters hash. ARGV: remaining. Sets the quota of held counters, unless the key
+/// is gone; counters not held start from the row at their next use.
 const RESET: &str = r"
 if redis.call('HGET', KEYS[1], 'gone') == '1' then return 0 end
-redis.call('HSET', KEYS[1], 'r', ARGV[1], 'f', ARGV[2], 'c', ARGV[3], 'q', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'r', ARGV[1])
 return 1
 ";
 
@@ -342,10 +343,6 @@ impl KeyCounters for RedisKeyCounters {
             self.reset
                 .key(format!("{}{}", self.hash_prefix(), key.id))
                 .arg(optional(key.remaining))
-                .arg(at(key.last_refill_at))
-                .arg(key.request_count)
-                .arg(at(key.last_request))
-                .arg(IDLE_TTL_MS)
                 .invoke_async::<i64>(&mut connection)
                 .await
                 .map(|_| ())

@@ -591,6 +591,9 @@ impl ApiKeys {
     }
 
     fn check_name(&self, name: Option<&str>) -> Result<(), AuthError> {
+        if let Some(name) = name {
+            auth_domain::text::check_text("name", name)?;
+        }
         let (min, max) = self.config.name_length;
         match name {
             Some(name) if !(min..=max).contains(&name.chars().count()) => {
@@ -740,6 +743,10 @@ impl ApiKeys {
         config_id: Option<&str>,
     ) -> Result<ApiKey, AuthError> {
         self.check_config(config_id)?;
+        // No stored id holds a control character (and Postgres cannot compare a NUL).
+        if key_id.chars().any(char::is_control) {
+            return Err(refuse(codes::KEY_NOT_FOUND));
+        }
         match self.keys.find(key_id).await? {
             Some(key)
                 if key.reference_id == user_id.as_str()
@@ -857,10 +864,18 @@ impl ApiKeys {
             auth_ports::PortError::NotFound => refuse(codes::KEY_NOT_FOUND),
             other => other.into(),
         })?;
-        if let Some(counters) = &self.counters {
-            counters.reset(&key).await?;
-        }
+        // Every copy of the key is dropped whatever happens next.
         self.changed(auth, &key, !key.enabled).await;
+        // The quota is written only when the server sets it, so an update never gives back
+        // the uses made while it ran.
+        if let Some(remaining) = request.remaining {
+            if !self.keys.set_remaining(&key.id, Some(remaining)).await? {
+                return Err(refuse(codes::KEY_NOT_FOUND));
+            }
+            if let Some(counters) = &self.counters {
+                counters.reset(&key).await?;
+            }
+        }
         self.sweep(now).await;
         Ok(key)
     }
@@ -1033,23 +1048,37 @@ impl ApiKeys {
             return Err(self.refused(auth, key, refusal).await);
         }
         let reserved = if self.leasable(key) {
-            if let Some(used) = self.leases.take(&key.id, key, now) {
+            if let Some(used) = self.leases.take(key, now, self.config.cache_ttl) {
                 return Ok(used);
             }
             let size = self.leases.size_for(&key.id, key.remaining);
-            match &self.counters {
-                Some(counters) if size == 1 => None,
-                Some(counters) => Some(counters.reserve(key, now, size).await?),
-                None => Some(self.keys.reserve(&key.id, now, size).await?),
+            // One block reservation per key at a time; meanwhile, one use at a time.
+            let claim = if size > 1 {
+                self.leases.begin(&key.id)
+            } else {
+                None
+            };
+            let wanted = if claim.is_some() { size } else { 1 };
+            let reserved = match &self.counters {
+                Some(_) if claim.is_none() => Ok(None),
+                Some(counters) => counters.reserve(key, now, wanted).await.map(Some),
+                None => self.keys.reserve(&key.id, now, wanted).await.map(Some),
+            };
+            if let Some(generation) = claim {
+                let granted = match &reserved {
+                    Ok(Some(Reserved::Granted { counters, uses })) => {
+                        Some((uses - 1, counters.remaining))
+                    }
+                    _ => None,
+                };
+                self.leases.end(&key.id, generation, granted, now);
             }
+            reserved?
         } else {
             None
         };
         let counted = match (reserved, &self.counters) {
-            (Some(Reserved::Granted { counters, uses }), _) => {
-                self.leases.add(&key.id, uses - 1, counters.remaining);
-                Counted::Allowed(counters)
-            }
+            (Some(Reserved::Granted { counters, .. }), _) => Counted::Allowed(counters),
             (Some(Reserved::Refused(refusal)), _) => Counted::Refused(refusal),
             (Some(Reserved::Gone), _) => Counted::Gone,
             (None, Some(counters)) => {
@@ -1110,6 +1139,16 @@ impl ApiKeys {
     /// The error of a refused use; a key that can never work again (expired, or spent without
     /// refill) is deleted, and every instance told.
     async fn refused(&self, auth: &Auth, key: &ApiKey, refusal: KeyRefusal) -> AuthError {
+        if refusal == KeyRefusal::Expired {
+            // A copy from memory may predate an extension of the key: the row decides.
+            let now = auth.now();
+            if let Ok(Some(stored)) = self.keys.find(&key.id).await
+                && stored.expires_at.is_none_or(|at| at >= now)
+            {
+                self.cache.forget(|cached| cached.id == key.id);
+                return refusal_error(refusal);
+            }
+        }
         if matches!(
             refusal,
             KeyRefusal::Expired | KeyRefusal::UsageExceeded { spent: true }

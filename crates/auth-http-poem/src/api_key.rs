@@ -127,8 +127,9 @@ impl HttpPlugin for ApiKeyPlugin {
     }
 }
 
-/// An API key as Better-Auth answers it (section 7.3); `key` only from `create`.
-#[derive(Debug, Clone, Object, Serialize)]
+/// An API key as Better-Auth answers it (section 7.3); `key` only from `create`. `Debug`
+/// leaves `key` out.
+#[derive(Clone, Object, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[oai(rename = "ApiKey", rename_all = "camelCase")]
 pub struct ApiKeyDto {
@@ -178,6 +179,18 @@ pub struct ApiKeyDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub key: Option<String>,
+}
+
+impl std::fmt::Debug for ApiKeyDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyDto")
+            .field("id", &self.id)
+            .field("reference_id", &self.reference_id)
+            .field("start", &self.start)
+            .field("enabled", &self.enabled)
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Stored metadata as JSON: text that is not JSON (or JSON `null`) is null; legacy rows hold it

@@ -49,9 +49,9 @@ pub trait ApiKeyRepo: Send + Sync {
         config_id: Option<&str>,
     ) -> Result<Vec<ApiKey>, PortError>;
 
-    /// Writes a key's settings: name, enabled, expiry, permissions, metadata, `remaining`, the
-    /// refill and rate-limit settings and `updatedAt`. The counters that uses keep
-    /// (`requestCount`, `lastRequest`, `lastRefillAt`) are left as they are, so an update never
+    /// Writes a key's settings: name, enabled, expiry, permissions, metadata, the refill and
+    /// rate-limit settings and `updatedAt`. The counters that uses keep (`remaining`,
+    /// `requestCount`, `lastRequest`, `lastRefillAt`) are left as they are, so an update never
     /// undoes a concurrent use.
     ///
     /// # Errors
@@ -68,6 +68,10 @@ pub trait ApiKeyRepo: Send + Sync {
         required: Option<&Permissions>,
         limits_enabled: bool,
     ) -> Result<KeyUse, PortError>;
+
+    /// Sets a key's quota (`remaining`), as the server decides; `false` when there is no such
+    /// key.
+    async fn set_remaining(&self, id: &str, remaining: Option<i64>) -> Result<bool, PortError>;
 
     /// Writes a key's use counters as counted elsewhere ([`KeyCounters`]): `remaining`,
     /// `lastRefillAt`, `requestCount`, `lastRequest` and `updatedAt` (= `lastRequest`). A
@@ -154,8 +158,8 @@ pub trait KeyCounters: Send + Sync {
         wanted: i64,
     ) -> Result<Reserved, PortError>;
 
-    /// Sets a key's shared counters to `key`'s (its row just after an update), so that
-    /// counting goes on from them.
+    /// Sets a key's shared quota (`remaining`) to `key`'s, the server having set it, and keeps
+    /// its other counters; counters not held yet start from the row at their next use.
     async fn reset(&self, key: &ApiKey) -> Result<(), PortError>;
 
     /// Marks a key gone (deleted, expired, spent) for longer than any copy of it is kept: no

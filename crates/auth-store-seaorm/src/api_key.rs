@@ -112,7 +112,7 @@ fn settings(key: &ApiKey) -> Result<apikey::ActiveModel, PortError> {
         rate_limit_time_window: Set(millis(key.rate_limit_time_window)?),
         rate_limit_max: Set(optional_number(key.rate_limit_max)?),
         request_count: NotSet,
-        remaining: Set(optional_number(key.remaining)?),
+        remaining: NotSet,
         last_request: NotSet,
         expires_at: Set(key.expires_at),
         created_at: NotSet,
@@ -131,6 +131,7 @@ fn to_row(key: &ApiKey, digest: &str) -> Result<apikey::ActiveModel, PortError> 
     row.prefix = Set(key.prefix.clone());
     row.key = Set(digest.to_owned());
     row.created_at = Set(key.created_at);
+    row.remaining = Set(optional_number(key.remaining)?);
     row.last_refill_at = Set(key.last_refill_at);
     row.request_count = Set(Some(number(key.request_count)?));
     row.last_request = Set(key.last_request);
@@ -296,6 +297,19 @@ impl ApiKeyRepo for SeaOrmStore {
             },
             Some((_, Err(refusal))) => Reserved::Refused(refusal),
         })
+    }
+
+    async fn set_remaining(&self, id: &str, remaining: Option<i64>) -> Result<bool, PortError> {
+        let result = apikey::Entity::update_many()
+            .col_expr(
+                apikey::Column::Remaining,
+                Expr::value(optional_number(remaining)?),
+            )
+            .filter(apikey::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(result.rows_affected > 0)
     }
 
     async fn write_counters(

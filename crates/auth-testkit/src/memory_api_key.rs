@@ -88,6 +88,7 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
             prefix: stored.prefix.clone(),
             reference_id: stored.reference_id.clone(),
             created_at: stored.created_at,
+            remaining: stored.remaining,
             request_count: stored.request_count,
             last_request: stored.last_request,
             last_refill_at: stored.last_refill_at,
@@ -133,6 +134,15 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
             }
             Err(refusal) => Reserved::Refused(refusal),
         })
+    }
+
+    async fn set_remaining(&self, id: &str, remaining: Option<i64>) -> Result<bool, PortError> {
+        let mut keys = self.keys();
+        let Some((key, _)) = keys.iter_mut().find(|(key, _)| key.id == id) else {
+            return Ok(false);
+        };
+        key.remaining = remaining;
+        Ok(true)
     }
 
     async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {

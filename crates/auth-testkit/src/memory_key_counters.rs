@@ -120,8 +120,8 @@ impl KeyCounters for MemoryKeyCounters {
 
     async fn reset(&self, key: &ApiKey) -> Result<(), PortError> {
         let mut state = self.state();
-        if !state.gone.contains(&key.id) {
-            state.counters.insert(key.id.clone(), Held::of(key));
+        if let Some(held) = state.counters.get_mut(&key.id) {
+            held.remaining = key.remaining;
         }
         Ok(())
     }

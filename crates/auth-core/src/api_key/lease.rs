@@ -1,20 +1,26 @@
 //! Leases: blocks of uses of a key with a large quota, reserved at once from the shared
-//! counters and spent in this process one use at a time, so that a hot key costs one Redis call
-//! per block rather than per use. The granted uses of every process never exceed the quota;
-//! uses leased and never spent (a process stops, the key changes) are lost from the quota, at
-//! most one block per process, a hundredth of what was left when it was leased.
+//! counters and spent in this process one use at a time, so that a hot key costs one call per
+//! block rather than per use. The granted uses of every process never exceed the quota. One
+//! reservation per key is in flight at a time (requests that find none left meanwhile are
+//! counted one use at a time), a lease lives no longer than the key cache's TTL, and a change
+//! of the key drops it (even one reserved while the change was told). Uses leased and never
+//! spent are lost from the quota: at most one block per process, a hundredth of what was left
+//! when it was leased.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use auth_domain::{ApiKey, ApiKeyUse};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 /// A key with fewer uses left than this is counted one use at a time, exactly.
 pub(super) const LEASE_FROM: i64 = 10_000;
 
 /// Most uses in one lease.
 pub(super) const LEASE_MAX: i64 = 1_000;
+
+/// Most keys with a lease in one process; past it, every lease is dropped.
+const MAX_KEYS: usize = 10_000;
 
 /// This process's leases.
 #[derive(Debug, Default)]
@@ -28,6 +34,24 @@ struct Lease {
     left: i64,
     /// What the shared counters had left after the last reservation.
     shared: Option<i64>,
+    /// When the uses were reserved.
+    leased_at: OffsetDateTime,
+    /// Bumped when the key changes: a reservation started before is not kept.
+    generation: u64,
+    /// A reservation is in flight.
+    reserving: bool,
+}
+
+impl Lease {
+    fn empty() -> Self {
+        Self {
+            left: 0,
+            shared: None,
+            leased_at: OffsetDateTime::UNIX_EPOCH,
+            generation: 0,
+            reserving: false,
+        }
+    }
 }
 
 impl Leases {
@@ -37,16 +61,17 @@ impl Leases {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// One use from this process's lease of the key, if it holds any.
+    /// One use from this process's lease of the key, if it holds one younger than `ttl`.
     pub(super) fn take(
         &self,
-        key_id: &str,
         key: &ApiKey,
         now: OffsetDateTime,
+        ttl: Duration,
     ) -> Option<ApiKeyUse> {
         let mut by_key = self.by_key();
-        let lease = by_key.get_mut(key_id)?;
-        if lease.left <= 0 {
+        let lease = by_key.get_mut(&key.id)?;
+        if lease.left <= 0 || now - lease.leased_at >= ttl {
+            lease.left = 0;
             return None;
         }
         lease.left -= 1;
@@ -73,20 +98,52 @@ impl Leases {
         }
     }
 
-    /// Keeps `uses` more uses of the key, the shared counters having `shared` left.
-    pub(super) fn add(&self, key_id: &str, uses: i64, shared: Option<i64>) {
+    /// Claims the key's reservation: its generation, or `None` when another request is
+    /// reserving already.
+    pub(super) fn begin(&self, key_id: &str) -> Option<u64> {
         let mut by_key = self.by_key();
-        let lease = by_key.entry(key_id.to_owned()).or_insert(Lease {
-            left: 0,
-            shared: None,
-        });
-        lease.left += uses.max(0);
-        lease.shared = shared;
+        if by_key.len() >= MAX_KEYS && !by_key.contains_key(key_id) {
+            by_key.clear();
+        }
+        let lease = by_key.entry(key_id.to_owned()).or_insert_with(Lease::empty);
+        if lease.reserving {
+            return None;
+        }
+        lease.reserving = true;
+        Some(lease.generation)
     }
 
-    /// Forgets the lease of a key that changed (its uses are lost).
+    /// Ends the reservation claimed by [`Leases::begin`]: keeps `uses` more uses (the shared
+    /// counters having `shared` left) unless the key changed meanwhile.
+    pub(super) fn end(
+        &self,
+        key_id: &str,
+        generation: u64,
+        granted: Option<(i64, Option<i64>)>,
+        now: OffsetDateTime,
+    ) {
+        let mut by_key = self.by_key();
+        let Some(lease) = by_key.get_mut(key_id) else {
+            return;
+        };
+        lease.reserving = false;
+        if let Some((uses, shared)) = granted
+            && lease.generation == generation
+        {
+            lease.left += uses.max(0);
+            lease.shared = shared;
+            lease.leased_at = now;
+        }
+    }
+
+    /// Drops the lease of a key that changed (its uses are lost), and any reservation of it
+    /// in flight.
     pub(super) fn drop_key(&self, key_id: &str) {
-        self.by_key().remove(key_id);
+        if let Some(lease) = self.by_key().get_mut(key_id) {
+            lease.left = 0;
+            lease.shared = None;
+            lease.generation += 1;
+        }
     }
 }
 
@@ -97,6 +154,7 @@ mod tests {
     use super::*;
 
     const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+    const TTL: Duration = Duration::seconds(1);
 
     #[test]
     fn leases_are_a_hundredth_of_what_is_left_and_single_uses_near_the_end() {
@@ -105,19 +163,42 @@ mod tests {
         assert_eq!(leases.size_for("k", Some(50_000)), 500);
         assert_eq!(leases.size_for("k", Some(1_000_000_000)), LEASE_MAX);
         assert_eq!(leases.size_for("k", None), 1);
-        leases.add("k", 2, Some(20_000));
+        let generation = leases.begin("k").expect("first");
+        assert_eq!(leases.begin("k"), None, "one reservation at a time");
+        leases.end("k", generation, Some((2, Some(20_000))), T0);
         assert_eq!(
             leases.size_for("k", Some(1_000_000)),
             200,
             "the last known share wins"
         );
         let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
-        let first = leases.take("k", &key, T0).expect("leased");
+        let first = leases.take(&key, T0, TTL).expect("leased");
         assert_eq!(first.remaining, Some(20_001));
-        assert!(leases.take("k", &key, T0).is_some());
-        assert!(leases.take("k", &key, T0).is_none(), "spent");
-        leases.add("k", 5, Some(100));
+        assert!(leases.take(&key, T0, TTL).is_some());
+        assert!(leases.take(&key, T0, TTL).is_none(), "spent");
+    }
+
+    #[test]
+    fn a_lease_expires_with_the_cache_and_a_change_drops_it_even_in_flight() {
+        let leases = Leases::default();
+        let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
+        let generation = leases.begin("k").expect("claimed");
+        leases.end("k", generation, Some((5, Some(50_000))), T0);
+        assert!(
+            leases.take(&key, T0 + TTL, TTL).is_none(),
+            "no older than the TTL"
+        );
+        let generation = leases.begin("k").expect("claimed");
+        leases.end("k", generation, Some((5, Some(50_000))), T0);
         leases.drop_key("k");
-        assert!(leases.take("k", &key, T0).is_none(), "dropped with the key");
+        assert!(leases.take(&key, T0, TTL).is_none(), "dropped with the key");
+        let in_flight = leases.begin("k").expect("claimed");
+        leases.drop_key("k");
+        leases.end("k", in_flight, Some((5, Some(50_000))), T0);
+        assert!(
+            leases.take(&key, T0, TTL).is_none(),
+            "a reservation that raced the change is not kept"
+        );
+        assert!(leases.begin("k").is_some(), "and the claim is released");
     }
 }

@@ -848,3 +848,50 @@ async fn without_shared_counters_a_large_quota_is_leased_from_the_row() {
         "the spent key is deleted"
     );
 }
+
+#[tokio::test]
+async fn control_characters_in_a_name_or_a_key_id_are_refused_before_the_store() {
+    let k = keys().await;
+    let mut named = request(&k, Caller::Client);
+    named.name = Some("a\u{0}b".to_owned());
+    assert_eq!(
+        code(k.keys.create(&k.auth, named).await),
+        Some("VALIDATION_ERROR")
+    );
+    assert_eq!(
+        code(k.keys.get(&k.auth, &k.user, "\u{0}", None).await),
+        Some("KEY_NOT_FOUND")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_copy_in_memory_does_not_delete_a_key_extended_meanwhile() {
+    let k = keys_with(|config| {
+        config.rate_limit.enabled = false;
+        config.cache_ttl = Duration::minutes(1);
+    })
+    .await;
+    let mut dated = request(&k, Caller::Client);
+    dated.expires_in = Some(86_400);
+    let (key, stored) = create(&k, dated).await;
+    k.clock.advance(Duration::days(1) - Duration::seconds(10));
+    k.keys.verify(&k.auth, &key, None).await.expect("cached");
+    // Extended by another instance whose message never arrived.
+    let mut extended = k.repo.find(&stored.id).await.expect("read").expect("key");
+    extended.expires_at = Some(k.clock.now() + Duration::days(30));
+    k.repo.update(&extended).await.expect("extended");
+    k.clock.advance(Duration::seconds(20));
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, None).await),
+        Some("KEY_EXPIRED"),
+        "the stale copy refuses this once"
+    );
+    assert!(
+        k.repo.find(&stored.id).await.expect("read").is_some(),
+        "but the row decides: the key stays"
+    );
+    assert!(
+        k.keys.verify(&k.auth, &key, None).await.is_ok(),
+        "and the next use reads it"
+    );
+}

@@ -168,6 +168,7 @@ async fn update_writes_settings_and_keeps_counters(repo: &dyn ApiKeyRepo) {
     let updated = repo.update(&changed).await;
     assert!(updated.is_ok(), "api_key: update: {updated:?}");
     let expected = ApiKey {
+        remaining: Some(7),
         request_count: 3,
         last_request: Some(T0 + Duration::seconds(6)),
         last_refill_at: Some(T0 + Duration::seconds(5)),
@@ -176,7 +177,18 @@ async fn update_writes_settings_and_keeps_counters(repo: &dyn ApiKeyRepo) {
     assert_eq!(
         find(repo, "key-full").await,
         Some(expected),
-        "api_key: update writes the settings and leaves the counters"
+        "api_key: update writes the settings and leaves the counters, the quota included"
+    );
+    let set = repo.set_remaining("key-full", Some(1)).await;
+    assert!(matches!(set, Ok(true)), "api_key: set_remaining: {set:?}");
+    assert_eq!(
+        find(repo, "key-full").await.and_then(|key| key.remaining),
+        Some(1),
+        "api_key: the server sets the quota"
+    );
+    assert!(
+        matches!(repo.set_remaining("key-none", Some(1)).await, Ok(false)),
+        "api_key: setting a missing key's quota finds nothing"
     );
     let missing = repo.update(&bare_key("key-none", "owner-rt", 0)).await;
     assert!(
