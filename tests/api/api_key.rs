@@ -558,24 +558,44 @@ async fn two_hundred_concurrent_uses_of_fifty_remaining_give_exactly_fifty() {
     }
 }
 
-#[tokio::test]
-async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
-    let Some(redis) = redis_url().await else {
-        return;
-    };
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
+/// Two instances with keys as sessions on one fresh Postgres database and one Redis prefix,
+/// with `customise` applied to both; `None` when a service is absent.
+async fn pair(
+    customise: impl Fn(&mut auth_app::AppConfig),
+) -> Option<(TestApp, TestApp, TestDatabase)> {
+    let redis = redis_url().await?;
+    let database = TestDatabase::postgres().await?;
     let prefix = auth_testkit::services::unique_prefix();
     let config = || {
         let mut config = base_config(&database.url);
         config.redis_url = Some(redis.clone());
         config.redis_prefix = prefix.clone();
         config.api_key_sessions = true;
+        customise(&mut config);
         config
     };
     let first = start_app(config(), None).await;
     let second = start_app(config(), None).await;
+    Some((first, second, database))
+}
+
+/// Waits (a second at most) until `app` refuses `key` with 401.
+async fn refused_within_a_second(app: &TestApp, key: &str, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    while with_key(app, "/get-session", key).await.status() != 401 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other instance still accepts {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
+    let Some((first, second, database)) = pair(|_| {}).await else {
+        return;
+    };
     first.sign_up("pair@example.com", PASSWORD).await;
     let user_id = first.session().await["user"]["id"]
         .as_str()
@@ -592,18 +612,7 @@ async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
     first
         .post("/api-key/delete", &json!({"keyId": created["id"]}))
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(1);
-    loop {
-        let status = with_key(&second, "/get-session", fresh).await.status();
-        if status == 401 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the other instance still accepts a revoked key"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    refused_within_a_second(&second, fresh, "a revoked key").await;
     first.stop().await;
     second.stop().await;
     database.cleanup().await;
@@ -611,26 +620,16 @@ async fn two_instances_share_the_quota_and_a_revoked_key_is_refused_by_both() {
 
 #[tokio::test]
 async fn a_key_cached_on_another_instance_is_dropped_there_when_deleted_or_disabled() {
-    let Some(redis) = redis_url().await else {
-        return;
-    };
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
-    let prefix = auth_testkit::services::unique_prefix();
-    let config = || {
-        let mut config = base_config(&database.url);
-        config.redis_url = Some(redis.clone());
-        config.redis_prefix = prefix.clone();
-        config.api_key_sessions = true;
-        // Keys count nothing, so they are served from memory; only the event can stop them
-        // within the test's second.
+    // Keys count nothing, so they are served from memory; only the event can stop them within
+    // the test's second.
+    let Some((first, second, database)) = pair(|config| {
         config.api_key_rate_limit_enabled = false;
         config.api_key_cache_ttl_ms = 60_000;
-        config
+    })
+    .await
+    else {
+        return;
     };
-    let first = start_app(config(), None).await;
-    let second = start_app(config(), None).await;
     first.sign_up("cached@example.com", PASSWORD).await;
     for change in [json!({"enabled": false}), Value::Null] {
         let created = create(&first, &json!({"name": "cached"})).await;
@@ -648,18 +647,7 @@ async fn a_key_cached_on_another_instance_is_dropped_there_when_deleted_or_disab
             first.post("/api-key/update", &body).await
         };
         assert_eq!(response.status(), 200);
-        let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        loop {
-            let status = with_key(&second, "/get-session", key).await.status();
-            if status == 401 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the other instance still serves a changed key ({change})"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        refused_within_a_second(&second, key, &format!("a changed key ({change})")).await;
     }
     first.stop().await;
     second.stop().await;
