@@ -1054,7 +1054,7 @@ impl ApiKeys {
             let size = self.leases.size_for(&key.id, key.remaining);
             // One block reservation per key at a time; meanwhile, one use at a time.
             let claim = if size > 1 {
-                self.leases.begin(&key.id)
+                self.leases.claim(&key.id)
             } else {
                 None
             };
@@ -1064,14 +1064,14 @@ impl ApiKeys {
                 Some(counters) => counters.reserve(key, now, wanted).await.map(Some),
                 None => self.keys.reserve(&key.id, now, wanted).await.map(Some),
             };
-            if let Some(generation) = claim {
+            if let Some(claim) = claim {
                 let granted = match &reserved {
                     Ok(Some(Reserved::Granted { counters, uses })) => {
                         Some((uses - 1, counters.remaining))
                     }
                     _ => None,
                 };
-                self.leases.end(&key.id, generation, granted, now);
+                claim.end(granted, now);
             }
             reserved?
         } else {

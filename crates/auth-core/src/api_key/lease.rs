@@ -98,9 +98,22 @@ impl Leases {
         }
     }
 
+    /// Claims the key's reservation: a claim to [`Claim::end`], or `None` when another
+    /// request is reserving already. A claim dropped without ending (the request was
+    /// cancelled) releases the reservation.
+    pub(super) fn claim<'a>(&'a self, key_id: &str) -> Option<Claim<'a>> {
+        let generation = self.begin(key_id)?;
+        Some(Claim {
+            leases: self,
+            key_id: key_id.to_owned(),
+            generation,
+            ended: false,
+        })
+    }
+
     /// Claims the key's reservation: its generation, or `None` when another request is
     /// reserving already.
-    pub(super) fn begin(&self, key_id: &str) -> Option<u64> {
+    fn begin(&self, key_id: &str) -> Option<u64> {
         let mut by_key = self.by_key();
         if by_key.len() >= MAX_KEYS && !by_key.contains_key(key_id) {
             by_key.clear();
@@ -115,7 +128,7 @@ impl Leases {
 
     /// Ends the reservation claimed by [`Leases::begin`]: keeps `uses` more uses (the shared
     /// counters having `shared` left) unless the key changed meanwhile.
-    pub(super) fn end(
+    fn end(
         &self,
         key_id: &str,
         generation: u64,
@@ -136,6 +149,13 @@ impl Leases {
         }
     }
 
+    #[cfg(test)]
+    fn claimed(&self, key_id: &str) -> bool {
+        self.by_key()
+            .get(key_id)
+            .is_some_and(|lease| lease.reserving)
+    }
+
     /// Drops the lease of a key that changed (its uses are lost), and any reservation of it
     /// in flight.
     pub(super) fn drop_key(&self, key_id: &str) {
@@ -143,6 +163,36 @@ impl Leases {
             lease.left = 0;
             lease.shared = None;
             lease.generation += 1;
+        }
+    }
+}
+
+/// A reservation in flight, released when dropped.
+pub(super) struct Claim<'a> {
+    leases: &'a Leases,
+    key_id: String,
+    generation: u64,
+    ended: bool,
+}
+
+impl Claim<'_> {
+    /// Keeps `uses` more uses (the shared counters having `shared` left), when granted, unless
+    /// the key changed meanwhile; releases the reservation.
+    pub(super) fn end(mut self, granted: Option<(i64, Option<i64>)>, now: OffsetDateTime) {
+        self.ended = true;
+        self.leases.end(&self.key_id, self.generation, granted, now);
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.leases.end(
+                &self.key_id,
+                self.generation,
+                None,
+                OffsetDateTime::UNIX_EPOCH,
+            );
         }
     }
 }
@@ -163,9 +213,9 @@ mod tests {
         assert_eq!(leases.size_for("k", Some(50_000)), 500);
         assert_eq!(leases.size_for("k", Some(1_000_000_000)), LEASE_MAX);
         assert_eq!(leases.size_for("k", None), 1);
-        let generation = leases.begin("k").expect("first");
-        assert_eq!(leases.begin("k"), None, "one reservation at a time");
-        leases.end("k", generation, Some((2, Some(20_000))), T0);
+        let claim = leases.claim("k").expect("first");
+        assert!(leases.claim("k").is_none(), "one reservation at a time");
+        claim.end(Some((2, Some(20_000))), T0);
         assert_eq!(
             leases.size_for("k", Some(1_000_000)),
             200,
@@ -182,23 +232,33 @@ mod tests {
     fn a_lease_expires_with_the_cache_and_a_change_drops_it_even_in_flight() {
         let leases = Leases::default();
         let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
-        let generation = leases.begin("k").expect("claimed");
-        leases.end("k", generation, Some((5, Some(50_000))), T0);
+        leases
+            .claim("k")
+            .expect("claimed")
+            .end(Some((5, Some(50_000))), T0);
         assert!(
             leases.take(&key, T0 + TTL, TTL).is_none(),
             "no older than the TTL"
         );
-        let generation = leases.begin("k").expect("claimed");
-        leases.end("k", generation, Some((5, Some(50_000))), T0);
+        leases
+            .claim("k")
+            .expect("claimed")
+            .end(Some((5, Some(50_000))), T0);
         leases.drop_key("k");
         assert!(leases.take(&key, T0, TTL).is_none(), "dropped with the key");
-        let in_flight = leases.begin("k").expect("claimed");
+        let in_flight = leases.claim("k").expect("claimed");
         leases.drop_key("k");
-        leases.end("k", in_flight, Some((5, Some(50_000))), T0);
+        in_flight.end(Some((5, Some(50_000))), T0);
         assert!(
             leases.take(&key, T0, TTL).is_none(),
             "a reservation that raced the change is not kept"
         );
-        assert!(leases.begin("k").is_some(), "and the claim is released");
+        let cancelled = leases.claim("k").expect("the claim was released");
+        assert!(leases.claimed("k"));
+        drop(cancelled);
+        assert!(
+            !leases.claimed("k"),
+            "a cancelled reservation releases its claim"
+        );
     }
 }
