@@ -127,8 +127,8 @@ impl HttpPlugin for ApiKeyPlugin {
     }
 }
 
-/// An API key as Better-Auth answers it (section 7.3); `key` only from `create`. `Debug`
-/// leaves `key` out.
+/// An API key as Better-Auth answers it (section 7.3); `key` only from `create`.
+// `Debug` (below) leaves `key` out.
 #[derive(Clone, Object, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[oai(rename = "ApiKey", rename_all = "camelCase")]
