@@ -15,8 +15,7 @@ use crate::AppConfig;
 use crate::auth_testkit_free::NoStore;
 use crate::plugins::Plugin;
 
-/// Largest millisecond window or count the `apikey` table holds (an `integer` column).
-const MAX_NUMBER: i64 = i32::MAX as i64;
+use auth_core::MAX_KEY_NUMBER as MAX_NUMBER;
 
 pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     if !(16..=256).contains(&config.api_key_length) {

@@ -112,9 +112,8 @@ impl Default for ApiKeyConfig {
 /// The configuration id Better-Auth gives keys by default.
 pub const DEFAULT_CONFIG_ID: &str = "default";
 
-/// Largest number a client may give for a count or a millisecond interval: what an `integer`
-/// column holds.
-const MAX_NUMBER: i64 = i32::MAX as i64;
+/// Largest count or millisecond interval a key may hold: what an `integer` column holds.
+pub const MAX_KEY_NUMBER: i64 = i32::MAX as i64;
 
 /// How often expired keys are swept (Better-Auth: at most every 10 s, on the key routes).
 const SWEEP_INTERVAL: Duration = Duration::seconds(10);
@@ -479,7 +478,9 @@ pub fn refusal_error(refusal: KeyRefusal) -> AuthError {
 /// A count or millisecond interval a caller gave, within what the table holds.
 fn bounded(value: Option<i64>, min: i64) -> Result<Option<i64>, AuthError> {
     match value {
-        Some(value) if !(min..=MAX_NUMBER).contains(&value) => Err(refuse(codes::INVALID_NUMBER)),
+        Some(value) if !(min..=MAX_KEY_NUMBER).contains(&value) => {
+            Err(refuse(codes::INVALID_NUMBER))
+        }
         other => Ok(other),
     }
 }
@@ -828,7 +829,7 @@ impl ApiKeys {
             changed = true;
         }
         if let Some(remaining) = request.remaining {
-            if !(1..=MAX_NUMBER).contains(&remaining) {
+            if !(1..=MAX_KEY_NUMBER).contains(&remaining) {
                 return Err(refuse(codes::INVALID_REMAINING));
             }
             key.remaining = Some(remaining);

@@ -23,7 +23,8 @@ mod user;
 
 pub use api_key::{
     ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyPage,
-    KeyRateLimit, KeySort, ListApiKeys, UpdateApiKey, refusal_error, unauthorized_session,
+    KeyRateLimit, KeySort, ListApiKeys, MAX_KEY_NUMBER, UpdateApiKey, refusal_error,
+    unauthorized_session,
 };
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use delete_user::{DeleteOutcome, DeleteUser};
