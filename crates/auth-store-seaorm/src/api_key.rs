@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::entity::apikey;
 use crate::error::{one_row, port_error};
+use crate::query::first;
 use crate::store::SeaOrmStore;
 
 /// Milliseconds of an interval, as the `integer` columns hold them.
@@ -198,11 +199,7 @@ impl SeaOrmStore {
         db: &C,
         filter: sea_orm::sea_query::SimpleExpr,
     ) -> Result<Option<ApiKey>, PortError> {
-        let row = apikey::Entity::find()
-            .filter(filter)
-            .one(db)
-            .await
-            .map_err(port_error)?;
+        let row = first(db, apikey::Entity::find().filter(filter)).await?;
         Ok(row.map(from_row))
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod fields;
 mod jwks;
 mod mapping;
+mod query;
 mod store;
 #[cfg(feature = "test-util")]
 pub mod test_db;

@@ -13,7 +13,7 @@ use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -21,6 +21,7 @@ use crate::entity::{account, session, user, verification};
 use crate::error::{one_row, port_error};
 use crate::fields::{self, DeclaredFields};
 use crate::mapping;
+use crate::query::{first, first_row};
 
 /// A pooled Postgres connection idle this long is pinged before it is handed out.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
@@ -137,15 +138,6 @@ impl SeaOrmStore {
         added
     }
 
-    /// Runs a select that carries the declared fields of `model`, returning its first row.
-    async fn one_with_fields<S: QuerySelect + QueryTrait>(
-        &self,
-        select: S,
-    ) -> Result<Option<sea_orm::QueryResult>, PortError> {
-        let statement = select.build(self.db.get_database_backend());
-        self.db.query_one_raw(statement).await.map_err(port_error)
-    }
-
     /// A user row with its fields.
     fn user_with_fields(
         &self,
@@ -184,18 +176,10 @@ impl SeaOrmStore {
     where
         F: sea_orm::sea_query::IntoCondition,
     {
-        if self.fields.of(Model::User).is_empty() {
-            let row = user::Entity::find()
-                .filter(filter)
-                .one(&self.db)
-                .await
-                .map_err(port_error)?;
-            return Ok(row.map(mapping::user_from_row));
-        }
         let select = self
             .fields
             .select(user::Entity::find().filter(filter), Model::User, "fu");
-        match self.one_with_fields(select).await? {
+        match first_row(&self.db, select).await? {
             Some(row) => self.user_with_fields(&row, ""),
             None => Ok(None),
         }
@@ -375,13 +359,11 @@ impl UserRepo for SeaOrmStore {
 #[async_trait::async_trait]
 impl AccountRepo for SeaOrmStore {
     async fn find_credential(&self, user_id: &UserId) -> Result<Option<Account>, PortError> {
-        let row = account::Entity::find()
+        let query = account::Entity::find()
             .filter(account::Column::UserId.eq(user_id.as_str()))
             .filter(account::Column::AccountId.eq(user_id.as_str()))
-            .filter(account::Column::ProviderId.eq(auth_domain::CREDENTIAL_PROVIDER_ID))
-            .one(&self.db)
-            .await
-            .map_err(port_error)?;
+            .filter(account::Column::ProviderId.eq(auth_domain::CREDENTIAL_PROVIDER_ID));
+        let row = first(&self.db, query).await?;
         Ok(row.map(mapping::account_from_row))
     }
 
@@ -444,20 +426,9 @@ impl SessionRepo for SeaOrmStore {
         let select = session::Entity::find()
             .filter(session::Column::Token.eq(token.expose()))
             .find_also_related(user::Entity);
-        if self.fields.all().next().is_none() {
-            let row = select.one(&self.db).await.map_err(port_error)?;
-            return Ok(row.and_then(|(session, user)| {
-                user.map(|user| {
-                    (
-                        mapping::session_from_row(session),
-                        mapping::user_from_row(user),
-                    )
-                })
-            }));
-        }
         let select = self.fields.select(select, Model::Session, "fs");
         let select = self.fields.select(select, Model::User, "fu");
-        let Some(row) = self.one_with_fields(select).await? else {
+        let Some(row) = first_row(&self.db, select).await? else {
             return Ok(None);
         };
         let Some(user) = self.user_with_fields(&row, "B_")? else {
