@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::entity::apikey;
 use crate::error::{one_row, port_error};
-use crate::query::first;
+use crate::query::{first, model};
 use crate::store::SeaOrmStore;
 
 /// Milliseconds of an interval, as the `integer` columns hold them.
@@ -219,7 +219,13 @@ impl ApiKeyRepo for SeaOrmStore {
     }
 
     async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError> {
-        Self::find_key_by(&self.db, apikey::Column::Key.eq(digest)).await
+        let statement = self.shapes.key_by_digest.statement(
+            self.db.get_database_backend(),
+            vec![digest.into()],
+            || apikey::Entity::find().filter(apikey::Column::Key.eq(digest)),
+        );
+        let row = self.db.query_one_raw(statement).await.map_err(port_error)?;
+        Ok(model::<apikey::Model>(row)?.map(from_row))
     }
 
     async fn list(

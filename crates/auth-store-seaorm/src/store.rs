@@ -21,7 +21,7 @@ use crate::entity::{account, session, user, verification};
 use crate::error::{one_row, port_error};
 use crate::fields::{self, DeclaredFields};
 use crate::mapping;
-use crate::query::{first, first_row};
+use crate::query::{Shape, first, first_row};
 
 /// A pooled Postgres connection idle this long is pinged before it is handed out.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
@@ -70,6 +70,14 @@ pub struct SeaOrmStore {
     pub(crate) db: DatabaseConnection,
     config: StoreConfig,
     fields: Arc<DeclaredFields>,
+    pub(crate) shapes: Arc<Shapes>,
+}
+
+/// The hot lookups, their SQL built once per store (and again when its fields change).
+#[derive(Default)]
+pub(crate) struct Shapes {
+    session_with_user: Shape,
+    pub(crate) key_by_digest: Shape,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -102,6 +110,7 @@ impl SeaOrmStore {
             db,
             config: config.clone(),
             fields: Arc::default(),
+            shapes: Arc::default(),
         })
     }
 
@@ -110,6 +119,7 @@ impl SeaOrmStore {
     #[must_use]
     pub fn with_fields(mut self, specs: &[FieldSpec]) -> Self {
         self.fields = Arc::new(DeclaredFields::new(specs));
+        self.shapes = Arc::default();
         self
     }
 
@@ -423,12 +433,19 @@ impl SessionRepo for SeaOrmStore {
         &self,
         token: &SessionToken,
     ) -> Result<Option<(Session, User)>, PortError> {
-        let select = session::Entity::find()
-            .filter(session::Column::Token.eq(token.expose()))
-            .find_also_related(user::Entity);
-        let select = self.fields.select(select, Model::Session, "fs");
-        let select = self.fields.select(select, Model::User, "fu");
-        let Some(row) = first_row(&self.db, select).await? else {
+        let statement = self.shapes.session_with_user.statement(
+            self.db.get_database_backend(),
+            vec![token.expose().into()],
+            || {
+                let select = session::Entity::find()
+                    .filter(session::Column::Token.eq(token.expose()))
+                    .find_also_related(user::Entity);
+                let select = self.fields.select(select, Model::Session, "fs");
+                self.fields.select(select, Model::User, "fu")
+            },
+        );
+        let row = self.db.query_one_raw(statement).await.map_err(port_error)?;
+        let Some(row) = row else {
             return Ok(None);
         };
         let Some(user) = self.user_with_fields(&row, "B_")? else {
