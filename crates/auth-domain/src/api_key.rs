@@ -3,28 +3,9 @@
 //! order Better-Auth checks them. Pure: the use cases load the row, apply [`ApiKey::use_at`],
 //! and write the counters it returns with a compare-and-set.
 
-use std::collections::BTreeMap;
-
 use time::{Duration, OffsetDateTime};
 
-/// Permissions of a key, or required of one: `resource -> actions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Permissions(pub BTreeMap<String, Vec<String>>);
-
-impl Permissions {
-    /// Whether these permissions grant everything `required` lists (every action of every
-    /// resource).
-    #[must_use]
-    pub fn satisfy(&self, required: &Self) -> bool {
-        required.0.iter().all(|(resource, actions)| {
-            self.0.get(resource).is_some_and(|granted| {
-                actions
-                    .iter()
-                    .all(|action| granted.iter().any(|g| g == action))
-            })
-        })
-    }
-}
+use crate::Permissions;
 
 /// An API key as stored (`apikey` table); the key itself is stored hashed, elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]

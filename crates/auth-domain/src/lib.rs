@@ -15,6 +15,7 @@ pub mod field;
 pub mod ids;
 pub mod jwk;
 pub mod password;
+pub mod permissions;
 pub mod secret;
 pub mod session;
 pub mod text;
@@ -22,7 +23,7 @@ pub mod user;
 pub mod verification;
 
 pub use account::{Account, CREDENTIAL_PROVIDER_ID};
-pub use api_key::{ApiKey, ApiKeyUse, KeyRefusal, Permissions, start_of};
+pub use api_key::{ApiKey, ApiKeyUse, KeyRefusal, start_of};
 pub use audit::{AuditEvent, AuditKind};
 pub use email::Email;
 pub use error::DomainError;
@@ -34,6 +35,7 @@ pub use jwk::{
     TokenClaims,
 };
 pub use password::{Password, PasswordHash, PasswordPolicy};
+pub use permissions::Permissions;
 pub use secret::Secret;
 pub use session::{Session, SessionPolicy, SessionToken};
 pub use user::User;
