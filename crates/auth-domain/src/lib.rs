@@ -14,6 +14,7 @@ pub mod event;
 pub mod field;
 pub mod ids;
 pub mod jwk;
+pub mod organization;
 pub mod password;
 pub mod permissions;
 pub mod secret;
