@@ -11,6 +11,7 @@ mod m20260102_000001_create_jwks_table;
 mod m20260103_000001_create_audit_table;
 mod m20260104_000001_add_user_two_factor_enabled;
 mod m20260105_000001_create_apikey_table;
+mod m20260106_000001_create_organization_tables;
 
 /// Every migration, in order. Plugins append their own files here; a plugin's tables exist even
 /// when the plugin is switched off, which costs nothing and keeps the schema one linear history.
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260103_000001_create_audit_table::Migration),
             Box::new(m20260104_000001_add_user_two_factor_enabled::Migration),
             Box::new(m20260105_000001_create_apikey_table::Migration),
+            Box::new(m20260106_000001_create_organization_tables::Migration),
         ]
     }
 }

@@ -462,3 +462,85 @@ async fn apikey_rows_written_by_better_auth_on_sqlite_are_read_back_intact() {
     assert_eq!(key.metadata.as_deref(), Some(r#"{"team":"ops"}"#));
     db.cleanup().await;
 }
+
+/// Organization rows as Better-Auth writes them, two users, one of each table.
+const ORGANIZATION_ROWS: &str = r#"
+INSERT INTO "user" ("id","name","email","emailVerified","createdAt","updatedAt")
+  VALUES ('u1','Ada','ada@example.com',false,'2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z'),
+         ('u2','Bob','bob@example.com',false,'2026-11-25T08:31:47.755Z','2026-11-25T08:31:47.755Z');
+INSERT INTO "organization" ("id","name","slug","logo","createdAt","metadata")
+  VALUES ('o1','Acme','acme',NULL,'2026-11-25T08:31:47.755Z','{"plan":"pro"}');
+INSERT INTO "member" ("id","organizationId","userId","role","createdAt")
+  VALUES ('m1','o1','u1','owner','2026-11-25T08:31:47.755Z'),
+         ('m2','o1','u2','member','2026-11-25T08:31:47.755Z');
+INSERT INTO "invitation" ("id","organizationId","email","role","teamId","status","expiresAt","createdAt","inviterId")
+  VALUES ('i1','o1','cy@example.com','admin',NULL,'pending','2026-11-27T08:31:47.755Z','2026-11-25T08:31:47.755Z','u1');
+INSERT INTO "team" ("id","name","memberCount","organizationId","createdAt","updatedAt")
+  VALUES ('t1','Core',1,'o1','2026-11-25T08:31:47.755Z',NULL);
+INSERT INTO "teamMember" ("id","teamId","userId","membershipKey","createdAt")
+  VALUES ('tm1','t1','u2','k1','2026-11-25T08:31:47.755Z');
+INSERT INTO "organizationRole" ("id","organizationId","role","permission","createdAt","updatedAt")
+  VALUES ('r1','o1','support','{"member":["update"]}','2026-11-25T08:31:47.755Z',NULL);
+"#;
+
+async fn organization_tables_cascade(db: &TestDatabase) {
+    let _store = db.store().await;
+    db.execute(ORGANIZATION_ROWS).await;
+    let count = |table: &str| format!(r#"SELECT COUNT(*) AS n FROM "{table}""#);
+    for table in [
+        "member",
+        "invitation",
+        "team",
+        "teamMember",
+        "organizationRole",
+    ] {
+        assert!(db.query_count(&count(table)).await > 0, "{table} has rows");
+    }
+    let duplicate = Database::connect(db.url.as_str())
+        .await
+        .expect("connect")
+        .execute_unprepared(
+            r#"INSERT INTO "member" ("id","organizationId","userId","role","createdAt")
+               VALUES ('m3','o1','u1','admin','2026-11-25T08:31:47.755Z')"#,
+        )
+        .await;
+    assert!(
+        duplicate.is_err(),
+        "a second membership of one user is refused"
+    );
+
+    db.execute(r#"DELETE FROM "user" WHERE "id" = 'u2'"#).await;
+    assert_eq!(
+        db.query_count(&count("member")).await,
+        1,
+        "u2's membership went"
+    );
+    assert_eq!(
+        db.query_count(&count("teamMember")).await,
+        0,
+        "and its team seat"
+    );
+
+    db.execute(r#"DELETE FROM "organization" WHERE "id" = 'o1'"#)
+        .await;
+    for table in ["member", "invitation", "team", "organizationRole"] {
+        assert_eq!(db.query_count(&count(table)).await, 0, "{table} emptied");
+    }
+    assert_eq!(db.query_count(&count("user")).await, 1, "users stay");
+}
+
+#[tokio::test]
+async fn organization_tables_take_better_auth_rows_and_cascade_on_sqlite() {
+    let db = TestDatabase::sqlite();
+    organization_tables_cascade(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn organization_tables_take_better_auth_rows_and_cascade_on_postgres() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    organization_tables_cascade(&db).await;
+    db.cleanup().await;
+}
