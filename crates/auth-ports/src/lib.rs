@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod jwks;
 mod mail;
+mod organization;
 mod random;
 mod ratelimit;
 mod stores;
@@ -24,6 +25,7 @@ pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
+pub use organization::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo};
 pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
@@ -39,6 +41,8 @@ pub use events::MockEventBus;
 pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use mail::{MockEmailTokens, MockMailer};
+#[cfg(feature = "mock")]
+pub use organization::MockOrganizationRepo;
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

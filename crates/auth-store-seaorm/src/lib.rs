@@ -11,6 +11,7 @@ mod error;
 mod fields;
 mod jwks;
 mod mapping;
+mod organization;
 mod query;
 mod store;
 #[cfg(feature = "test-util")]

@@ -1,12 +1,13 @@
 //! Conversions between table rows and domain values. Nothing else converts.
 
+use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{
     Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
     Verification, VerificationId,
 };
 use sea_orm::ActiveValue::Set;
 
-use crate::entity::{account, session, user, verification};
+use crate::entity::{account, member, organization, session, user, verification};
 
 pub(crate) fn user_from_row(row: user::Model) -> User {
     User {
@@ -108,5 +109,47 @@ pub(crate) fn verification_to_row(record: &Verification) -> verification::Active
         expires_at: Set(record.expires_at),
         created_at: Set(record.created_at),
         updated_at: Set(record.updated_at),
+    }
+}
+
+pub(crate) fn organization_from_row(row: organization::Model) -> Organization {
+    Organization {
+        id: row.id,
+        name: row.name,
+        slug: row.slug,
+        logo: row.logo,
+        metadata: row.metadata,
+        created_at: row.created_at,
+    }
+}
+
+pub(crate) fn organization_to_row(organization: &Organization) -> organization::ActiveModel {
+    organization::ActiveModel {
+        id: Set(organization.id.clone()),
+        name: Set(organization.name.clone()),
+        slug: Set(organization.slug.clone()),
+        logo: Set(organization.logo.clone()),
+        created_at: Set(organization.created_at),
+        metadata: Set(organization.metadata.clone()),
+    }
+}
+
+pub(crate) fn member_from_row(row: member::Model) -> Member {
+    Member {
+        id: row.id,
+        organization_id: row.organization_id,
+        user_id: UserId::new(row.user_id),
+        role: RoleList::parse(&row.role),
+        created_at: row.created_at,
+    }
+}
+
+pub(crate) fn member_to_row(member: &Member) -> member::ActiveModel {
+    member::ActiveModel {
+        id: Set(member.id.clone()),
+        organization_id: Set(member.organization_id.clone()),
+        user_id: Set(member.user_id.as_str().to_owned()),
+        role: Set(member.role.joined()),
+        created_at: Set(member.created_at),
     }
 }

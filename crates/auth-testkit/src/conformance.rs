@@ -21,10 +21,12 @@ use time::{Duration, OffsetDateTime, macros::datetime};
 mod api_key;
 mod jwks;
 mod key_counters;
+mod organization;
 
 pub use api_key::run_api_key_suite;
 pub use jwks::run_jwks_suite;
 pub use key_counters::run_key_counters_suite;
+pub use organization::run_organization_suite;
 
 /// The store ports under test.
 #[derive(Clone)]

@@ -8,6 +8,8 @@ pub(crate) mod account;
 pub(crate) mod apikey;
 pub(crate) mod audit_event;
 pub(crate) mod jwks;
+pub(crate) mod member;
+pub(crate) mod organization;
 pub(crate) mod session;
 pub(crate) mod user;
 pub(crate) mod verification;

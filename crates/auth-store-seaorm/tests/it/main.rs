@@ -9,7 +9,9 @@ use auth_domain::{Email, SessionToken};
 use auth_ports::{AccountRepo, JwksRepo, PortError, SessionRepo, UserRepo};
 use auth_store_seaorm::test_db::TestDatabase;
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
-use auth_testkit::conformance::{Stores, run_audit_suite, run_jwks_suite, run_store_suite};
+use auth_testkit::conformance::{
+    Stores, run_audit_suite, run_jwks_suite, run_organization_suite, run_store_suite,
+};
 use sea_orm::{ConnectionTrait, Database};
 
 #[tokio::test]
@@ -542,5 +544,21 @@ async fn organization_tables_take_better_auth_rows_and_cascade_on_postgres() {
         return;
     };
     organization_tables_cascade(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_store_passes_the_organization_suite() {
+    let db = TestDatabase::sqlite();
+    run_organization_suite(Arc::new(db.store().await)).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_organization_suite() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    run_organization_suite(Arc::new(db.store().await)).await;
     db.cleanup().await;
 }

@@ -1,0 +1,133 @@
+//! Organizations and their members (the organization plugin's `organization` and `member`
+//! tables).
+
+use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::{User, UserId};
+
+use crate::PortError;
+
+/// How to page, sort and filter an organization's members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberQuery {
+    /// Most members returned.
+    pub limit: u64,
+    /// Members skipped first.
+    pub offset: u64,
+    /// Sort order (ties broken by member id).
+    pub sort: MemberSort,
+    /// Newest (or last in the order) first.
+    pub descending: bool,
+    /// Only members whose stored role is exactly this (Better-Auth's `filterField=role`).
+    pub role: Option<String>,
+}
+
+impl Default for MemberQuery {
+    fn default() -> Self {
+        Self {
+            limit: 100,
+            offset: 0,
+            sort: MemberSort::CreatedAt,
+            descending: false,
+            role: None,
+        }
+    }
+}
+
+/// A member field to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberSort {
+    /// When it joined.
+    CreatedAt,
+    /// Its role string.
+    Role,
+    /// Its user id.
+    UserId,
+}
+
+/// What [`OrganizationRepo::add_member`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAdded {
+    /// The member was added.
+    Added,
+    /// The organization already had as many members as the limit allows; nothing was written.
+    LimitReached,
+}
+
+/// The `organization` and `member` tables. External implementations must pass
+/// `auth_testkit::conformance::run_organization_suite`.
+#[async_trait::async_trait]
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait OrganizationRepo: Send + Sync {
+    /// Stores a new organization and its first member, its creator, in one transaction.
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if the id or the slug is taken; nothing is written then.
+    async fn create(&self, organization: &Organization, creator: &Member) -> Result<(), PortError>;
+
+    /// The organization with this id.
+    async fn find(&self, id: &str) -> Result<Option<Organization>, PortError>;
+
+    /// The organization with this slug.
+    async fn find_by_slug(&self, slug: &str) -> Result<Option<Organization>, PortError>;
+
+    /// Writes an organization's name, slug, logo and metadata.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist and `PortError::Conflict` if the
+    /// new slug is another organization's.
+    async fn update(&self, organization: &Organization) -> Result<(), PortError>;
+
+    /// Deletes an organization with everything that belongs to it (members, invitations, teams,
+    /// roles) and returns the users who were its members, in one transaction.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn delete(&self, id: &str) -> Result<Vec<UserId>, PortError>;
+
+    /// The organizations `user_id` is a member of, oldest first.
+    async fn list_for_user(&self, user_id: &UserId) -> Result<Vec<Organization>, PortError>;
+
+    /// How many organizations `user_id` is a member of.
+    async fn count_for_user(&self, user_id: &UserId) -> Result<u64, PortError>;
+
+    /// The membership of `user_id` in the organization.
+    async fn find_member(
+        &self,
+        organization_id: &str,
+        user_id: &UserId,
+    ) -> Result<Option<Member>, PortError>;
+
+    /// The membership with this id.
+    async fn find_member_by_id(&self, id: &str) -> Result<Option<Member>, PortError>;
+
+    /// A page of an organization's members with their users, and how many match in all.
+    async fn list_members(
+        &self,
+        organization_id: &str,
+        query: &MemberQuery,
+    ) -> Result<(Vec<(Member, User)>, u64), PortError>;
+
+    /// The organization's members holding `role` (the creator count the last-owner rules need).
+    async fn count_with_role(&self, organization_id: &str, role: &str) -> Result<u64, PortError>;
+
+    /// Adds a member unless the organization has `limit` members already. The count and the
+    /// insert are atomic: concurrent additions, from any number of connections or processes,
+    /// never take it past the limit.
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if the user is a member already, and
+    /// `PortError::NotFound` if the organization does not exist; nothing is written then.
+    async fn add_member(&self, member: &Member, limit: u64) -> Result<MemberAdded, PortError>;
+
+    /// Writes a member's roles.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the member does not exist.
+    async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError>;
+
+    /// Removes a membership (and the member's team seats in that organization).
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn remove_member(&self, id: &str) -> Result<(), PortError>;
+}

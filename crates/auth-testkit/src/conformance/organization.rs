@@ -1,0 +1,282 @@
+//! The `OrganizationRepo` conformance cases.
+#![allow(
+    clippy::expect_used,
+    reason = "a conformance case panics on the first port call that fails, naming it"
+)]
+
+use std::sync::Arc;
+
+use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::{User, UserId};
+use auth_ports::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo, PortError, UserRepo};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-12-01 10:00 UTC);
+
+fn organization(tag: &str) -> Organization {
+    Organization {
+        id: format!("org-{tag}"),
+        name: format!("Org {tag}"),
+        slug: format!("slug-{tag}"),
+        logo: None,
+        metadata: Some(r#"{"plan":"pro"}"#.to_owned()),
+        created_at: T0,
+    }
+}
+
+fn member(org: &Organization, user: &UserId, role: &str, minutes: i64) -> Member {
+    Member {
+        id: format!("member-{}-{}", org.id, user),
+        organization_id: org.id.clone(),
+        user_id: user.clone(),
+        role: RoleList::parse(role),
+        created_at: T0 + Duration::minutes(minutes),
+    }
+}
+
+async fn user(users: &dyn UserRepo, tag: &str) -> UserId {
+    let user = super::user(&format!("org-{tag}"));
+    users
+        .create_with_account(&user, &super::credential(&user))
+        .await
+        .expect("create a user");
+    user.id
+}
+
+/// Runs every case against a store with no organizations. `users` must be the same store.
+///
+/// # Panics
+/// When a case fails, with its name.
+pub async fn run_organization_suite<S>(store: Arc<S>)
+where
+    S: OrganizationRepo + UserRepo + 'static,
+{
+    let users: &dyn UserRepo = store.as_ref();
+    let repo: &dyn OrganizationRepo = store.as_ref();
+    create_find_update_and_delete(repo, users).await;
+    members_are_listed_sorted_paged_and_filtered(repo, users).await;
+    the_member_limit_holds_under_concurrency(store.clone()).await;
+}
+
+async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn UserRepo) {
+    let ada = user(users, "ada").await;
+    let bob = user(users, "bob").await;
+    let acme = organization("acme");
+    repo.create(&acme, &member(&acme, &ada, "owner", 0))
+        .await
+        .expect("create");
+    assert_eq!(repo.find(&acme.id).await.expect("find"), Some(acme.clone()));
+    assert_eq!(
+        repo.find_by_slug("slug-acme").await.expect("by slug"),
+        Some(acme.clone())
+    );
+    assert_eq!(repo.find("org-none").await.expect("find"), None);
+
+    let mut clash = organization("clash");
+    clash.slug = acme.slug.clone();
+    assert!(
+        matches!(
+            repo.create(&clash, &member(&clash, &bob, "owner", 0)).await,
+            Err(PortError::Conflict)
+        ),
+        "a taken slug conflicts"
+    );
+    assert_eq!(
+        repo.find(&clash.id).await.expect("find"),
+        None,
+        "nothing written"
+    );
+    assert_eq!(repo.count_for_user(&bob).await.expect("count"), 0);
+
+    let other = organization("other");
+    repo.create(&other, &member(&other, &bob, "owner", 0))
+        .await
+        .expect("create other");
+    let mut renamed = acme.clone();
+    renamed.name = "Acme Ltd".into();
+    renamed.slug = "acme-ltd".into();
+    renamed.created_at = T0 + Duration::days(9);
+    repo.update(&renamed).await.expect("update");
+    let read = repo.find(&acme.id).await.expect("find").expect("exists");
+    assert_eq!(read.name, "Acme Ltd");
+    assert_eq!(read.created_at, T0, "the creation time is never rewritten");
+    let mut taken = read.clone();
+    taken.slug = other.slug.clone();
+    assert!(matches!(
+        repo.update(&taken).await,
+        Err(PortError::Conflict)
+    ));
+    assert!(matches!(
+        repo.update(&organization("ghost")).await,
+        Err(PortError::NotFound)
+    ));
+
+    let added = repo
+        .add_member(&member(&acme, &bob, "admin, member", 1), 100)
+        .await
+        .expect("add");
+    assert_eq!(added, MemberAdded::Added);
+    assert!(matches!(
+        repo.add_member(&member(&acme, &bob, "member", 2), 100)
+            .await,
+        Err(PortError::Conflict)
+    ));
+    assert!(matches!(
+        repo.add_member(&member(&organization("ghost"), &bob, "member", 2), 100)
+            .await,
+        Err(PortError::NotFound)
+    ));
+    let bobs = repo
+        .find_member(&acme.id, &bob)
+        .await
+        .expect("find member")
+        .expect("is a member");
+    assert_eq!(bobs.role.joined(), "admin,member", "stored normalised");
+    assert_eq!(
+        repo.find_member_by_id(&bobs.id).await.expect("by id"),
+        Some(bobs.clone())
+    );
+    let orgs: Vec<String> = repo
+        .list_for_user(&bob)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|org| org.id)
+        .collect();
+    assert_eq!(orgs, [acme.id.clone(), other.id.clone()]);
+    assert_eq!(repo.count_for_user(&bob).await.expect("count"), 2);
+
+    repo.update_member_role(&bobs.id, &RoleList::parse("owner"))
+        .await
+        .expect("update role");
+    assert_eq!(repo.count_with_role(&acme.id, "owner").await.expect("n"), 2);
+    assert!(matches!(
+        repo.update_member_role("member-none", &RoleList::parse("owner"))
+            .await,
+        Err(PortError::NotFound)
+    ));
+    repo.remove_member(&bobs.id).await.expect("remove");
+    assert_eq!(repo.find_member(&acme.id, &bob).await.expect("find"), None);
+    assert!(matches!(
+        repo.remove_member(&bobs.id).await,
+        Err(PortError::NotFound)
+    ));
+
+    let members = repo.delete(&other.id).await.expect("delete");
+    assert_eq!(members, std::slice::from_ref(&bob));
+    assert_eq!(repo.find(&other.id).await.expect("find"), None);
+    assert_eq!(repo.find_member(&other.id, &bob).await.expect("find"), None);
+    assert_eq!(repo.count_for_user(&bob).await.expect("count"), 0);
+    assert!(
+        repo.find(&acme.id).await.expect("find").is_some(),
+        "others stay"
+    );
+    assert!(matches!(
+        repo.delete(&other.id).await,
+        Err(PortError::NotFound)
+    ));
+}
+
+async fn members_are_listed_sorted_paged_and_filtered(
+    repo: &dyn OrganizationRepo,
+    users: &dyn UserRepo,
+) {
+    let org = organization("list");
+    let first = user(users, "list-0").await;
+    repo.create(&org, &member(&org, &first, "owner", 0))
+        .await
+        .expect("create");
+    for index in 1..5 {
+        let id = user(users, &format!("list-{index}")).await;
+        let role = if index % 2 == 0 { "admin" } else { "member" };
+        repo.add_member(&member(&org, &id, role, index), 100)
+            .await
+            .expect("add");
+    }
+    let ids = |page: &[(Member, User)]| -> Vec<String> {
+        page.iter().map(|(m, _)| m.user_id.to_string()).collect()
+    };
+    let (all, total) = repo
+        .list_members(&org.id, &MemberQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(total, 5);
+    assert_eq!(ids(&all)[0], first.to_string(), "oldest first");
+    assert_eq!(all[0].1.id, first, "each member with its user");
+    let (page, total) = repo
+        .list_members(
+            &org.id,
+            &MemberQuery {
+                limit: 2,
+                offset: 1,
+                descending: true,
+                ..MemberQuery::default()
+            },
+        )
+        .await
+        .expect("page");
+    assert_eq!(total, 5, "the total ignores the page");
+    assert_eq!(ids(&page), ["user-org-list-3", "user-org-list-2"]);
+    let (admins, total) = repo
+        .list_members(
+            &org.id,
+            &MemberQuery {
+                role: Some("admin".into()),
+                sort: MemberSort::UserId,
+                ..MemberQuery::default()
+            },
+        )
+        .await
+        .expect("filter");
+    assert_eq!(total, 2);
+    assert_eq!(ids(&admins), ["user-org-list-2", "user-org-list-4"]);
+    let (by_role, _) = repo
+        .list_members(
+            &org.id,
+            &MemberQuery {
+                sort: MemberSort::Role,
+                limit: 1,
+                ..MemberQuery::default()
+            },
+        )
+        .await
+        .expect("by role");
+    assert_eq!(by_role[0].0.role.joined(), "admin");
+}
+
+async fn the_member_limit_holds_under_concurrency<S>(store: Arc<S>)
+where
+    S: OrganizationRepo + UserRepo + 'static,
+{
+    let org = organization("race");
+    let owner = user(store.as_ref(), "race-owner").await;
+    store
+        .create(&org, &member(&org, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let mut joiners = Vec::new();
+    for index in 0..12 {
+        joiners.push(user(store.as_ref(), &format!("race-{index}")).await);
+    }
+    let tasks: Vec<_> = joiners
+        .into_iter()
+        .map(|id| {
+            let store = store.clone();
+            let member = member(&org, &id, "member", 1);
+            tokio::spawn(async move { store.add_member(&member, 5).await })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        if matches!(task.await.expect("task"), Ok(MemberAdded::Added)) {
+            added += 1;
+        }
+    }
+    assert_eq!(added, 4, "a limit of 5 with the owner admits four more");
+    let (_, total) = store
+        .list_members(&org.id, &MemberQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(total, 5);
+}
