@@ -708,4 +708,46 @@ mod tests {
     async fn the_memory_store_passes_the_audit_suite() {
         run_audit_suite(&MemoryStore::new()).await;
     }
+
+    #[tokio::test]
+    async fn the_memory_store_passes_the_organization_suite() {
+        run_organization_suite(Arc::new(MemoryStore::new())).await;
+    }
+
+    #[tokio::test]
+    async fn deleting_a_user_from_the_memory_store_ends_their_memberships() {
+        use auth_domain::organization::{Member, Organization, RoleList};
+        use auth_ports::OrganizationRepo;
+        let store = MemoryStore::new();
+        let ada = user("cascade");
+        store
+            .create_with_account(&ada, &credential(&ada))
+            .await
+            .unwrap_or_else(|error| panic!("create: {error}"));
+        let org = Organization {
+            id: "org-cascade".into(),
+            name: "Cascade".into(),
+            slug: "cascade".into(),
+            logo: None,
+            metadata: None,
+            created_at: T0,
+        };
+        let member = Member {
+            id: "member-cascade".into(),
+            organization_id: org.id.clone(),
+            user_id: ada.id.clone(),
+            role: RoleList::parse("owner"),
+            created_at: T0,
+        };
+        assert!(
+            OrganizationRepo::create(&store, &org, &member)
+                .await
+                .is_ok()
+        );
+        assert!(UserRepo::delete(&store, &ada.id).await.is_ok());
+        assert!(matches!(
+            store.find_member_by_id(&member.id).await,
+            Ok(None)
+        ));
+    }
 }

@@ -3,12 +3,16 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use auth_domain::organization::{Member, Organization};
+
 use auth_domain::{
     Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
     User, UserId, Verification, VerificationId,
 };
 use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, VerificationRepo};
 use time::OffsetDateTime;
+
+mod organization;
 
 /// Every table in one mutex: simple, atomic, and enough for tests and single-process demos.
 #[derive(Debug, Default)]
@@ -23,6 +27,8 @@ struct State {
     sessions: HashMap<SessionId, Session>,
     verifications: HashMap<VerificationId, Verification>,
     audit: Vec<AuditEvent>,
+    organizations: HashMap<String, Organization>,
+    members: HashMap<String, Member>,
 }
 
 impl MemoryStore {
@@ -132,6 +138,7 @@ impl UserRepo for MemoryStore {
         state.users.remove(id);
         state.accounts.retain(|_, account| &account.user_id != id);
         state.sessions.retain(|_, session| &session.user_id != id);
+        state.members.retain(|_, member| &member.user_id != id);
         Ok(())
     }
 }
