@@ -15,6 +15,7 @@ mod email_verification;
 mod error;
 mod jwt;
 mod mail;
+mod organization;
 mod password_reset;
 mod plugin;
 mod ratelimit;
@@ -38,6 +39,10 @@ pub use jwt::{
     TokenDeps, TokenFormat, TokenIssuer,
 };
 pub use mail::{MailSetup, MailTemplates, Template};
+pub use organization::{
+    ACTIVE_ORGANIZATION, CreateOrganization, CreatedOrganization, MAX_ORGANIZATION_NAME, OrgRef,
+    OrganizationConfig, Organizations, UpdateOrganization, org_error,
+};
 pub use password_reset::ResetPassword;
 pub use plugin::{
     AuthPlugin, Diversion, PluginError, PluginErrorKind, PluginFuture, RouteLimit, SignInStep,

@@ -976,5 +976,6 @@ impl Auth {
 
 mod api_keys;
 mod email_verification;
+mod organizations;
 mod password_reset;
 mod plugins;

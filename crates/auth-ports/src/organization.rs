@@ -115,7 +115,8 @@ pub trait OrganizationRepo: Send + Sync {
     /// never take it past the limit.
     ///
     /// # Errors
-    /// MUST return `PortError::Conflict` if the user is a member already, and
+    /// MUST return `PortError::Conflict` if the user is a member already (whether or not the
+    /// organization is full), and
     /// `PortError::NotFound` if the organization does not exist; nothing is written then.
     async fn add_member(&self, member: &Member, limit: u64) -> Result<MemberAdded, PortError>;
 

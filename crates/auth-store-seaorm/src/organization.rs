@@ -202,6 +202,16 @@ impl OrganizationRepo for SeaOrmStore {
             txn.rollback().await.map_err(port_error)?;
             return Err(PortError::NotFound);
         }
+        let already = member::Entity::find()
+            .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
+            .filter(member::Column::UserId.eq(member.user_id.as_str()))
+            .count(&txn)
+            .await
+            .map_err(port_error)?;
+        if already > 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::Conflict);
+        }
         let members = member::Entity::find()
             .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
             .count(&txn)

@@ -274,6 +274,15 @@ where
         }
     }
     assert_eq!(added, 4, "a limit of 5 with the owner admits four more");
+    assert!(
+        matches!(
+            store
+                .add_member(&member(&org, &owner, "member", 2), 5)
+                .await,
+            Err(PortError::Conflict)
+        ),
+        "a member again is a conflict, even in a full organization"
+    );
     let (_, total) = store
         .list_members(&org.id, &MemberQuery::default())
         .await

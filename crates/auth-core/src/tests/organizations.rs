@@ -1,0 +1,552 @@
+//! The organization use cases on the in-memory store: creation and the active organization,
+//! reading and changing an organization by members and outsiders, the member and role rules,
+//! and deletion with its cleanup.
+
+use auth_domain::organization::RoleList;
+use auth_domain::{FieldValue, Permissions};
+use auth_ports::{MemberQuery, OrganizationRepo};
+
+use super::*;
+
+struct Orgs {
+    auth: Auth,
+    orgs: Organizations,
+    store: Arc<MemoryStore>,
+}
+
+async fn orgs_with(customise: impl FnOnce(&mut OrganizationConfig)) -> Orgs {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
+    let mut config = OrganizationConfig::default();
+    customise(&mut config);
+    let orgs = Organizations::new(store.clone(), config);
+    let auth = Auth::with_plugins(
+        deps(&store, &clock),
+        AuthConfig::default(),
+        vec![Arc::new(orgs.clone())],
+    );
+    Orgs { auth, orgs, store }
+}
+
+async fn orgs() -> Orgs {
+    orgs_with(|_| {}).await
+}
+
+impl Orgs {
+    /// A signed-up user's session, read back as a request would see it.
+    async fn user(&self, tag: &str) -> AuthContext {
+        let signed = self
+            .auth
+            .sign_up_email_session(sign_up(&format!("{tag}@example.com"), "password-123"))
+            .await
+            .expect("sign-up");
+        self.reload(&signed.session.token).await
+    }
+
+    async fn reload(&self, token: &SessionToken) -> AuthContext {
+        context(&self.auth, token).await
+    }
+
+    async fn try_create(
+        &self,
+        who: &AuthContext,
+        name: &str,
+        slug: &str,
+    ) -> Result<CreatedOrganization, AuthError> {
+        let input = CreateOrganization {
+            name: name.to_owned(),
+            slug: slug.to_owned(),
+            ..CreateOrganization::default()
+        };
+        self.orgs.create(&self.auth, who, input).await
+    }
+
+    async fn create(
+        &self,
+        who: &AuthContext,
+        slug: &str,
+    ) -> auth_domain::organization::Organization {
+        self.try_create(who, &format!("Org {slug}"), slug)
+            .await
+            .expect("create")
+            .organization
+    }
+
+    async fn set_role(
+        &self,
+        who: &AuthContext,
+        org: &str,
+        member: &str,
+        roles: &str,
+    ) -> Result<auth_domain::organization::Member, AuthError> {
+        let roles = RoleList::parse(roles);
+        self.orgs
+            .update_member_role(&self.auth, who, by_id(org), member, &roles)
+            .await
+    }
+
+    async fn join(
+        &self,
+        org: &str,
+        who: &AuthContext,
+        roles: &str,
+    ) -> auth_domain::organization::Member {
+        self.orgs
+            .add_member(&self.auth, org, &who.user.id, &RoleList::parse(roles))
+            .await
+            .expect("add member")
+    }
+}
+
+fn by_id(id: &str) -> OrgRef<'_> {
+    OrgRef {
+        id: Some(id),
+        slug: None,
+    }
+}
+
+fn code(result: Result<impl std::fmt::Debug, AuthError>) -> String {
+    match result {
+        Err(error) => error.code().unwrap_or("none").to_owned(),
+        Ok(value) => panic!("expected a refusal, got {value:?}"),
+    }
+}
+
+#[tokio::test]
+async fn creating_makes_the_creator_owner_and_the_organization_active() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let created = o
+        .orgs
+        .create(
+            &o.auth,
+            &ada,
+            CreateOrganization {
+                name: "Acme".into(),
+                slug: "acme".into(),
+                metadata: Some(r#"{"plan":"pro"}"#.into()),
+                ..CreateOrganization::default()
+            },
+        )
+        .await
+        .expect("create");
+    assert_eq!(created.members.len(), 1);
+    assert_eq!(created.members[0].role.joined(), "owner");
+    let ada = o.reload(&ada.session.token).await;
+    assert_eq!(
+        Organizations::active_id(&ada.session),
+        Some(created.organization.id.as_str())
+    );
+    let second = o
+        .orgs
+        .create(
+            &o.auth,
+            &ada,
+            CreateOrganization {
+                name: "Beta".into(),
+                slug: "beta".into(),
+                keep_current_active: true,
+                ..CreateOrganization::default()
+            },
+        )
+        .await
+        .expect("create another");
+    let ada = o.reload(&ada.session.token).await;
+    assert_ne!(
+        Organizations::active_id(&ada.session),
+        Some(second.organization.id.as_str()),
+        "keepCurrentActiveOrganization"
+    );
+    assert_eq!(o.orgs.list(&ada).await.expect("list").len(), 2);
+}
+
+#[tokio::test]
+async fn slugs_are_unique_and_names_are_checked() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    o.create(&ada, "acme").await;
+    assert_eq!(
+        code(o.orgs.check_slug("acme").await),
+        "ORGANIZATION_SLUG_ALREADY_TAKEN"
+    );
+    assert!(o.orgs.check_slug("free").await.is_ok());
+    let again = o.try_create(&ada, "Other", "acme").await;
+    assert_eq!(code(again), "ORGANIZATION_ALREADY_EXISTS");
+    for (name, slug) in [("", "ok"), ("ok", ""), ("ok", "has space"), ("a\0b", "ok2")] {
+        let bad = o.try_create(&ada, name, slug).await;
+        assert_eq!(code(bad), "VALIDATION_ERROR", "{name:?} {slug:?}");
+    }
+    let huge = o
+        .orgs
+        .create(
+            &o.auth,
+            &ada,
+            CreateOrganization {
+                name: "Big".into(),
+                slug: "big".into(),
+                metadata: Some(format!(r#"{{"x":"{}"}}"#, "a".repeat(5000))),
+                ..CreateOrganization::default()
+            },
+        )
+        .await;
+    assert_eq!(code(huge), "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn creation_can_be_switched_off_and_limited() {
+    let o = orgs_with(|config| config.allow_user_to_create = false).await;
+    let ada = o.user("ada").await;
+    let refused = o.try_create(&ada, "A", "a").await;
+    assert_eq!(
+        code(refused),
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_ORGANIZATION"
+    );
+
+    let o = orgs_with(|config| config.organization_limit = Some(1)).await;
+    let ada = o.user("ada").await;
+    o.create(&ada, "one").await;
+    let refused = o.try_create(&ada, "Two", "two").await;
+    assert_eq!(
+        code(refused),
+        "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS"
+    );
+}
+
+#[tokio::test]
+async fn an_outsider_cannot_read_change_activate_or_delete_an_organization() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let eve = o.user("eve").await;
+    let acme = o.create(&ada, "acme").await;
+    let read = o.orgs.get(&o.auth, &eve, by_id(&acme.id)).await;
+    assert_eq!(code(read), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    let by_slug = o
+        .orgs
+        .get(
+            &o.auth,
+            &eve,
+            OrgRef {
+                id: None,
+                slug: Some("acme"),
+            },
+        )
+        .await;
+    assert!(by_slug.is_err());
+    let change = o
+        .orgs
+        .update(
+            &o.auth,
+            &eve,
+            by_id(&acme.id),
+            UpdateOrganization {
+                name: Some("Pwned".into()),
+                ..UpdateOrganization::default()
+            },
+        )
+        .await;
+    assert_eq!(code(change), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    let activate = o
+        .orgs
+        .set_active(&o.auth, &eve, Some(by_id(&acme.id)))
+        .await;
+    assert_eq!(code(activate), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    let delete = o.orgs.delete(&o.auth, &eve, &acme.id).await;
+    assert_eq!(code(delete), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    let permission = o
+        .orgs
+        .has_permission(
+            &o.auth,
+            &eve,
+            by_id(&acme.id),
+            &Permissions::of(&[("member", &["create"])]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        permission.code(),
+        Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")
+    );
+    let unchanged = o.store.find(&acme.id).await.expect("find").expect("exists");
+    assert_eq!(unchanged, acme, "nothing changed");
+    let missing = o.orgs.get(&o.auth, &eve, by_id("nope")).await;
+    assert_eq!(code(missing), "ORGANIZATION_NOT_FOUND");
+    assert_eq!(
+        o.orgs.get(&o.auth, &eve, OrgRef::default()).await.ok(),
+        Some(None)
+    );
+}
+
+#[tokio::test]
+async fn a_session_whose_active_organization_it_no_longer_belongs_to_is_cleared_on_read() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let acme = o.create(&ada, "acme").await;
+    let member = o.join(&acme.id, &bob, "member").await;
+    o.orgs
+        .set_active(&o.auth, &bob, Some(by_id(&acme.id)))
+        .await
+        .expect("activate");
+    // Removed behind bob's back: his sessions lose the organization at once.
+    o.orgs
+        .remove_member(&o.auth, &ada, by_id(&acme.id), &member.id)
+        .await
+        .expect("remove");
+    let bob = o.reload(&bob.session.token).await;
+    assert_eq!(
+        bob.session.fields.get(ACTIVE_ORGANIZATION),
+        Some(&FieldValue::Null)
+    );
+    assert!(
+        o.orgs
+            .get(&o.auth, &bob, OrgRef::default())
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn members_need_the_permissions_of_their_roles() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let cy = o.user("cy").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "admin").await;
+    let cys = o.join(&acme.id, &cy, "member").await;
+
+    let rename = |name: &str| UpdateOrganization {
+        name: Some(name.into()),
+        ..UpdateOrganization::default()
+    };
+    let by_member = o
+        .orgs
+        .update(&o.auth, &cy, by_id(&acme.id), rename("C"))
+        .await;
+    assert_eq!(
+        code(by_member),
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION"
+    );
+    let by_admin = o
+        .orgs
+        .update(&o.auth, &bob, by_id(&acme.id), rename("Acme 2"))
+        .await
+        .expect("admin updates");
+    assert_eq!(by_admin.name, "Acme 2");
+    assert_eq!(by_admin.slug, "acme", "absent fields are kept");
+    let admin_deletes = o.orgs.delete(&o.auth, &bob, &acme.id).await;
+    assert_eq!(
+        code(admin_deletes),
+        "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION"
+    );
+    let member_removes = o
+        .orgs
+        .remove_member(&o.auth, &cy, by_id(&acme.id), &cys.id)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        member_removes.code(),
+        Some("YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER")
+    );
+    let member_promotes = o.set_role(&cy, &acme.id, &cys.id, "admin").await;
+    assert_eq!(
+        code(member_promotes),
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"
+    );
+    let admin_crowns = o.set_role(&bob, &acme.id, &cys.id, "owner").await;
+    assert_eq!(
+        code(admin_crowns),
+        "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"
+    );
+    let junk = o
+        .set_role(&ada, &acme.id, &cys.id, "superadmin")
+        .await
+        .unwrap_err();
+    assert_eq!(junk.to_string(), "ROLE_NOT_FOUND");
+    let promoted = o
+        .set_role(&ada, &acme.id, &cys.id, "admin")
+        .await
+        .expect("owner promotes");
+    assert_eq!(promoted.role.joined(), "admin");
+    let roles = o
+        .orgs
+        .member_role(&o.auth, &ada, by_id(&acme.id), Some(&cy.user.id))
+        .await
+        .expect("role");
+    assert_eq!(roles.joined(), "admin");
+    for (who, action, allowed) in [
+        (&ada, "delete", true),
+        (&bob, "delete", false),
+        (&bob, "update", true),
+    ] {
+        let granted = o
+            .orgs
+            .has_permission(
+                &o.auth,
+                who,
+                by_id(&acme.id),
+                &Permissions::of(&[("organization", &[action])]),
+            )
+            .await
+            .expect("has-permission");
+        assert_eq!(
+            granted,
+            allowed,
+            "{} organization:{action}",
+            who.user.email.as_str()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_last_owner_can_neither_leave_nor_step_down() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let acme = o.create(&ada, "acme").await;
+    let adas = o
+        .orgs
+        .active_member(&o.auth, &ada, by_id(&acme.id))
+        .await
+        .expect("member");
+    assert_eq!(
+        code(o.orgs.leave(&o.auth, &ada, &acme.id).await),
+        "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER"
+    );
+    let down = o.set_role(&ada, &acme.id, &adas.id, "member").await;
+    assert_eq!(
+        code(down),
+        "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER"
+    );
+    o.join(&acme.id, &bob, "owner").await;
+    let left = o.orgs.leave(&o.auth, &ada, &acme.id).await.expect("leave");
+    assert_eq!(left.id, adas.id);
+    let ada = o.reload(&ada.session.token).await;
+    assert_eq!(
+        ada.session.fields.get(ACTIVE_ORGANIZATION),
+        Some(&FieldValue::Null),
+        "leaving clears the active organization"
+    );
+    assert_eq!(
+        code(o.orgs.leave(&o.auth, &ada, &acme.id).await),
+        "MEMBER_NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn members_are_added_within_the_limit_and_once() {
+    let o = orgs_with(|config| config.membership_limit = 2).await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let cy = o.user("cy").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "member").await;
+    let twice = o
+        .orgs
+        .add_member(&o.auth, &acme.id, &bob.user.id, &RoleList::parse("member"))
+        .await;
+    assert_eq!(
+        code(twice),
+        "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION",
+        "even when full"
+    );
+    let full = o
+        .orgs
+        .add_member(&o.auth, &acme.id, &cy.user.id, &RoleList::parse("member"))
+        .await;
+    assert_eq!(code(full), "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED");
+    let junk = o
+        .orgs
+        .add_member(&o.auth, &acme.id, &cy.user.id, &RoleList::parse(""))
+        .await;
+    assert_eq!(code(junk), "ROLE_NOT_FOUND");
+    let nowhere = o
+        .orgs
+        .add_member(&o.auth, "nope", &cy.user.id, &RoleList::parse("member"))
+        .await;
+    assert_eq!(code(nowhere), "ORGANIZATION_NOT_FOUND");
+    let (members, total) = o
+        .orgs
+        .list_members(&o.auth, &ada, by_id(&acme.id), &MemberQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(total, 2);
+    assert_eq!(members[0].1.id, ada.user.id);
+}
+
+#[tokio::test]
+async fn deleting_clears_the_organization_from_every_members_session() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "member").await;
+    o.orgs
+        .set_active(&o.auth, &bob, Some(by_id(&acme.id)))
+        .await
+        .expect("activate");
+    let deleted = o
+        .orgs
+        .delete(&o.auth, &ada, &acme.id)
+        .await
+        .expect("delete");
+    assert_eq!(deleted.id, acme.id);
+    for token in [&ada.session.token, &bob.session.token] {
+        let context = o.reload(token).await;
+        assert_eq!(
+            context.session.fields.get(ACTIVE_ORGANIZATION),
+            Some(&FieldValue::Null)
+        );
+    }
+    assert!(o.orgs.list(&bob).await.expect("list").is_empty());
+    assert_eq!(o.store.find(&acme.id).await.expect("find"), None);
+
+    let o = orgs_with(|config| config.disable_deletion = true).await;
+    let ada = o.user("ada").await;
+    let acme = o.create(&ada, "acme").await;
+    assert_eq!(
+        code(o.orgs.delete(&o.auth, &ada, &acme.id).await),
+        "ORGANIZATION_DELETION_DISABLED"
+    );
+}
+
+#[tokio::test]
+async fn set_active_takes_an_id_or_a_slug_and_none_clears_it() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let acme = o.create(&ada, "acme").await;
+    let cleared = o.orgs.set_active(&o.auth, &ada, None).await.expect("clear");
+    assert!(cleared.is_none());
+    let ada = o.reload(&ada.session.token).await;
+    assert_eq!(Organizations::active_id(&ada.session), None);
+    let by_slug = o
+        .orgs
+        .set_active(
+            &o.auth,
+            &ada,
+            Some(OrgRef {
+                id: None,
+                slug: Some("acme"),
+            }),
+        )
+        .await
+        .expect("by slug");
+    assert_eq!(by_slug.map(|org| org.id), Some(acme.id.clone()));
+    let ada = o.reload(&ada.session.token).await;
+    assert_eq!(
+        Organizations::active_id(&ada.session),
+        Some(acme.id.as_str())
+    );
+    let member = o
+        .orgs
+        .active_member(&o.auth, &ada, OrgRef::default())
+        .await
+        .expect("active member");
+    assert_eq!(member.user_id, ada.user.id);
+    let none = o
+        .orgs
+        .active_member(&o.auth, &o.user("zed").await, OrgRef::default())
+        .await;
+    assert_eq!(code(none), "NO_ACTIVE_ORGANIZATION");
+}
