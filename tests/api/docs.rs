@@ -1,5 +1,5 @@
 //! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md,
-//! docs/email.md and docs/api-keys.md: every
+//! docs/email.md, docs/api-keys.md and docs/organizations.md: every
 //! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
 //! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
 //! stands for the server, `http://localhost:4000` for the example service.
@@ -133,6 +133,18 @@ async fn the_password_reset_example_runs_against_the_outbox_file() {
     let path = outbox.display().to_string();
     run_with("email.md", &app, &[("outbox.jsonl", path.as_str())]).await;
     let _ = std::fs::remove_file(&outbox);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_organization_example_runs() {
+    if !tools_present() {
+        return;
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    run("organizations.md", &app, None).await;
     app.stop().await;
 }
 

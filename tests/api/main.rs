@@ -25,6 +25,7 @@ mod jwt;
 mod jwt_compat;
 mod multi_instance;
 mod ops;
+mod organization;
 mod origin;
 mod password_reset;
 mod ratelimit;

@@ -12,7 +12,7 @@ use auth_ports::{ApiKeyRepo, KeyUse, PortError};
 use time::{Duration, OffsetDateTime};
 
 use crate::AppConfig;
-use crate::auth_testkit_free::NoStore;
+use crate::auth_testkit_free::{NoStore, none};
 use crate::plugins::Plugin;
 
 use auth_core::MAX_KEY_NUMBER as MAX_NUMBER;
@@ -141,10 +141,6 @@ pub(crate) fn spawn_write_back(
             write_back(&keys).await;
         }
     }))
-}
-
-fn none() -> PortError {
-    PortError::Unavailable("no database in this mode".into())
 }
 
 #[async_trait::async_trait]

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 pub(crate) struct NoStore;
 
-fn none() -> PortError {
+pub(crate) fn none() -> PortError {
     PortError::Unavailable("no database in this mode".into())
 }
 

@@ -217,6 +217,16 @@ pub struct AppConfig {
     /// `AUTH_API_KEY_CACHE_TTL_MS`: how long a key whose uses count nothing is served from
     /// memory (0: never).
     pub api_key_cache_ttl_ms: u64,
+    /// `AUTH_ORGANIZATION_ALLOW_CREATE`: users may create organizations.
+    pub organization_allow_create: bool,
+    /// `AUTH_ORGANIZATION_LIMIT`: most organizations a user may belong to and still create one
+    /// (unset: no limit).
+    #[serde(default)]
+    pub organization_limit: Option<u64>,
+    /// `AUTH_ORGANIZATION_MEMBERSHIP_LIMIT`: most members of one organization.
+    pub organization_membership_limit: u64,
+    /// `AUTH_ORGANIZATION_DISABLE_DELETION`: organizations cannot be deleted over HTTP.
+    pub organization_disable_deletion: bool,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -323,6 +333,10 @@ impl Default for AppConfig {
             api_key_sessions: false,
             api_key_max_per_user: 1000,
             api_key_cache_ttl_ms: 1000,
+            organization_allow_create: true,
+            organization_limit: None,
+            organization_membership_limit: 100,
+            organization_disable_deletion: false,
         }
     }
 }
@@ -444,6 +458,16 @@ impl std::fmt::Debug for AppConfig {
             .field("api_key_sessions", &self.api_key_sessions)
             .field("api_key_max_per_user", &self.api_key_max_per_user)
             .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
+            .field("organization_allow_create", &self.organization_allow_create)
+            .field("organization_limit", &self.organization_limit)
+            .field(
+                "organization_membership_limit",
+                &self.organization_membership_limit,
+            )
+            .field(
+                "organization_disable_deletion",
+                &self.organization_disable_deletion,
+            )
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()
@@ -527,6 +551,7 @@ impl AppConfig {
             bail!("AUTH_SMTP_URL must start with smtp:// or smtps://");
         }
         crate::api_key::validate(self)?;
+        crate::organization::validate(self)?;
         if self.password_min_length == 0 || self.password_min_length > self.password_max_length {
             bail!("AUTH_PASSWORD_MIN_LENGTH must be between 1 and AUTH_PASSWORD_MAX_LENGTH");
         }

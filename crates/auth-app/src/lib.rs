@@ -9,6 +9,7 @@ mod api_key;
 pub mod config;
 mod jwt;
 mod ops;
+mod organization;
 mod plugins;
 mod secret;
 pub mod telemetry;
@@ -397,6 +398,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         vec![
             Plugin::http(jwt::offline_plugin(config)),
             api_key::offline_plugin(config).1,
+            organization::offline_plugin(config),
         ],
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -459,7 +461,12 @@ impl Application {
         };
         let (api_keys, api_key_plugin) =
             api_key::plugin(&config, Arc::new(store.clone()), redis.as_ref());
-        let mut extra = vec![Plugin::http(jwt::plugin(tokens)), api_key_plugin];
+        let (_, organization_plugin) = organization::plugin(&config, Arc::new(store.clone()));
+        let mut extra = vec![
+            Plugin::http(jwt::plugin(tokens)),
+            api_key_plugin,
+            organization_plugin,
+        ];
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
         let core_plugins = core_plugins(&plugins);

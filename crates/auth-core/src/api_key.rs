@@ -1049,7 +1049,10 @@ impl ApiKeys {
             return Err(self.refused(auth, key, refusal).await);
         }
         let reserved = if self.leasable(key) {
-            if let Some(used) = self.leases.take(key, now, self.config.cache_ttl) {
+            if let Some((used, low)) = self.leases.take(key, now, self.config.cache_ttl) {
+                if low {
+                    self.reserve_ahead(key, now).await;
+                }
                 return Ok(used);
             }
             let size = self.leases.size_for(&key.id, key.remaining);
@@ -1101,6 +1104,31 @@ impl ApiKeys {
                 Err(refuse(codes::INVALID_API_KEY))
             }
         }
+    }
+
+    /// Reserves a key's next block before its lease runs out (one request per block pays for
+    /// it, holding the key's claim); a failure only leaves the next requests to reserve.
+    async fn reserve_ahead(&self, key: &ApiKey, now: OffsetDateTime) {
+        let size = self.leases.size_for(&key.id, key.remaining);
+        if size <= 1 {
+            return;
+        }
+        let Some(claim) = self.leases.claim(&key.id) else {
+            return;
+        };
+        let reserved = match &self.counters {
+            Some(counters) => counters.reserve(key, now, size).await,
+            None => self.keys.reserve(&key.id, now, size).await,
+        };
+        let granted = match reserved {
+            Ok(Reserved::Granted { counters, uses }) => Some((uses, counters.remaining)),
+            Ok(Reserved::Refused(_) | Reserved::Gone) => None,
+            Err(error) => {
+                tracing::warn!(error = %error, "an api key's next block was not reserved");
+                None
+            }
+        };
+        claim.end(granted, now);
     }
 
     /// Writes the counters the shared counters changed to the database (Better-Auth's

@@ -12,7 +12,8 @@ use auth_domain::{
     DomainError, FieldKind, FieldSpec, FieldValue, Fields, Model, Permissions, Session, User,
     UserId,
 };
-use auth_ports::{MemberAdded, MemberQuery, OrganizationRepo, PortError};
+use auth_ports::{MemberAdded, OrganizationRepo, PortError};
+pub use auth_ports::{MemberQuery, MemberSort};
 
 use crate::plugin::AuthPlugin;
 use crate::{Auth, AuthContext, AuthError, PluginError, PluginErrorKind};

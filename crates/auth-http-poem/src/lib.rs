@@ -17,6 +17,7 @@ pub mod dto;
 mod error;
 mod guard;
 pub mod jwt;
+pub mod organization;
 pub mod origin;
 pub mod payload;
 mod plugin;

@@ -32,6 +32,8 @@ pub(super) struct Leases {
 struct Lease {
     /// Uses still to spend here.
     left: i64,
+    /// Uses of the last block reserved: under half of it left, the next is reserved ahead.
+    block: i64,
     /// What the shared counters had left after the last reservation.
     shared: Option<i64>,
     /// When the uses were reserved.
@@ -46,6 +48,7 @@ impl Lease {
     fn empty() -> Self {
         Self {
             left: 0,
+            block: 0,
             shared: None,
             leased_at: OffsetDateTime::UNIX_EPOCH,
             generation: 0,
@@ -61,13 +64,16 @@ impl Leases {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// One use from this process's lease of the key, if it holds one younger than `ttl`.
+    /// One use from this process's lease of the key, if it holds one younger than `ttl`, and
+    /// whether the lease runs low (under half of its last block left, and no reservation in
+    /// flight): then the caller reserves the next block ahead, so that requests seldom find the
+    /// lease empty and fall back to counting one use at a time.
     pub(super) fn take(
         &self,
         key: &ApiKey,
         now: OffsetDateTime,
         ttl: Duration,
-    ) -> Option<ApiKeyUse> {
+    ) -> Option<(ApiKeyUse, bool)> {
         let mut by_key = self.by_key();
         let lease = by_key.get_mut(&key.id)?;
         if lease.left <= 0 || now - lease.leased_at >= ttl {
@@ -75,13 +81,15 @@ impl Leases {
             return None;
         }
         lease.left -= 1;
-        Some(ApiKeyUse {
+        let low = !lease.reserving && lease.left.saturating_mul(2) < lease.block;
+        let used = ApiKeyUse {
             // What is left everywhere, as far as this process knows.
             remaining: lease.shared.map(|shared| shared + lease.left),
             last_refill_at: key.last_refill_at,
             request_count: key.request_count,
             last_request: now,
-        })
+        };
+        Some((used, low))
     }
 
     /// How many uses to reserve next: one near the end of the quota, else a hundredth of what
@@ -144,6 +152,7 @@ impl Leases {
             && lease.generation == generation
         {
             lease.left += uses.max(0);
+            lease.block = uses.max(0);
             lease.shared = shared;
             lease.leased_at = now;
         }
@@ -222,10 +231,33 @@ mod tests {
             "the last known share wins"
         );
         let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
-        let first = leases.take(&key, T0, TTL).expect("leased");
+        let (first, low) = leases.take(&key, T0, TTL).expect("leased");
         assert_eq!(first.remaining, Some(20_001));
-        assert!(leases.take(&key, T0, TTL).is_some());
+        assert!(!low, "one of two left: half, not under");
+        let (_, low) = leases.take(&key, T0, TTL).expect("leased");
+        assert!(low, "none of two left");
         assert!(leases.take(&key, T0, TTL).is_none(), "spent");
+    }
+
+    #[test]
+    fn a_lease_asks_for_the_next_block_once_under_half_and_not_while_reserving() {
+        let leases = Leases::default();
+        let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
+        leases
+            .claim("k")
+            .expect("claimed")
+            .end(Some((4, Some(50_000))), T0);
+        let low = |leases: &Leases| leases.take(&key, T0, TTL).expect("leased").1;
+        assert!(!low(&leases), "three of four left");
+        assert!(!low(&leases), "two of four left: half");
+        let ahead = leases.claim("k").expect("the next block is claimed");
+        assert!(!low(&leases), "under half, but a reservation is in flight");
+        ahead.end(Some((4, Some(49_000))), T0);
+        assert_eq!(
+            leases.take(&key, T0, TTL).map(|(used, _)| used.remaining),
+            Some(Some(49_004)),
+            "the next block adds to the one left: 5, then 4 after this use"
+        );
     }
 
     #[test]

@@ -1,0 +1,733 @@
+//! The organization plugin (Better-Auth's `organization()`): the `/organization/*` routes on
+//! its use cases. Server-only operations (`addMember`) are Rust calls on
+//! [`auth_core::Organizations`], never routes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use auth_core::{
+    CreateOrganization, MemberQuery, MemberSort, OrgRef, Organizations, UpdateOrganization,
+};
+use auth_domain::date::to_json as iso;
+use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::{Permissions, User, UserId};
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Object, OpenApi, Tags};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::payload::{BaJson, Reply};
+use crate::plugin::{HttpPlugin, PluginApi};
+use crate::session_ctx::require;
+use crate::state::HttpState;
+
+/// The organization plugin over its use cases.
+#[derive(Debug, Clone)]
+pub struct OrganizationPlugin {
+    orgs: Organizations,
+}
+
+impl OrganizationPlugin {
+    /// The plugin.
+    #[must_use]
+    pub fn new(orgs: Organizations) -> Self {
+        Self { orgs }
+    }
+
+    /// The use cases (for Rust callers: `add_member`).
+    #[must_use]
+    pub fn organizations(&self) -> &Organizations {
+        &self.orgs
+    }
+}
+
+impl HttpPlugin for OrganizationPlugin {
+    fn id(&self) -> &'static str {
+        "organization"
+    }
+
+    fn api(&self, state: &Arc<HttpState>) -> Option<PluginApi> {
+        Some(PluginApi::new(OrganizationApi {
+            state: state.clone(),
+            orgs: self.orgs.clone(),
+        }))
+    }
+
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
+    }
+}
+
+/// An organization on the wire. `metadata` is the stored JSON text as a string, except in the
+/// answers to `create` and `update`, where it is parsed (Better-Auth's quirk).
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "Organization", rename_all = "camelCase")]
+pub struct OrganizationDto {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Logo URL.
+    pub logo: Option<String>,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// The metadata: JSON text, or (from create and update) the object it holds.
+    pub metadata: Option<Value>,
+}
+
+impl OrganizationDto {
+    /// As stored: metadata as its JSON text.
+    fn stored(organization: &Organization) -> Self {
+        Self {
+            id: organization.id.clone(),
+            name: organization.name.clone(),
+            slug: organization.slug.clone(),
+            logo: organization.logo.clone(),
+            created_at: iso(organization.created_at),
+            metadata: organization.metadata.clone().map(Value::String),
+        }
+    }
+
+    /// With the metadata parsed back to an object.
+    fn parsed(organization: &Organization) -> Self {
+        Self {
+            metadata: organization
+                .metadata
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
+            ..Self::stored(organization)
+        }
+    }
+}
+
+/// A membership on the wire.
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "Member", rename_all = "camelCase")]
+pub struct MemberDto {
+    /// Id.
+    pub id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// The member.
+    pub user_id: String,
+    /// Its roles, joined by `,`.
+    pub role: String,
+    /// ISO-8601 time it joined.
+    pub created_at: String,
+}
+
+impl From<&Member> for MemberDto {
+    fn from(member: &Member) -> Self {
+        Self {
+            id: member.id.clone(),
+            organization_id: member.organization_id.clone(),
+            user_id: member.user_id.as_str().to_owned(),
+            role: member.role.joined(),
+            created_at: iso(member.created_at),
+        }
+    }
+}
+
+/// The member's user, as member lists carry it.
+#[derive(Debug, Clone, Object, Serialize)]
+#[oai(rename = "MemberUser")]
+pub struct MemberUserDto {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Avatar URL.
+    pub image: Option<String>,
+}
+
+/// A membership with its user.
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "MemberWithUser", rename_all = "camelCase")]
+pub struct MemberWithUserDto {
+    /// Id.
+    pub id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// The member.
+    pub user_id: String,
+    /// Its roles, joined by `,`.
+    pub role: String,
+    /// ISO-8601 time it joined.
+    pub created_at: String,
+    /// The user.
+    pub user: MemberUserDto,
+}
+
+impl MemberWithUserDto {
+    fn new(member: &Member, user: &User) -> Self {
+        let member = MemberDto::from(member);
+        Self {
+            id: member.id,
+            organization_id: member.organization_id,
+            user_id: member.user_id,
+            role: member.role,
+            created_at: member.created_at,
+            user: MemberUserDto {
+                id: user.id.as_str().to_owned(),
+                name: user.name.clone(),
+                email: user.email.as_str().to_owned(),
+                image: user.image.clone(),
+            },
+        }
+    }
+}
+
+/// `create`'s answer: the organization (metadata parsed) with its members.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "CreatedOrganization", rename_all = "camelCase")]
+struct CreatedDto {
+    id: String,
+    name: String,
+    slug: String,
+    logo: Option<String>,
+    created_at: String,
+    /// The metadata object, absent when none was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    metadata: Option<Value>,
+    members: Vec<MemberDto>,
+}
+
+/// `POST /organization/create` body.
+#[derive(Debug, Object)]
+#[oai(rename = "CreateOrganizationRequest", rename_all = "camelCase")]
+struct CreateBody {
+    /// Display name.
+    name: String,
+    /// Unique slug.
+    slug: String,
+    /// Logo URL.
+    logo: Option<String>,
+    /// A JSON object.
+    metadata: Option<BTreeMap<String, Value>>,
+    /// Leave the session's active organization as it is.
+    keep_current_active_organization: Option<bool>,
+}
+
+/// The changes of `POST /organization/update`.
+#[derive(Debug, Object)]
+#[oai(rename = "OrganizationChanges", rename_all = "camelCase")]
+struct Changes {
+    /// New name.
+    name: Option<String>,
+    /// New slug.
+    slug: Option<String>,
+    /// New logo; null clears it.
+    logo: MaybeUndefined<String>,
+    /// New metadata object; null clears it.
+    metadata: MaybeUndefined<BTreeMap<String, Value>>,
+}
+
+/// `POST /organization/update` body.
+#[derive(Debug, Object)]
+#[oai(rename = "UpdateOrganizationRequest", rename_all = "camelCase")]
+struct UpdateBody {
+    /// What changes.
+    data: Changes,
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+}
+
+/// A body naming one organization.
+#[derive(Debug, Object)]
+#[oai(rename = "OrganizationIdRequest", rename_all = "camelCase")]
+struct OrganizationIdBody {
+    /// The organization.
+    organization_id: String,
+}
+
+/// `POST /organization/set-active` body.
+#[derive(Debug, Object)]
+#[oai(rename = "SetActiveOrganizationRequest", rename_all = "camelCase")]
+struct SetActiveBody {
+    /// The organization; null clears the active one.
+    organization_id: MaybeUndefined<String>,
+    /// Or its slug.
+    organization_slug: Option<String>,
+}
+
+/// `POST /organization/check-slug` body.
+#[derive(Debug, Object)]
+#[oai(rename = "CheckSlugRequest")]
+struct CheckSlugBody {
+    /// The slug.
+    slug: String,
+}
+
+/// `{"status": true}`.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "OrganizationStatus")]
+struct Status {
+    /// Always `true`.
+    status: bool,
+}
+
+/// `get-active-member-role`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "MemberRole")]
+struct RoleDto {
+    /// The roles, joined by `,`.
+    role: String,
+}
+
+/// `list-members`' answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "MemberList")]
+struct MembersDto {
+    /// The page.
+    members: Vec<MemberWithUserDto>,
+    /// How many members match in all.
+    total: u64,
+}
+
+/// `POST /organization/remove-member` body.
+#[derive(Debug, Object)]
+#[oai(rename = "RemoveMemberRequest", rename_all = "camelCase")]
+struct RemoveBody {
+    /// A member id, or (with an `@`) the member's email.
+    member_id_or_email: String,
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+}
+
+/// `remove-member`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "RemovedMember")]
+struct RemovedDto {
+    /// The removed membership.
+    member: MemberDto,
+}
+
+/// `POST /organization/update-member-role` body.
+#[derive(Debug, Object)]
+#[oai(rename = "UpdateMemberRoleRequest", rename_all = "camelCase")]
+struct UpdateRoleBody {
+    /// A role, roles joined by `,`, or a list of roles.
+    role: Value,
+    /// The membership.
+    member_id: String,
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+}
+
+/// `POST /organization/has-permission` body.
+#[derive(Debug, Object)]
+#[oai(rename = "HasPermissionRequest", rename_all = "camelCase")]
+struct HasPermissionBody {
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+    /// `resource -> actions`, every one needed.
+    permissions: Option<BTreeMap<String, Vec<String>>>,
+    /// The same, under its deprecated name.
+    permission: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// `has-permission`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "HasPermission")]
+struct HasPermissionDto {
+    /// Always null.
+    error: Option<String>,
+    /// Whether the caller's roles grant every permission asked.
+    success: bool,
+}
+
+#[derive(Tags)]
+enum OrganizationTags {
+    /// Organizations: members, roles and the active organization.
+    Organization,
+}
+
+struct OrganizationApi {
+    state: Arc<HttpState>,
+    orgs: Organizations,
+}
+
+fn named<'a>(id: Option<&'a str>, slug: Option<&'a str>) -> OrgRef<'a> {
+    OrgRef { id, slug }
+}
+
+/// Roles as submitted: a string (maybe joined by `,`) or a list of strings.
+fn roles(value: &Value) -> Result<RoleList, ApiError> {
+    match value {
+        Value::String(text) => Ok(RoleList::parse(text)),
+        Value::Array(items) => {
+            let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+            names
+                .map(|names| RoleList::from_list(&names))
+                .ok_or_else(|| ApiError::validation("[body.role] Invalid input"))
+        }
+        _ => Err(ApiError::validation("[body.role] Invalid input")),
+    }
+}
+
+fn metadata_text(metadata: &BTreeMap<String, Value>) -> String {
+    serde_json::to_string(metadata).unwrap_or_default()
+}
+
+#[OpenApi(tag = "OrganizationTags::Organization")]
+impl OrganizationApi {
+    /// Create an organization; the caller becomes its owner and, unless asked not to, it
+    /// becomes the session's active organization.
+    #[oai(path = "/organization/create", method = "post")]
+    async fn create(
+        &self,
+        request: &Request,
+        body: BaJson<CreateBody>,
+    ) -> Result<Reply<CreatedDto>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        let input = CreateOrganization {
+            name: body.name,
+            slug: body.slug,
+            logo: body.logo,
+            metadata: body.metadata.as_ref().map(metadata_text),
+            keep_current_active: body.keep_current_active_organization.unwrap_or(false),
+        };
+        let created = self
+            .orgs
+            .create(self.state.auth(), &loaded.context, input)
+            .await?;
+        let organization = OrganizationDto::parsed(&created.organization);
+        Ok(Reply::new(CreatedDto {
+            id: organization.id,
+            name: organization.name,
+            slug: organization.slug,
+            logo: organization.logo,
+            created_at: organization.created_at,
+            metadata: organization.metadata,
+            members: created.members.iter().map(MemberDto::from).collect(),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Change an organization (needs `organization:update`).
+    #[oai(path = "/organization/update", method = "post")]
+    async fn update(
+        &self,
+        request: &Request,
+        body: BaJson<UpdateBody>,
+    ) -> Result<Reply<OrganizationDto>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        let changes = body.data;
+        let change = UpdateOrganization {
+            name: changes.name,
+            slug: changes.slug,
+            logo: match changes.logo {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(logo) => Some(Some(logo)),
+            },
+            metadata: match changes.metadata {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(metadata) => Some(Some(metadata_text(&metadata))),
+            },
+        };
+        let updated = self
+            .orgs
+            .update(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                change,
+            )
+            .await?;
+        Ok(Reply::new(OrganizationDto::parsed(&updated)).cookies(loaded.cookies))
+    }
+
+    /// Delete an organization with its members, invitations, teams and roles (needs
+    /// `organization:delete`).
+    #[oai(path = "/organization/delete", method = "post")]
+    async fn delete(
+        &self,
+        request: &Request,
+        body: BaJson<OrganizationIdBody>,
+    ) -> Result<Reply<OrganizationDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let deleted = self
+            .orgs
+            .delete(self.state.auth(), &loaded.context, &body.0.organization_id)
+            .await?;
+        Ok(Reply::new(OrganizationDto::stored(&deleted)).cookies(loaded.cookies))
+    }
+
+    /// Make an organization the session's active one, by id or slug; null clears it.
+    #[oai(path = "/organization/set-active", method = "post")]
+    async fn set_active(
+        &self,
+        request: &Request,
+        body: BaJson<SetActiveBody>,
+    ) -> Result<Reply<Option<OrganizationDto>>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        let target = match (&body.organization_id, body.organization_slug.as_deref()) {
+            (MaybeUndefined::Value(id), _) => Some(named(Some(id.as_str()), None)),
+            (MaybeUndefined::Null, _) | (MaybeUndefined::Undefined, None) => None,
+            (MaybeUndefined::Undefined, Some(slug)) => Some(named(None, Some(slug))),
+        };
+        let active = self
+            .orgs
+            .set_active(self.state.auth(), &loaded.context, target)
+            .await?;
+        Ok(Reply::new(active.as_ref().map(OrganizationDto::stored)).cookies(loaded.cookies))
+    }
+
+    /// An organization the caller belongs to, by id or slug, else the active one; null when
+    /// neither is given and none is active.
+    #[oai(path = "/organization/get-organization", method = "get")]
+    async fn get_organization(
+        &self,
+        request: &Request,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        #[oai(name = "organizationSlug")] organization_slug: Query<Option<String>>,
+    ) -> Result<Reply<Option<OrganizationDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let found = self
+            .orgs
+            .get(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), organization_slug.0.as_deref()),
+            )
+            .await?;
+        Ok(Reply::new(found.as_ref().map(OrganizationDto::stored)).cookies(loaded.cookies))
+    }
+
+    /// The organizations the caller is a member of.
+    #[oai(path = "/organization/list", method = "get")]
+    async fn list(&self, request: &Request) -> Result<Reply<Vec<OrganizationDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let organizations = self.orgs.list(&loaded.context).await?;
+        let body = organizations.iter().map(OrganizationDto::stored).collect();
+        Ok(Reply::new(body).cookies(loaded.cookies))
+    }
+
+    /// Whether a slug is free: `{"status": true}`, else `400 ORGANIZATION_SLUG_ALREADY_TAKEN`.
+    #[oai(path = "/organization/check-slug", method = "post")]
+    async fn check_slug(
+        &self,
+        request: &Request,
+        body: BaJson<CheckSlugBody>,
+    ) -> Result<Reply<Status>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        self.orgs.check_slug(&body.0.slug).await?;
+        Ok(Reply::new(Status { status: true }).cookies(loaded.cookies))
+    }
+
+    /// The caller's membership of the active organization, with its user.
+    #[oai(path = "/organization/get-active-member", method = "get")]
+    async fn get_active_member(
+        &self,
+        request: &Request,
+    ) -> Result<Reply<MemberWithUserDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let context = &loaded.context;
+        let member = self
+            .orgs
+            .active_member(self.state.auth(), context, OrgRef::default())
+            .await?;
+        let body = MemberWithUserDto::new(&member, &context.user);
+        Ok(Reply::new(body).cookies(loaded.cookies))
+    }
+
+    /// The roles of the caller (or of another member, by user id) in the active or named
+    /// organization.
+    #[oai(path = "/organization/get-active-member-role", method = "get")]
+    async fn get_active_member_role(
+        &self,
+        request: &Request,
+        #[oai(name = "userId")] user_id: Query<Option<String>>,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        #[oai(name = "organizationSlug")] organization_slug: Query<Option<String>>,
+    ) -> Result<Reply<RoleDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let user_id = user_id.0.map(UserId::new);
+        let roles = self
+            .orgs
+            .member_role(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), organization_slug.0.as_deref()),
+                user_id.as_ref(),
+            )
+            .await?;
+        Ok(Reply::new(RoleDto {
+            role: roles.joined(),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// A page of the members of the active or named organization, with their users.
+    #[oai(path = "/organization/list-members", method = "get")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per query parameter"
+    )]
+    async fn list_members(
+        &self,
+        request: &Request,
+        #[oai(validator(minimum(value = "0")))] limit: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0")))] offset: Query<Option<u64>>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+        #[oai(name = "sortDirection")] sort_direction: Query<Option<String>>,
+        #[oai(name = "filterField")] filter_field: Query<Option<String>>,
+        #[oai(name = "filterValue")] filter_value: Query<Option<String>>,
+        #[oai(name = "filterOperator")] filter_operator: Query<Option<String>>,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        #[oai(name = "organizationSlug")] organization_slug: Query<Option<String>>,
+    ) -> Result<Reply<MembersDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let sort = match sort_by.0.as_deref() {
+            None | Some("createdAt") => MemberSort::CreatedAt,
+            Some("role") => MemberSort::Role,
+            Some("userId") => MemberSort::UserId,
+            Some(_) => return Err(ApiError::validation("[query.sortBy] Invalid input")),
+        };
+        let descending = match sort_direction.0.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(ApiError::validation("[query.sortDirection] Invalid input")),
+        };
+        let role = match (filter_field.0.as_deref(), filter_operator.0.as_deref()) {
+            (None, _) => None,
+            (Some("role"), None | Some("eq")) => filter_value.0,
+            _ => return Err(ApiError::validation("[query.filterField] Invalid input")),
+        };
+        let query = MemberQuery {
+            limit: limit.0.unwrap_or(self.orgs.config().membership_limit),
+            offset: offset.0.unwrap_or(0),
+            sort,
+            descending,
+            role,
+        };
+        let (members, total) = self
+            .orgs
+            .list_members(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), organization_slug.0.as_deref()),
+                &query,
+            )
+            .await?;
+        let members = members
+            .iter()
+            .map(|(member, user)| MemberWithUserDto::new(member, user))
+            .collect();
+        Ok(Reply::new(MembersDto { members, total }).cookies(loaded.cookies))
+    }
+
+    /// Remove a member, by member id or email (needs `member:delete`).
+    #[oai(path = "/organization/remove-member", method = "post")]
+    async fn remove_member(
+        &self,
+        request: &Request,
+        body: BaJson<RemoveBody>,
+    ) -> Result<Reply<RemovedDto>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        let removed = self
+            .orgs
+            .remove_member(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &body.member_id_or_email,
+            )
+            .await?;
+        Ok(Reply::new(RemovedDto {
+            member: MemberDto::from(&removed),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Give a member other roles (needs `member:update`; only an owner gives or takes the
+    /// owner role).
+    #[oai(path = "/organization/update-member-role", method = "post")]
+    async fn update_member_role(
+        &self,
+        request: &Request,
+        body: BaJson<UpdateRoleBody>,
+    ) -> Result<Reply<MemberDto>, ApiError> {
+        let body = body.0;
+        let roles = roles(&body.role)?;
+        let loaded = require(&self.state, request).await?;
+        let updated = self
+            .orgs
+            .update_member_role(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &body.member_id,
+                &roles,
+            )
+            .await?;
+        Ok(Reply::new(MemberDto::from(&updated)).cookies(loaded.cookies))
+    }
+
+    /// Leave an organization (the last owner cannot).
+    #[oai(path = "/organization/leave", method = "post")]
+    async fn leave(
+        &self,
+        request: &Request,
+        body: BaJson<OrganizationIdBody>,
+    ) -> Result<Reply<MemberDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let left = self
+            .orgs
+            .leave(self.state.auth(), &loaded.context, &body.0.organization_id)
+            .await?;
+        Ok(Reply::new(MemberDto::from(&left)).cookies(loaded.cookies))
+    }
+
+    /// Whether the caller's roles in the active or named organization grant every permission
+    /// asked.
+    #[oai(path = "/organization/has-permission", method = "post")]
+    async fn has_permission(
+        &self,
+        request: &Request,
+        body: BaJson<HasPermissionBody>,
+    ) -> Result<Reply<HasPermissionDto>, ApiError> {
+        let body = body.0;
+        let asked = match (body.permissions, body.permission) {
+            (Some(permissions), None) | (None, Some(permissions)) => Permissions(permissions),
+            _ => {
+                return Err(ApiError::validation(
+                    "invalid permission check. you must provide exactly one of permission or permissions",
+                ));
+            }
+        };
+        let loaded = require(&self.state, request).await?;
+        let success = self
+            .orgs
+            .has_permission(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &asked,
+            )
+            .await?;
+        Ok(Reply::new(HasPermissionDto {
+            error: None,
+            success,
+        })
+        .cookies(loaded.cookies))
+    }
+}

@@ -1,0 +1,608 @@
+//! Organizations over real HTTP with several users, on SQLite and Postgres: creation and the
+//! active organization in `get-session`, outsiders and members trying what their roles do not
+//! allow, junk roles, the last-owner rules, member lists, and deletion with its cleanup.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, base_config, client, expect_error, start_app};
+use auth_domain::UserId;
+use auth_domain::organization::{Member, RoleList};
+use auth_ports::{Clock, MemberAdded, OrganizationRepo};
+use auth_store_seaorm::test_db::TestDatabase;
+use auth_store_seaorm::{SeaOrmStore, StoreConfig};
+
+const PASSWORD: &str = "password-123";
+
+/// One signed-in user with a cookie jar of its own.
+struct User {
+    client: reqwest::Client,
+    id: String,
+}
+
+impl User {
+    async fn sign_up(app: &TestApp, email: &str) -> Self {
+        let client = client(true);
+        let response = client
+            .post(app.url("/sign-up/email"))
+            .json(&json!({"name": email, "email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("sign-up");
+        let body: Value = response.json().await.expect("json");
+        let id = body["user"]["id"].as_str().expect("user id").to_owned();
+        Self { client, id }
+    }
+
+    async fn post(&self, app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(app.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn get(&self, app: &TestApp, path: &str) -> reqwest::Response {
+        self.client
+            .get(app.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn json(&self, app: &TestApp, path: &str, body: &Value) -> Value {
+        let response = self.post(app, path, body).await;
+        assert_eq!(response.status(), 200, "{path} {body}");
+        response.json().await.expect("json")
+    }
+
+    async fn session(&self, app: &TestApp) -> Value {
+        self.get(app, "/get-session")
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+/// An app and a store on the same database, for what only the server may do (`addMember`).
+struct World {
+    app: TestApp,
+    store: SeaOrmStore,
+}
+
+async fn worlds() -> Vec<World> {
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    let mut worlds = Vec::new();
+    for database in databases {
+        let url = database.url.clone();
+        let app = start_app(base_config(&url), Some(database)).await;
+        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
+            .await
+            .expect("store");
+        worlds.push(World { app, store });
+    }
+    worlds
+}
+
+impl World {
+    /// Adds a member the way a Rust caller of `addMember` does.
+    async fn add(&self, organization_id: &str, user: &User, role: &str) -> String {
+        let member = Member {
+            id: format!("m-{}-{}", organization_id, user.id),
+            organization_id: organization_id.to_owned(),
+            user_id: UserId::new(user.id.clone()),
+            role: RoleList::parse(role),
+            created_at: self.app.clock.now() + time::Duration::minutes(1),
+        };
+        let added = self.store.add_member(&member, 100).await.expect("add");
+        assert_eq!(added, MemberAdded::Added);
+        member.id
+    }
+}
+
+async fn create(app: &TestApp, owner: &User, slug: &str) -> Value {
+    owner
+        .json(
+            app,
+            "/organization/create",
+            &json!({"name": format!("Org {slug}"), "slug": slug, "metadata": {"plan": "pro"}}),
+        )
+        .await
+}
+
+async fn create_id(app: &TestApp, owner: &User, slug: &str) -> String {
+    let created = create(app, owner, slug).await;
+    created["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn an_owner_creates_an_organization_that_becomes_active_and_listed() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let before = ada.session(app).await;
+        assert_eq!(
+            before["session"]["activeOrganizationId"],
+            Value::Null,
+            "null until one is active: {before}"
+        );
+        let created = create(app, &ada, "acme").await;
+        let id = created["id"].as_str().expect("id").to_owned();
+        assert_eq!(created["slug"], "acme");
+        assert_eq!(
+            created["metadata"],
+            json!({"plan": "pro"}),
+            "parsed on create"
+        );
+        assert_eq!(created["members"][0]["role"], "owner");
+        assert_eq!(created["members"][0]["userId"], ada.id.as_str());
+        assert_eq!(
+            ada.session(app).await["session"]["activeOrganizationId"],
+            id.as_str()
+        );
+
+        let read: Value = ada
+            .get(
+                app,
+                &format!("/organization/get-organization?organizationId={id}"),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(read["metadata"], r#"{"plan":"pro"}"#, "as stored elsewhere");
+        let listed: Value = ada
+            .get(app, "/organization/list")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed.as_array().map(Vec::len), Some(1));
+        assert_eq!(listed[0]["id"], id.as_str());
+
+        let taken = ada
+            .post(app, "/organization/check-slug", &json!({"slug": "acme"}))
+            .await;
+        expect_error(taken, 400, Some("ORGANIZATION_SLUG_ALREADY_TAKEN")).await;
+        let free = ada
+            .json(app, "/organization/check-slug", &json!({"slug": "free"}))
+            .await;
+        assert_eq!(free, json!({"status": true}));
+        let again = ada
+            .post(
+                app,
+                "/organization/create",
+                &json!({"name": "X", "slug": "acme"}),
+            )
+            .await;
+        expect_error(again, 400, Some("ORGANIZATION_ALREADY_EXISTS")).await;
+
+        let updated = ada
+            .json(
+                app,
+                "/organization/update",
+                &json!({"data": {"name": "Acme Ltd", "metadata": {"plan": "team"}}}),
+            )
+            .await;
+        assert_eq!(updated["name"], "Acme Ltd");
+        assert_eq!(updated["slug"], "acme");
+        assert_eq!(
+            updated["metadata"],
+            json!({"plan": "team"}),
+            "parsed on update"
+        );
+
+        let cleared = ada
+            .json(
+                app,
+                "/organization/set-active",
+                &json!({"organizationId": null}),
+            )
+            .await;
+        assert_eq!(cleared, Value::Null);
+        assert_eq!(
+            ada.session(app).await["session"]["activeOrganizationId"],
+            Value::Null
+        );
+        let by_slug = ada
+            .json(
+                app,
+                "/organization/set-active",
+                &json!({"organizationSlug": "acme"}),
+            )
+            .await;
+        assert_eq!(by_slug["id"], id.as_str());
+        world.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn outsiders_and_signed_out_callers_cannot_reach_an_organization() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let eve = User::sign_up(app, "eve@example.com").await;
+        let id = create_id(app, &ada, "acme").await;
+        let read = eve
+            .get(
+                app,
+                &format!("/organization/get-organization?organizationId={id}"),
+            )
+            .await;
+        expect_error(read, 403, Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION")).await;
+        let activate = eve
+            .post(
+                app,
+                "/organization/set-active",
+                &json!({"organizationId": id}),
+            )
+            .await;
+        expect_error(
+            activate,
+            403,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        let update = eve
+            .post(
+                app,
+                "/organization/update",
+                &json!({"organizationId": id, "data": {"name": "Pwned"}}),
+            )
+            .await;
+        expect_error(
+            update,
+            400,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        let delete = eve
+            .post(app, "/organization/delete", &json!({"organizationId": id}))
+            .await;
+        expect_error(
+            delete,
+            400,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        let permission = eve
+            .post(
+                app,
+                "/organization/has-permission",
+                &json!({"organizationId": id, "permissions": {"member": ["create"]}}),
+            )
+            .await;
+        expect_error(
+            permission,
+            401,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        let members = eve
+            .get(
+                app,
+                &format!("/organization/list-members?organizationId={id}"),
+            )
+            .await;
+        expect_error(
+            members,
+            400,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        let anonymous = client(false)
+            .get(app.url("/organization/list"))
+            .send()
+            .await
+            .expect("request");
+        expect_error(anonymous, 401, Some("UNAUTHORIZED")).await;
+        let read: Value = ada
+            .get(
+                app,
+                &format!("/organization/get-organization?organizationId={id}"),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(read["name"], "Org acme", "nothing changed");
+        world.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn members_are_held_to_their_roles_and_junk_roles_change_nothing() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let cy = User::sign_up(app, "cy@example.com").await;
+        let id = create_id(app, &ada, "acme").await;
+        let bobs = world.add(&id, &bob, "admin").await;
+        let cys = world.add(&id, &cy, "member").await;
+        cy.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": id}),
+        )
+        .await;
+        bob.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": id}),
+        )
+        .await;
+
+        let update = cy
+            .post(app, "/organization/update", &json!({"data": {"name": "C"}}))
+            .await;
+        expect_error(
+            update,
+            403,
+            Some("YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION"),
+        )
+        .await;
+        let delete = bob
+            .post(app, "/organization/delete", &json!({"organizationId": id}))
+            .await;
+        expect_error(
+            delete,
+            403,
+            Some("YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION"),
+        )
+        .await;
+        let remove = cy
+            .post(
+                app,
+                "/organization/remove-member",
+                &json!({"memberIdOrEmail": bobs}),
+            )
+            .await;
+        expect_error(
+            remove,
+            401,
+            Some("YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER"),
+        )
+        .await;
+        let promote = cy
+            .post(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": cys, "role": "admin"}),
+            )
+            .await;
+        expect_error(
+            promote,
+            403,
+            Some("YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"),
+        )
+        .await;
+        let crown = bob
+            .post(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": cys, "role": ["member", "owner"]}),
+            )
+            .await;
+        expect_error(
+            crown,
+            403,
+            Some("YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER"),
+        )
+        .await;
+
+        for junk in [
+            json!("superadmin"),
+            json!(""),
+            json!([]),
+            json!(" , "),
+            json!("owner\u{0}"),
+            json!(["admin", 1]),
+            json!({"role": "admin"}),
+            json!(7),
+        ] {
+            let response = bob
+                .post(
+                    app,
+                    "/organization/update-member-role",
+                    &json!({"memberId": cys, "role": junk}),
+                )
+                .await;
+            assert_eq!(response.status(), 400, "{junk}");
+            let body: Value = response.json().await.expect("json error");
+            assert!(body["message"].is_string(), "{body}");
+        }
+        let role: Value = cy
+            .get(app, "/organization/get-active-member-role")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(role, json!({"role": "member"}), "the junk changed nothing");
+        let named = bob
+            .post(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": cys, "role": "superadmin"}),
+            )
+            .await;
+        let body = expect_error(named, 400, Some("ROLE_NOT_FOUND")).await;
+        assert_eq!(body["message"], "ROLE_NOT_FOUND: superadmin");
+
+        let promoted = bob
+            .json(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": cys, "role": ["admin"]}),
+            )
+            .await;
+        assert_eq!(promoted["role"], "admin");
+        for (who, action, granted) in [
+            (&ada, "delete", true),
+            (&bob, "delete", false),
+            (&cy, "update", true),
+        ] {
+            let answer = who
+                .json(
+                    app,
+                    "/organization/has-permission",
+                    &json!({"organizationId": id, "permissions": {"organization": [action]}}),
+                )
+                .await;
+            assert_eq!(
+                answer,
+                json!({"error": null, "success": granted}),
+                "{action}"
+            );
+        }
+        let both = ada
+            .post(
+                app,
+                "/organization/has-permission",
+                &json!({"permission": {"member": ["create"]}, "permissions": {"member": ["create"]}}),
+            )
+            .await;
+        assert_eq!(both.status(), 400);
+        world.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_last_owner_stays_and_removed_members_lose_the_organization_at_once() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let id = create_id(app, &ada, "acme").await;
+        let leave = ada
+            .post(app, "/organization/leave", &json!({"organizationId": id}))
+            .await;
+        expect_error(
+            leave,
+            400,
+            Some("YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER"),
+        )
+        .await;
+        let active: Value = ada
+            .get(app, "/organization/get-active-member")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(active["user"]["email"], "ada@example.com");
+        let step_down = ada
+            .post(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": active["id"], "role": "member"}),
+            )
+            .await;
+        expect_error(
+            step_down,
+            400,
+            Some("YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER"),
+        )
+        .await;
+
+        world.add(&id, &bob, "member").await;
+        bob.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": id}),
+        )
+        .await;
+        let page: Value = ada
+            .get(app, "/organization/list-members?limit=1&offset=1")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["total"], 2);
+        assert_eq!(page["members"][0]["user"]["email"], "bob@example.com");
+        let filtered: Value = ada
+            .get(
+                app,
+                "/organization/list-members?filterField=role&filterValue=owner",
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(filtered["total"], 1);
+        let bad_sort = ada
+            .get(app, "/organization/list-members?sortBy=password")
+            .await;
+        assert_eq!(bad_sort.status(), 400);
+
+        let removed = ada
+            .json(
+                app,
+                "/organization/remove-member",
+                &json!({"memberIdOrEmail": "bob@example.com"}),
+            )
+            .await;
+        assert_eq!(removed["member"]["userId"], bob.id.as_str());
+        assert_eq!(
+            bob.session(app).await["session"]["activeOrganizationId"],
+            Value::Null,
+            "the removed member's session lost the organization"
+        );
+        let gone = bob.get(app, "/organization/get-active-member").await;
+        expect_error(gone, 400, Some("NO_ACTIVE_ORGANIZATION")).await;
+        world.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_organization_clears_it_everywhere_and_leaves_the_rest() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let acme = create_id(app, &ada, "acme").await;
+        let other = create_id(app, &bob, "other").await;
+        world.add(&acme, &bob, "member").await;
+        bob.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": acme}),
+        )
+        .await;
+        let deleted = ada
+            .json(
+                app,
+                "/organization/delete",
+                &json!({"organizationId": acme}),
+            )
+            .await;
+        assert_eq!(deleted["id"], acme.as_str());
+        for user in [&ada, &bob] {
+            assert_eq!(
+                user.session(app).await["session"]["activeOrganizationId"],
+                Value::Null
+            );
+        }
+        let listed: Value = bob
+            .get(app, "/organization/list")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed.as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            listed[0]["id"],
+            other.as_str(),
+            "the other organization stays"
+        );
+        let read = ada
+            .get(
+                app,
+                &format!("/organization/get-organization?organizationId={acme}"),
+            )
+            .await;
+        expect_error(read, 400, Some("ORGANIZATION_NOT_FOUND")).await;
+        world.app.stop().await;
+    }
+}
