@@ -25,7 +25,9 @@ pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
-pub use organization::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo};
+pub use organization::{
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
+};
 pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
@@ -42,7 +44,7 @@ pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use mail::{MockEmailTokens, MockMailer};
 #[cfg(feature = "mock")]
-pub use organization::MockOrganizationRepo;
+pub use organization::{MockInvitationRepo, MockOrganizationRepo};
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

@@ -1,8 +1,9 @@
-//! Organizations and their members (the organization plugin's `organization` and `member`
-//! tables).
+//! Organizations, their members and their invitations (the organization plugin's
+//! `organization`, `member` and `invitation` tables).
 
-use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
+use time::OffsetDateTime;
 
 use crate::PortError;
 
@@ -131,4 +132,90 @@ pub trait OrganizationRepo: Send + Sync {
     /// # Errors
     /// MUST return `PortError::NotFound` if it does not exist.
     async fn remove_member(&self, id: &str) -> Result<(), PortError>;
+}
+
+/// What [`InvitationRepo::create_invitation`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invited {
+    /// The invitation was stored.
+    Created,
+    /// The organization already had as many pending invitations as the limit allows; nothing
+    /// was written.
+    LimitReached,
+}
+
+/// What [`InvitationRepo::accept_invitation`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// The invitation went from pending to accepted and the member was added, together.
+    Accepted,
+    /// The invitation was not pending (answered, by a concurrent request too) or had expired;
+    /// nothing was written.
+    NotPending,
+    /// The organization was full; nothing was written.
+    LimitReached,
+    /// The user was a member already; the invitation is accepted, no member was added.
+    AlreadyMember,
+}
+
+/// The `invitation` table. External implementations must pass
+/// `auth_testkit::conformance::run_organization_suite`.
+#[async_trait::async_trait]
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait InvitationRepo: Send + Sync {
+    /// Stores a new invitation unless its organization has `pending_limit` pending invitations
+    /// already. The count and the insert are atomic, as for [`OrganizationRepo::add_member`].
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the organization does not exist.
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        pending_limit: u64,
+    ) -> Result<Invited, PortError>;
+
+    /// The invitation with this id.
+    async fn find_invitation(&self, id: &str) -> Result<Option<Invitation>, PortError>;
+
+    /// The organization's pending invitation of `email` (lower-case), if any.
+    async fn pending_invitation(
+        &self,
+        organization_id: &str,
+        email: &str,
+    ) -> Result<Option<Invitation>, PortError>;
+
+    /// Every invitation of an organization, whatever its status, oldest first.
+    async fn list_invitations(&self, organization_id: &str) -> Result<Vec<Invitation>, PortError>;
+
+    /// The pending invitations of `email` (lower-case) with their organizations, oldest first.
+    async fn list_user_invitations(
+        &self,
+        email: &str,
+    ) -> Result<Vec<(Invitation, Organization)>, PortError>;
+
+    /// Moves an invitation's expiry (a resend).
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn extend_invitation(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError>;
+
+    /// Sets a pending invitation's status, only if it is still pending (compare-and-set):
+    /// `true` when this call changed it.
+    async fn close_invitation(&self, id: &str, status: InvitationStatus)
+    -> Result<bool, PortError>;
+
+    /// Accepts a pending, unexpired invitation and adds `member` (unless the organization has
+    /// `membership_limit` members), in one transaction: of concurrent accepts of one invitation,
+    /// exactly one is `Accepted`.
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        member: &Member,
+        membership_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<Accepted, PortError>;
 }

@@ -1,13 +1,13 @@
 //! Conversions between table rows and domain values. Nothing else converts.
 
-use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{
     Account, AccountId, Email, PasswordHash, Session, SessionId, SessionToken, User, UserId,
     Verification, VerificationId,
 };
 use sea_orm::ActiveValue::Set;
 
-use crate::entity::{account, member, organization, session, user, verification};
+use crate::entity::{account, invitation, member, organization, session, user, verification};
 
 pub(crate) fn user_from_row(row: user::Model) -> User {
     User {
@@ -151,5 +151,41 @@ pub(crate) fn member_to_row(member: &Member) -> member::ActiveModel {
         user_id: Set(member.user_id.as_str().to_owned()),
         role: Set(member.role.joined()),
         created_at: Set(member.created_at),
+    }
+}
+
+pub(crate) fn invitation_from_row(row: invitation::Model) -> Invitation {
+    Invitation {
+        id: row.id,
+        organization_id: row.organization_id,
+        email: row.email.to_lowercase(),
+        role: RoleList::parse(row.role.as_deref().unwrap_or_default()),
+        team_ids: row
+            .team_id
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        status: InvitationStatus::from_stored(&row.status),
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+        inviter_id: UserId::new(row.inviter_id),
+    }
+}
+
+pub(crate) fn invitation_to_row(invitation: &Invitation) -> invitation::ActiveModel {
+    invitation::ActiveModel {
+        id: Set(invitation.id.clone()),
+        organization_id: Set(invitation.organization_id.clone()),
+        email: Set(invitation.email.clone()),
+        role: Set(Some(invitation.role.joined())),
+        team_id: Set((!invitation.team_ids.is_empty()).then(|| invitation.team_ids.join(","))),
+        status: Set(invitation.status.as_str().to_owned()),
+        expires_at: Set(invitation.expires_at),
+        created_at: Set(invitation.created_at),
+        inviter_id: Set(invitation.inviter_id.as_str().to_owned()),
     }
 }

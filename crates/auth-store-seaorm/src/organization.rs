@@ -1,19 +1,72 @@
-//! `OrganizationRepo` on the `organization` and `member` tables.
+//! `OrganizationRepo` and `InvitationRepo` on the `organization`, `member` and `invitation`
+//! tables.
 
-use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
-use auth_ports::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo, PortError};
+use auth_ports::{
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
+    PortError,
+};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use time::OffsetDateTime;
 
-use crate::entity::{member, organization, user};
+use crate::entity::{invitation, member, organization, user};
 use crate::error::{one_row, port_error};
 use crate::mapping;
 use crate::query::first;
 use crate::store::SeaOrmStore;
+
+/// Takes the organization row's lock (Postgres) or the database's write lock (SQLite) in
+/// `txn` by writing it first, so that concurrent changes to its members or invitations queue
+/// and each counts what the ones before it wrote. `false` when there is no such organization.
+async fn lock_organization(txn: &DatabaseTransaction, id: &str) -> Result<bool, PortError> {
+    let locked = organization::Entity::update_many()
+        .col_expr(
+            organization::Column::Id,
+            Expr::col(organization::Column::Id),
+        )
+        .filter(organization::Column::Id.eq(id))
+        .exec(txn)
+        .await
+        .map_err(port_error)?;
+    Ok(locked.rows_affected > 0)
+}
+
+/// Inserts a member of a locked organization unless it is full: `Conflict` for a user who is a
+/// member already.
+async fn insert_member(
+    txn: &DatabaseTransaction,
+    member: &Member,
+    limit: u64,
+) -> Result<MemberAdded, PortError> {
+    let of_organization = member::Column::OrganizationId.eq(member.organization_id.as_str());
+    let already = member::Entity::find()
+        .filter(of_organization.clone())
+        .filter(member::Column::UserId.eq(member.user_id.as_str()))
+        .count(txn)
+        .await
+        .map_err(port_error)?;
+    if already > 0 {
+        return Err(PortError::Conflict);
+    }
+    let members = member::Entity::find()
+        .filter(of_organization)
+        .count(txn)
+        .await
+        .map_err(port_error)?;
+    if members >= limit {
+        return Ok(MemberAdded::LimitReached);
+    }
+    member::Entity::insert(mapping::member_to_row(member))
+        .exec_without_returning(txn)
+        .await
+        .map_err(port_error)?;
+    Ok(MemberAdded::Added)
+}
 
 #[async_trait::async_trait]
 impl OrganizationRepo for SeaOrmStore {
@@ -187,46 +240,17 @@ impl OrganizationRepo for SeaOrmStore {
 
     async fn add_member(&self, member: &Member, limit: u64) -> Result<MemberAdded, PortError> {
         let txn = self.db.begin().await.map_err(port_error)?;
-        // Writes first, to take the organization row's lock (Postgres) or the database's write
-        // lock (SQLite): concurrent additions queue here, and each counts the ones before it.
-        let locked = organization::Entity::update_many()
-            .col_expr(
-                organization::Column::Id,
-                Expr::col(organization::Column::Id),
-            )
-            .filter(organization::Column::Id.eq(member.organization_id.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        if locked.rows_affected == 0 {
+        if !lock_organization(&txn, &member.organization_id).await? {
             txn.rollback().await.map_err(port_error)?;
             return Err(PortError::NotFound);
         }
-        let already = member::Entity::find()
-            .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
-            .filter(member::Column::UserId.eq(member.user_id.as_str()))
-            .count(&txn)
-            .await
-            .map_err(port_error)?;
-        if already > 0 {
+        let added = insert_member(&txn, member, limit).await;
+        if matches!(added, Ok(MemberAdded::Added)) {
+            txn.commit().await.map_err(port_error)?;
+        } else {
             txn.rollback().await.map_err(port_error)?;
-            return Err(PortError::Conflict);
         }
-        let members = member::Entity::find()
-            .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
-            .count(&txn)
-            .await
-            .map_err(port_error)?;
-        if members >= limit {
-            txn.rollback().await.map_err(port_error)?;
-            return Ok(MemberAdded::LimitReached);
-        }
-        member::Entity::insert(mapping::member_to_row(member))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(port_error)?;
-        txn.commit().await.map_err(port_error)?;
-        Ok(MemberAdded::Added)
+        added
     }
 
     async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError> {
@@ -264,5 +288,170 @@ impl OrganizationRepo for SeaOrmStore {
             .await
             .map_err(port_error)?;
         txn.commit().await.map_err(port_error)
+    }
+}
+
+fn pending() -> sea_orm::sea_query::SimpleExpr {
+    invitation::Column::Status.eq(InvitationStatus::Pending.as_str())
+}
+
+#[async_trait::async_trait]
+impl InvitationRepo for SeaOrmStore {
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        pending_limit: u64,
+    ) -> Result<Invited, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        if !lock_organization(&txn, &invitation.organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        let open = invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(invitation.organization_id.as_str()))
+            .filter(pending())
+            .count(&txn)
+            .await
+            .map_err(port_error)?;
+        if open >= pending_limit {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(Invited::LimitReached);
+        }
+        invitation::Entity::insert(mapping::invitation_to_row(invitation))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(port_error)?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(Invited::Created)
+    }
+
+    async fn find_invitation(&self, id: &str) -> Result<Option<Invitation>, PortError> {
+        let query = invitation::Entity::find_by_id(id);
+        Ok(first(&self.db, query)
+            .await?
+            .map(mapping::invitation_from_row))
+    }
+
+    async fn pending_invitation(
+        &self,
+        organization_id: &str,
+        email: &str,
+    ) -> Result<Option<Invitation>, PortError> {
+        let query = invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(organization_id))
+            .filter(invitation::Column::Email.eq(email))
+            .filter(pending());
+        Ok(first(&self.db, query)
+            .await?
+            .map(mapping::invitation_from_row))
+    }
+
+    async fn list_invitations(&self, organization_id: &str) -> Result<Vec<Invitation>, PortError> {
+        let rows = invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(organization_id))
+            .order_by_asc(invitation::Column::CreatedAt)
+            .order_by_asc(invitation::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(rows.into_iter().map(mapping::invitation_from_row).collect())
+    }
+
+    async fn list_user_invitations(
+        &self,
+        email: &str,
+    ) -> Result<Vec<(Invitation, Organization)>, PortError> {
+        let rows = invitation::Entity::find()
+            .filter(invitation::Column::Email.eq(email))
+            .filter(pending())
+            .order_by_asc(invitation::Column::CreatedAt)
+            .order_by_asc(invitation::Column::Id)
+            .find_also_related(organization::Entity)
+            .all(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(invitation, organization)| {
+                Some((
+                    mapping::invitation_from_row(invitation),
+                    mapping::organization_from_row(organization?),
+                ))
+            })
+            .collect())
+    }
+
+    async fn extend_invitation(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        one_row(
+            invitation::Entity::update_many()
+                .col_expr(invitation::Column::ExpiresAt, Expr::value(expires_at))
+                .filter(invitation::Column::Id.eq(id))
+                .exec(&self.db)
+                .await,
+        )
+    }
+
+    async fn close_invitation(
+        &self,
+        id: &str,
+        status: InvitationStatus,
+    ) -> Result<bool, PortError> {
+        let closed = invitation::Entity::update_many()
+            .col_expr(invitation::Column::Status, Expr::value(status.as_str()))
+            .filter(invitation::Column::Id.eq(id))
+            .filter(pending())
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(closed.rows_affected > 0)
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        member: &Member,
+        membership_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<Accepted, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        // The compare-and-set takes the invitation row's lock (or SQLite's write lock): of
+        // concurrent accepts, the later ones wait here and then find it accepted.
+        let taken = invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::Status,
+                Expr::value(InvitationStatus::Accepted.as_str()),
+            )
+            .filter(invitation::Column::Id.eq(id))
+            .filter(pending())
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        // Expiry is compared here, not in SQL: an adopted database writes dates in its own
+        // text format.
+        let row = first::<_, invitation::Model>(&txn, invitation::Entity::find_by_id(id)).await?;
+        let open = row.is_some_and(|row| row.expires_at > now);
+        if taken.rows_affected == 0 || !open {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(Accepted::NotPending);
+        }
+        if !lock_organization(&txn, &member.organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(Accepted::NotPending);
+        }
+        let accepted = match insert_member(&txn, member, membership_limit).await {
+            Ok(MemberAdded::Added) => Accepted::Accepted,
+            Ok(MemberAdded::LimitReached) => {
+                txn.rollback().await.map_err(port_error)?;
+                return Ok(Accepted::LimitReached);
+            }
+            Err(PortError::Conflict) => Accepted::AlreadyMember,
+            Err(error) => return Err(error),
+        };
+        txn.commit().await.map_err(port_error)?;
+        Ok(accepted)
     }
 }

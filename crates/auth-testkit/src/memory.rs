@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use auth_domain::organization::{Member, Organization};
+use auth_domain::organization::{Invitation, Member, Organization};
 
 use auth_domain::{
     Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
@@ -29,6 +29,7 @@ struct State {
     audit: Vec<AuditEvent>,
     organizations: HashMap<String, Organization>,
     members: HashMap<String, Member>,
+    invitations: HashMap<String, Invitation>,
 }
 
 impl MemoryStore {
@@ -139,6 +140,9 @@ impl UserRepo for MemoryStore {
         state.accounts.retain(|_, account| &account.user_id != id);
         state.sessions.retain(|_, session| &session.user_id != id);
         state.members.retain(|_, member| &member.user_id != id);
+        state
+            .invitations
+            .retain(|_, invitation| &invitation.inviter_id != id);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 pub(crate) mod account;
 pub(crate) mod apikey;
 pub(crate) mod audit_event;
+pub(crate) mod invitation;
 pub(crate) mod jwks;
 pub(crate) mod member;
 pub(crate) mod organization;

@@ -6,9 +6,13 @@
 
 use std::sync::Arc;
 
+use auth_domain::organization::{Invitation, InvitationStatus};
 use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{User, UserId};
-use auth_ports::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo, PortError, UserRepo};
+use auth_ports::{
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
+    PortError, UserRepo,
+};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -50,13 +54,15 @@ async fn user(users: &dyn UserRepo, tag: &str) -> UserId {
 /// When a case fails, with its name.
 pub async fn run_organization_suite<S>(store: Arc<S>)
 where
-    S: OrganizationRepo + UserRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + UserRepo + 'static,
 {
     let users: &dyn UserRepo = store.as_ref();
     let repo: &dyn OrganizationRepo = store.as_ref();
     create_find_update_and_delete(repo, users).await;
     members_are_listed_sorted_paged_and_filtered(repo, users).await;
     the_member_limit_holds_under_concurrency(store.clone()).await;
+    invitations_are_stored_listed_and_closed_once(store.as_ref()).await;
+    one_of_concurrent_accepts_wins_and_the_pending_limit_holds(store.clone()).await;
 }
 
 async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn UserRepo) {
@@ -288,4 +294,237 @@ where
         .await
         .expect("list");
     assert_eq!(total, 5);
+}
+
+fn invitation(org: &Organization, inviter: &UserId, email: &str, minutes: i64) -> Invitation {
+    Invitation {
+        id: format!("inv-{}-{email}", org.id),
+        organization_id: org.id.clone(),
+        email: email.to_owned(),
+        role: RoleList::parse("admin,member"),
+        team_ids: vec!["t1".to_owned(), "t2".to_owned()],
+        status: InvitationStatus::Pending,
+        expires_at: T0 + Duration::hours(48),
+        created_at: T0 + Duration::minutes(minutes),
+        inviter_id: inviter.clone(),
+    }
+}
+
+async fn invitations_are_stored_listed_and_closed_once<S>(store: &S)
+where
+    S: OrganizationRepo + InvitationRepo + UserRepo,
+{
+    let owner = user(store, "inv-owner").await;
+    let org = organization("inv");
+    store
+        .create(&org, &member(&org, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let first = invitation(&org, &owner, "first@example.com", 1);
+    let second = invitation(&org, &owner, "second@example.com", 2);
+    for one in [&first, &second] {
+        assert_eq!(
+            store.create_invitation(one, 100).await.expect("invite"),
+            Invited::Created
+        );
+    }
+    assert!(matches!(
+        store
+            .create_invitation(
+                &invitation(&organization("ghost"), &owner, "x@example.com", 0),
+                100
+            )
+            .await,
+        Err(PortError::NotFound)
+    ));
+    assert_eq!(
+        store.find_invitation(&first.id).await.expect("find"),
+        Some(first.clone()),
+        "read back whole, roles and teams included"
+    );
+    assert_eq!(
+        store
+            .pending_invitation(&org.id, "second@example.com")
+            .await
+            .expect("pending"),
+        Some(second.clone())
+    );
+    let later = T0 + Duration::hours(96);
+    store
+        .extend_invitation(&second.id, later)
+        .await
+        .expect("extend");
+    assert!(matches!(
+        store.extend_invitation("inv-none", later).await,
+        Err(PortError::NotFound)
+    ));
+    let mine = store
+        .list_user_invitations("second@example.com")
+        .await
+        .expect("mine");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].0.expires_at, later);
+    assert_eq!(mine[0].1.id, org.id, "with its organization");
+
+    assert!(
+        store
+            .close_invitation(&first.id, InvitationStatus::Rejected)
+            .await
+            .expect("close")
+    );
+    assert!(
+        !store
+            .close_invitation(&first.id, InvitationStatus::Canceled)
+            .await
+            .expect("close again"),
+        "an answered invitation is not answered again"
+    );
+    let statuses: Vec<InvitationStatus> = store
+        .list_invitations(&org.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|one| one.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [InvitationStatus::Rejected, InvitationStatus::Pending],
+        "every status, oldest first"
+    );
+    assert!(
+        store
+            .list_user_invitations("first@example.com")
+            .await
+            .expect("mine")
+            .is_empty(),
+        "only pending ones are the user's"
+    );
+    assert_eq!(
+        store
+            .pending_invitation(&org.id, "first@example.com")
+            .await
+            .expect("pending"),
+        None
+    );
+
+    let invitee = user(store, "inv-invitee").await;
+    let joining = member(&org, &invitee, "admin", 3);
+    let expired = T0 + Duration::hours(48);
+    assert_eq!(
+        store
+            .accept_invitation(&second.id, &joining, 100, later)
+            .await
+            .expect("accept expired"),
+        Accepted::NotPending,
+        "expired at its expiry"
+    );
+    assert_eq!(
+        store
+            .accept_invitation(&second.id, &joining, 1, expired)
+            .await
+            .expect("accept full"),
+        Accepted::LimitReached
+    );
+    assert_eq!(
+        store
+            .find_invitation(&second.id)
+            .await
+            .expect("find")
+            .map(|one| one.status),
+        Some(InvitationStatus::Pending),
+        "a refused accept leaves it pending"
+    );
+    assert_eq!(
+        store
+            .accept_invitation(&second.id, &joining, 100, expired)
+            .await
+            .expect("accept"),
+        Accepted::Accepted
+    );
+    assert!(
+        store
+            .find_member(&org.id, &invitee)
+            .await
+            .expect("member")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .accept_invitation(&second.id, &joining, 100, expired)
+            .await
+            .expect("accept again"),
+        Accepted::NotPending
+    );
+    let again = invitation(&org, &owner, "again@example.com", 4);
+    store.create_invitation(&again, 100).await.expect("invite");
+    let already = member(&org, &owner, "member", 5);
+    assert_eq!(
+        store
+            .accept_invitation(&again.id, &already, 100, T0)
+            .await
+            .expect("accept by a member"),
+        Accepted::AlreadyMember
+    );
+
+    OrganizationRepo::delete(store, &org.id)
+        .await
+        .expect("delete");
+    assert_eq!(
+        store.find_invitation(&again.id).await.expect("find"),
+        None,
+        "gone with it"
+    );
+}
+
+async fn one_of_concurrent_accepts_wins_and_the_pending_limit_holds<S>(store: Arc<S>)
+where
+    S: OrganizationRepo + InvitationRepo + UserRepo + 'static,
+{
+    let owner = user(store.as_ref(), "acc-owner").await;
+    let invitee = user(store.as_ref(), "acc-invitee").await;
+    let org = organization("acc");
+    store
+        .create(&org, &member(&org, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let one = invitation(&org, &owner, "acc@example.com", 1);
+    store.create_invitation(&one, 100).await.expect("invite");
+    let tasks: Vec<_> = (0..10)
+        .map(|attempt| {
+            let store = store.clone();
+            let id = one.id.clone();
+            let mut joining = member(&org, &invitee, "member", 2);
+            joining.id = format!("{}-{attempt}", joining.id);
+            tokio::spawn(async move { store.accept_invitation(&id, &joining, 100, T0).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        match task.await.expect("task").expect("accept") {
+            Accepted::Accepted => accepted += 1,
+            Accepted::NotPending => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1, "ten accepts of one invitation, one membership");
+    let (_, total) = store
+        .list_members(&org.id, &MemberQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(total, 2);
+
+    let tasks: Vec<_> = (0..12)
+        .map(|index| {
+            let store = store.clone();
+            let invitation = invitation(&org, &owner, &format!("n{index}@example.com"), 3);
+            tokio::spawn(async move { store.create_invitation(&invitation, 5).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        if matches!(task.await.expect("task"), Ok(Invited::Created)) {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 5, "a limit of five pending invitations");
 }

@@ -1,10 +1,34 @@
-//! `OrganizationRepo` for [`MemoryStore`]: organizations and members beside its users.
+//! `OrganizationRepo` and `InvitationRepo` for [`MemoryStore`]: organizations, members and
+//! invitations beside its users.
 
-use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
-use auth_ports::{MemberAdded, MemberQuery, MemberSort, OrganizationRepo, PortError};
+use auth_ports::{
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
+    PortError,
+};
+use time::OffsetDateTime;
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
+
+/// Adds a member unless the user is one already (`Conflict`) or the organization is full.
+fn insert_member(state: &mut State, member: &Member, limit: u64) -> Result<MemberAdded, PortError> {
+    let mut count = 0_u64;
+    for existing in state.members.values() {
+        if existing.organization_id != member.organization_id {
+            continue;
+        }
+        if existing.user_id == member.user_id || existing.id == member.id {
+            return Err(PortError::Conflict);
+        }
+        count += 1;
+    }
+    if count >= limit {
+        return Ok(MemberAdded::LimitReached);
+    }
+    state.members.insert(member.id.clone(), member.clone());
+    Ok(MemberAdded::Added)
+}
 
 #[async_trait::async_trait]
 impl OrganizationRepo for MemoryStore {
@@ -63,6 +87,9 @@ impl OrganizationRepo for MemoryStore {
         if state.organizations.remove(id).is_none() {
             return Err(PortError::NotFound);
         }
+        state
+            .invitations
+            .retain(|_, invitation| invitation.organization_id != id);
         let mut users = Vec::new();
         state.members.retain(|_, member| {
             let keep = member.organization_id != id;
@@ -170,21 +197,7 @@ impl OrganizationRepo for MemoryStore {
         if !state.organizations.contains_key(&member.organization_id) {
             return Err(PortError::NotFound);
         }
-        let mut count = 0_u64;
-        for existing in state.members.values() {
-            if existing.organization_id != member.organization_id {
-                continue;
-            }
-            if existing.user_id == member.user_id || existing.id == member.id {
-                return Err(PortError::Conflict);
-            }
-            count += 1;
-        }
-        if count >= limit {
-            return Ok(MemberAdded::LimitReached);
-        }
-        state.members.insert(member.id.clone(), member.clone());
-        Ok(MemberAdded::Added)
+        insert_member(&mut state, member, limit)
     }
 
     async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError> {
@@ -200,5 +213,151 @@ impl OrganizationRepo for MemoryStore {
             .remove(id)
             .map(|_| ())
             .ok_or(PortError::NotFound)
+    }
+}
+
+fn oldest_first(invitations: &mut [Invitation]) {
+    invitations.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+}
+
+#[async_trait::async_trait]
+impl InvitationRepo for MemoryStore {
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        pending_limit: u64,
+    ) -> Result<Invited, PortError> {
+        let mut state = self.state();
+        if !state
+            .organizations
+            .contains_key(&invitation.organization_id)
+        {
+            return Err(PortError::NotFound);
+        }
+        let open = state
+            .invitations
+            .values()
+            .filter(|other| other.organization_id == invitation.organization_id)
+            .filter(|other| other.status == InvitationStatus::Pending)
+            .count();
+        if u64::try_from(open).unwrap_or(u64::MAX) >= pending_limit {
+            return Ok(Invited::LimitReached);
+        }
+        if state.invitations.contains_key(&invitation.id) {
+            return Err(PortError::Conflict);
+        }
+        state
+            .invitations
+            .insert(invitation.id.clone(), invitation.clone());
+        Ok(Invited::Created)
+    }
+
+    async fn find_invitation(&self, id: &str) -> Result<Option<Invitation>, PortError> {
+        Ok(self.state().invitations.get(id).cloned())
+    }
+
+    async fn pending_invitation(
+        &self,
+        organization_id: &str,
+        email: &str,
+    ) -> Result<Option<Invitation>, PortError> {
+        let state = self.state();
+        Ok(state
+            .invitations
+            .values()
+            .find(|invitation| {
+                invitation.organization_id == organization_id
+                    && invitation.email == email
+                    && invitation.status == InvitationStatus::Pending
+            })
+            .cloned())
+    }
+
+    async fn list_invitations(&self, organization_id: &str) -> Result<Vec<Invitation>, PortError> {
+        let state = self.state();
+        let mut invitations: Vec<Invitation> = state
+            .invitations
+            .values()
+            .filter(|invitation| invitation.organization_id == organization_id)
+            .cloned()
+            .collect();
+        oldest_first(&mut invitations);
+        Ok(invitations)
+    }
+
+    async fn list_user_invitations(
+        &self,
+        email: &str,
+    ) -> Result<Vec<(Invitation, Organization)>, PortError> {
+        let state = self.state();
+        let mut invitations: Vec<Invitation> = state
+            .invitations
+            .values()
+            .filter(|invitation| {
+                invitation.email == email && invitation.status == InvitationStatus::Pending
+            })
+            .cloned()
+            .collect();
+        oldest_first(&mut invitations);
+        Ok(invitations
+            .into_iter()
+            .filter_map(|invitation| {
+                let organization = state.organizations.get(&invitation.organization_id)?;
+                Some((invitation, organization.clone()))
+            })
+            .collect())
+    }
+
+    async fn extend_invitation(
+        &self,
+        id: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), PortError> {
+        let mut state = self.state();
+        let invitation = state.invitations.get_mut(id).ok_or(PortError::NotFound)?;
+        invitation.expires_at = expires_at;
+        Ok(())
+    }
+
+    async fn close_invitation(
+        &self,
+        id: &str,
+        status: InvitationStatus,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state();
+        match state.invitations.get_mut(id) {
+            Some(invitation) if invitation.status == InvitationStatus::Pending => {
+                invitation.status = status;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        member: &Member,
+        membership_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<Accepted, PortError> {
+        let mut state = self.state();
+        let open = state
+            .invitations
+            .get(id)
+            .is_some_and(|invitation| invitation.is_open(now));
+        if !open || !state.organizations.contains_key(&member.organization_id) {
+            return Ok(Accepted::NotPending);
+        }
+        let accepted = match insert_member(&mut state, member, membership_limit) {
+            Ok(MemberAdded::Added) => Accepted::Accepted,
+            Ok(MemberAdded::LimitReached) => return Ok(Accepted::LimitReached),
+            Err(PortError::Conflict) => Accepted::AlreadyMember,
+            Err(error) => return Err(error),
+        };
+        if let Some(invitation) = state.invitations.get_mut(id) {
+            invitation.status = InvitationStatus::Accepted;
+        }
+        Ok(accepted)
     }
 }
