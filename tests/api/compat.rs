@@ -66,7 +66,8 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
 }
 
 #[tokio::test]
-async fn the_official_better_auth_client_signs_up_in_and_out_and_manages_api_keys() {
+async fn the_official_better_auth_client_signs_up_in_and_out_and_manages_api_keys_and_organizations()
+ {
     let dir = repo_root().join("tests/js");
     if !ensure_node_modules(&dir) {
         return;

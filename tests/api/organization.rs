@@ -606,3 +606,178 @@ async fn deleting_an_organization_clears_it_everywhere_and_leaves_the_rest() {
         world.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn an_invitation_is_mailed_and_accepted_once_by_its_recipient() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let eve = User::sign_up(app, "eve@example.com").await;
+        create_id(app, &ada, "acme").await;
+        let invitation = ada
+            .json(
+                app,
+                "/organization/invite-member",
+                &json!({"email": "Bob@Example.com", "role": ["admin"]}),
+            )
+            .await;
+        let id = invitation["id"].as_str().expect("id").to_owned();
+        assert_eq!(invitation["email"], "bob@example.com");
+        assert_eq!(invitation["status"], "pending");
+        assert_eq!(invitation["role"], "admin");
+        let link = crate::helpers::mailed_link(app, "bob@example.com");
+        assert!(
+            link.ends_with(&format!("/accept-invitation/{id}")),
+            "{link}"
+        );
+        let mail = app.mail.last_to("bob@example.com").expect("mail");
+        assert!(mail.subject.contains("Org acme"), "{}", mail.subject);
+
+        let twice = ada
+            .post(
+                app,
+                "/organization/invite-member",
+                &json!({"email": "bob@example.com", "role": "member"}),
+            )
+            .await;
+        expect_error(
+            twice,
+            400,
+            Some("USER_IS_ALREADY_INVITED_TO_THIS_ORGANIZATION"),
+        )
+        .await;
+        let peek = eve
+            .get(app, &format!("/organization/get-invitation?id={id}"))
+            .await;
+        expect_error(
+            peek,
+            403,
+            Some("YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION"),
+        )
+        .await;
+        let stolen = eve
+            .post(
+                app,
+                "/organization/accept-invitation",
+                &json!({"invitationId": id}),
+            )
+            .await;
+        expect_error(
+            stolen,
+            403,
+            Some("YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION"),
+        )
+        .await;
+        let details: Value = bob
+            .get(app, &format!("/organization/get-invitation?id={id}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(details["organizationSlug"], "acme");
+        assert_eq!(details["inviterEmail"], "ada@example.com");
+
+        let accepted = bob
+            .json(
+                app,
+                "/organization/accept-invitation",
+                &json!({"invitationId": id}),
+            )
+            .await;
+        assert_eq!(accepted["invitation"]["status"], "accepted");
+        assert_eq!(accepted["member"]["role"], "admin");
+        assert_eq!(accepted["member"]["userId"], bob.id.as_str());
+        let again = bob
+            .post(
+                app,
+                "/organization/accept-invitation",
+                &json!({"invitationId": id}),
+            )
+            .await;
+        expect_error(again, 400, Some("INVITATION_NOT_FOUND")).await;
+        let listed: Value = ada
+            .get(app, "/organization/list-invitations")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed[0]["status"], "accepted", "every status is listed");
+        let unverified = bob.get(app, "/organization/list-user-invitations").await;
+        expect_error(
+            unverified,
+            403,
+            Some("EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION"),
+        )
+        .await;
+        let server_only = bob
+            .get(
+                app,
+                "/organization/list-user-invitations?email=bob@example.com",
+            )
+            .await;
+        assert_eq!(server_only.status(), 400);
+
+        let cancelled = ada
+            .json(
+                app,
+                "/organization/invite-member",
+                &json!({"email": "cy@example.com", "role": "member"}),
+            )
+            .await;
+        let cancelled = ada
+            .json(
+                app,
+                "/organization/cancel-invitation",
+                &json!({"invitationId": cancelled["id"]}),
+            )
+            .await;
+        assert_eq!(cancelled["status"], "canceled");
+        world.app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn ten_concurrent_accepts_of_one_invitation_make_one_membership() {
+    for world in worlds().await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let org = create_id(app, &ada, "acme").await;
+        let invitation = ada
+            .json(
+                app,
+                "/organization/invite-member",
+                &json!({"email": "bob@example.com", "role": "member"}),
+            )
+            .await;
+        let id = invitation["id"].as_str().expect("id").to_owned();
+        let body = json!({"invitationId": id});
+        let attempts = (0..10).map(|_| bob.post(app, "/organization/accept-invitation", &body));
+        let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|status| matches!(status, 200 | 400)),
+            "{statuses:?}"
+        );
+        let members: Value = ada
+            .get(
+                app,
+                &format!("/organization/list-members?organizationId={org}"),
+            )
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(members["total"], 2);
+        world.app.stop().await;
+    }
+}

@@ -1,5 +1,6 @@
 // Compatibility driver: runs the official `better-auth` 1.7.25 client against a
-// running server and checks the email/password session flow end to end.
+// running server and checks the email/password session flow, API keys and organizations
+// (create, invite, accept, set-active) end to end.
 //
 //   AUTH_BASE_URL=http://127.0.0.1:40123 node compat.mjs
 //
@@ -10,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 import { createAuthClient } from "better-auth/client";
 import { apiKeyClient } from "@better-auth/api-key/client";
+import { organizationClient } from "better-auth/client/plugins";
 
 const rawBase = process.env.AUTH_BASE_URL;
 if (!rawBase) {
@@ -105,7 +107,7 @@ async function jarFetch(input, init = {}) {
 
 const client = createAuthClient({
   baseURL: ORIGIN,
-  plugins: [apiKeyClient()],
+  plugins: [apiKeyClient(), organizationClient()],
   fetchOptions: { customFetchImpl: jarFetch },
 });
 
@@ -155,6 +157,9 @@ const password = `Compat-pass-${randomBytes(6).toString("hex")}`;
 
 let userId;
 let apiKey;
+let organizationId;
+let invitationId;
+const inviteeEmail = `invitee.${suffix}@example.com`;
 
 async function main() {
   console.log(`better-auth client compatibility run against ${ORIGIN} (user ${emailLower})`);
@@ -305,7 +310,74 @@ async function main() {
     return `${missing.error.status} ${missing.error.code}`;
   });
 
-  await step("12 signOut, then getSession is null", async () => {
+  await step("12 organization.create makes the caller owner and the organization active", async () => {
+    const free = await client.organization.checkSlug({ slug: `compat-${suffix}` });
+    expectNoError(free);
+    expectEq("checkSlug status", free.data?.status, true);
+    const res = await client.organization.create({
+      name: "Compat Org",
+      slug: `compat-${suffix}`,
+      metadata: { plan: "pro" },
+    });
+    expectNoError(res);
+    expectNonEmptyString("organization id", res.data?.id);
+    expectEq("metadata parsed on create", res.data.metadata, { plan: "pro" });
+    expectEq("the creator's role", res.data.members?.[0]?.role, "owner");
+    organizationId = res.data.id;
+    const session = await client.getSession();
+    expectNoError(session);
+    expectEq("session.activeOrganizationId", session.data?.session?.activeOrganizationId, organizationId);
+    const taken = await client.organization.checkSlug({ slug: `compat-${suffix}` });
+    expectEq("a taken slug", taken.error?.code, "ORGANIZATION_SLUG_ALREADY_TAKEN");
+    return organizationId;
+  });
+
+  await step("13 organization.list, setActive, getActiveMember, hasPermission, inviteMember", async () => {
+    const list = await client.organization.list();
+    expectNoError(list);
+    expectEq("listed", list.data?.map((org) => org.id), [organizationId]);
+    const cleared = await client.organization.setActive({ organizationId: null });
+    expectNoError(cleared);
+    expectEq("cleared", cleared.data, null);
+    const none = await client.getSession();
+    expectEq("no active organization", none.data?.session?.activeOrganizationId, null);
+    const active = await client.organization.setActive({ organizationId });
+    expectNoError(active);
+    expectEq("active again", active.data?.id, organizationId);
+    const member = await client.organization.getActiveMember();
+    expectNoError(member);
+    expectEq("active member's role", member.data?.role, "owner");
+    const allowed = await client.organization.hasPermission({ permissions: { organization: ["delete"] } });
+    expectNoError(allowed);
+    expectEq("an owner may delete", allowed.data?.success, true);
+    const invited = await client.organization.inviteMember({ email: inviteeEmail, role: "admin" });
+    expectNoError(invited);
+    expectEq("invitation status", invited.data?.status, "pending");
+    expectEq("invitation email", invited.data?.email, inviteeEmail);
+    invitationId = invited.data.id;
+    return invitationId;
+  });
+
+  await step("14 the invitee signs up, reads and accepts the invitation", async () => {
+    const out = await client.signOut();
+    expectNoError(out);
+    const signed = await client.signUp.email({ name: "Invitee", email: inviteeEmail, password });
+    expectNoError(signed);
+    const details = await client.organization.getInvitation({ query: { id: invitationId } });
+    expectNoError(details);
+    expectEq("organizationName", details.data?.organizationName, "Compat Org");
+    expectEq("inviterEmail", details.data?.inviterEmail, emailLower);
+    const accepted = await client.organization.acceptInvitation({ invitationId });
+    expectNoError(accepted);
+    expectEq("accepted", accepted.data?.invitation?.status, "accepted");
+    expectEq("member role", accepted.data?.member?.role, "admin");
+    const session = await client.getSession();
+    expectEq("the organization is active", session.data?.session?.activeOrganizationId, organizationId);
+    const again = await client.organization.acceptInvitation({ invitationId });
+    expectEq("one use", again.error?.code, "INVITATION_NOT_FOUND");
+  });
+
+  await step("15 signOut, then getSession is null", async () => {
     const out = await client.signOut();
     expectNoError(out);
     expectEq("signOut data.success", out.data?.success, true);
@@ -323,7 +395,7 @@ async function main() {
 
 try {
   await main();
-  console.log(`PASS: ${passed}/12 steps`);
+  console.log(`PASS: ${passed}/15 steps`);
   process.exit(0);
 } catch (err) {
   if (err instanceof StepFailure) {

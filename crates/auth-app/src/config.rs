@@ -227,6 +227,14 @@ pub struct AppConfig {
     pub organization_membership_limit: u64,
     /// `AUTH_ORGANIZATION_DISABLE_DELETION`: organizations cannot be deleted over HTTP.
     pub organization_disable_deletion: bool,
+    /// `AUTH_ORGANIZATION_INVITATION_EXPIRES_IN`: seconds an invitation can be accepted.
+    pub organization_invitation_expires_in: u64,
+    /// `AUTH_ORGANIZATION_INVITATION_LIMIT`: most pending invitations of one organization.
+    pub organization_invitation_limit: u64,
+    /// `AUTH_ORGANIZATION_INVITATION_URL`: the link mailed to invitees, `{id}` standing for the
+    /// invitation's id (default: `<base URL>/accept-invitation/{id}`).
+    #[serde(default)]
+    pub organization_invitation_url: Option<String>,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -337,6 +345,9 @@ impl Default for AppConfig {
             organization_limit: None,
             organization_membership_limit: 100,
             organization_disable_deletion: false,
+            organization_invitation_expires_in: 172_800,
+            organization_invitation_limit: 100,
+            organization_invitation_url: None,
         }
     }
 }
@@ -467,6 +478,18 @@ impl std::fmt::Debug for AppConfig {
             .field(
                 "organization_disable_deletion",
                 &self.organization_disable_deletion,
+            )
+            .field(
+                "organization_invitation_expires_in",
+                &self.organization_invitation_expires_in,
+            )
+            .field(
+                "organization_invitation_limit",
+                &self.organization_invitation_limit,
+            )
+            .field(
+                "organization_invitation_url",
+                &self.organization_invitation_url,
             )
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)

@@ -31,6 +31,9 @@ pub struct MailTemplates {
     /// `change-email` of a verified user: the link, to the current address, that confirms the
     /// change (`{{email}}` is the new address).
     pub change_email: Template,
+    /// `organization/invite-member`: the invitation link, to the invitee (`{{name}}` is the
+    /// inviter's name, `{{organization}}` the organization's).
+    pub organization_invitation: Template,
 }
 
 impl Default for MailTemplates {
@@ -51,6 +54,11 @@ impl Default for MailTemplates {
                 text: "Hello {{name}},\n\nSomeone signed in to your {{app}} account asked to change its email to {{email}}. To confirm, open this link within the hour; a verification link will then go to the new address:\n\n{{url}}\n\nIf it was not you, ignore this message and change your password.\n".to_owned(),
                 html: "<p>Hello {{name}},</p><p>Someone signed in to your {{app}} account asked to change its email to {{email}}. To confirm, open this link within the hour; a verification link will then go to the new address:</p><p><a href=\"{{url}}\">Confirm the change</a></p><p>If it was not you, ignore this message and change your password.</p>".to_owned(),
             },
+            organization_invitation: Template {
+                subject: "{{name}} invited you to {{organization}} on {{app}}".to_owned(),
+                text: "Hello,\n\n{{name}} invited {{email}} to join {{organization}} on {{app}}. To accept, sign in with this address and open this link:\n\n{{url}}\n\nIf you do not want to join, ignore this message.\n".to_owned(),
+                html: "<p>Hello,</p><p>{{name}} invited {{email}} to join {{organization}} on {{app}}. To accept, sign in with this address and open this link:</p><p><a href=\"{{url}}\">Join {{organization}}</a></p><p>If you do not want to join, ignore this message.</p>".to_owned(),
+            },
             delete_account: Template {
                 subject: "Delete your {{app}} account".to_owned(),
                 text: "Hello {{name}},\n\nSomeone signed in as {{email}} asked to delete your {{app}} account. To delete it for good, open this link within a day while signed in:\n\n{{url}}\n\nIf it was not you, ignore this message and change your password.\n".to_owned(),
@@ -68,16 +76,18 @@ impl MailTemplates {
             "verify-email" => Some(&mut self.verify_email),
             "delete-account" => Some(&mut self.delete_account),
             "change-email" => Some(&mut self.change_email),
+            "organization-invitation" => Some(&mut self.organization_invitation),
             _ => None,
         }
     }
 
     /// The names of every template.
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "reset-password",
         "verify-email",
         "delete-account",
         "change-email",
+        "organization-invitation",
     ];
 }
 
@@ -146,6 +156,17 @@ pub(crate) struct Values<'a> {
 }
 
 impl Template {
+    /// The template with `{{placeholder}}` filled with `value` (escaped in the HTML), for the
+    /// placeholders only one message has.
+    pub(crate) fn with(&self, placeholder: &str, value: &str) -> Self {
+        let key = format!("{{{{{placeholder}}}}}");
+        Self {
+            subject: self.subject.replace(&key, value),
+            text: self.text.replace(&key, value),
+            html: self.html.replace(&key, &html_escape(value)),
+        }
+    }
+
     pub(crate) fn render(&self, to: &Email, values: &Values<'_>) -> Mail {
         let fill = |text: &str, escape: bool| {
             let value = |raw: &str| {

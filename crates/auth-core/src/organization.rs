@@ -1,8 +1,12 @@
 //! The organization plugin's use cases (Better-Auth's `organization()`): organizations, their
-//! members and roles, and the active organization of a session. Every rule is checked here,
+//! members and roles, invitations, and the active organization of a session. Every rule is checked here,
 //! never only in a handler; the rules themselves are data in `auth_domain::organization`.
 
+mod invitations;
+
 use std::sync::Arc;
+
+pub use invitations::{InvitationDetails, Invite};
 
 use auth_domain::organization::{
     AccessControl, Member, OrgRefusal, Organization, RoleList, check_leave, check_removal,
@@ -12,7 +16,7 @@ use auth_domain::{
     DomainError, FieldKind, FieldSpec, FieldValue, Fields, Model, Permissions, Session, User,
     UserId,
 };
-use auth_ports::{MemberAdded, OrganizationRepo, PortError};
+use auth_ports::{InvitationRepo, MemberAdded, OrganizationRepo, PortError};
 pub use auth_ports::{MemberQuery, MemberSort};
 
 use crate::plugin::AuthPlugin;
@@ -39,6 +43,12 @@ pub struct OrganizationConfig {
     pub access: AccessControl,
     /// Longest `metadata`, as JSON text.
     pub max_metadata_bytes: usize,
+    /// How long an invitation can be accepted (`invitationExpiresIn`, 48 hours).
+    pub invitation_expires_in: time::Duration,
+    /// Most pending invitations of one organization (`invitationLimit`, 100).
+    pub invitation_limit: u64,
+    /// The link mailed to an invitee; `{id}` is replaced by the invitation's id, its secret.
+    pub invitation_url: String,
 }
 
 impl Default for OrganizationConfig {
@@ -50,6 +60,9 @@ impl Default for OrganizationConfig {
             disable_deletion: false,
             access: AccessControl::better_auth_default(),
             max_metadata_bytes: 4096,
+            invitation_expires_in: time::Duration::hours(48),
+            invitation_limit: 100,
+            invitation_url: "http://localhost:3000/accept-invitation/{id}".to_owned(),
         }
     }
 }
@@ -104,6 +117,7 @@ pub struct CreatedOrganization {
 #[derive(Clone)]
 pub struct Organizations {
     repo: Arc<dyn OrganizationRepo>,
+    invitations: Arc<dyn InvitationRepo>,
     config: Arc<OrganizationConfig>,
 }
 
@@ -151,11 +165,16 @@ fn check_name(field: &'static str, value: &str, slug: bool) -> Result<(), AuthEr
 }
 
 impl Organizations {
-    /// The use cases over `repo`.
+    /// The use cases over their stores.
     #[must_use]
-    pub fn new(repo: Arc<dyn OrganizationRepo>, config: OrganizationConfig) -> Self {
+    pub fn new(
+        repo: Arc<dyn OrganizationRepo>,
+        invitations: Arc<dyn InvitationRepo>,
+        config: OrganizationConfig,
+    ) -> Self {
         Self {
             repo,
+            invitations,
             config: Arc::new(config),
         }
     }

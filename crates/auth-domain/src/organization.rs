@@ -230,6 +230,12 @@ pub enum OrgRefusal {
     InvitationLimit,
     /// `403 ORGANIZATION_MEMBERSHIP_LIMIT_REACHED`.
     MembershipLimit,
+    /// `403 YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS`.
+    NotAllowedToListInvitations,
+    /// `403 EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION`.
+    EmailVerificationRequired,
+    /// `400 INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION`.
+    InviterGone,
 }
 
 impl OrgRefusal {
@@ -358,6 +364,21 @@ impl OrgRefusal {
                 403,
                 "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED",
                 "Organization membership limit reached",
+            ),
+            Self::NotAllowedToListInvitations => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS",
+                "You are not allowed to list invitations for this organization",
+            ),
+            Self::EmailVerificationRequired => (
+                403,
+                "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
+                "Email verification required to view or list invitations for the session email",
+            ),
+            Self::InviterGone => (
+                400,
+                "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION",
+                "Inviter is no longer a member of the organization",
             ),
         }
     }

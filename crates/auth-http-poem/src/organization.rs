@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use auth_core::{
-    CreateOrganization, MemberQuery, MemberSort, OrgRef, Organizations, UpdateOrganization,
+    CreateOrganization, Invite, MemberQuery, MemberSort, OrgRef, Organizations, UpdateOrganization,
 };
 use auth_domain::date::to_json as iso;
-use auth_domain::organization::{Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, Member, Organization, RoleList};
 use auth_domain::{Permissions, User, UserId};
 use poem::Request;
 use poem_openapi::param::Query;
@@ -151,32 +151,20 @@ pub struct MemberUserDto {
 
 /// A membership with its user.
 #[derive(Debug, Clone, Object, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[oai(rename = "MemberWithUser", rename_all = "camelCase")]
+#[oai(rename = "MemberWithUser")]
 pub struct MemberWithUserDto {
-    /// Id.
-    pub id: String,
-    /// The organization.
-    pub organization_id: String,
-    /// The member.
-    pub user_id: String,
-    /// Its roles, joined by `,`.
-    pub role: String,
-    /// ISO-8601 time it joined.
-    pub created_at: String,
+    /// The membership.
+    #[serde(flatten)]
+    #[oai(flatten)]
+    pub member: MemberDto,
     /// The user.
     pub user: MemberUserDto,
 }
 
 impl MemberWithUserDto {
     fn new(member: &Member, user: &User) -> Self {
-        let member = MemberDto::from(member);
         Self {
-            id: member.id,
-            organization_id: member.organization_id,
-            user_id: member.user_id,
-            role: member.role,
-            created_at: member.created_at,
+            member: MemberDto::from(member),
             user: MemberUserDto {
                 id: user.id.as_str().to_owned(),
                 name: user.name.clone(),
@@ -346,6 +334,107 @@ struct HasPermissionDto {
     error: Option<String>,
     /// Whether the caller's roles grant every permission asked.
     success: bool,
+}
+
+/// An invitation on the wire.
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "Invitation", rename_all = "camelCase")]
+pub struct InvitationDto {
+    /// Id, the secret of the invitation link.
+    pub id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// The invitee's email, lower-cased.
+    pub email: String,
+    /// The roles the invitee will have, joined by `,`.
+    pub role: String,
+    /// Teams the invitee joins, joined by `,`, or null.
+    pub team_id: Option<String>,
+    /// `pending`, `accepted`, `rejected` or `canceled`.
+    pub status: String,
+    /// ISO-8601 expiry.
+    pub expires_at: String,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// Who sent it.
+    pub inviter_id: String,
+}
+
+impl From<&Invitation> for InvitationDto {
+    fn from(invitation: &Invitation) -> Self {
+        Self {
+            id: invitation.id.clone(),
+            organization_id: invitation.organization_id.clone(),
+            email: invitation.email.clone(),
+            role: invitation.role.joined(),
+            team_id: (!invitation.team_ids.is_empty()).then(|| invitation.team_ids.join(",")),
+            status: invitation.status.as_str().to_owned(),
+            expires_at: iso(invitation.expires_at),
+            created_at: iso(invitation.created_at),
+            inviter_id: invitation.inviter_id.as_str().to_owned(),
+        }
+    }
+}
+
+/// `get-invitation`'s answer: the invitation with its organization and inviter.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "InvitationDetails", rename_all = "camelCase")]
+struct InvitationDetailsDto {
+    #[serde(flatten)]
+    #[oai(flatten)]
+    invitation: InvitationDto,
+    /// The organization's name.
+    organization_name: String,
+    /// The organization's slug.
+    organization_slug: String,
+    /// The inviter's email.
+    inviter_email: String,
+}
+
+/// `list-user-invitations`' items: the invitation with its organization's name.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "UserInvitation", rename_all = "camelCase")]
+struct UserInvitationDto {
+    #[serde(flatten)]
+    #[oai(flatten)]
+    invitation: InvitationDto,
+    /// The organization's name.
+    organization_name: String,
+}
+
+/// `accept-invitation` and `reject-invitation`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "InvitationAnswer")]
+struct AnswerDto {
+    /// The invitation, answered.
+    invitation: InvitationDto,
+    /// The new membership (null on reject).
+    member: Option<MemberDto>,
+}
+
+/// `POST /organization/invite-member` body.
+#[derive(Debug, Object)]
+#[oai(rename = "InviteMemberRequest", rename_all = "camelCase")]
+struct InviteBody {
+    /// The invitee's email.
+    email: String,
+    /// A role, roles joined by `,`, or a list of roles.
+    role: Value,
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+    /// Send a pending invitation of this email again, with a new expiry.
+    resend: Option<bool>,
+}
+
+/// A body naming one invitation.
+#[derive(Debug, Object)]
+#[oai(rename = "InvitationIdRequest", rename_all = "camelCase")]
+struct InvitationIdBody {
+    /// The invitation.
+    invitation_id: String,
 }
 
 #[derive(Tags)]
@@ -729,5 +818,156 @@ impl OrganizationApi {
             success,
         })
         .cookies(loaded.cookies))
+    }
+    /// Invite someone by email (needs `invitation:create`; only an owner invites owners). The
+    /// invitee is mailed a link holding the invitation's id.
+    #[oai(path = "/organization/invite-member", method = "post")]
+    async fn invite_member(
+        &self,
+        request: &Request,
+        body: BaJson<InviteBody>,
+    ) -> Result<Reply<InvitationDto>, ApiError> {
+        let body = body.0;
+        let roles = roles(&body.role)?;
+        let loaded = require(&self.state, request).await?;
+        let invitation = self
+            .orgs
+            .invite(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                Invite {
+                    email: body.email,
+                    roles,
+                    resend: body.resend.unwrap_or(false),
+                },
+            )
+            .await?;
+        Ok(Reply::new(InvitationDto::from(&invitation)).cookies(loaded.cookies))
+    }
+
+    /// An open invitation addressed to the caller, with its organization and inviter.
+    #[oai(path = "/organization/get-invitation", method = "get")]
+    async fn get_invitation(
+        &self,
+        request: &Request,
+        id: Query<String>,
+    ) -> Result<Reply<InvitationDetailsDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let details = self
+            .orgs
+            .get_invitation(self.state.auth(), &loaded.context, &id.0)
+            .await?;
+        Ok(Reply::new(InvitationDetailsDto {
+            invitation: InvitationDto::from(&details.invitation),
+            organization_name: details.organization.name,
+            organization_slug: details.organization.slug,
+            inviter_email: details.inviter_email.as_str().to_owned(),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Accept an invitation addressed to the caller: the caller joins, and the organization
+    /// becomes the session's active one.
+    #[oai(path = "/organization/accept-invitation", method = "post")]
+    async fn accept_invitation(
+        &self,
+        request: &Request,
+        body: BaJson<InvitationIdBody>,
+    ) -> Result<Reply<AnswerDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let (invitation, member) = self
+            .orgs
+            .accept_invitation(self.state.auth(), &loaded.context, &body.0.invitation_id)
+            .await?;
+        Ok(Reply::new(AnswerDto {
+            invitation: InvitationDto::from(&invitation),
+            member: Some(MemberDto::from(&member)),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Decline an invitation addressed to the caller.
+    #[oai(path = "/organization/reject-invitation", method = "post")]
+    async fn reject_invitation(
+        &self,
+        request: &Request,
+        body: BaJson<InvitationIdBody>,
+    ) -> Result<Reply<AnswerDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let invitation = self
+            .orgs
+            .reject_invitation(self.state.auth(), &loaded.context, &body.0.invitation_id)
+            .await?;
+        Ok(Reply::new(AnswerDto {
+            invitation: InvitationDto::from(&invitation),
+            member: None,
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Withdraw an invitation (needs `invitation:cancel`).
+    #[oai(path = "/organization/cancel-invitation", method = "post")]
+    async fn cancel_invitation(
+        &self,
+        request: &Request,
+        body: BaJson<InvitationIdBody>,
+    ) -> Result<Reply<InvitationDto>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let invitation = self
+            .orgs
+            .cancel_invitation(self.state.auth(), &loaded.context, &body.0.invitation_id)
+            .await?;
+        Ok(Reply::new(InvitationDto::from(&invitation)).cookies(loaded.cookies))
+    }
+
+    /// The invitations of the active or named organization, every status (needs
+    /// `invitation:create`).
+    #[oai(path = "/organization/list-invitations", method = "get")]
+    async fn list_invitations(
+        &self,
+        request: &Request,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+    ) -> Result<Reply<Vec<InvitationDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let invitations = self
+            .orgs
+            .list_invitations(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), None),
+            )
+            .await?;
+        let body = invitations.iter().map(InvitationDto::from).collect();
+        Ok(Reply::new(body).cookies(loaded.cookies))
+    }
+
+    /// The pending invitations addressed to the caller (whose email must be verified).
+    #[oai(path = "/organization/list-user-invitations", method = "get")]
+    async fn list_user_invitations(
+        &self,
+        request: &Request,
+        email: Query<Option<String>>,
+    ) -> Result<Reply<Vec<UserInvitationDto>>, ApiError> {
+        if email.0.is_some() {
+            return Err(ApiError::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "User email cannot be passed for client side API calls.",
+            ));
+        }
+        let loaded = require(&self.state, request).await?;
+        let invitations = self
+            .orgs
+            .list_user_invitations(self.state.auth(), &loaded.context)
+            .await?;
+        let body = invitations
+            .iter()
+            .map(|(invitation, organization)| UserInvitationDto {
+                invitation: InvitationDto::from(invitation),
+                organization_name: organization.name.clone(),
+            })
+            .collect();
+        Ok(Reply::new(body).cookies(loaded.cookies))
     }
 }

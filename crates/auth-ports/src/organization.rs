@@ -167,7 +167,9 @@ pub trait InvitationRepo: Send + Sync {
     /// already. The count and the insert are atomic, as for [`OrganizationRepo::add_member`].
     ///
     /// # Errors
-    /// MUST return `PortError::NotFound` if the organization does not exist.
+    /// MUST return `PortError::NotFound` if the organization does not exist, and
+    /// `PortError::Conflict` if it has a pending invitation of the same email (checked under
+    /// the same lock, so concurrent invitations of one email make one).
     async fn create_invitation(
         &self,
         invitation: &Invitation,

@@ -307,8 +307,21 @@ impl InvitationRepo for SeaOrmStore {
             txn.rollback().await.map_err(port_error)?;
             return Err(PortError::NotFound);
         }
+        let of_organization =
+            invitation::Column::OrganizationId.eq(invitation.organization_id.as_str());
+        let same_email = invitation::Entity::find()
+            .filter(of_organization.clone())
+            .filter(invitation::Column::Email.eq(invitation.email.as_str()))
+            .filter(pending())
+            .count(&txn)
+            .await
+            .map_err(port_error)?;
+        if same_email > 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::Conflict);
+        }
         let open = invitation::Entity::find()
-            .filter(invitation::Column::OrganizationId.eq(invitation.organization_id.as_str()))
+            .filter(of_organization)
             .filter(pending())
             .count(&txn)
             .await

@@ -12,6 +12,7 @@ struct Orgs {
     auth: Auth,
     orgs: Organizations,
     store: Arc<MemoryStore>,
+    clock: Arc<ManualClock>,
 }
 
 async fn orgs_with(customise: impl FnOnce(&mut OrganizationConfig)) -> Orgs {
@@ -19,13 +20,18 @@ async fn orgs_with(customise: impl FnOnce(&mut OrganizationConfig)) -> Orgs {
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
     let mut config = OrganizationConfig::default();
     customise(&mut config);
-    let orgs = Organizations::new(store.clone(), config);
+    let orgs = Organizations::new(store.clone(), store.clone(), config);
     let auth = Auth::with_plugins(
         deps(&store, &clock),
         AuthConfig::default(),
         vec![Arc::new(orgs.clone())],
     );
-    Orgs { auth, orgs, store }
+    Orgs {
+        auth,
+        orgs,
+        store,
+        clock,
+    }
 }
 
 async fn orgs() -> Orgs {
@@ -82,6 +88,18 @@ impl Orgs {
         let roles = RoleList::parse(roles);
         self.orgs
             .update_member_role(&self.auth, who, by_id(org), member, &roles)
+            .await
+    }
+
+    async fn invite(
+        &self,
+        who: &AuthContext,
+        org: &str,
+        email: &str,
+        roles: &str,
+    ) -> Result<auth_domain::organization::Invitation, AuthError> {
+        self.orgs
+            .invite(&self.auth, who, by_id(org), invite(email, roles))
             .await
     }
 
@@ -549,4 +567,229 @@ async fn set_active_takes_an_id_or_a_slug_and_none_clears_it() {
         .active_member(&o.auth, &o.user("zed").await, OrgRef::default())
         .await;
     assert_eq!(code(none), "NO_ACTIVE_ORGANIZATION");
+}
+
+fn invite(email: &str, roles: &str) -> Invite {
+    Invite {
+        email: email.to_owned(),
+        roles: RoleList::parse(roles),
+        resend: false,
+    }
+}
+
+#[tokio::test]
+async fn an_invitation_is_accepted_once_by_its_recipient_only() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let eve = o.user("eve").await;
+    let acme = o.create(&ada, "acme").await;
+    let invitation = o
+        .invite(&ada, &acme.id, "BOB@example.com", "admin")
+        .await
+        .expect("invite");
+    assert_eq!(invitation.email, "bob@example.com", "lower-cased");
+    assert_eq!(
+        invitation.expires_at - invitation.created_at,
+        time::Duration::hours(48)
+    );
+    let details = o
+        .orgs
+        .get_invitation(&o.auth, &bob, &invitation.id)
+        .await
+        .expect("details");
+    assert_eq!(details.organization.slug, "acme");
+    assert_eq!(details.inviter_email.as_str(), "ada@example.com");
+    let stolen = o
+        .orgs
+        .accept_invitation(&o.auth, &eve, &invitation.id)
+        .await;
+    assert_eq!(code(stolen), "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION");
+    let peek = o.orgs.get_invitation(&o.auth, &eve, &invitation.id).await;
+    assert_eq!(code(peek), "YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION");
+    let (accepted, member) = o
+        .orgs
+        .accept_invitation(&o.auth, &bob, &invitation.id)
+        .await
+        .expect("accept");
+    assert_eq!(
+        accepted.status,
+        auth_domain::organization::InvitationStatus::Accepted
+    );
+    assert_eq!(member.role.joined(), "admin");
+    let bob = o.reload(&bob.session.token).await;
+    assert_eq!(
+        Organizations::active_id(&bob.session),
+        Some(acme.id.as_str())
+    );
+    let again = o
+        .orgs
+        .accept_invitation(&o.auth, &bob, &invitation.id)
+        .await;
+    assert_eq!(code(again), "INVITATION_NOT_FOUND", "one use");
+    let rejected = o
+        .orgs
+        .reject_invitation(&o.auth, &bob, &invitation.id)
+        .await;
+    assert_eq!(code(rejected), "INVITATION_NOT_FOUND");
+    let member_again = o.invite(&ada, &acme.id, "bob@example.com", "member").await;
+    assert_eq!(
+        code(member_again),
+        "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION"
+    );
+}
+
+#[tokio::test]
+async fn invitations_expire_and_are_rejected_or_cancelled_once() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let cy = o.user("cy").await;
+    let acme = o.create(&ada, "acme").await;
+    let first = o
+        .invite(&ada, &acme.id, "cy@example.com", "member")
+        .await
+        .expect("invite");
+    let twice = o.invite(&ada, &acme.id, "cy@example.com", "member").await;
+    assert_eq!(code(twice), "USER_IS_ALREADY_INVITED_TO_THIS_ORGANIZATION");
+    let resent = o
+        .orgs
+        .invite(
+            &o.auth,
+            &ada,
+            by_id(&acme.id),
+            Invite {
+                resend: true,
+                ..invite("cy@example.com", "member")
+            },
+        )
+        .await
+        .expect("resend");
+    assert_eq!(resent.id, first.id, "the same invitation, sent again");
+    let rejected = o
+        .orgs
+        .reject_invitation(&o.auth, &cy, &first.id)
+        .await
+        .expect("reject");
+    assert_eq!(
+        rejected.status,
+        auth_domain::organization::InvitationStatus::Rejected
+    );
+    assert!(o.orgs.list(&cy).await.expect("list").is_empty());
+
+    let second = o
+        .invite(&ada, &acme.id, "cy@example.com", "member")
+        .await
+        .expect("invite again");
+    let cancelled = o
+        .orgs
+        .cancel_invitation(&o.auth, &ada, &second.id)
+        .await
+        .expect("cancel");
+    assert_eq!(
+        cancelled.status,
+        auth_domain::organization::InvitationStatus::Canceled
+    );
+    assert_eq!(
+        code(o.orgs.accept_invitation(&o.auth, &cy, &second.id).await),
+        "INVITATION_NOT_FOUND"
+    );
+
+    let third = o
+        .invite(&ada, &acme.id, "cy@example.com", "member")
+        .await
+        .expect("invite a third time");
+    o.clock.advance(time::Duration::hours(48));
+    assert_eq!(
+        code(o.orgs.accept_invitation(&o.auth, &cy, &third.id).await),
+        "INVITATION_NOT_FOUND",
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn only_members_who_may_invite_do_and_only_owners_invite_owners() {
+    let o = orgs_with(|config| config.invitation_limit = 2).await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let cy = o.user("cy").await;
+    let eve = o.user("eve").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "admin").await;
+    o.join(&acme.id, &cy, "member").await;
+    let by_member = o.invite(&cy, &acme.id, "x@example.com", "member").await;
+    assert_eq!(
+        code(by_member),
+        "YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION"
+    );
+    let by_outsider = o.invite(&eve, &acme.id, "x@example.com", "member").await;
+    assert_eq!(code(by_outsider), "MEMBER_NOT_FOUND");
+    let crown = o.invite(&bob, &acme.id, "x@example.com", "owner").await;
+    assert_eq!(
+        code(crown),
+        "YOU_ARE_NOT_ALLOWED_TO_INVITE_USER_WITH_THIS_ROLE"
+    );
+    let junk = o
+        .invite(&bob, &acme.id, "x@example.com", "superadmin")
+        .await;
+    assert_eq!(code(junk), "ROLE_NOT_FOUND");
+    let bad_email = o.invite(&bob, &acme.id, "not an email", "member").await;
+    assert_eq!(code(bad_email), "INVALID_EMAIL");
+    let owners = o
+        .invite(&ada, &acme.id, "boss@example.com", "owner")
+        .await
+        .expect("an owner invites an owner");
+    o.invite(&bob, &acme.id, "x@example.com", "member")
+        .await
+        .expect("an admin invites a member");
+    let full = o.invite(&bob, &acme.id, "y@example.com", "member").await;
+    assert_eq!(code(full), "INVITATION_LIMIT_REACHED");
+    let listed_by_admin = o
+        .orgs
+        .list_invitations(&o.auth, &bob, by_id(&acme.id))
+        .await
+        .expect("list");
+    assert!(
+        listed_by_admin.iter().all(|one| one.id != owners.id),
+        "invitations granting the owner role are hidden from non-owners"
+    );
+    assert_eq!(
+        o.orgs
+            .list_invitations(&o.auth, &ada, by_id(&acme.id))
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+    let by_member = o.orgs.list_invitations(&o.auth, &cy, by_id(&acme.id)).await;
+    assert_eq!(code(by_member), "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS");
+    let cancel_by_member = o.orgs.cancel_invitation(&o.auth, &cy, &owners.id).await;
+    assert_eq!(
+        code(cancel_by_member),
+        "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION"
+    );
+}
+
+#[tokio::test]
+async fn a_user_lists_their_pending_invitations_once_their_email_is_verified() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let dan = o.user("dan").await;
+    let acme = o.create(&ada, "acme").await;
+    o.invite(&ada, &acme.id, "dan@example.com", "member")
+        .await
+        .expect("invite");
+    let unverified = o.orgs.list_user_invitations(&o.auth, &dan).await;
+    assert_eq!(
+        code(unverified),
+        "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION"
+    );
+    let mut verified = dan.clone();
+    verified.user.email_verified = true;
+    let mine = o
+        .orgs
+        .list_user_invitations(&o.auth, &verified)
+        .await
+        .expect("mine");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].1.name, "Org acme");
 }

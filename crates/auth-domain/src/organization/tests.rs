@@ -386,6 +386,9 @@ fn every_refusal_has_a_distinct_code_and_a_client_status() {
         OrgRefusal::NotAllowedToCancel,
         OrgRefusal::InvitationLimit,
         OrgRefusal::MembershipLimit,
+        OrgRefusal::NotAllowedToListInvitations,
+        OrgRefusal::EmailVerificationRequired,
+        OrgRefusal::InviterGone,
     ];
     let mut codes: Vec<&str> = all.iter().map(OrgRefusal::code).collect();
     codes.sort_unstable();

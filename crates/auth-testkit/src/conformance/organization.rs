@@ -337,6 +337,15 @@ where
             .await,
         Err(PortError::NotFound)
     ));
+    let mut twin = first.clone();
+    twin.id = "inv-twin".to_owned();
+    assert!(
+        matches!(
+            store.create_invitation(&twin, 100).await,
+            Err(PortError::Conflict)
+        ),
+        "one pending invitation per email"
+    );
     assert_eq!(
         store.find_invitation(&first.id).await.expect("find"),
         Some(first.clone()),

@@ -234,12 +234,16 @@ impl InvitationRepo for MemoryStore {
         {
             return Err(PortError::NotFound);
         }
-        let open = state
+        let open: Vec<&Invitation> = state
             .invitations
             .values()
             .filter(|other| other.organization_id == invitation.organization_id)
             .filter(|other| other.status == InvitationStatus::Pending)
-            .count();
+            .collect();
+        if open.iter().any(|other| other.email == invitation.email) {
+            return Err(PortError::Conflict);
+        }
+        let open = open.len();
         if u64::try_from(open).unwrap_or(u64::MAX) >= pending_limit {
             return Ok(Invited::LimitReached);
         }

@@ -1,0 +1,345 @@
+//! Invitations: sent by a member who may invite, answered once by the invitee (the signed-in
+//! user with the invited email), within their lifetime.
+
+use auth_domain::organization::{
+    Invitation, InvitationStatus, Member, OrgRefusal, Organization, RoleList, check_invited_roles,
+};
+use auth_domain::{Email, Permissions};
+use auth_ports::{Accepted, Invited, PortError};
+
+use super::{OrgRef, Organizations, org_error, refused};
+use crate::{Auth, AuthContext, AuthError};
+
+/// What `/organization/invite-member` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The invitee's email.
+    pub email: String,
+    /// The roles the invitee will have.
+    pub roles: RoleList,
+    /// Send a pending invitation of this email again (with a new expiry) instead of refusing.
+    pub resend: bool,
+}
+
+/// An invitation as `get-invitation` answers it: with its organization and inviter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationDetails {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// Its organization.
+    pub organization: Organization,
+    /// The inviter's email.
+    pub inviter_email: Email,
+}
+
+impl Organizations {
+    /// Invites `email` into the caller's organization (the caller needs `invitation:create`;
+    /// only an owner invites owners) and mails the invitee the link.
+    ///
+    /// # Errors
+    /// `MEMBER_NOT_FOUND` (the caller is not a member),
+    /// `YOU_ARE_NOT_ALLOWED_TO_INVITE_USERS_TO_THIS_ORGANIZATION`, `ROLE_NOT_FOUND`,
+    /// `YOU_ARE_NOT_ALLOWED_TO_INVITE_USER_WITH_THIS_ROLE`,
+    /// `USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION`,
+    /// `USER_IS_ALREADY_INVITED_TO_THIS_ORGANIZATION`, `INVITATION_LIMIT_REACHED`,
+    /// `VALIDATION_ERROR` (a malformed email), `Unavailable`.
+    pub async fn invite(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        named: OrgRef<'_>,
+        invite: Invite,
+    ) -> Result<Invitation, AuthError> {
+        let email = Email::parse(&invite.email).map_err(AuthError::Invalid)?;
+        let (organization, inviter) = self
+            .membership_or_member_not_found(auth, context, named)
+            .await?;
+        let create = Permissions::of(&[("invitation", &["create"])]);
+        if !self.access().authorize(&inviter.role, &create) {
+            return refused(OrgRefusal::NotAllowedToInvite);
+        }
+        check_invited_roles(self.access(), &inviter.role, &invite.roles)
+            .map_err(|refusal| org_error(&refusal))?;
+        if let Some(user) = auth.deps().users.find_by_email(&email).await?
+            && self
+                .repo
+                .find_member(&organization.id, &user.id)
+                .await?
+                .is_some()
+        {
+            return refused(OrgRefusal::AlreadyAMember);
+        }
+        let now = auth.now();
+        let expires_at = now + self.config.invitation_expires_in;
+        if let Some(pending) = self
+            .invitations
+            .pending_invitation(&organization.id, email.as_str())
+            .await?
+        {
+            if !invite.resend {
+                return refused(OrgRefusal::AlreadyInvited);
+            }
+            if self.access().is_creator(&pending.role) && !self.access().is_creator(&inviter.role) {
+                return refused(OrgRefusal::NotAllowedToInviteWithRole);
+            }
+            self.invitations
+                .extend_invitation(&pending.id, expires_at)
+                .await?;
+            let resent = Invitation {
+                expires_at,
+                ..pending
+            };
+            self.mail_invitation(auth, context, &organization, &resent, &email)
+                .await;
+            return Ok(resent);
+        }
+        let invitation = Invitation {
+            id: auth.new_id(),
+            organization_id: organization.id.clone(),
+            email: email.as_str().to_owned(),
+            role: invite.roles,
+            team_ids: Vec::new(),
+            status: InvitationStatus::Pending,
+            expires_at,
+            created_at: now,
+            inviter_id: context.user.id.clone(),
+        };
+        match self
+            .invitations
+            .create_invitation(&invitation, self.config.invitation_limit)
+            .await
+        {
+            Ok(Invited::Created) => {}
+            Ok(Invited::LimitReached) => return refused(OrgRefusal::InvitationLimit),
+            // A concurrent invitation of the same email won the organization's lock.
+            Err(PortError::Conflict) => return refused(OrgRefusal::AlreadyInvited),
+            Err(PortError::NotFound) => return refused(OrgRefusal::NotFound),
+            Err(error) => return Err(error.into()),
+        }
+        self.mail_invitation(auth, context, &organization, &invitation, &email)
+            .await;
+        Ok(invitation)
+    }
+
+    /// Mails the invitee the link, when mail is set up (an invitation is made either way).
+    async fn mail_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        organization: &Organization,
+        invitation: &Invitation,
+        to: &Email,
+    ) {
+        let Some(mail) = auth.deps().mail.as_ref() else {
+            tracing::debug!("no mail set up: the invitation is not mailed");
+            return;
+        };
+        let url = self.config.invitation_url.replace("{id}", &invitation.id);
+        let template = mail
+            .templates
+            .organization_invitation
+            .with("organization", &organization.name);
+        mail.send_to(&template, to, to, &context.user.name, &url)
+            .await;
+    }
+
+    /// An open invitation addressed to the caller.
+    async fn own_open_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        id: &str,
+    ) -> Result<Invitation, AuthError> {
+        let Some(invitation) = self.invitations.find_invitation(id).await? else {
+            return refused(OrgRefusal::InvitationNotFound);
+        };
+        invitation
+            .check_answer(context.user.email.as_str(), auth.now())
+            .map_err(|refusal| org_error(&refusal))?;
+        Ok(invitation)
+    }
+
+    /// An invitation addressed to the caller, with its organization and inviter.
+    ///
+    /// # Errors
+    /// `INVITATION_NOT_FOUND` (unknown, answered or expired),
+    /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`, `ORGANIZATION_NOT_FOUND`,
+    /// `INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION`, `Unavailable`.
+    pub async fn get_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        id: &str,
+    ) -> Result<InvitationDetails, AuthError> {
+        let invitation = self.own_open_invitation(auth, context, id).await?;
+        let Some(organization) = self.repo.find(&invitation.organization_id).await? else {
+            return refused(OrgRefusal::NotFound);
+        };
+        let inviter = self
+            .repo
+            .find_member(&organization.id, &invitation.inviter_id)
+            .await?;
+        let inviter_user = match inviter {
+            Some(_) => auth.deps().users.find_by_id(&invitation.inviter_id).await?,
+            None => None,
+        };
+        let Some(inviter_user) = inviter_user else {
+            return refused(OrgRefusal::InviterGone);
+        };
+        Ok(InvitationDetails {
+            invitation,
+            organization,
+            inviter_email: inviter_user.email,
+        })
+    }
+
+    /// Accepts an invitation addressed to the caller: the caller becomes a member with its
+    /// roles, and the organization the session's active one. Of concurrent accepts, one wins.
+    ///
+    /// # Errors
+    /// `INVITATION_NOT_FOUND`, `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`,
+    /// `ORGANIZATION_MEMBERSHIP_LIMIT_REACHED`, `Unavailable`.
+    pub async fn accept_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        id: &str,
+    ) -> Result<(Invitation, Member), AuthError> {
+        let invitation = self.own_open_invitation(auth, context, id).await?;
+        let now = auth.now();
+        let member = Member {
+            id: auth.new_id(),
+            organization_id: invitation.organization_id.clone(),
+            user_id: context.user.id.clone(),
+            role: invitation.role.clone(),
+            created_at: now,
+        };
+        let member = match self
+            .invitations
+            .accept_invitation(&invitation.id, &member, self.config.membership_limit, now)
+            .await?
+        {
+            Accepted::Accepted => member,
+            Accepted::AlreadyMember => self
+                .repo
+                .find_member(&invitation.organization_id, &context.user.id)
+                .await?
+                .unwrap_or(member),
+            Accepted::NotPending => return refused(OrgRefusal::InvitationNotFound),
+            Accepted::LimitReached => return refused(OrgRefusal::MembershipLimit),
+        };
+        self.set_active_field(auth, &context.session, Some(&invitation.organization_id))
+            .await?;
+        let accepted = Invitation {
+            status: InvitationStatus::Accepted,
+            ..invitation
+        };
+        Ok((accepted, member))
+    }
+
+    /// Declines an invitation addressed to the caller.
+    ///
+    /// # Errors
+    /// `INVITATION_NOT_FOUND` (`Invitation not found!`),
+    /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`, `Unavailable`.
+    pub async fn reject_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        id: &str,
+    ) -> Result<Invitation, AuthError> {
+        let invitation = self.own_open_invitation(auth, context, id).await?;
+        self.close(invitation, InvitationStatus::Rejected).await
+    }
+
+    /// Withdraws an invitation of the caller's organization (the caller needs
+    /// `invitation:cancel`).
+    ///
+    /// # Errors
+    /// `INVITATION_NOT_FOUND`, `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION`,
+    /// `YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION`, `Unavailable`.
+    pub async fn cancel_invitation(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        id: &str,
+    ) -> Result<Invitation, AuthError> {
+        let Some(invitation) = self.invitations.find_invitation(id).await? else {
+            return refused(OrgRefusal::InvitationNotFound);
+        };
+        let named = OrgRef {
+            id: Some(&invitation.organization_id),
+            slug: None,
+        };
+        let (_, member) = self.required_membership(auth, context, named, 400).await?;
+        let cancel = Permissions::of(&[("invitation", &["cancel"])]);
+        if !self.access().authorize(&member.role, &cancel) {
+            return refused(OrgRefusal::NotAllowedToCancel);
+        }
+        self.close(invitation, InvitationStatus::Canceled).await
+    }
+
+    /// Closes a pending invitation once: a concurrent answer that got there first wins.
+    async fn close(
+        &self,
+        invitation: Invitation,
+        status: InvitationStatus,
+    ) -> Result<Invitation, AuthError> {
+        if !self
+            .invitations
+            .close_invitation(&invitation.id, status)
+            .await?
+        {
+            return refused(OrgRefusal::InvitationNotFound);
+        }
+        Ok(Invitation {
+            status,
+            ..invitation
+        })
+    }
+
+    /// The invitations of the caller's organization, every status (the caller needs
+    /// `invitation:create`; invitations granting the creator role only for its holders).
+    ///
+    /// # Errors
+    /// `NO_ACTIVE_ORGANIZATION`, `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION` (403),
+    /// `YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS`, `Unavailable`.
+    pub async fn list_invitations(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        named: OrgRef<'_>,
+    ) -> Result<Vec<Invitation>, AuthError> {
+        let (organization, member) = self.required_membership(auth, context, named, 403).await?;
+        let create = Permissions::of(&[("invitation", &["create"])]);
+        if !self.access().authorize(&member.role, &create) {
+            return refused(OrgRefusal::NotAllowedToListInvitations);
+        }
+        let creator = self.access().is_creator(&member.role);
+        let mut invitations = self.invitations.list_invitations(&organization.id).await?;
+        invitations.retain(|invitation| creator || !self.access().is_creator(&invitation.role));
+        Ok(invitations)
+    }
+
+    /// The pending invitations addressed to the caller, with their organizations; the caller's
+    /// email must be verified.
+    ///
+    /// # Errors
+    /// `EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION`, `Unavailable`.
+    pub async fn list_user_invitations(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+    ) -> Result<Vec<(Invitation, Organization)>, AuthError> {
+        if !context.user.email_verified {
+            return refused(OrgRefusal::EmailVerificationRequired);
+        }
+        let now = auth.now();
+        let mut invitations = self
+            .invitations
+            .list_user_invitations(context.user.email.as_str())
+            .await?;
+        invitations.retain(|(invitation, _)| invitation.is_open(now));
+        Ok(invitations)
+    }
+}
