@@ -696,6 +696,33 @@ async fn an_invitation_is_mailed_and_accepted_once_by_its_recipient() {
             )
             .await;
         expect_error(again, 400, Some("INVITATION_NOT_FOUND")).await;
+        let full: Value = ada
+            .get(app, "/organization/get-full-organization")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(full["slug"], "acme");
+        assert_eq!(full["members"].as_array().map(Vec::len), Some(2));
+        let emails: Vec<&str> = full["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .filter_map(|member| member["user"]["email"].as_str())
+            .collect();
+        assert!(emails.contains(&"bob@example.com"), "{emails:?}");
+        assert_eq!(full["invitations"][0]["id"], id.as_str());
+        let as_member: Value = bob
+            .get(app, "/organization/get-full-organization")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            as_member["invitations"][0]["id"],
+            id.as_str(),
+            "bob joined as an admin, who may invite and so sees them"
+        );
         let listed: Value = ada
             .get(app, "/organization/list-invitations")
             .await

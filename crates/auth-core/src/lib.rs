@@ -40,9 +40,9 @@ pub use jwt::{
 };
 pub use mail::{MailSetup, MailTemplates, Template};
 pub use organization::{
-    ACTIVE_ORGANIZATION, CreateOrganization, CreatedOrganization, InvitationDetails, Invite,
-    MAX_ORGANIZATION_NAME, MemberQuery, MemberSort, OrgRef, OrganizationConfig, Organizations,
-    UpdateOrganization, org_error,
+    ACTIVE_ORGANIZATION, CreateOrganization, CreatedOrganization, FullOrganization,
+    InvitationDetails, Invite, MAX_ORGANIZATION_NAME, MemberQuery, MemberSort, OrgRef,
+    OrganizationConfig, Organizations, UpdateOrganization, org_error,
 };
 pub use password_reset::ResetPassword;
 pub use plugin::{

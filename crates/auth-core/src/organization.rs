@@ -6,7 +6,7 @@ mod invitations;
 
 use std::sync::Arc;
 
-pub use invitations::{InvitationDetails, Invite};
+pub use invitations::{FullOrganization, InvitationDetails, Invite};
 
 use auth_domain::organization::{
     AccessControl, Member, OrgRefusal, Organization, RoleList, check_leave, check_removal,

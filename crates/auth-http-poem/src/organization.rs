@@ -192,6 +192,21 @@ struct CreatedDto {
     members: Vec<MemberDto>,
 }
 
+/// `get-full-organization`'s answer: the organization (metadata as stored) with its members
+/// and the invitations the caller may see.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "FullOrganization", rename_all = "camelCase")]
+struct FullDto {
+    #[serde(flatten)]
+    #[oai(flatten)]
+    organization: OrganizationDto,
+    /// The members, with their users.
+    members: Vec<MemberWithUserDto>,
+    /// The invitations (empty unless the caller may invite).
+    invitations: Vec<InvitationDto>,
+}
+
 /// `POST /organization/create` body.
 #[derive(Debug, Object)]
 #[oai(rename = "CreateOrganizationRequest", rename_all = "camelCase")]
@@ -598,6 +613,40 @@ impl OrganizationApi {
             )
             .await?;
         Ok(Reply::new(found.as_ref().map(OrganizationDto::stored)).cookies(loaded.cookies))
+    }
+
+    /// An organization the caller belongs to (by id or slug, else the active one) with its
+    /// members and invitations; null when neither is given and none is active.
+    #[oai(path = "/organization/get-full-organization", method = "get")]
+    async fn get_full_organization(
+        &self,
+        request: &Request,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        #[oai(name = "organizationSlug")] organization_slug: Query<Option<String>>,
+        #[oai(name = "membersLimit", validator(minimum(value = "1")))] members_limit: Query<
+            Option<u64>,
+        >,
+    ) -> Result<Reply<Option<FullDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let full = self
+            .orgs
+            .full(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), organization_slug.0.as_deref()),
+                members_limit.0,
+            )
+            .await?;
+        let body = full.map(|full| FullDto {
+            organization: OrganizationDto::stored(&full.organization),
+            members: full
+                .members
+                .iter()
+                .map(|(member, user)| MemberWithUserDto::new(member, user))
+                .collect(),
+            invitations: full.invitations.iter().map(InvitationDto::from).collect(),
+        });
+        Ok(Reply::new(body).cookies(loaded.cookies))
     }
 
     /// The organizations the caller is a member of.

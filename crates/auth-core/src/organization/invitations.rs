@@ -32,6 +32,17 @@ pub struct InvitationDetails {
     pub inviter_email: Email,
 }
 
+/// An organization as `get-full-organization` answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullOrganization {
+    /// The organization.
+    pub organization: Organization,
+    /// Its members with their users, oldest first.
+    pub members: Vec<(Member, auth_domain::User)>,
+    /// Its invitations, when the caller may see them.
+    pub invitations: Vec<Invitation>,
+}
+
 impl Organizations {
     /// Invites `email` into the caller's organization (the caller needs `invitation:create`;
     /// only an owner invites owners) and mails the invitee the link.
@@ -298,6 +309,54 @@ impl Organizations {
         })
     }
 
+    /// The organization a request names (or the active one) with its members and the
+    /// invitations the caller may see (those `list-invitations` shows, else none); `None` when
+    /// nothing is named and none is active.
+    ///
+    /// # Errors
+    /// As for [`Organizations::get`].
+    pub async fn full(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        named: OrgRef<'_>,
+        members_limit: Option<u64>,
+    ) -> Result<Option<FullOrganization>, AuthError> {
+        let Some((organization, member)) = self.membership(auth, context, named, 403).await? else {
+            return Ok(None);
+        };
+        let query = auth_ports::MemberQuery {
+            limit: members_limit
+                .unwrap_or(self.config.membership_limit)
+                .min(self.config.membership_limit),
+            ..auth_ports::MemberQuery::default()
+        };
+        let (members, _) = self.repo.list_members(&organization.id, &query).await?;
+        let invitations = self.visible_invitations(&organization, &member).await?;
+        Ok(Some(FullOrganization {
+            organization,
+            members,
+            invitations: invitations.unwrap_or_default(),
+        }))
+    }
+
+    /// The invitations `member` may see: `None` without `invitation:create`; those granting
+    /// the creator role only to its holders.
+    async fn visible_invitations(
+        &self,
+        organization: &Organization,
+        member: &Member,
+    ) -> Result<Option<Vec<Invitation>>, AuthError> {
+        let create = Permissions::of(&[("invitation", &["create"])]);
+        if !self.access().authorize(&member.role, &create) {
+            return Ok(None);
+        }
+        let creator = self.access().is_creator(&member.role);
+        let mut invitations = self.invitations.list_invitations(&organization.id).await?;
+        invitations.retain(|invitation| creator || !self.access().is_creator(&invitation.role));
+        Ok(Some(invitations))
+    }
+
     /// The invitations of the caller's organization, every status (the caller needs
     /// `invitation:create`; invitations granting the creator role only for its holders).
     ///
@@ -311,14 +370,10 @@ impl Organizations {
         named: OrgRef<'_>,
     ) -> Result<Vec<Invitation>, AuthError> {
         let (organization, member) = self.required_membership(auth, context, named, 403).await?;
-        let create = Permissions::of(&[("invitation", &["create"])]);
-        if !self.access().authorize(&member.role, &create) {
-            return refused(OrgRefusal::NotAllowedToListInvitations);
+        match self.visible_invitations(&organization, &member).await? {
+            Some(invitations) => Ok(invitations),
+            None => refused(OrgRefusal::NotAllowedToListInvitations),
         }
-        let creator = self.access().is_creator(&member.role);
-        let mut invitations = self.invitations.list_invitations(&organization.id).await?;
-        invitations.retain(|invitation| creator || !self.access().is_creator(&invitation.role));
-        Ok(invitations)
     }
 
     /// The pending invitations addressed to the caller, with their organizations; the caller's

@@ -793,3 +793,39 @@ async fn a_user_lists_their_pending_invitations_once_their_email_is_verified() {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].1.name, "Org acme");
 }
+
+#[tokio::test]
+async fn the_full_organization_shows_invitations_only_to_who_may_invite() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let cy = o.user("cy").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "admin").await;
+    o.join(&acme.id, &cy, "member").await;
+    o.invite(&ada, &acme.id, "boss@example.com", "owner")
+        .await
+        .expect("invite an owner");
+    o.invite(&bob, &acme.id, "dev@example.com", "member")
+        .await
+        .expect("invite a member");
+    let count = |full: Option<FullOrganization>| {
+        let full = full.expect("found");
+        (full.members.len(), full.invitations.len())
+    };
+    let as_owner = o.orgs.full(&o.auth, &ada, by_id(&acme.id), None).await;
+    assert_eq!(count(as_owner.expect("full")), (3, 2));
+    let as_admin = o.orgs.full(&o.auth, &bob, by_id(&acme.id), Some(1)).await;
+    assert_eq!(
+        count(as_admin.expect("full")),
+        (1, 1),
+        "no owner invitation; one member"
+    );
+    let as_member = o.orgs.full(&o.auth, &cy, by_id(&acme.id), None).await;
+    assert_eq!(count(as_member.expect("full")), (3, 0));
+    let none = o.orgs.full(&o.auth, &cy, OrgRef::default(), None).await;
+    assert_eq!(none.expect("nothing active"), None);
+    let outsider = o.user("eve").await;
+    let refused = o.orgs.full(&o.auth, &outsider, by_id(&acme.id), None).await;
+    assert_eq!(code(refused), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+}
