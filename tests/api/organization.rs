@@ -808,3 +808,148 @@ async fn ten_concurrent_accepts_of_one_invitation_make_one_membership() {
         world.app.stop().await;
     }
 }
+
+#[poem::handler]
+fn organization_slug(member: auth_http_poem::organization::OrganizationMember) -> String {
+    member.organization.slug
+}
+
+#[poem::handler]
+fn member_roles(member: auth_http_poem::organization::OrganizationMember) -> String {
+    member.member.role.joined()
+}
+
+#[tokio::test]
+async fn application_routes_are_guarded_by_membership_role_and_permission() {
+    use auth_http_poem::organization::RequireOrganization;
+    use poem::EndpointExt;
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    for database in databases {
+        let url = database.url.clone();
+        let routes: Vec<(String, auth_app::AppEndpoint)> = vec![
+            (
+                "/v1/dashboard".to_owned(),
+                std::sync::Arc::new(
+                    poem::get(organization_slug)
+                        .with(RequireOrganization::member())
+                        .boxed(),
+                ),
+            ),
+            (
+                "/v1/admin".to_owned(),
+                std::sync::Arc::new(
+                    poem::get(member_roles)
+                        .with(RequireOrganization::role("owner"))
+                        .boxed(),
+                ),
+            ),
+            (
+                "/v1/orgs/:org/projects".to_owned(),
+                std::sync::Arc::new(
+                    poem::get(member_roles)
+                        .with(
+                            RequireOrganization::permission(&[("member", &["create"])])
+                                .in_path("org"),
+                        )
+                        .boxed(),
+                ),
+            ),
+        ];
+        let app =
+            crate::helpers::start_app_customised(base_config(&url), Some(database), |overrides| {
+                overrides.routes = routes;
+            })
+            .await;
+        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
+            .await
+            .expect("store");
+        let world = World { app, store };
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let eve = User::sign_up(app, "eve@example.com").await;
+        let org = create_id(app, &ada, "acme").await;
+        let bobs = world.add(&org, &bob, "member").await;
+        let get = |user: &User, path: String| {
+            let request = user.client.get(format!("{}{path}", app.address));
+            async move { request.send().await.expect("request") }
+        };
+        let dashboard = get(&ada, "/v1/dashboard".into()).await;
+        assert_eq!(dashboard.status(), 200);
+        assert_eq!(dashboard.text().await.expect("text"), "acme");
+        expect_error(
+            get(&bob, "/v1/dashboard".into()).await,
+            400,
+            Some("NO_ACTIVE_ORGANIZATION"),
+        )
+        .await;
+        let projects = format!("/v1/orgs/{org}/projects");
+        assert_eq!(
+            get(&ada, projects.clone())
+                .await
+                .text()
+                .await
+                .expect("text"),
+            "owner"
+        );
+        expect_error(
+            get(&bob, projects.clone()).await,
+            403,
+            Some("ORGANIZATION_PERMISSION_REQUIRED"),
+        )
+        .await;
+        expect_error(
+            get(&eve, projects.clone()).await,
+            403,
+            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+        )
+        .await;
+        expect_error(
+            get(&ada, "/v1/orgs/nope/projects".into()).await,
+            400,
+            Some("ORGANIZATION_NOT_FOUND"),
+        )
+        .await;
+        let anonymous = client(false)
+            .get(format!("{}/v1/dashboard", app.address))
+            .send()
+            .await
+            .expect("request");
+        expect_error(anonymous, 401, Some("UNAUTHORIZED")).await;
+        bob.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": org}),
+        )
+        .await;
+        assert_eq!(get(&bob, "/v1/dashboard".into()).await.status(), 200);
+        expect_error(
+            get(&bob, "/v1/admin".into()).await,
+            403,
+            Some("ORGANIZATION_ROLE_REQUIRED"),
+        )
+        .await;
+        assert_eq!(
+            get(&ada, "/v1/admin".into())
+                .await
+                .text()
+                .await
+                .expect("text"),
+            "owner"
+        );
+        ada.json(
+            app,
+            "/organization/remove-member",
+            &json!({"memberIdOrEmail": bobs}),
+        )
+        .await;
+        let removed = get(&bob, "/v1/dashboard".into()).await;
+        assert!(
+            matches!(removed.status().as_u16(), 400 | 403),
+            "a removed member is refused at once: {}",
+            removed.status()
+        );
+        world.app.stop().await;
+    }
+}

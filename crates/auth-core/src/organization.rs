@@ -457,6 +457,27 @@ impl Organizations {
         Ok(Some(organization))
     }
 
+    /// The caller's membership of the organization named (or the active one), for guards of
+    /// application routes: a non-member is `403 USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION`.
+    ///
+    /// # Errors
+    /// `NO_ACTIVE_ORGANIZATION`, `ORGANIZATION_NOT_FOUND`,
+    /// `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION`, `Unavailable`.
+    pub async fn member_of(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        named: OrgRef<'_>,
+    ) -> Result<(Organization, Member), AuthError> {
+        self.required_membership(auth, context, named, 403).await
+    }
+
+    /// Whether a member's roles grant `permissions` (Better-Auth's rule).
+    #[must_use]
+    pub fn permits(&self, member: &Member, permissions: &Permissions) -> bool {
+        self.access().authorize(&member.role, permissions)
+    }
+
     /// The caller's membership of the active organization (or the one named).
     ///
     /// # Errors

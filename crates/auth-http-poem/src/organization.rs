@@ -1,17 +1,19 @@
 //! The organization plugin (Better-Auth's `organization()`): the `/organization/*` routes on
-//! its use cases. Server-only operations (`addMember`) are Rust calls on
-//! [`auth_core::Organizations`], never routes.
+//! its use cases, and [`RequireOrganization`] / [`OrganizationMember`] for application routes.
+//! Server-only operations (`addMember`) are Rust calls on [`auth_core::Organizations`], never
+//! routes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use auth_core::{
-    CreateOrganization, Invite, MemberQuery, MemberSort, OrgRef, Organizations, UpdateOrganization,
+    AuthContext, AuthError, CreateOrganization, Invite, MemberQuery, MemberSort, OrgRef,
+    Organizations, UpdateOrganization,
 };
 use auth_domain::date::to_json as iso;
 use auth_domain::organization::{Invitation, Member, Organization, RoleList};
 use auth_domain::{Permissions, User, UserId};
-use poem::Request;
+use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody};
 use poem_openapi::param::Query;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Object, OpenApi, Tags};
@@ -21,7 +23,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::payload::{BaJson, Reply};
 use crate::plugin::{HttpPlugin, PluginApi};
-use crate::session_ctx::require;
+use crate::session_ctx::{load, require};
 use crate::state::HttpState;
 
 /// The organization plugin over its use cases.
@@ -450,6 +452,171 @@ struct InviteBody {
 struct InvitationIdBody {
     /// The invitation.
     invitation_id: String,
+}
+
+/// The signed-in user's membership of an organization, for application routes: given by
+/// [`RequireOrganization`] (or, as an extractor, the membership of the active organization).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationMember {
+    /// The session and its user.
+    pub context: AuthContext,
+    /// The organization.
+    pub organization: Organization,
+    /// The membership, with its roles.
+    pub member: Member,
+}
+
+/// What [`RequireOrganization`] asks of the member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requirement {
+    Member,
+    Role(String),
+    Permission(Permissions),
+}
+
+/// Middleware for application routes (mounted beside the auth API): the request's session
+/// must belong to a member of the active organization, or of the one whose id is the path
+/// parameter named with [`RequireOrganization::in_path`], and hold a role or permissions when
+/// asked. The membership is then the handler's [`OrganizationMember`]. Membership is read on
+/// every request, so a removed member is refused at once on every instance. Refusals: `401
+/// UNAUTHORIZED` (no session), `400 NO_ACTIVE_ORGANIZATION`, `400 ORGANIZATION_NOT_FOUND`,
+/// `403 USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION`, `403 ORGANIZATION_ROLE_REQUIRED`, `403
+/// ORGANIZATION_PERMISSION_REQUIRED`; cookie requests are origin-checked as the auth API's.
+#[derive(Debug, Clone)]
+pub struct RequireOrganization {
+    requirement: Requirement,
+    path_param: Option<String>,
+}
+
+impl RequireOrganization {
+    /// Any member.
+    #[must_use]
+    pub fn member() -> Self {
+        Self {
+            requirement: Requirement::Member,
+            path_param: None,
+        }
+    }
+
+    /// A member holding `role` (among its roles).
+    #[must_use]
+    pub fn role(role: &str) -> Self {
+        Self {
+            requirement: Requirement::Role(role.to_owned()),
+            path_param: None,
+        }
+    }
+
+    /// A member whose roles grant `permissions`: `[("member", &["create"])]`.
+    #[must_use]
+    pub fn permission(permissions: &[(&str, &[&str])]) -> Self {
+        Self {
+            requirement: Requirement::Permission(Permissions::of(permissions)),
+            path_param: None,
+        }
+    }
+
+    /// The organization is the one whose id is the path parameter `name` (`/orgs/:org/...`),
+    /// not the active one.
+    #[must_use]
+    pub fn in_path(mut self, name: &str) -> Self {
+        self.path_param = Some(name.to_owned());
+        self
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RequireOrganization {
+    type Output = RequireOrganizationEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RequireOrganizationEndpoint {
+            inner,
+            guard: self.clone(),
+        }
+    }
+}
+
+/// The endpoint [`RequireOrganization`] makes.
+#[derive(Debug)]
+pub struct RequireOrganizationEndpoint<E> {
+    inner: E,
+    guard: RequireOrganization,
+}
+
+impl<E: Endpoint> Endpoint for RequireOrganizationEndpoint<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, mut request: Request) -> poem::Result<poem::Response> {
+        match membership(&request, &self.guard).await {
+            Ok(member) => {
+                request.extensions_mut().insert(member);
+                Ok(self.inner.call(request).await?.into_response())
+            }
+            Err(error) => Ok(error.into_response()),
+        }
+    }
+}
+
+impl<'a> FromRequest<'a> for OrganizationMember {
+    async fn from_request(request: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        if let Some(member) = request.extensions().get::<Self>() {
+            return Ok(member.clone());
+        }
+        Ok(membership(request, &RequireOrganization::member()).await?)
+    }
+}
+
+/// The membership a guarded request stands for, or why it is refused.
+async fn membership(
+    request: &Request,
+    guard: &RequireOrganization,
+) -> Result<OrganizationMember, ApiError> {
+    let Some(state) = request.data::<Arc<HttpState>>() else {
+        return Err(AuthError::Internal(
+            "an organization guard outside `auth_http_poem::app`".into(),
+        )
+        .into());
+    };
+    let Some(plugin) = state.plugin::<OrganizationPlugin>() else {
+        return Err(AuthError::Internal("the organization plugin is off".into()).into());
+    };
+    crate::guard::check_origin(state, request, "")?;
+    let context = match load(state, request, true).await? {
+        (Some(loaded), _) => loaded.context,
+        (None, _) => return Err(AuthError::Unauthorized.into()),
+    };
+    let in_path = guard
+        .path_param
+        .as_deref()
+        .map(|name| request.raw_path_param(name).unwrap_or_default());
+    let (organization, member) = plugin
+        .orgs
+        .member_of(state.auth(), &context, named(in_path, None))
+        .await?;
+    match &guard.requirement {
+        Requirement::Member => {}
+        Requirement::Role(role) if member.role.contains(role) => {}
+        Requirement::Role(_) => {
+            return Err(ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "ORGANIZATION_ROLE_REQUIRED",
+                "Your role in this organization does not allow this.",
+            ));
+        }
+        Requirement::Permission(permissions) if plugin.orgs.permits(&member, permissions) => {}
+        Requirement::Permission(_) => {
+            return Err(ApiError::new(
+                poem::http::StatusCode::FORBIDDEN,
+                "ORGANIZATION_PERMISSION_REQUIRED",
+                "Your roles in this organization do not grant this.",
+            ));
+        }
+    }
+    Ok(OrganizationMember {
+        context,
+        organization,
+        member,
+    })
 }
 
 #[derive(Tags)]
