@@ -953,3 +953,58 @@ async fn application_routes_are_guarded_by_membership_role_and_permission() {
         world.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn configured_roles_are_given_and_checked_like_the_defaults() {
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.organization_roles = Some(r#"{"auditor": {"report": ["read"]}}"#.to_owned());
+    let url = database.url.clone();
+    let app = start_app(config, Some(database)).await;
+    let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
+        .await
+        .expect("store");
+    let world = World { app, store };
+    let app = &world.app;
+    let ada = User::sign_up(app, "ada@example.com").await;
+    let bob = User::sign_up(app, "bob@example.com").await;
+    let org = create_id(app, &ada, "acme").await;
+    let bobs = world.add(&org, &bob, "member").await;
+    let audited = ada
+        .json(
+            app,
+            "/organization/update-member-role",
+            &json!({"memberId": bobs, "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(audited["role"], "auditor");
+    let check = |permissions: Value| json!({"organizationId": org, "permissions": permissions});
+    let reads = bob
+        .json(
+            app,
+            "/organization/has-permission",
+            &check(json!({"report": ["read"]})),
+        )
+        .await;
+    assert_eq!(reads["success"], true);
+    let writes = bob
+        .json(
+            app,
+            "/organization/has-permission",
+            &check(json!({"report": ["write"]})),
+        )
+        .await;
+    assert_eq!(writes["success"], false);
+    let owner_reads = ada
+        .json(
+            app,
+            "/organization/has-permission",
+            &check(json!({"report": ["read"]})),
+        )
+        .await;
+    assert_eq!(
+        owner_reads["success"], false,
+        "a configured role grants only its own"
+    );
+    world.app.stop().await;
+}

@@ -235,6 +235,13 @@ pub struct AppConfig {
     /// invitation's id (default: `<base URL>/accept-invitation/{id}`).
     #[serde(default)]
     pub organization_invitation_url: Option<String>,
+    /// `AUTH_ORGANIZATION_ROLES`: roles beside (or replacing) Better-Auth's, as JSON
+    /// `{"role": {"resource": ["action", ...]}}`.
+    #[serde(default)]
+    pub organization_roles: Option<String>,
+    /// `AUTH_ORGANIZATION_CREATOR_ROLE`: the role of an organization's creator, which only its
+    /// holders may give.
+    pub organization_creator_role: String,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -348,6 +355,8 @@ impl Default for AppConfig {
             organization_invitation_expires_in: 172_800,
             organization_invitation_limit: 100,
             organization_invitation_url: None,
+            organization_roles: None,
+            organization_creator_role: "owner".to_owned(),
         }
     }
 }
@@ -491,6 +500,8 @@ impl std::fmt::Debug for AppConfig {
                 "organization_invitation_url",
                 &self.organization_invitation_url,
             )
+            .field("organization_roles", &self.organization_roles)
+            .field("organization_creator_role", &self.organization_creator_role)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()

@@ -398,7 +398,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         vec![
             Plugin::http(jwt::offline_plugin(config)),
             api_key::offline_plugin(config).1,
-            organization::offline_plugin(config),
+            organization::offline_plugin(config)?,
         ],
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -461,7 +461,7 @@ impl Application {
         };
         let (api_keys, api_key_plugin) =
             api_key::plugin(&config, Arc::new(store.clone()), redis.as_ref());
-        let (_, organization_plugin) = organization::plugin(&config, Arc::new(store.clone()));
+        let (_, organization_plugin) = organization::plugin(&config, Arc::new(store.clone()))?;
         let mut extra = vec![
             Plugin::http(jwt::plugin(tokens)),
             api_key_plugin,

@@ -4,7 +4,11 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use std::collections::BTreeMap;
+
 use auth_core::{OrganizationConfig, Organizations};
+use auth_domain::Permissions;
+use auth_domain::organization::AccessControl;
 use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_http_poem::organization::OrganizationPlugin;
@@ -20,7 +24,30 @@ use crate::plugins::Plugin;
 /// Most members an organization may be configured to hold.
 const MAX_MEMBERSHIP_LIMIT: u64 = 100_000;
 
+/// Better-Auth's roles with the configured ones (`AUTH_ORGANIZATION_ROLES`, JSON
+/// `{"role": {"resource": ["action", ...]}}`) over them, and the creator role.
+fn access(config: &AppConfig) -> anyhow::Result<AccessControl> {
+    let mut access = AccessControl::better_auth_default();
+    if let Some(text) = &config.organization_roles {
+        let roles: BTreeMap<String, BTreeMap<String, Vec<String>>> = serde_json::from_str(text)
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "AUTH_ORGANIZATION_ROLES must be JSON {{\"role\": {{\"resource\": [\"action\"]}}}}: {error}"
+                )
+            })?;
+        for (role, permissions) in roles {
+            access = access
+                .with_role(&role, Permissions(permissions))
+                .map_err(|error| anyhow::anyhow!("AUTH_ORGANIZATION_ROLES: {error}"))?;
+        }
+    }
+    access
+        .with_creator_role(&config.organization_creator_role)
+        .map_err(|error| anyhow::anyhow!("AUTH_ORGANIZATION_CREATOR_ROLE: {error}"))
+}
+
 pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
+    access(config)?;
     if !(1..=MAX_MEMBERSHIP_LIMIT).contains(&config.organization_membership_limit) {
         bail!("AUTH_ORGANIZATION_MEMBERSHIP_LIMIT must be between 1 and {MAX_MEMBERSHIP_LIMIT}");
     }
@@ -43,8 +70,9 @@ pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn settings(config: &AppConfig) -> OrganizationConfig {
-    OrganizationConfig {
+fn settings(config: &AppConfig) -> anyhow::Result<OrganizationConfig> {
+    Ok(OrganizationConfig {
+        access: access(config)?,
         allow_user_to_create: config.organization_allow_create,
         organization_limit: config.organization_limit,
         membership_limit: config.organization_membership_limit,
@@ -63,25 +91,31 @@ fn settings(config: &AppConfig) -> OrganizationConfig {
                 )
             }),
         ..OrganizationConfig::default()
-    }
+    })
 }
 
 /// The organization plugin on a store: its use cases (also its use-case half) and the plugin.
-pub(crate) fn plugin<S>(config: &AppConfig, store: Arc<S>) -> (Organizations, Plugin)
+///
+/// # Errors
+/// Roles that are not valid (checked at startup by [`validate`] already).
+pub(crate) fn plugin<S>(
+    config: &AppConfig,
+    store: Arc<S>,
+) -> anyhow::Result<(Organizations, Plugin)>
 where
     S: OrganizationRepo + InvitationRepo + 'static,
 {
-    let orgs = Organizations::new(store.clone(), store, settings(config));
+    let orgs = Organizations::new(store.clone(), store, settings(config)?);
     let plugin = Plugin::new(
         Arc::new(orgs.clone()),
         Arc::new(OrganizationPlugin::new(orgs.clone())),
     );
-    (orgs, plugin)
+    Ok((orgs, plugin))
 }
 
 /// The plugin for `auth-app openapi`, on a store that refuses everything.
-pub(crate) fn offline_plugin(config: &AppConfig) -> Plugin {
-    plugin(config, Arc::new(NoStore)).1
+pub(crate) fn offline_plugin(config: &AppConfig) -> anyhow::Result<Plugin> {
+    Ok(plugin(config, Arc::new(NoStore))?.1)
 }
 
 #[async_trait::async_trait]
@@ -176,6 +210,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn configured_roles_join_the_defaults_and_junk_roles_are_refused_at_start() {
+        let config = AppConfig {
+            organization_roles: Some(r#"{"auditor": {"report": ["read"]}}"#.into()),
+            organization_creator_role: "owner".into(),
+            ..AppConfig::default()
+        };
+        let access = access(&config).expect("valid roles");
+        assert!(access.has_role("auditor") && access.has_role("owner"));
+        for (roles, creator) in [
+            (Some("not json"), "owner"),
+            (Some(r#"{"bad role": {"report": ["read"]}}"#), "owner"),
+            (Some(r#"{"auditor": ["read"]}"#), "owner"),
+            (None, "superadmin"),
+        ] {
+            let bad = AppConfig {
+                organization_roles: roles.map(str::to_owned),
+                organization_creator_role: creator.into(),
+                ..AppConfig::default()
+            };
+            assert!(validate(&bad).is_err(), "{roles:?} {creator}");
+        }
+    }
+
+    #[test]
     fn organization_settings_are_checked() {
         let config = AppConfig::default();
         assert!(validate(&config).is_ok());
@@ -211,11 +269,12 @@ mod tests {
         };
         assert!(validate(&link).is_ok());
         assert_eq!(
-            settings(&link).invitation_url,
+            settings(&link).expect("settings").invitation_url,
             "https://app.example.com/join/{id}"
         );
         assert!(
             settings(&AppConfig::default())
+                .expect("settings")
                 .invitation_url
                 .ends_with("/accept-invitation/{id}")
         );
