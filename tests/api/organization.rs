@@ -1008,3 +1008,62 @@ async fn configured_roles_are_given_and_checked_like_the_defaults() {
     );
     world.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_deleted_user_leaves_every_organization_and_nothing_else_goes() {
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    for database in databases {
+        let mut config = base_config(&database.url);
+        config.delete_user_enabled = true;
+        let url = database.url.clone();
+        let app = start_app(config, Some(database)).await;
+        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
+            .await
+            .expect("store");
+        let world = World { app, store };
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let org = create_id(app, &ada, "acme").await;
+        world.add(&org, &bob, "admin").await;
+        let invited = bob
+            .json(
+                app,
+                "/organization/invite-member",
+                &json!({"organizationId": org, "email": "cy@example.com", "role": "member"}),
+            )
+            .await;
+        bob.json(app, "/delete-user", &json!({"password": PASSWORD}))
+            .await;
+        let members: Value = ada
+            .get(app, "/organization/list-members")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(members["total"], 1, "bob's membership went with him");
+        let invitations: Value = ada
+            .get(app, "/organization/list-invitations")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            invitations
+                .as_array()
+                .expect("list")
+                .iter()
+                .all(|one| one["id"] != invited["id"]),
+            "and the invitations he sent (the foreign key cascades, as in Better-Auth)"
+        );
+        let read = ada
+            .get(
+                app,
+                &format!("/organization/get-organization?organizationId={org}"),
+            )
+            .await;
+        assert_eq!(read.status(), 200, "the organization stays");
+        world.app.stop().await;
+    }
+}
