@@ -288,10 +288,56 @@ async fn outsiders_and_signed_out_callers_cannot_reach_an_organization() {
             .await;
         expect_error(
             members,
-            400,
-            Some("USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"),
+            403,
+            Some("YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION"),
         )
         .await;
+        for (path, code) in [
+            (
+                "/organization/get-organization?organizationId=%00",
+                "ORGANIZATION_NOT_FOUND",
+            ),
+            (
+                "/organization/list-members?organizationId=a%00b",
+                "ORGANIZATION_NOT_FOUND",
+            ),
+            (
+                "/organization/get-invitation?id=%00",
+                "INVITATION_NOT_FOUND",
+            ),
+        ] {
+            let response = eve.get(app, path).await;
+            expect_error(response, 400, Some(code)).await;
+        }
+        let nul_member = ada
+            .post(
+                app,
+                "/organization/remove-member",
+                &json!({"organizationId": id, "memberIdOrEmail": "m\u{0}"}),
+            )
+            .await;
+        expect_error(nul_member, 400, Some("MEMBER_NOT_FOUND")).await;
+        let nul_logo = ada
+            .post(
+                app,
+                "/organization/update",
+                &json!({"organizationId": id, "data": {"logo": "https://x/\u{0}"}}),
+            )
+            .await;
+        expect_error(nul_logo, 400, Some("VALIDATION_ERROR")).await;
+        let huge_offset = ada
+            .get(
+                app,
+                &format!(
+                    "/organization/list-members?organizationId={id}&offset=18446744073709551615"
+                ),
+            )
+            .await;
+        assert_eq!(
+            huge_offset.status(),
+            200,
+            "an offset past the end is an empty page"
+        );
         let anonymous = client(false)
             .get(app.url("/organization/list"))
             .send()

@@ -13,7 +13,8 @@ use auth_domain::organization::{Invitation, InvitationStatus, Member, Organizati
 use auth_domain::{User, UserId};
 use auth_http_poem::organization::OrganizationPlugin;
 use auth_ports::{
-    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, OrganizationRepo, PortError,
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, OrganizationRepo,
+    PortError,
 };
 use time::OffsetDateTime;
 
@@ -160,10 +161,16 @@ impl OrganizationRepo for NoStore {
     async fn add_member(&self, _: &Member, _: u64) -> Result<MemberAdded, PortError> {
         Err(none())
     }
-    async fn update_member_role(&self, _: &str, _: &RoleList) -> Result<(), PortError> {
+    async fn change_member_role(
+        &self,
+        _: &str,
+        _: &RoleList,
+        _: &RoleList,
+        _: &str,
+    ) -> Result<MemberChange, PortError> {
         Err(none())
     }
-    async fn remove_member(&self, _: &str) -> Result<(), PortError> {
+    async fn remove_member(&self, _: &str, _: &str) -> Result<MemberChange, PortError> {
         Err(none())
     }
 }

@@ -12,11 +12,12 @@ use auth_domain::organization::{
     AccessControl, Member, OrgRefusal, Organization, RoleList, check_leave, check_removal,
     check_role_update,
 };
+use auth_domain::text::check_text;
 use auth_domain::{
     DomainError, FieldKind, FieldSpec, FieldValue, Fields, Model, Permissions, Session, User,
     UserId,
 };
-use auth_ports::{InvitationRepo, MemberAdded, OrganizationRepo, PortError};
+use auth_ports::{InvitationRepo, MemberAdded, MemberChange, OrganizationRepo, PortError};
 pub use auth_ports::{MemberQuery, MemberSort};
 
 use crate::plugin::AuthPlugin;
@@ -164,6 +165,12 @@ fn check_name(field: &'static str, value: &str, slug: bool) -> Result<(), AuthEr
     Ok(())
 }
 
+/// Whether an id a client sent can name a row: no control character (Postgres cannot even
+/// compare a NUL byte, and no id holds one).
+pub(crate) fn clean(value: &str) -> bool {
+    !value.chars().any(char::is_control)
+}
+
 impl Organizations {
     /// The use cases over their stores.
     #[must_use]
@@ -221,6 +228,9 @@ impl Organizations {
         }
         check_name("name", &input.name, false)?;
         check_name("slug", &input.slug, true)?;
+        if let Some(logo) = &input.logo {
+            check_text("logo", logo).map_err(AuthError::Invalid)?;
+        }
         self.check_metadata(input.metadata.as_deref())?;
         if let Some(limit) = self.config.organization_limit
             && self.repo.count_for_user(&context.user.id).await? >= limit
@@ -285,8 +295,16 @@ impl Organizations {
         auth: &Auth,
         context: &AuthContext,
         named: OrgRef<'_>,
-        not_a_member: u16,
+        not_a_member: OrgRefusal,
     ) -> Result<Option<(Organization, Member)>, AuthError> {
+        if named
+            .id
+            .into_iter()
+            .chain(named.slug)
+            .any(|value| !clean(value))
+        {
+            return refused(OrgRefusal::NotFound);
+        }
         let organization = match (named.id, named.slug) {
             (Some(id), _) => self.repo.find(id).await?,
             (None, Some(slug)) => self.repo.find_by_slug(slug).await?,
@@ -306,7 +324,7 @@ impl Organizations {
             if Self::active_id(&context.session) == Some(organization.id.as_str()) {
                 self.set_active_field(auth, &context.session, None).await?;
             }
-            return refused(OrgRefusal::NotAMember(not_a_member));
+            return refused(not_a_member);
         };
         Ok(Some((organization, member)))
     }
@@ -317,7 +335,7 @@ impl Organizations {
         auth: &Auth,
         context: &AuthContext,
         named: OrgRef<'_>,
-        not_a_member: u16,
+        not_a_member: OrgRefusal,
     ) -> Result<(Organization, Member), AuthError> {
         match self.membership(auth, context, named, not_a_member).await? {
             Some(found) => Ok(found),
@@ -342,7 +360,7 @@ impl Organizations {
         named: OrgRef<'_>,
     ) -> Result<Option<Organization>, AuthError> {
         Ok(self
-            .membership(auth, context, named, 403)
+            .membership(auth, context, named, OrgRefusal::NotAMember(403))
             .await?
             .map(|(organization, _)| organization))
     }
@@ -378,7 +396,16 @@ impl Organizations {
         if let Some(metadata) = &change.metadata {
             self.check_metadata(metadata.as_deref())?;
         }
-        let (organization, member) = self.required_membership(auth, context, named, 400).await?;
+        if let Some(Some(logo)) = &change.logo {
+            check_text("logo", logo).map_err(AuthError::Invalid)?;
+        }
+        if named.id.is_none() && named.slug.is_none() && Self::active_id(&context.session).is_none()
+        {
+            return refused(OrgRefusal::NotFound);
+        }
+        let (organization, member) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMember(400))
+            .await?;
         let update = Permissions::of(&[("organization", &["update"])]);
         if !self.access().authorize(&member.role, &update) {
             return refused(OrgRefusal::NotAllowedToUpdate);
@@ -418,7 +445,9 @@ impl Organizations {
             id: Some(organization_id),
             slug: None,
         };
-        let (organization, member) = self.required_membership(auth, context, named, 400).await?;
+        let (organization, member) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMember(400))
+            .await?;
         let delete = Permissions::of(&[("organization", &["delete"])]);
         if !self.access().authorize(&member.role, &delete) {
             return refused(OrgRefusal::NotAllowedToDelete);
@@ -451,7 +480,9 @@ impl Organizations {
             self.set_active_field(auth, &context.session, None).await?;
             return Ok(None);
         };
-        let (organization, _) = self.required_membership(auth, context, named, 403).await?;
+        let (organization, _) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMember(403))
+            .await?;
         self.set_active_field(auth, &context.session, Some(&organization.id))
             .await?;
         Ok(Some(organization))
@@ -469,7 +500,8 @@ impl Organizations {
         context: &AuthContext,
         named: OrgRef<'_>,
     ) -> Result<(Organization, Member), AuthError> {
-        self.required_membership(auth, context, named, 403).await
+        self.required_membership(auth, context, named, OrgRefusal::NotAMember(403))
+            .await
     }
 
     /// Whether a member's roles grant `permissions` (Better-Auth's rule).
@@ -489,7 +521,10 @@ impl Organizations {
         context: &AuthContext,
         named: OrgRef<'_>,
     ) -> Result<Member, AuthError> {
-        Ok(self.required_membership(auth, context, named, 400).await?.1)
+        Ok(self
+            .required_membership(auth, context, named, OrgRefusal::MemberNotFound)
+            .await?
+            .1)
     }
 
     /// The role of a member of the caller's organization (the caller's own by default).
@@ -503,12 +538,17 @@ impl Organizations {
         named: OrgRef<'_>,
         user_id: Option<&UserId>,
     ) -> Result<RoleList, AuthError> {
-        let (organization, member) = self.required_membership(auth, context, named, 400).await?;
+        let (organization, member) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMemberHere)
+            .await?;
         match user_id {
             Some(user_id) if *user_id != context.user.id => {
+                if !clean(user_id.as_str()) {
+                    return refused(OrgRefusal::NotAMemberHere);
+                }
                 match self.repo.find_member(&organization.id, user_id).await? {
                     Some(other) => Ok(other.role),
-                    None => refused(OrgRefusal::MemberNotFound),
+                    None => refused(OrgRefusal::NotAMemberHere),
                 }
             }
             _ => Ok(member.role),
@@ -526,7 +566,9 @@ impl Organizations {
         named: OrgRef<'_>,
         query: &MemberQuery,
     ) -> Result<(Vec<(Member, User)>, u64), AuthError> {
-        let (organization, _) = self.required_membership(auth, context, named, 400).await?;
+        let (organization, _) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMemberHere)
+            .await?;
         let query = MemberQuery {
             limit: query.limit.min(self.config.membership_limit.max(1)),
             ..query.clone()
@@ -546,7 +588,9 @@ impl Organizations {
         named: OrgRef<'_>,
         permissions: &Permissions,
     ) -> Result<bool, AuthError> {
-        let (_, member) = self.required_membership(auth, context, named, 401).await?;
+        let (_, member) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMember(401))
+            .await?;
         Ok(self.access().authorize(&member.role, permissions))
     }
 
@@ -606,6 +650,9 @@ impl Organizations {
         let (organization, updater) = self
             .membership_or_member_not_found(auth, context, named)
             .await?;
+        if !clean(member_id) {
+            return refused(OrgRefusal::MemberNotFound);
+        }
         let target = if updater.id == member_id {
             updater.clone()
         } else {
@@ -617,11 +664,24 @@ impl Organizations {
         let creators = self.creators(&organization.id).await?;
         check_role_update(self.access(), &updater, &target, roles, creators)
             .map_err(|refusal| org_error(&refusal))?;
-        match self.repo.update_member_role(&target.id, roles).await {
-            Ok(()) => Ok(Member {
+        // The rules were checked on what was read; the write re-checks, under the
+        // organization's lock, that the target's roles did not change and that an owner stays.
+        let change = self
+            .repo
+            .change_member_role(
+                &target.id,
+                &target.role,
+                roles,
+                self.access().creator_role(),
+            )
+            .await;
+        match change {
+            Ok(MemberChange::Done) => Ok(Member {
                 role: roles.clone(),
                 ..target
             }),
+            Ok(MemberChange::Changed) => refused(OrgRefusal::NotAllowedToUpdateMember),
+            Ok(MemberChange::LastHolder) => refused(OrgRefusal::WithoutAnOwner),
             Err(PortError::NotFound) => refused(OrgRefusal::MemberNotFound),
             Err(error) => Err(error.into()),
         }
@@ -642,6 +702,9 @@ impl Organizations {
         let (organization, remover) = self
             .membership_or_member_not_found(auth, context, named)
             .await?;
+        if !clean(member_id_or_email) {
+            return refused(OrgRefusal::MemberNotFound);
+        }
         let target = if member_id_or_email.contains('@') {
             match auth_domain::Email::parse(member_id_or_email) {
                 Ok(email) => match auth.deps().users.find_by_email(&email).await? {
@@ -694,12 +757,8 @@ impl Organizations {
         context: &AuthContext,
         named: OrgRef<'_>,
     ) -> Result<(Organization, Member), AuthError> {
-        match self.required_membership(auth, context, named, 400).await {
-            Err(AuthError::Plugin(error)) if error.code == OrgRefusal::NotAMember(400).code() => {
-                refused(OrgRefusal::MemberNotFound)
-            }
-            other => other,
-        }
+        self.required_membership(auth, context, named, OrgRefusal::MemberNotFound)
+            .await
     }
 
     async fn creators(&self, organization_id: &str) -> Result<usize, AuthError> {
@@ -712,8 +771,13 @@ impl Organizations {
 
     /// Removes a membership and clears the organization from the member's sessions.
     async fn remove(&self, auth: &Auth, member: &Member) -> Result<(), AuthError> {
-        match self.repo.remove_member(&member.id).await {
-            Ok(()) | Err(PortError::NotFound) => {}
+        match self
+            .repo
+            .remove_member(&member.id, self.access().creator_role())
+            .await
+        {
+            Ok(MemberChange::Done | MemberChange::Changed) | Err(PortError::NotFound) => {}
+            Ok(MemberChange::LastHolder) => return refused(OrgRefusal::OnlyOwner),
             Err(error) => return Err(error.into()),
         }
         self.clear_active_for(auth, &member.user_id, &member.organization_id)

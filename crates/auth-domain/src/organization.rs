@@ -124,6 +124,19 @@ impl Invitation {
         if !self.is_open(now) {
             return Err(OrgRefusal::InvitationNotFound);
         }
+        self.check_decline(email)
+    }
+
+    /// Whether the user with `email` may decline it: it is pending, expired or not (else
+    /// `INVITATION_NOT_FOUND`), and addressed to that email (else
+    /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`), as Better-Auth's reject checks.
+    ///
+    /// # Errors
+    /// The refusal, as above.
+    pub fn check_decline(&self, email: &str) -> Result<(), OrgRefusal> {
+        if self.status != InvitationStatus::Pending {
+            return Err(OrgRefusal::InvitationNotFound);
+        }
         if !self.email.eq_ignore_ascii_case(email.trim()) {
             return Err(OrgRefusal::NotTheRecipient);
         }
@@ -236,6 +249,8 @@ pub enum OrgRefusal {
     EmailVerificationRequired,
     /// `400 INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION`.
     InviterGone,
+    /// `403 YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION` (member lists and roles).
+    NotAMemberHere,
 }
 
 impl OrgRefusal {
@@ -374,6 +389,11 @@ impl OrgRefusal {
                 403,
                 "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
                 "Email verification required to view or list invitations for the session email",
+            ),
+            Self::NotAMemberHere => (
+                403,
+                "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION",
+                "You are not a member of this organization",
             ),
             Self::InviterGone => (
                 400,

@@ -1113,7 +1113,7 @@ impl OrganizationApi {
         let loaded = require(&self.state, request).await?;
         let invitation = self
             .orgs
-            .reject_invitation(self.state.auth(), &loaded.context, &body.0.invitation_id)
+            .reject_invitation(&loaded.context, &body.0.invitation_id)
             .await?;
         Ok(Reply::new(AnswerDto {
             invitation: InvitationDto::from(&invitation),

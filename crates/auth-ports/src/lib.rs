@@ -26,7 +26,8 @@ pub use events::{EventBus, EventHandler, LocalEvents};
 pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
 pub use organization::{
-    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
+    OrganizationRepo,
 };
 pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};

@@ -121,17 +121,37 @@ pub trait OrganizationRepo: Send + Sync {
     /// `PortError::NotFound` if the organization does not exist; nothing is written then.
     async fn add_member(&self, member: &Member, limit: u64) -> Result<MemberAdded, PortError>;
 
-    /// Writes a member's roles.
+    /// Gives a member `to` instead of `from`, under the organization's lock: refused, with
+    /// nothing written, when its roles are no longer `from` (changed meanwhile) or when no
+    /// member would hold `keep` afterwards (the creator role an organization never loses).
     ///
     /// # Errors
     /// MUST return `PortError::NotFound` if the member does not exist.
-    async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError>;
+    async fn change_member_role(
+        &self,
+        id: &str,
+        from: &RoleList,
+        to: &RoleList,
+        keep: &str,
+    ) -> Result<MemberChange, PortError>;
 
-    /// Removes a membership (and the member's team seats in that organization).
+    /// Removes a membership (and the member's team seats in that organization) under the
+    /// organization's lock, unless no member would hold `keep` afterwards.
     ///
     /// # Errors
     /// MUST return `PortError::NotFound` if it does not exist.
-    async fn remove_member(&self, id: &str) -> Result<(), PortError>;
+    async fn remove_member(&self, id: &str, keep: &str) -> Result<MemberChange, PortError>;
+}
+
+/// What a guarded change of a membership did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Written.
+    Done,
+    /// The member's roles changed since they were read; nothing was written.
+    Changed,
+    /// It would leave no member holding the kept role; nothing was written.
+    LastHolder,
 }
 
 /// What [`InvitationRepo::create_invitation`] did.

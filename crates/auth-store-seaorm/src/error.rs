@@ -30,8 +30,10 @@ fn is_transient(code: &str) -> bool {
     // 57P0x), 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
     ["08", "53", "57"].iter().any(|class| code.starts_with(class))
         || matches!(code, "40001" | "40P01" | "55P03")
-        // SQLite: SQLITE_BUSY and SQLITE_LOCKED once the busy timeout has passed.
-        || matches!(code, "5" | "6")
+        // SQLite: SQLITE_BUSY and SQLITE_LOCKED once the busy timeout has passed, and their
+        // extended codes (517, SQLITE_BUSY_SNAPSHOT: a read transaction that cannot become a
+        // write one under a concurrent writer).
+        || matches!(code, "5" | "6" | "261" | "262" | "517" | "773")
 }
 
 fn is_unavailable(error: &DbErr) -> bool {
@@ -61,6 +63,7 @@ mod tests {
     fn retryable_database_codes_are_transient_and_others_are_not() {
         for code in [
             "08006", "53300", "53100", "57014", "57P01", "40001", "40P01", "55P03", "5", "6",
+            "517", "261", "773",
         ] {
             assert!(is_transient(code), "{code}");
         }

@@ -4,8 +4,8 @@
 use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
-    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
-    PortError,
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
+    OrganizationRepo, PortError,
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
@@ -112,6 +112,12 @@ impl OrganizationRepo for SeaOrmStore {
 
     async fn delete(&self, id: &str) -> Result<Vec<UserId>, PortError> {
         let txn = self.db.begin().await.map_err(port_error)?;
+        // Written first: SQLite's write lock (a read first could not be upgraded under a
+        // concurrent writer), and on Postgres no member can join while the list is read.
+        if !lock_organization(&txn, id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
         let users: Vec<String> = member::Entity::find()
             .select_only()
             .column(member::Column::UserId)
@@ -207,7 +213,8 @@ impl OrganizationRepo for SeaOrmStore {
             .order_by(column, order.clone())
             .order_by(member::Column::Id, order)
             .limit(query.limit)
-            .offset(query.offset)
+            // sea-query binds an offset as a signed 64-bit integer.
+            .offset(Ord::min(query.offset, i64::MAX.unsigned_abs()))
             .find_also_related(user::Entity)
             .all(&self.db)
             .await
@@ -253,23 +260,45 @@ impl OrganizationRepo for SeaOrmStore {
         added
     }
 
-    async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError> {
-        one_row(
-            member::Entity::update_many()
-                .col_expr(member::Column::Role, Expr::value(role.joined()))
-                .filter(member::Column::Id.eq(id))
-                .exec(&self.db)
-                .await,
-        )
-    }
-
-    async fn remove_member(&self, id: &str) -> Result<(), PortError> {
-        let txn = self.db.begin().await.map_err(port_error)?;
-        let Some(member) = first::<_, member::Model>(&txn, member::Entity::find_by_id(id)).await?
-        else {
-            txn.rollback().await.map_err(port_error)?;
+    async fn change_member_role(
+        &self,
+        id: &str,
+        from: &RoleList,
+        to: &RoleList,
+        keep: &str,
+    ) -> Result<MemberChange, PortError> {
+        let Some((txn, member)) = self.locked_member(id).await? else {
             return Err(PortError::NotFound);
         };
+        if member.role != *from {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(MemberChange::Changed);
+        }
+        if member.role.contains(keep)
+            && !to.contains(keep)
+            && holders(&txn, &member, keep).await? <= 1
+        {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(MemberChange::LastHolder);
+        }
+        member::Entity::update_many()
+            .col_expr(member::Column::Role, Expr::value(to.joined()))
+            .filter(member::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(MemberChange::Done)
+    }
+
+    async fn remove_member(&self, id: &str, keep: &str) -> Result<MemberChange, PortError> {
+        let Some((txn, member)) = self.locked_member(id).await? else {
+            return Err(PortError::NotFound);
+        };
+        if member.role.contains(keep) && holders(&txn, &member, keep).await? <= 1 {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(MemberChange::LastHolder);
+        }
         let teams = Query::select()
             .column(Alias::new("id"))
             .from(Alias::new("team"))
@@ -287,7 +316,55 @@ impl OrganizationRepo for SeaOrmStore {
             .exec(&txn)
             .await
             .map_err(port_error)?;
-        txn.commit().await.map_err(port_error)
+        txn.commit().await.map_err(port_error)?;
+        Ok(MemberChange::Done)
+    }
+}
+
+/// How many members of `member`'s organization hold `role`, in `txn`.
+async fn holders(
+    txn: &DatabaseTransaction,
+    member: &Member,
+    role: &str,
+) -> Result<usize, PortError> {
+    let roles: Vec<String> = member::Entity::find()
+        .select_only()
+        .column(member::Column::Role)
+        .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(port_error)?;
+    Ok(roles
+        .iter()
+        .filter(|stored| RoleList::parse(stored).contains(role))
+        .count())
+}
+
+impl SeaOrmStore {
+    /// A transaction holding the lock of the organization of member `id`, with the member as
+    /// read under it; `None` when there is no such member.
+    async fn locked_member(
+        &self,
+        id: &str,
+    ) -> Result<Option<(DatabaseTransaction, Member)>, PortError> {
+        let Some(found) =
+            first::<_, member::Model>(&self.db, member::Entity::find_by_id(id)).await?
+        else {
+            return Ok(None);
+        };
+        let txn = self.db.begin().await.map_err(port_error)?;
+        if !lock_organization(&txn, &found.organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(None);
+        }
+        match first::<_, member::Model>(&txn, member::Entity::find_by_id(id)).await? {
+            Some(member) => Ok(Some((txn, mapping::member_from_row(member)))),
+            None => {
+                txn.rollback().await.map_err(port_error)?;
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -161,13 +161,22 @@ impl Organizations {
         context: &AuthContext,
         id: &str,
     ) -> Result<Invitation, AuthError> {
-        let Some(invitation) = self.invitations.find_invitation(id).await? else {
-            return refused(OrgRefusal::InvitationNotFound);
-        };
+        let invitation = self.invitation(id).await?;
         invitation
             .check_answer(context.user.email.as_str(), auth.now())
             .map_err(|refusal| org_error(&refusal))?;
         Ok(invitation)
+    }
+
+    /// The invitation with this id (`INVITATION_NOT_FOUND` when there is none).
+    async fn invitation(&self, id: &str) -> Result<Invitation, AuthError> {
+        if !super::clean(id) {
+            return refused(OrgRefusal::InvitationNotFound);
+        }
+        match self.invitations.find_invitation(id).await? {
+            Some(invitation) => Ok(invitation),
+            None => refused(OrgRefusal::InvitationNotFound),
+        }
     }
 
     /// An invitation addressed to the caller, with its organization and inviter.
@@ -248,18 +257,21 @@ impl Organizations {
         Ok((accepted, member))
     }
 
-    /// Declines an invitation addressed to the caller.
+    /// Declines a pending invitation addressed to the caller (expired or not).
     ///
     /// # Errors
     /// `INVITATION_NOT_FOUND` (`Invitation not found!`),
     /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`, `Unavailable`.
     pub async fn reject_invitation(
         &self,
-        auth: &Auth,
         context: &AuthContext,
         id: &str,
     ) -> Result<Invitation, AuthError> {
-        let invitation = self.own_open_invitation(auth, context, id).await?;
+        // As in Better-Auth, a pending invitation can be declined after it expired.
+        let invitation = self.invitation(id).await?;
+        invitation
+            .check_decline(context.user.email.as_str())
+            .map_err(|refusal| org_error(&refusal))?;
         self.close(invitation, InvitationStatus::Rejected).await
     }
 
@@ -275,14 +287,14 @@ impl Organizations {
         context: &AuthContext,
         id: &str,
     ) -> Result<Invitation, AuthError> {
-        let Some(invitation) = self.invitations.find_invitation(id).await? else {
-            return refused(OrgRefusal::InvitationNotFound);
-        };
+        let invitation = self.invitation(id).await?;
         let named = OrgRef {
             id: Some(&invitation.organization_id),
             slug: None,
         };
-        let (_, member) = self.required_membership(auth, context, named, 400).await?;
+        let (_, member) = self
+            .required_membership(auth, context, named, OrgRefusal::MemberNotFound)
+            .await?;
         let cancel = Permissions::of(&[("invitation", &["cancel"])]);
         if !self.access().authorize(&member.role, &cancel) {
             return refused(OrgRefusal::NotAllowedToCancel);
@@ -322,7 +334,10 @@ impl Organizations {
         named: OrgRef<'_>,
         members_limit: Option<u64>,
     ) -> Result<Option<FullOrganization>, AuthError> {
-        let Some((organization, member)) = self.membership(auth, context, named, 403).await? else {
+        let Some((organization, member)) = self
+            .membership(auth, context, named, OrgRefusal::NotAMember(403))
+            .await?
+        else {
             return Ok(None);
         };
         let query = auth_ports::MemberQuery {
@@ -369,7 +384,9 @@ impl Organizations {
         context: &AuthContext,
         named: OrgRef<'_>,
     ) -> Result<Vec<Invitation>, AuthError> {
-        let (organization, member) = self.required_membership(auth, context, named, 403).await?;
+        let (organization, member) = self
+            .required_membership(auth, context, named, OrgRefusal::NotAMember(403))
+            .await?;
         match self.visible_invitations(&organization, &member).await? {
             Some(invitations) => Ok(invitations),
             None => refused(OrgRefusal::NotAllowedToListInvitations),

@@ -240,6 +240,11 @@ fn an_invitation_is_answered_only_while_open_and_only_by_its_recipient() {
         invitation.check_answer("bob@example.com", now),
         Err(OrgRefusal::NotTheRecipient)
     );
+    assert_eq!(invitation.check_decline("ada@example.com"), Ok(()));
+    assert_eq!(
+        invitation.check_decline("bob@example.com"),
+        Err(OrgRefusal::NotTheRecipient)
+    );
     let later = invitation.expires_at;
     assert_eq!(
         invitation.check_answer("ada@example.com", later),
@@ -257,6 +262,10 @@ fn an_invitation_is_answered_only_while_open_and_only_by_its_recipient() {
         };
         assert_eq!(
             answered.check_answer("ada@example.com", now),
+            Err(OrgRefusal::InvitationNotFound)
+        );
+        assert_eq!(
+            answered.check_decline("ada@example.com"),
             Err(OrgRefusal::InvitationNotFound)
         );
         assert_eq!(InvitationStatus::from_stored(status.as_str()), status);
@@ -389,6 +398,7 @@ fn every_refusal_has_a_distinct_code_and_a_client_status() {
         OrgRefusal::NotAllowedToListInvitations,
         OrgRefusal::EmailVerificationRequired,
         OrgRefusal::InviterGone,
+        OrgRefusal::NotAMemberHere,
     ];
     let mut codes: Vec<&str> = all.iter().map(OrgRefusal::code).collect();
     codes.sort_unstable();

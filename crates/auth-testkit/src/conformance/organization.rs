@@ -10,8 +10,8 @@ use auth_domain::organization::{Invitation, InvitationStatus};
 use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
-    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
-    PortError, UserRepo,
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
+    OrganizationRepo, PortError, UserRepo,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -153,19 +153,65 @@ async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn 
     assert_eq!(orgs, [acme.id.clone(), other.id.clone()]);
     assert_eq!(repo.count_for_user(&bob).await.expect("count"), 2);
 
-    repo.update_member_role(&bobs.id, &RoleList::parse("owner"))
+    let owner = RoleList::parse("owner");
+    let adas = repo
+        .find_member(&acme.id, &ada)
         .await
-        .expect("update role");
+        .expect("find")
+        .expect("the creator");
+    assert_eq!(
+        repo.change_member_role(&adas.id, &owner, &RoleList::parse("admin"), "owner")
+            .await
+            .expect("step down"),
+        MemberChange::LastHolder,
+        "the last owner keeps the role"
+    );
+    assert_eq!(
+        repo.remove_member(&adas.id, "owner").await.expect("remove"),
+        MemberChange::LastHolder,
+        "and stays"
+    );
+    assert_eq!(
+        repo.change_member_role(&bobs.id, &owner, &owner, "owner")
+            .await
+            .expect("stale"),
+        MemberChange::Changed,
+        "bob's roles are no longer what the caller read"
+    );
+    assert_eq!(
+        repo.change_member_role(&bobs.id, &bobs.role, &owner, "owner")
+            .await
+            .expect("update role"),
+        MemberChange::Done
+    );
     assert_eq!(repo.count_with_role(&acme.id, "owner").await.expect("n"), 2);
     assert!(matches!(
-        repo.update_member_role("member-none", &RoleList::parse("owner"))
+        repo.change_member_role("member-none", &owner, &owner, "owner")
             .await,
         Err(PortError::NotFound)
     ));
-    repo.remove_member(&bobs.id).await.expect("remove");
+    assert_eq!(
+        repo.change_member_role(&adas.id, &owner, &RoleList::parse("admin"), "owner")
+            .await
+            .expect("step down"),
+        MemberChange::Done,
+        "with a second owner, the first may step down"
+    );
+    assert_eq!(
+        repo.remove_member(&bobs.id, "owner").await.expect("remove"),
+        MemberChange::LastHolder,
+        "bob is now the only owner"
+    );
+    repo.change_member_role(&adas.id, &RoleList::parse("admin"), &owner, "owner")
+        .await
+        .expect("back to owner");
+    assert_eq!(
+        repo.remove_member(&bobs.id, "owner").await.expect("remove"),
+        MemberChange::Done
+    );
     assert_eq!(repo.find_member(&acme.id, &bob).await.expect("find"), None);
     assert!(matches!(
-        repo.remove_member(&bobs.id).await,
+        repo.remove_member(&bobs.id, "owner").await,
         Err(PortError::NotFound)
     ));
 
@@ -288,6 +334,40 @@ where
             Err(PortError::Conflict)
         ),
         "a member again is a conflict, even in a full organization"
+    );
+
+    // Two owners step down at once: one of them stays owner.
+    let second = user(store.as_ref(), "race-second").await;
+    let other = organization("race-owners");
+    store
+        .create(&other, &member(&other, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let seconds = member(&other, &second, "owner", 1);
+    store.add_member(&seconds, 5).await.expect("add");
+    let firsts = member(&other, &owner, "owner", 0);
+    let tasks: Vec<_> = [firsts.id, seconds.id]
+        .into_iter()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let owner = RoleList::parse("owner");
+                store
+                    .change_member_role(&id, &owner, &RoleList::parse("member"), "owner")
+                    .await
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for task in tasks {
+        if matches!(task.await.expect("task"), Ok(MemberChange::Done)) {
+            done += 1;
+        }
+    }
+    assert_eq!(done, 1, "one owner steps down, the other is the last");
+    assert_eq!(
+        store.count_with_role(&other.id, "owner").await.expect("n"),
+        1
     );
     let (_, total) = store
         .list_members(&org.id, &MemberQuery::default())

@@ -4,8 +4,8 @@
 use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
-    Accepted, InvitationRepo, Invited, MemberAdded, MemberQuery, MemberSort, OrganizationRepo,
-    PortError,
+    Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
+    OrganizationRepo, PortError,
 };
 use time::OffsetDateTime;
 
@@ -200,20 +200,47 @@ impl OrganizationRepo for MemoryStore {
         insert_member(&mut state, member, limit)
     }
 
-    async fn update_member_role(&self, id: &str, role: &RoleList) -> Result<(), PortError> {
+    async fn change_member_role(
+        &self,
+        id: &str,
+        from: &RoleList,
+        to: &RoleList,
+        keep: &str,
+    ) -> Result<MemberChange, PortError> {
         let mut state = self.state();
-        let member = state.members.get_mut(id).ok_or(PortError::NotFound)?;
-        member.role = role.clone();
-        Ok(())
+        let member = state.members.get(id).cloned().ok_or(PortError::NotFound)?;
+        if member.role != *from {
+            return Ok(MemberChange::Changed);
+        }
+        if member.role.contains(keep) && !to.contains(keep) && holders(&state, &member, keep) <= 1 {
+            return Ok(MemberChange::LastHolder);
+        }
+        if let Some(stored) = state.members.get_mut(id) {
+            stored.role = to.clone();
+        }
+        Ok(MemberChange::Done)
     }
 
-    async fn remove_member(&self, id: &str) -> Result<(), PortError> {
-        self.state()
-            .members
-            .remove(id)
-            .map(|_| ())
-            .ok_or(PortError::NotFound)
+    async fn remove_member(&self, id: &str, keep: &str) -> Result<MemberChange, PortError> {
+        let mut state = self.state();
+        let member = state.members.get(id).cloned().ok_or(PortError::NotFound)?;
+        if member.role.contains(keep) && holders(&state, &member, keep) <= 1 {
+            return Ok(MemberChange::LastHolder);
+        }
+        state.members.remove(id);
+        Ok(MemberChange::Done)
     }
+}
+
+/// How many members of `member`'s organization hold `role`.
+fn holders(state: &State, member: &Member, role: &str) -> usize {
+    state
+        .members
+        .values()
+        .filter(|other| {
+            other.organization_id == member.organization_id && other.role.contains(role)
+        })
+        .count()
 }
 
 fn oldest_first(invitations: &mut [Invitation]) {
