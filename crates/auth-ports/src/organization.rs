@@ -1,7 +1,9 @@
-//! Organizations, their members and their invitations (the organization plugin's
-//! `organization`, `member` and `invitation` tables).
+//! Organizations, their members, invitations and stored roles (the organization plugin's
+//! `organization`, `member`, `invitation` and `organizationRole` tables).
 
-use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
+use auth_domain::organization::{
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+};
 use auth_domain::{User, UserId};
 use time::OffsetDateTime;
 
@@ -240,4 +242,51 @@ pub trait InvitationRepo: Send + Sync {
         membership_limit: u64,
         now: OffsetDateTime,
     ) -> Result<Accepted, PortError>;
+}
+
+/// What [`RoleRepo::delete_role`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleDeleted {
+    /// The role is gone.
+    Deleted,
+    /// A member holds it; nothing was written.
+    Assigned,
+}
+
+/// The `organizationRole` table: roles an organization defines for itself (dynamic access
+/// control). External implementations must pass
+/// `auth_testkit::conformance::run_organization_suite`.
+#[async_trait::async_trait]
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait RoleRepo: Send + Sync {
+    /// Stores a new role.
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if the organization has a role of that name (or the id
+    /// is taken), and `PortError::NotFound` if the organization does not exist.
+    async fn create_role(&self, role: &StoredRole) -> Result<(), PortError>;
+
+    /// The organization's role with this id, or else with this name.
+    async fn find_role(
+        &self,
+        organization_id: &str,
+        id_or_name: &str,
+    ) -> Result<Option<StoredRole>, PortError>;
+
+    /// Every role of an organization, by name.
+    async fn list_roles(&self, organization_id: &str) -> Result<Vec<StoredRole>, PortError>;
+
+    /// Writes a role's name, permissions and `updatedAt`.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist and `PortError::Conflict` if the
+    /// new name is another role's of the organization.
+    async fn update_role(&self, role: &StoredRole) -> Result<(), PortError>;
+
+    /// Deletes a role unless a member of its organization holds it, under the organization's
+    /// lock (no member can be given it meanwhile).
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn delete_role(&self, id: &str) -> Result<RoleDeleted, PortError>;
 }

@@ -35,7 +35,7 @@ fn optional_number(value: Option<i64>) -> Result<Option<i32>, PortError> {
 }
 
 /// `{"resource":["action",...]}`, as Better-Auth stores permissions.
-fn permissions_to_text(permissions: &Permissions) -> String {
+pub(crate) fn permissions_to_text(permissions: &Permissions) -> String {
     let mut object = serde_json::Map::new();
     for (resource, actions) in &permissions.0 {
         let actions = actions
@@ -49,7 +49,7 @@ fn permissions_to_text(permissions: &Permissions) -> String {
 }
 
 /// Stored permissions; text that is not such an object (or JSON `null`) grants nothing.
-fn permissions_from_text(text: &str) -> Option<Permissions> {
+pub(crate) fn permissions_from_text(text: &str) -> Option<Permissions> {
     let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
     // Legacy rows hold the JSON twice encoded.
     if let serde_json::Value::String(inner) = &value {

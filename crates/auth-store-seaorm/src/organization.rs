@@ -1,12 +1,15 @@
-//! `OrganizationRepo` and `InvitationRepo` on the `organization`, `member` and `invitation`
-//! tables.
+//! `OrganizationRepo`, `InvitationRepo` and `RoleRepo` on the `organization`, `member`,
+//! `invitation` and `organizationRole` tables.
 
-use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
+use auth_domain::organization::{
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+};
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo,
 };
+use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, PaginatorTrait,
@@ -14,7 +17,8 @@ use sea_orm::{
 };
 use time::OffsetDateTime;
 
-use crate::entity::{invitation, member, organization, user};
+use crate::api_key::{permissions_from_text, permissions_to_text};
+use crate::entity::{invitation, member, organization, organization_role, user};
 use crate::error::{one_row, port_error};
 use crate::mapping;
 use crate::query::first;
@@ -276,7 +280,7 @@ impl OrganizationRepo for SeaOrmStore {
         }
         if member.role.contains(keep)
             && !to.contains(keep)
-            && holders(&txn, &member, keep).await? <= 1
+            && holders(&txn, &member.organization_id, keep).await? <= 1
         {
             txn.rollback().await.map_err(port_error)?;
             return Ok(MemberChange::LastHolder);
@@ -295,7 +299,7 @@ impl OrganizationRepo for SeaOrmStore {
         let Some((txn, member)) = self.locked_member(id).await? else {
             return Err(PortError::NotFound);
         };
-        if member.role.contains(keep) && holders(&txn, &member, keep).await? <= 1 {
+        if member.role.contains(keep) && holders(&txn, &member.organization_id, keep).await? <= 1 {
             txn.rollback().await.map_err(port_error)?;
             return Ok(MemberChange::LastHolder);
         }
@@ -321,16 +325,16 @@ impl OrganizationRepo for SeaOrmStore {
     }
 }
 
-/// How many members of `member`'s organization hold `role`, in `txn`.
+/// How many members of the organization hold `role`, in `txn`.
 async fn holders(
     txn: &DatabaseTransaction,
-    member: &Member,
+    organization_id: &str,
     role: &str,
 ) -> Result<usize, PortError> {
     let roles: Vec<String> = member::Entity::find()
         .select_only()
         .column(member::Column::Role)
-        .filter(member::Column::OrganizationId.eq(member.organization_id.as_str()))
+        .filter(member::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .all(txn)
         .await
@@ -543,5 +547,121 @@ impl InvitationRepo for SeaOrmStore {
         };
         txn.commit().await.map_err(port_error)?;
         Ok(accepted)
+    }
+}
+
+fn role_from_row(row: organization_role::Model) -> StoredRole {
+    StoredRole {
+        id: row.id,
+        organization_id: row.organization_id,
+        role: row.role,
+        // Text that is not a permissions object grants nothing.
+        permission: permissions_from_text(&row.permission).unwrap_or_default(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+#[async_trait::async_trait]
+impl RoleRepo for SeaOrmStore {
+    async fn create_role(&self, role: &StoredRole) -> Result<(), PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        if !lock_organization(&txn, &role.organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        organization_role::Entity::insert(organization_role::ActiveModel {
+            id: Set(role.id.clone()),
+            organization_id: Set(role.organization_id.clone()),
+            role: Set(role.role.clone()),
+            permission: Set(permissions_to_text(&role.permission)),
+            created_at: Set(role.created_at),
+            updated_at: Set(role.updated_at),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(port_error)?;
+        txn.commit().await.map_err(port_error)
+    }
+
+    async fn find_role(
+        &self,
+        organization_id: &str,
+        id_or_name: &str,
+    ) -> Result<Option<StoredRole>, PortError> {
+        let of_organization = organization_role::Column::OrganizationId.eq(organization_id);
+        for column in [
+            organization_role::Column::Id,
+            organization_role::Column::Role,
+        ] {
+            let query = organization_role::Entity::find()
+                .filter(of_organization.clone())
+                .filter(column.eq(id_or_name));
+            if let Some(row) = first::<_, organization_role::Model>(&self.db, query).await? {
+                return Ok(Some(role_from_row(row)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn list_roles(&self, organization_id: &str) -> Result<Vec<StoredRole>, PortError> {
+        let rows = organization_role::Entity::find()
+            .filter(organization_role::Column::OrganizationId.eq(organization_id))
+            .order_by_asc(organization_role::Column::Role)
+            .all(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(rows.into_iter().map(role_from_row).collect())
+    }
+
+    async fn update_role(&self, role: &StoredRole) -> Result<(), PortError> {
+        one_row(
+            organization_role::Entity::update_many()
+                .col_expr(
+                    organization_role::Column::Role,
+                    Expr::value(role.role.clone()),
+                )
+                .col_expr(
+                    organization_role::Column::Permission,
+                    Expr::value(permissions_to_text(&role.permission)),
+                )
+                .col_expr(
+                    organization_role::Column::UpdatedAt,
+                    Expr::value(role.updated_at),
+                )
+                .filter(organization_role::Column::Id.eq(role.id.as_str()))
+                .exec(&self.db)
+                .await,
+        )
+    }
+
+    async fn delete_role(&self, id: &str) -> Result<RoleDeleted, PortError> {
+        let Some(found) = first::<_, organization_role::Model>(
+            &self.db,
+            organization_role::Entity::find_by_id(id),
+        )
+        .await?
+        else {
+            return Err(PortError::NotFound);
+        };
+        let txn = self.db.begin().await.map_err(port_error)?;
+        if !lock_organization(&txn, &found.organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        if holders(&txn, &found.organization_id, &found.role).await? > 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(RoleDeleted::Assigned);
+        }
+        let deleted = organization_role::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        if deleted.rows_affected == 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        txn.commit().await.map_err(port_error)?;
+        Ok(RoleDeleted::Deleted)
     }
 }

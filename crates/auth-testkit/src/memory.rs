@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use auth_domain::organization::{Invitation, Member, Organization};
+use auth_domain::organization::{Invitation, Member, Organization, StoredRole};
 
 use auth_domain::{
     Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
@@ -30,6 +30,7 @@ struct State {
     organizations: HashMap<String, Organization>,
     members: HashMap<String, Member>,
     invitations: HashMap<String, Invitation>,
+    roles: HashMap<String, StoredRole>,
 }
 
 impl MemoryStore {

@@ -11,6 +11,7 @@ pub(crate) mod invitation;
 pub(crate) mod jwks;
 pub(crate) mod member;
 pub(crate) mod organization;
+pub(crate) mod organization_role;
 pub(crate) mod session;
 pub(crate) mod user;
 pub(crate) mod verification;

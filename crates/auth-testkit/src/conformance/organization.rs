@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use auth_domain::organization::{Invitation, InvitationStatus};
+use auth_domain::Permissions;
+use auth_domain::organization::{Invitation, InvitationStatus, StoredRole};
 use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError, UserRepo,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo, UserRepo,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -54,7 +55,7 @@ async fn user(users: &dyn UserRepo, tag: &str) -> UserId {
 /// When a case fails, with its name.
 pub async fn run_organization_suite<S>(store: Arc<S>)
 where
-    S: OrganizationRepo + InvitationRepo + UserRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + RoleRepo + UserRepo + 'static,
 {
     let users: &dyn UserRepo = store.as_ref();
     let repo: &dyn OrganizationRepo = store.as_ref();
@@ -63,6 +64,7 @@ where
     the_member_limit_holds_under_concurrency(store.clone()).await;
     invitations_are_stored_listed_and_closed_once(store.as_ref()).await;
     one_of_concurrent_accepts_wins_and_the_pending_limit_holds(store.clone()).await;
+    stored_roles_are_unique_per_organization_and_kept_while_assigned(store.as_ref()).await;
 }
 
 async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn UserRepo) {
@@ -616,4 +618,113 @@ where
         }
     }
     assert_eq!(created, 5, "a limit of five pending invitations");
+}
+
+fn stored_role(org: &Organization, id: &str, name: &str) -> StoredRole {
+    StoredRole {
+        id: id.to_owned(),
+        organization_id: org.id.clone(),
+        role: name.to_owned(),
+        permission: Permissions::of(&[("report", &["read", "export"]), ("member", &["create"])]),
+        created_at: T0,
+        updated_at: None,
+    }
+}
+
+async fn stored_roles_are_unique_per_organization_and_kept_while_assigned<S>(store: &S)
+where
+    S: OrganizationRepo + RoleRepo + UserRepo,
+{
+    let owner = user(store, "roles-owner").await;
+    let org = organization("roles");
+    let other = organization("roles-other");
+    for one in [&org, &other] {
+        store
+            .create(one, &member(one, &owner, "owner", 0))
+            .await
+            .expect("create");
+    }
+    let auditor = stored_role(&org, "role-1", "auditor");
+    store.create_role(&auditor).await.expect("create role");
+    assert!(
+        matches!(
+            store
+                .create_role(&stored_role(&org, "role-2", "auditor"))
+                .await,
+            Err(PortError::Conflict)
+        ),
+        "one role of a name per organization"
+    );
+    store
+        .create_role(&stored_role(&other, "role-3", "auditor"))
+        .await
+        .expect("the same name in another organization");
+    assert!(matches!(
+        store
+            .create_role(&stored_role(&organization("ghost"), "role-4", "x"))
+            .await,
+        Err(PortError::NotFound)
+    ));
+    assert_eq!(
+        store.find_role(&org.id, "auditor").await.expect("by name"),
+        Some(auditor.clone()),
+        "read back whole, permissions included"
+    );
+    assert_eq!(
+        store.find_role(&org.id, "role-1").await.expect("by id"),
+        Some(auditor.clone())
+    );
+    assert_eq!(
+        store
+            .find_role(&other.id, "role-1")
+            .await
+            .expect("elsewhere"),
+        None,
+        "another organization's role is not found by id"
+    );
+    let mut renamed = auditor.clone();
+    renamed.role = "reviewer".to_owned();
+    renamed.permission = Permissions::of(&[("report", &["read"])]);
+    renamed.updated_at = Some(T0 + Duration::minutes(1));
+    store.update_role(&renamed).await.expect("update");
+    assert_eq!(
+        store.list_roles(&org.id).await.expect("list"),
+        [renamed.clone()]
+    );
+    store
+        .create_role(&stored_role(&org, "role-5", "auditor"))
+        .await
+        .expect("the old name is free again");
+    let mut clash = renamed.clone();
+    clash.role = "auditor".to_owned();
+    assert!(matches!(
+        store.update_role(&clash).await,
+        Err(PortError::Conflict)
+    ));
+    let holder = user(store, "roles-holder").await;
+    store
+        .add_member(&member(&org, &holder, "member,reviewer", 1), 100)
+        .await
+        .expect("add");
+    assert_eq!(
+        store.delete_role(&renamed.id).await.expect("delete"),
+        RoleDeleted::Assigned,
+        "a role a member holds stays"
+    );
+    assert_eq!(
+        store.delete_role("role-5").await.expect("delete"),
+        RoleDeleted::Deleted
+    );
+    assert!(matches!(
+        store.delete_role("role-5").await,
+        Err(PortError::NotFound)
+    ));
+    OrganizationRepo::delete(store, &org.id)
+        .await
+        .expect("delete the organization");
+    assert_eq!(
+        store.find_role(&org.id, "reviewer").await.expect("find"),
+        None,
+        "gone with its organization"
+    );
 }

@@ -1,11 +1,13 @@
 //! `OrganizationRepo` and `InvitationRepo` for [`MemoryStore`]: organizations, members and
 //! invitations beside its users.
 
-use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
+use auth_domain::organization::{
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+};
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo,
 };
 use time::OffsetDateTime;
 
@@ -90,6 +92,7 @@ impl OrganizationRepo for MemoryStore {
         state
             .invitations
             .retain(|_, invitation| invitation.organization_id != id);
+        state.roles.retain(|_, role| role.organization_id != id);
         let mut users = Vec::new();
         state.members.retain(|_, member| {
             let keep = member.organization_id != id;
@@ -390,5 +393,88 @@ impl InvitationRepo for MemoryStore {
             invitation.status = InvitationStatus::Accepted;
         }
         Ok(accepted)
+    }
+}
+
+#[async_trait::async_trait]
+impl RoleRepo for MemoryStore {
+    async fn create_role(&self, role: &StoredRole) -> Result<(), PortError> {
+        let mut state = self.state();
+        if !state.organizations.contains_key(&role.organization_id) {
+            return Err(PortError::NotFound);
+        }
+        let taken = state.roles.contains_key(&role.id)
+            || state.roles.values().any(|other| {
+                other.organization_id == role.organization_id && other.role == role.role
+            });
+        if taken {
+            return Err(PortError::Conflict);
+        }
+        state.roles.insert(role.id.clone(), role.clone());
+        Ok(())
+    }
+
+    async fn find_role(
+        &self,
+        organization_id: &str,
+        id_or_name: &str,
+    ) -> Result<Option<StoredRole>, PortError> {
+        let state = self.state();
+        let of_organization = |role: &&StoredRole| role.organization_id == organization_id;
+        let by_id = state
+            .roles
+            .values()
+            .filter(of_organization)
+            .find(|role| role.id == id_or_name);
+        let by_name = || {
+            state
+                .roles
+                .values()
+                .filter(of_organization)
+                .find(|role| role.role == id_or_name)
+        };
+        Ok(by_id.or_else(by_name).cloned())
+    }
+
+    async fn list_roles(&self, organization_id: &str) -> Result<Vec<StoredRole>, PortError> {
+        let state = self.state();
+        let mut roles: Vec<StoredRole> = state
+            .roles
+            .values()
+            .filter(|role| role.organization_id == organization_id)
+            .cloned()
+            .collect();
+        roles.sort_by(|a, b| a.role.cmp(&b.role));
+        Ok(roles)
+    }
+
+    async fn update_role(&self, role: &StoredRole) -> Result<(), PortError> {
+        let mut state = self.state();
+        let clash = state.roles.values().any(|other| {
+            other.id != role.id
+                && other.organization_id == role.organization_id
+                && other.role == role.role
+        });
+        let stored = state.roles.get_mut(&role.id).ok_or(PortError::NotFound)?;
+        if clash {
+            return Err(PortError::Conflict);
+        }
+        stored.role.clone_from(&role.role);
+        stored.permission = role.permission.clone();
+        stored.updated_at = role.updated_at;
+        Ok(())
+    }
+
+    async fn delete_role(&self, id: &str) -> Result<RoleDeleted, PortError> {
+        let mut state = self.state();
+        let role = state.roles.get(id).cloned().ok_or(PortError::NotFound)?;
+        let assigned = state.members.values().any(|member| {
+            member.organization_id == role.organization_id && member.role.contains(&role.role)
+        });
+        if assigned {
+            return Ok(RoleDeleted::Assigned);
+        }
+        state.roles.remove(id);
+        Ok(RoleDeleted::Deleted)
     }
 }
