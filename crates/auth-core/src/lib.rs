@@ -41,8 +41,9 @@ pub use jwt::{
 pub use mail::{MailSetup, MailTemplates, Template};
 pub use organization::{
     ACTIVE_ORGANIZATION, CreateOrganization, CreatedOrganization, FullOrganization,
-    InvitationDetails, Invite, MAX_ORGANIZATION_NAME, MemberQuery, MemberSort, OrgRef,
-    OrganizationConfig, Organizations, UpdateOrganization, org_error,
+    InvitationDetails, Invite, MAX_ORGANIZATION_NAME, MAX_ROLES_PER_ORGANIZATION, MemberQuery,
+    MemberSort, OrgRef, OrganizationConfig, Organizations, RoleUpdate, UpdateOrganization,
+    org_error,
 };
 pub use password_reset::ResetPassword;
 pub use plugin::{

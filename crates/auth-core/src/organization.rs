@@ -3,10 +3,13 @@
 //! never only in a handler; the rules themselves are data in `auth_domain::organization`.
 
 mod invitations;
+mod roles;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use invitations::{FullOrganization, InvitationDetails, Invite};
+pub use roles::{MAX_ROLES_PER_ORGANIZATION, RoleUpdate};
 
 use auth_domain::organization::{
     AccessControl, Member, OrgRefusal, Organization, RoleList, check_leave, check_removal,
@@ -17,7 +20,9 @@ use auth_domain::{
     DomainError, FieldKind, FieldSpec, FieldValue, Fields, Model, Permissions, Session, User,
     UserId,
 };
-use auth_ports::{InvitationRepo, MemberAdded, MemberChange, OrganizationRepo, PortError};
+use auth_ports::{
+    InvitationRepo, MemberAdded, MemberChange, OrganizationRepo, PortError, RoleRepo,
+};
 pub use auth_ports::{MemberQuery, MemberSort};
 
 use crate::plugin::AuthPlugin;
@@ -119,6 +124,7 @@ pub struct CreatedOrganization {
 pub struct Organizations {
     repo: Arc<dyn OrganizationRepo>,
     invitations: Arc<dyn InvitationRepo>,
+    roles: Option<Arc<dyn RoleRepo>>,
     config: Arc<OrganizationConfig>,
 }
 
@@ -182,8 +188,33 @@ impl Organizations {
         Self {
             repo,
             invitations,
+            roles: None,
             config: Arc::new(config),
         }
+    }
+
+    /// The same use cases with dynamic access control (Better-Auth's `dynamicAccessControl`):
+    /// organizations define roles of their own, stored in `roles`, merged over the configured
+    /// ones in every check.
+    #[must_use]
+    pub fn with_roles(mut self, roles: Arc<dyn RoleRepo>) -> Self {
+        self.roles = Some(roles);
+        self
+    }
+
+    /// The access controller of an organization: the configured roles, with the organization's
+    /// stored roles merged over them when dynamic access control is on.
+    async fn access_for(&self, organization_id: &str) -> Result<Cow<'_, AccessControl>, AuthError> {
+        let Some(roles) = &self.roles else {
+            return Ok(Cow::Borrowed(&self.config.access));
+        };
+        let stored = roles.list_roles(organization_id).await?;
+        let merged = self.config.access.merged(
+            stored
+                .iter()
+                .map(|role| (role.role.as_str(), &role.permission)),
+        );
+        Ok(Cow::Owned(merged))
     }
 
     /// The settings.
@@ -407,7 +438,11 @@ impl Organizations {
             .required_membership(auth, context, named, OrgRefusal::NotAMember(400))
             .await?;
         let update = Permissions::of(&[("organization", &["update"])]);
-        if !self.access().authorize(&member.role, &update) {
+        if !self
+            .access_for(&organization.id)
+            .await?
+            .authorize(&member.role, &update)
+        {
             return refused(OrgRefusal::NotAllowedToUpdate);
         }
         let updated = Organization {
@@ -449,7 +484,11 @@ impl Organizations {
             .required_membership(auth, context, named, OrgRefusal::NotAMember(400))
             .await?;
         let delete = Permissions::of(&[("organization", &["delete"])]);
-        if !self.access().authorize(&member.role, &delete) {
+        if !self
+            .access_for(&organization.id)
+            .await?
+            .authorize(&member.role, &delete)
+        {
             return refused(OrgRefusal::NotAllowedToDelete);
         }
         let members = match self.repo.delete(&organization.id).await {
@@ -504,10 +543,20 @@ impl Organizations {
             .await
     }
 
-    /// Whether a member's roles grant `permissions` (Better-Auth's rule).
-    #[must_use]
-    pub fn permits(&self, member: &Member, permissions: &Permissions) -> bool {
-        self.access().authorize(&member.role, permissions)
+    /// Whether a member's roles grant `permissions` (Better-Auth's rule, with the
+    /// organization's stored roles under dynamic access control).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn permits(
+        &self,
+        member: &Member,
+        permissions: &Permissions,
+    ) -> Result<bool, AuthError> {
+        Ok(self
+            .access_for(&member.organization_id)
+            .await?
+            .authorize(&member.role, permissions))
     }
 
     /// The caller's membership of the active organization (or the one named).
@@ -591,7 +640,7 @@ impl Organizations {
         let (_, member) = self
             .required_membership(auth, context, named, OrgRefusal::NotAMember(401))
             .await?;
-        Ok(self.access().authorize(&member.role, permissions))
+        self.permits(&member, permissions).await
     }
 
     /// Adds a user to an organization with `roles`, for Rust callers (Better-Auth's server-only
@@ -608,7 +657,8 @@ impl Organizations {
         user_id: &UserId,
         roles: &RoleList,
     ) -> Result<Member, AuthError> {
-        let unknown = self.access().unknown(roles);
+        let access = self.access_for(organization_id).await?;
+        let unknown = access.unknown(roles);
         if roles.is_empty() || !unknown.is_empty() {
             let names = unknown.into_iter().map(str::to_owned).collect();
             return refused(OrgRefusal::RoleNotFound(names));
@@ -662,7 +712,8 @@ impl Organizations {
             }
         };
         let creators = self.creators(&organization.id).await?;
-        check_role_update(self.access(), &updater, &target, roles, creators)
+        let access = self.access_for(&organization.id).await?;
+        check_role_update(&access, &updater, &target, roles, creators)
             .map_err(|refusal| org_error(&refusal))?;
         // The rules were checked on what was read; the write re-checks, under the
         // organization's lock, that the target's roles did not change and that an owner stays.
@@ -720,7 +771,8 @@ impl Organizations {
             return refused(OrgRefusal::MemberNotFound);
         };
         let creators = self.creators(&organization.id).await?;
-        check_removal(self.access(), &remover, &target, creators)
+        let access = self.access_for(&organization.id).await?;
+        check_removal(&access, &remover, &target, creators)
             .map_err(|refusal| org_error(&refusal))?;
         self.remove(auth, &target).await?;
         Ok(target)

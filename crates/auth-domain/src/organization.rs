@@ -251,6 +251,33 @@ pub enum OrgRefusal {
     InviterGone,
     /// `403 YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION` (member lists and roles).
     NotAMemberHere,
+    /// `403 YOU_ARE_NOT_ALLOWED_TO_<ACTION>_A_ROLE` (dynamic roles).
+    RoleForbidden(RoleAction),
+    /// `400 TOO_MANY_ROLES`.
+    TooManyRoles,
+    /// `400 INVALID_RESOURCE`.
+    InvalidResource,
+    /// `400 ROLE_NAME_IS_ALREADY_TAKEN`.
+    RoleNameTaken,
+    /// `400 CANNOT_DELETE_A_PRE_DEFINED_ROLE`.
+    PredefinedRole,
+    /// `400 ROLE_IS_ASSIGNED_TO_MEMBERS`.
+    RoleAssigned,
+}
+
+/// What is done to a stored role, for its refusal code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleAction {
+    /// `create-role`.
+    Create,
+    /// `update-role`.
+    Update,
+    /// `delete-role`.
+    Delete,
+    /// `get-role`.
+    Read,
+    /// `list-roles`.
+    List,
 }
 
 impl OrgRefusal {
@@ -389,6 +416,56 @@ impl OrgRefusal {
                 403,
                 "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
                 "Email verification required to view or list invitations for the session email",
+            ),
+            Self::RoleForbidden(RoleAction::Create) => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_ROLE",
+                "You are not allowed to create a role",
+            ),
+            Self::RoleForbidden(RoleAction::Update) => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_UPDATE_A_ROLE",
+                "You are not allowed to update a role",
+            ),
+            Self::RoleForbidden(RoleAction::Delete) => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_DELETE_A_ROLE",
+                "You are not allowed to delete a role",
+            ),
+            Self::RoleForbidden(RoleAction::Read) => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_READ_A_ROLE",
+                "You are not allowed to read a role",
+            ),
+            Self::RoleForbidden(RoleAction::List) => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_LIST_A_ROLE",
+                "You are not allowed to list a role",
+            ),
+            Self::TooManyRoles => (
+                400,
+                "TOO_MANY_ROLES",
+                "This organization has too many roles",
+            ),
+            Self::InvalidResource => (
+                400,
+                "INVALID_RESOURCE",
+                "The provided permission includes an invalid resource",
+            ),
+            Self::RoleNameTaken => (
+                400,
+                "ROLE_NAME_IS_ALREADY_TAKEN",
+                "That role name is already taken",
+            ),
+            Self::PredefinedRole => (
+                400,
+                "CANNOT_DELETE_A_PRE_DEFINED_ROLE",
+                "Cannot delete a pre-defined role",
+            ),
+            Self::RoleAssigned => (
+                400,
+                "ROLE_IS_ASSIGNED_TO_MEMBERS",
+                "Cannot delete a role that is assigned to members. Please reassign the members to a different role first",
             ),
             Self::NotAMemberHere => (
                 403,

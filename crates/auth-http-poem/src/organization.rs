@@ -603,7 +603,8 @@ async fn membership(
                 "Your role in this organization does not allow this.",
             ));
         }
-        Requirement::Permission(permissions) if plugin.orgs.permits(&member, permissions) => {}
+        Requirement::Permission(permissions)
+            if plugin.orgs.permits(&member, permissions).await? => {}
         Requirement::Permission(_) => {
             return Err(ApiError::new(
                 poem::http::StatusCode::FORBIDDEN,

@@ -66,10 +66,11 @@ impl Organizations {
             .membership_or_member_not_found(auth, context, named)
             .await?;
         let create = Permissions::of(&[("invitation", &["create"])]);
-        if !self.access().authorize(&inviter.role, &create) {
+        let access = self.access_for(&organization.id).await?;
+        if !access.authorize(&inviter.role, &create) {
             return refused(OrgRefusal::NotAllowedToInvite);
         }
-        check_invited_roles(self.access(), &inviter.role, &invite.roles)
+        check_invited_roles(&access, &inviter.role, &invite.roles)
             .map_err(|refusal| org_error(&refusal))?;
         if let Some(user) = auth.deps().users.find_by_email(&email).await?
             && self
@@ -90,7 +91,7 @@ impl Organizations {
             if !invite.resend {
                 return refused(OrgRefusal::AlreadyInvited);
             }
-            if self.access().is_creator(&pending.role) && !self.access().is_creator(&inviter.role) {
+            if access.is_creator(&pending.role) && !access.is_creator(&inviter.role) {
                 return refused(OrgRefusal::NotAllowedToInviteWithRole);
             }
             self.invitations
@@ -296,7 +297,7 @@ impl Organizations {
             .required_membership(auth, context, named, OrgRefusal::MemberNotFound)
             .await?;
         let cancel = Permissions::of(&[("invitation", &["cancel"])]);
-        if !self.access().authorize(&member.role, &cancel) {
+        if !self.permits(&member, &cancel).await? {
             return refused(OrgRefusal::NotAllowedToCancel);
         }
         self.close(invitation, InvitationStatus::Canceled).await
@@ -363,7 +364,7 @@ impl Organizations {
         member: &Member,
     ) -> Result<Option<Vec<Invitation>>, AuthError> {
         let create = Permissions::of(&[("invitation", &["create"])]);
-        if !self.access().authorize(&member.role, &create) {
+        if !self.permits(member, &create).await? {
             return Ok(None);
         }
         let creator = self.access().is_creator(&member.role);

@@ -103,6 +103,18 @@ impl Orgs {
             .await
     }
 
+    async fn make_role(
+        &self,
+        who: &AuthContext,
+        org: &str,
+        name: &str,
+        permission: Permissions,
+    ) -> Result<auth_domain::organization::StoredRole, AuthError> {
+        self.orgs
+            .create_role(&self.auth, who, by_id(org), name, permission)
+            .await
+    }
+
     async fn join(
         &self,
         org: &str,
@@ -834,4 +846,151 @@ async fn the_full_organization_shows_invitations_only_to_who_may_invite() {
     let outsider = o.user("eve").await;
     let refused = o.orgs.full(&o.auth, &outsider, by_id(&acme.id), None).await;
     assert_eq!(code(refused), "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+}
+
+#[tokio::test]
+async fn stored_roles_grant_what_their_makers_hold_and_nothing_more() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
+    let orgs = Organizations::new(store.clone(), store.clone(), OrganizationConfig::default())
+        .with_roles(store.clone());
+    let auth = Auth::with_plugins(
+        deps(&store, &clock),
+        AuthConfig::default(),
+        vec![Arc::new(orgs.clone())],
+    );
+    let o = Orgs {
+        auth,
+        orgs,
+        store,
+        clock,
+    };
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let cy = o.user("cy").await;
+    let eve = o.user("eve").await;
+    let acme = o.create(&ada, "acme").await;
+    o.join(&acme.id, &bob, "admin").await;
+    let support = Permissions::of(&[("member", &["update"])]);
+    let made = o
+        .make_role(&ada, &acme.id, "support", support.clone())
+        .await
+        .expect("an owner makes a role");
+    assert_eq!(made.permission, support);
+    assert_eq!(
+        code(
+            o.make_role(&ada, &acme.id, "support", support.clone())
+                .await
+        ),
+        "ROLE_NAME_IS_ALREADY_TAKEN"
+    );
+    assert_eq!(
+        code(o.make_role(&ada, &acme.id, "admin", support.clone()).await),
+        "ROLE_NAME_IS_ALREADY_TAKEN"
+    );
+    assert_eq!(
+        code(
+            o.make_role(&ada, &acme.id, "bad name", support.clone())
+                .await
+        ),
+        "VALIDATION_ERROR"
+    );
+    let billing = Permissions::of(&[("billing", &["read"])]);
+    assert_eq!(
+        code(o.make_role(&ada, &acme.id, "billing", billing).await),
+        "INVALID_RESOURCE"
+    );
+    let delete_org = Permissions::of(&[("organization", &["delete"])]);
+    assert_eq!(
+        code(o.make_role(&bob, &acme.id, "deleter", delete_org).await),
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_ROLE",
+        "an admin cannot grant what admins lack"
+    );
+    assert_eq!(
+        code(o.make_role(&eve, &acme.id, "x", support.clone()).await),
+        "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION"
+    );
+
+    // The stored role is a role like the configured ones.
+    o.join(&acme.id, &cy, "support").await;
+    let update = Permissions::of(&[("member", &["update"])]);
+    assert!(
+        o.orgs
+            .has_permission(&o.auth, &cy, by_id(&acme.id), &update)
+            .await
+            .expect("check")
+    );
+    let by_member = o.make_role(&cy, &acme.id, "mine", support.clone()).await;
+    assert_eq!(
+        code(by_member),
+        "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_ROLE",
+        "no ac:create"
+    );
+    let listed = o
+        .orgs
+        .list_roles(&o.auth, &bob, by_id(&acme.id))
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+
+    let renamed = o
+        .orgs
+        .update_role(
+            &o.auth,
+            &ada,
+            by_id(&acme.id),
+            "support",
+            RoleUpdate {
+                permission: Some(Permissions::of(&[("member", &["update", "delete"])])),
+                ..RoleUpdate::default()
+            },
+        )
+        .await
+        .expect("update");
+    assert_eq!(renamed.id, made.id);
+    let remove = Permissions::of(&[("member", &["delete"])]);
+    assert!(
+        o.orgs
+            .has_permission(&o.auth, &cy, by_id(&acme.id), &remove)
+            .await
+            .expect("check"),
+        "the change applies at once"
+    );
+    let assigned = o
+        .orgs
+        .delete_role(&o.auth, &ada, by_id(&acme.id), "support")
+        .await;
+    assert_eq!(code(assigned), "ROLE_IS_ASSIGNED_TO_MEMBERS");
+    let predefined = o
+        .orgs
+        .delete_role(&o.auth, &ada, by_id(&acme.id), "admin")
+        .await;
+    assert_eq!(code(predefined), "CANNOT_DELETE_A_PRE_DEFINED_ROLE");
+    let missing = o
+        .orgs
+        .get_role(&o.auth, &ada, by_id(&acme.id), "nope")
+        .await;
+    assert_eq!(code(missing), "ROLE_NOT_FOUND");
+    let spare = o
+        .make_role(&ada, &acme.id, "spare", support.clone())
+        .await
+        .expect("spare");
+    o.orgs
+        .delete_role(&o.auth, &ada, by_id(&acme.id), &spare.id)
+        .await
+        .expect("an unassigned role is deleted");
+    let gone = o
+        .orgs
+        .get_role(&o.auth, &ada, by_id(&acme.id), &spare.id)
+        .await;
+    assert_eq!(code(gone), "ROLE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn role_management_is_refused_without_dynamic_roles() {
+    let o = orgs().await;
+    let ada = o.user("ada").await;
+    let acme = o.create(&ada, "acme").await;
+    let refused = o.orgs.list_roles(&o.auth, &ada, by_id(&acme.id)).await;
+    assert!(matches!(refused, Err(AuthError::Internal(_))));
 }

@@ -399,6 +399,16 @@ fn every_refusal_has_a_distinct_code_and_a_client_status() {
         OrgRefusal::EmailVerificationRequired,
         OrgRefusal::InviterGone,
         OrgRefusal::NotAMemberHere,
+        OrgRefusal::RoleForbidden(RoleAction::Create),
+        OrgRefusal::RoleForbidden(RoleAction::Update),
+        OrgRefusal::RoleForbidden(RoleAction::Delete),
+        OrgRefusal::RoleForbidden(RoleAction::Read),
+        OrgRefusal::RoleForbidden(RoleAction::List),
+        OrgRefusal::TooManyRoles,
+        OrgRefusal::InvalidResource,
+        OrgRefusal::RoleNameTaken,
+        OrgRefusal::PredefinedRole,
+        OrgRefusal::RoleAssigned,
     ];
     let mut codes: Vec<&str> = all.iter().map(OrgRefusal::code).collect();
     codes.sort_unstable();
