@@ -1113,3 +1113,132 @@ async fn a_deleted_user_leaves_every_organization_and_nothing_else_goes() {
         world.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    for database in databases {
+        let mut config = base_config(&database.url);
+        config.organization_dynamic_roles = true;
+        let url = database.url.clone();
+        let app = start_app(config, Some(database)).await;
+        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
+            .await
+            .expect("store");
+        let world = World { app, store };
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let org = create_id(app, &ada, "acme").await;
+        let bobs = world.add(&org, &bob, "admin").await;
+        let made = ada
+            .json(
+                app,
+                "/organization/create-role",
+                &json!({"role": "support", "permission": {"member": ["update"]}}),
+            )
+            .await;
+        assert_eq!(made["success"], true);
+        assert_eq!(made["roleData"]["role"], "support");
+        assert_eq!(
+            made["roleData"]["permission"],
+            json!({"member": ["update"]})
+        );
+        let taken = ada
+            .post(
+                app,
+                "/organization/create-role",
+                &json!({"role": "support", "permission": {"member": ["update"]}}),
+            )
+            .await;
+        expect_error(taken, 400, Some("ROLE_NAME_IS_ALREADY_TAKEN")).await;
+        bob.json(
+            app,
+            "/organization/set-active",
+            &json!({"organizationId": org}),
+        )
+        .await;
+        let beyond = bob
+            .post(
+                app,
+                "/organization/create-role",
+                &json!({"role": "deleter", "permission": {"organization": ["delete"]}}),
+            )
+            .await;
+        expect_error(beyond, 403, Some("YOU_ARE_NOT_ALLOWED_TO_CREATE_A_ROLE")).await;
+        let unknown = ada
+            .post(
+                app,
+                "/organization/create-role",
+                &json!({"role": "biller", "permission": {"billing": ["read"]}}),
+            )
+            .await;
+        expect_error(unknown, 400, Some("INVALID_RESOURCE")).await;
+
+        let given = ada
+            .json(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": bobs, "role": "support"}),
+            )
+            .await;
+        assert_eq!(given["role"], "support");
+        let check =
+            |action: &str| json!({"organizationId": org, "permissions": {"member": [action]}});
+        let updates = bob
+            .json(app, "/organization/has-permission", &check("update"))
+            .await;
+        assert_eq!(updates["success"], true);
+        let deletes = bob
+            .json(app, "/organization/has-permission", &check("delete"))
+            .await;
+        assert_eq!(deletes["success"], false);
+        let listed: Value = ada
+            .get(app, "/organization/list-roles")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed.as_array().map(Vec::len), Some(1));
+        let read: Value = ada
+            .get(app, "/organization/get-role?roleName=support")
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(read["id"], made["roleData"]["id"]);
+        let changed = ada
+            .json(
+                app,
+                "/organization/update-role",
+                &json!({"roleName": "support", "data": {"permission": {"member": ["update", "delete"]}}}),
+            )
+            .await;
+        assert_eq!(
+            changed["roleData"]["permission"]["member"],
+            json!(["update", "delete"])
+        );
+        let deletes = bob
+            .json(app, "/organization/has-permission", &check("delete"))
+            .await;
+        assert_eq!(deletes["success"], true, "a changed role applies at once");
+        let assigned = ada
+            .post(
+                app,
+                "/organization/delete-role",
+                &json!({"roleName": "support"}),
+            )
+            .await;
+        expect_error(assigned, 400, Some("ROLE_IS_ASSIGNED_TO_MEMBERS")).await;
+        let predefined = ada
+            .post(
+                app,
+                "/organization/delete-role",
+                &json!({"roleName": "admin"}),
+            )
+            .await;
+        expect_error(predefined, 400, Some("CANNOT_DELETE_A_PRE_DEFINED_ROLE")).await;
+        world.app.stop().await;
+    }
+}

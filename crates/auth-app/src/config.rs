@@ -242,6 +242,9 @@ pub struct AppConfig {
     /// `AUTH_ORGANIZATION_CREATOR_ROLE`: the role of an organization's creator, which only its
     /// holders may give.
     pub organization_creator_role: String,
+    /// `AUTH_ORGANIZATION_DYNAMIC_ROLES`: organizations define roles of their own (Better-Auth's
+    /// `dynamicAccessControl`).
+    pub organization_dynamic_roles: bool,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -357,6 +360,7 @@ impl Default for AppConfig {
             organization_invitation_url: None,
             organization_roles: None,
             organization_creator_role: "owner".to_owned(),
+            organization_dynamic_roles: false,
         }
     }
 }
@@ -502,6 +506,10 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("organization_roles", &self.organization_roles)
             .field("organization_creator_role", &self.organization_creator_role)
+            .field(
+                "organization_dynamic_roles",
+                &self.organization_dynamic_roles,
+            )
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()

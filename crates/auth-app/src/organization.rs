@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use auth_core::{OrganizationConfig, Organizations};
 use auth_domain::Permissions;
 use auth_domain::organization::AccessControl;
-use auth_domain::organization::{Invitation, InvitationStatus, Member, Organization, RoleList};
+use auth_domain::organization::{
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+};
 use auth_domain::{User, UserId};
 use auth_http_poem::organization::OrganizationPlugin;
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, OrganizationRepo,
-    PortError,
+    PortError, RoleDeleted, RoleRepo,
 };
 use time::OffsetDateTime;
 
@@ -104,9 +106,12 @@ pub(crate) fn plugin<S>(
     store: Arc<S>,
 ) -> anyhow::Result<(Organizations, Plugin)>
 where
-    S: OrganizationRepo + InvitationRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + RoleRepo + 'static,
 {
-    let orgs = Organizations::new(store.clone(), store, settings(config)?);
+    let mut orgs = Organizations::new(store.clone(), store.clone(), settings(config)?);
+    if config.organization_dynamic_roles {
+        orgs = orgs.with_roles(store);
+    }
     let plugin = Plugin::new(
         Arc::new(orgs.clone()),
         Arc::new(OrganizationPlugin::new(orgs.clone())),
@@ -208,6 +213,25 @@ impl InvitationRepo for NoStore {
         _: u64,
         _: OffsetDateTime,
     ) -> Result<Accepted, PortError> {
+        Err(none())
+    }
+}
+
+#[async_trait::async_trait]
+impl RoleRepo for NoStore {
+    async fn create_role(&self, _: &StoredRole) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn find_role(&self, _: &str, _: &str) -> Result<Option<StoredRole>, PortError> {
+        Err(none())
+    }
+    async fn list_roles(&self, _: &str) -> Result<Vec<StoredRole>, PortError> {
+        Err(none())
+    }
+    async fn update_role(&self, _: &StoredRole) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn delete_role(&self, _: &str) -> Result<RoleDeleted, PortError> {
         Err(none())
     }
 }

@@ -202,6 +202,12 @@ impl Organizations {
         self
     }
 
+    /// Whether organizations may define roles of their own ([`Self::with_roles`]).
+    #[must_use]
+    pub fn dynamic_roles(&self) -> bool {
+        self.roles.is_some()
+    }
+
     /// The access controller of an organization: the configured roles, with the organization's
     /// stored roles merged over them when dynamic access control is on.
     async fn access_for(&self, organization_id: &str) -> Result<Cow<'_, AccessControl>, AuthError> {

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use auth_core::{
     AuthContext, AuthError, CreateOrganization, Invite, MemberQuery, MemberSort, OrgRef,
-    Organizations, UpdateOrganization,
+    Organizations, RoleUpdate, UpdateOrganization,
 };
 use auth_domain::date::to_json as iso;
-use auth_domain::organization::{Invitation, Member, Organization, RoleList};
+use auth_domain::organization::{Invitation, Member, Organization, RoleList, StoredRole};
 use auth_domain::{Permissions, User, UserId};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody};
 use poem_openapi::param::Query;
@@ -52,10 +52,18 @@ impl HttpPlugin for OrganizationPlugin {
     }
 
     fn api(&self, state: &Arc<HttpState>) -> Option<PluginApi> {
-        Some(PluginApi::new(OrganizationApi {
+        let api = OrganizationApi {
             state: state.clone(),
             orgs: self.orgs.clone(),
-        }))
+        };
+        if self.orgs.dynamic_roles() {
+            let roles = RoleApi {
+                state: state.clone(),
+                orgs: self.orgs.clone(),
+            };
+            return Some(PluginApi::new((api, roles)));
+        }
+        Some(PluginApi::new(api))
     }
 
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
@@ -1186,5 +1194,249 @@ impl OrganizationApi {
             })
             .collect();
         Ok(Reply::new(body).cookies(loaded.cookies))
+    }
+}
+
+/// A role an organization defined for itself.
+#[derive(Debug, Clone, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "OrganizationRole", rename_all = "camelCase")]
+pub struct StoredRoleDto {
+    /// Id.
+    pub id: String,
+    /// The organization.
+    pub organization_id: String,
+    /// Its name.
+    pub role: String,
+    /// What it grants: `resource -> actions`.
+    pub permission: BTreeMap<String, Vec<String>>,
+    /// ISO-8601 creation time.
+    pub created_at: String,
+    /// ISO-8601 time of the last change.
+    pub updated_at: Option<String>,
+}
+
+impl From<&StoredRole> for StoredRoleDto {
+    fn from(role: &StoredRole) -> Self {
+        Self {
+            id: role.id.clone(),
+            organization_id: role.organization_id.clone(),
+            role: role.role.clone(),
+            permission: role.permission.0.clone(),
+            created_at: iso(role.created_at),
+            updated_at: role.updated_at.map(iso),
+        }
+    }
+}
+
+/// `POST /organization/create-role` body.
+#[derive(Debug, Object)]
+#[oai(rename = "CreateRoleRequest", rename_all = "camelCase")]
+struct CreateRoleBody {
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+    /// The role's name.
+    role: String,
+    /// What it grants: `resource -> actions`.
+    permission: BTreeMap<String, Vec<String>>,
+}
+
+/// `create-role` and `update-role`'s answer.
+#[derive(Debug, Object, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "RoleChanged", rename_all = "camelCase")]
+struct RoleChangedDto {
+    /// Always `true`.
+    success: bool,
+    /// The role as stored.
+    role_data: StoredRoleDto,
+    /// What it grants (`create-role` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    statements: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// A body naming one stored role, by name or id.
+#[derive(Debug, Object)]
+#[oai(rename = "RoleNameRequest", rename_all = "camelCase")]
+struct RoleNameBody {
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+    /// The role's name.
+    role_name: Option<String>,
+    /// Or its id.
+    role_id: Option<String>,
+}
+
+/// The changes of `update-role`.
+#[derive(Debug, Object)]
+#[oai(rename = "RoleChanges", rename_all = "camelCase")]
+struct RoleChanges {
+    /// New permissions.
+    permission: Option<BTreeMap<String, Vec<String>>>,
+    /// New name.
+    role_name: Option<String>,
+}
+
+/// `POST /organization/update-role` body.
+#[derive(Debug, Object)]
+#[oai(rename = "UpdateRoleRequest", rename_all = "camelCase")]
+struct UpdateStoredRoleBody {
+    /// The organization (default: the active one).
+    organization_id: Option<String>,
+    /// The role's name.
+    role_name: Option<String>,
+    /// Or its id.
+    role_id: Option<String>,
+    /// What changes.
+    data: RoleChanges,
+}
+
+/// `{"success": true}`.
+#[derive(Debug, Object, Serialize)]
+#[oai(rename = "RoleDeleted")]
+struct RoleDeletedDto {
+    /// Always `true`.
+    success: bool,
+}
+
+/// The role a request names: `roleId` or `roleName`, exactly one.
+fn role_key(name: Option<String>, id: Option<String>) -> Result<String, ApiError> {
+    match (name, id) {
+        (Some(key), None) | (None, Some(key)) if !key.is_empty() => Ok(key),
+        _ => Err(ApiError::validation(
+            "exactly one of roleName or roleId is required",
+        )),
+    }
+}
+
+/// The dynamic-role routes (with `AUTH_ORGANIZATION_DYNAMIC_ROLES`).
+struct RoleApi {
+    state: Arc<HttpState>,
+    orgs: Organizations,
+}
+
+#[OpenApi(tag = "OrganizationTags::Organization")]
+impl RoleApi {
+    /// Define a role of the organization (needs `ac:create`; grants only what the caller's
+    /// roles grant).
+    #[oai(path = "/organization/create-role", method = "post")]
+    async fn create_role(
+        &self,
+        request: &Request,
+        body: BaJson<CreateRoleBody>,
+    ) -> Result<Reply<RoleChangedDto>, ApiError> {
+        let body = body.0;
+        let loaded = require(&self.state, request).await?;
+        let role = self
+            .orgs
+            .create_role(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &body.role,
+                Permissions(body.permission),
+            )
+            .await?;
+        Ok(Reply::new(RoleChangedDto {
+            success: true,
+            statements: Some(role.permission.0.clone()),
+            role_data: StoredRoleDto::from(&role),
+        })
+        .cookies(loaded.cookies))
+    }
+
+    /// Delete a role no member holds (needs `ac:delete`).
+    #[oai(path = "/organization/delete-role", method = "post")]
+    async fn delete_role(
+        &self,
+        request: &Request,
+        body: BaJson<RoleNameBody>,
+    ) -> Result<Reply<RoleDeletedDto>, ApiError> {
+        let body = body.0;
+        let key = role_key(body.role_name, body.role_id)?;
+        let loaded = require(&self.state, request).await?;
+        self.orgs
+            .delete_role(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &key,
+            )
+            .await?;
+        Ok(Reply::new(RoleDeletedDto { success: true }).cookies(loaded.cookies))
+    }
+
+    /// The roles the organization defined (needs `ac:read`).
+    #[oai(path = "/organization/list-roles", method = "get")]
+    async fn list_roles(
+        &self,
+        request: &Request,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+    ) -> Result<Reply<Vec<StoredRoleDto>>, ApiError> {
+        let loaded = require(&self.state, request).await?;
+        let roles = self
+            .orgs
+            .list_roles(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), None),
+            )
+            .await?;
+        Ok(Reply::new(roles.iter().map(StoredRoleDto::from).collect()).cookies(loaded.cookies))
+    }
+
+    /// One role the organization defined, by name or id (needs `ac:read`).
+    #[oai(path = "/organization/get-role", method = "get")]
+    async fn get_role(
+        &self,
+        request: &Request,
+        #[oai(name = "organizationId")] organization_id: Query<Option<String>>,
+        #[oai(name = "roleName")] role_name: Query<Option<String>>,
+        #[oai(name = "roleId")] role_id: Query<Option<String>>,
+    ) -> Result<Reply<StoredRoleDto>, ApiError> {
+        let key = role_key(role_name.0, role_id.0)?;
+        let loaded = require(&self.state, request).await?;
+        let role = self
+            .orgs
+            .get_role(
+                self.state.auth(),
+                &loaded.context,
+                named(organization_id.0.as_deref(), None),
+                &key,
+            )
+            .await?;
+        Ok(Reply::new(StoredRoleDto::from(&role)).cookies(loaded.cookies))
+    }
+
+    /// Rename a role or change what it grants (needs `ac:update`).
+    #[oai(path = "/organization/update-role", method = "post")]
+    async fn update_role(
+        &self,
+        request: &Request,
+        body: BaJson<UpdateStoredRoleBody>,
+    ) -> Result<Reply<RoleChangedDto>, ApiError> {
+        let body = body.0;
+        let key = role_key(body.role_name, body.role_id)?;
+        let loaded = require(&self.state, request).await?;
+        let role = self
+            .orgs
+            .update_role(
+                self.state.auth(),
+                &loaded.context,
+                named(body.organization_id.as_deref(), None),
+                &key,
+                RoleUpdate {
+                    name: body.data.role_name,
+                    permission: body.data.permission.map(Permissions),
+                },
+            )
+            .await?;
+        Ok(Reply::new(RoleChangedDto {
+            success: true,
+            role_data: StoredRoleDto::from(&role),
+            statements: None,
+        })
+        .cookies(loaded.cookies))
     }
 }
