@@ -72,12 +72,19 @@ struct World {
 }
 
 async fn worlds() -> Vec<World> {
+    worlds_with(|_| {}).await
+}
+
+/// A world on each backend, its configuration customised.
+async fn worlds_with(customise: impl Fn(&mut auth_app::AppConfig)) -> Vec<World> {
     let mut databases = vec![TestDatabase::sqlite()];
     databases.extend(TestDatabase::postgres().await);
     let mut worlds = Vec::new();
     for database in databases {
         let url = database.url.clone();
-        let app = start_app(base_config(&url), Some(database)).await;
+        let mut config = base_config(&url);
+        customise(&mut config);
+        let app = start_app(config, Some(database)).await;
         let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
             .await
             .expect("store");
@@ -1002,72 +1009,56 @@ async fn application_routes_are_guarded_by_membership_role_and_permission() {
 
 #[tokio::test]
 async fn configured_roles_are_given_and_checked_like_the_defaults() {
-    let database = TestDatabase::sqlite();
-    let mut config = base_config(&database.url);
-    config.organization_roles = Some(r#"{"auditor": {"report": ["read"]}}"#.to_owned());
-    let url = database.url.clone();
-    let app = start_app(config, Some(database)).await;
-    let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
-        .await
-        .expect("store");
-    let world = World { app, store };
-    let app = &world.app;
-    let ada = User::sign_up(app, "ada@example.com").await;
-    let bob = User::sign_up(app, "bob@example.com").await;
-    let org = create_id(app, &ada, "acme").await;
-    let bobs = world.add(&org, &bob, "member").await;
-    let audited = ada
-        .json(
-            app,
-            "/organization/update-member-role",
-            &json!({"memberId": bobs, "role": "auditor"}),
-        )
-        .await;
-    assert_eq!(audited["role"], "auditor");
-    let check = |permissions: Value| json!({"organizationId": org, "permissions": permissions});
-    let reads = bob
-        .json(
-            app,
-            "/organization/has-permission",
-            &check(json!({"report": ["read"]})),
-        )
-        .await;
-    assert_eq!(reads["success"], true);
-    let writes = bob
-        .json(
-            app,
-            "/organization/has-permission",
-            &check(json!({"report": ["write"]})),
-        )
-        .await;
-    assert_eq!(writes["success"], false);
-    let owner_reads = ada
-        .json(
-            app,
-            "/organization/has-permission",
-            &check(json!({"report": ["read"]})),
-        )
-        .await;
-    assert_eq!(
-        owner_reads["success"], false,
-        "a configured role grants only its own"
-    );
-    world.app.stop().await;
+    let roles = r#"{"auditor": {"report": ["read"]}}"#;
+    for world in worlds_with(|config| config.organization_roles = Some(roles.to_owned())).await {
+        let app = &world.app;
+        let ada = User::sign_up(app, "ada@example.com").await;
+        let bob = User::sign_up(app, "bob@example.com").await;
+        let org = create_id(app, &ada, "acme").await;
+        let bobs = world.add(&org, &bob, "member").await;
+        let audited = ada
+            .json(
+                app,
+                "/organization/update-member-role",
+                &json!({"memberId": bobs, "role": "auditor"}),
+            )
+            .await;
+        assert_eq!(audited["role"], "auditor");
+        let check = |permissions: Value| json!({"organizationId": org, "permissions": permissions});
+        let reads = bob
+            .json(
+                app,
+                "/organization/has-permission",
+                &check(json!({"report": ["read"]})),
+            )
+            .await;
+        assert_eq!(reads["success"], true);
+        let writes = bob
+            .json(
+                app,
+                "/organization/has-permission",
+                &check(json!({"report": ["write"]})),
+            )
+            .await;
+        assert_eq!(writes["success"], false);
+        let owner_reads = ada
+            .json(
+                app,
+                "/organization/has-permission",
+                &check(json!({"report": ["read"]})),
+            )
+            .await;
+        assert_eq!(
+            owner_reads["success"], false,
+            "a configured role grants only its own"
+        );
+        world.app.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn a_deleted_user_leaves_every_organization_and_nothing_else_goes() {
-    let mut databases = vec![TestDatabase::sqlite()];
-    databases.extend(TestDatabase::postgres().await);
-    for database in databases {
-        let mut config = base_config(&database.url);
-        config.delete_user_enabled = true;
-        let url = database.url.clone();
-        let app = start_app(config, Some(database)).await;
-        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
-            .await
-            .expect("store");
-        let world = World { app, store };
+    for world in worlds_with(|config| config.delete_user_enabled = true).await {
         let app = &world.app;
         let ada = User::sign_up(app, "ada@example.com").await;
         let bob = User::sign_up(app, "bob@example.com").await;
@@ -1116,17 +1107,7 @@ async fn a_deleted_user_leaves_every_organization_and_nothing_else_goes() {
 
 #[tokio::test]
 async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
-    let mut databases = vec![TestDatabase::sqlite()];
-    databases.extend(TestDatabase::postgres().await);
-    for database in databases {
-        let mut config = base_config(&database.url);
-        config.organization_dynamic_roles = true;
-        let url = database.url.clone();
-        let app = start_app(config, Some(database)).await;
-        let store = SeaOrmStore::connect(&StoreConfig::for_url(&url))
-            .await
-            .expect("store");
-        let world = World { app, store };
+    for world in worlds_with(|config| config.organization_dynamic_roles = true).await {
         let app = &world.app;
         let ada = User::sign_up(app, "ada@example.com").await;
         let bob = User::sign_up(app, "bob@example.com").await;
