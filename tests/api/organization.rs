@@ -56,6 +56,13 @@ impl User {
         response.json().await.expect("json")
     }
 
+    /// Whether `has-permission` grants `permissions` in organization `org`.
+    async fn may(&self, app: &TestApp, org: &str, permissions: Value) -> bool {
+        let body = json!({"organizationId": org, "permissions": permissions});
+        let answer = self.json(app, "/organization/has-permission", &body).await;
+        answer["success"].as_bool().expect("success")
+    }
+
     async fn session(&self, app: &TestApp) -> Value {
         self.get(app, "/get-session")
             .await
@@ -1024,32 +1031,10 @@ async fn configured_roles_are_given_and_checked_like_the_defaults() {
             )
             .await;
         assert_eq!(audited["role"], "auditor");
-        let check = |permissions: Value| json!({"organizationId": org, "permissions": permissions});
-        let reads = bob
-            .json(
-                app,
-                "/organization/has-permission",
-                &check(json!({"report": ["read"]})),
-            )
-            .await;
-        assert_eq!(reads["success"], true);
-        let writes = bob
-            .json(
-                app,
-                "/organization/has-permission",
-                &check(json!({"report": ["write"]})),
-            )
-            .await;
-        assert_eq!(writes["success"], false);
-        let owner_reads = ada
-            .json(
-                app,
-                "/organization/has-permission",
-                &check(json!({"report": ["read"]})),
-            )
-            .await;
-        assert_eq!(
-            owner_reads["success"], false,
+        assert!(bob.may(app, &org, json!({"report": ["read"]})).await);
+        assert!(!bob.may(app, &org, json!({"report": ["write"]})).await);
+        assert!(
+            !ada.may(app, &org, json!({"report": ["read"]})).await,
             "a configured role grants only its own"
         );
         world.app.stop().await;
@@ -1165,16 +1150,8 @@ async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
             )
             .await;
         assert_eq!(given["role"], "support");
-        let check =
-            |action: &str| json!({"organizationId": org, "permissions": {"member": [action]}});
-        let updates = bob
-            .json(app, "/organization/has-permission", &check("update"))
-            .await;
-        assert_eq!(updates["success"], true);
-        let deletes = bob
-            .json(app, "/organization/has-permission", &check("delete"))
-            .await;
-        assert_eq!(deletes["success"], false);
+        assert!(bob.may(app, &org, json!({"member": ["update"]})).await);
+        assert!(!bob.may(app, &org, json!({"member": ["delete"]})).await);
         let listed: Value = ada
             .get(app, "/organization/list-roles")
             .await
@@ -1200,10 +1177,10 @@ async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
             changed["roleData"]["permission"]["member"],
             json!(["update", "delete"])
         );
-        let deletes = bob
-            .json(app, "/organization/has-permission", &check("delete"))
-            .await;
-        assert_eq!(deletes["success"], true, "a changed role applies at once");
+        assert!(
+            bob.may(app, &org, json!({"member": ["delete"]})).await,
+            "a changed role applies at once"
+        );
         let assigned = ada
             .post(
                 app,
