@@ -2,10 +2,10 @@
 //! counters and spent in this process one use at a time, so that a hot key costs one call per
 //! block rather than per use. The granted uses of every process never exceed the quota. One
 //! reservation per key is in flight at a time (requests that find none left meanwhile are
-//! counted one use at a time), a lease lives no longer than the key cache's TTL, and a change
-//! of the key drops it (even one reserved while the change was told). Uses leased and never
-//! spent are lost from the quota: at most one block per process, a hundredth of what was left
-//! when it was leased.
+//! counted one use at a time), the next block is reserved ahead when under half of the last is
+//! left, a lease lives no longer than the key cache's TTL, and a change of the key drops it
+//! (even one reserved while the change was told). Blocks follow the key's traffic: they double
+//! while spent in time and halve when one expires unspent, whose uses are lost from the quota.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +17,12 @@ use time::{Duration, OffsetDateTime};
 pub(super) const LEASE_FROM: i64 = 10_000;
 
 /// Most uses in one lease.
-pub(super) const LEASE_MAX: i64 = 1_000;
+pub(super) const LEASE_MAX: i64 = 10_000;
+
+/// The first block of a key: blocks then double while they are spent within the lease's
+/// lifetime and halve when one expires unspent, so that a busy key reserves seldom and a quiet
+/// one loses next to nothing to expired leases (down to one use: counted exactly).
+const FIRST_BLOCK: i64 = 16;
 
 /// Most keys with a lease in one process; past it, every lease is dropped.
 const MAX_KEYS: usize = 10_000;
@@ -34,6 +39,8 @@ struct Lease {
     left: i64,
     /// Uses of the last block reserved: under half of it left, the next is reserved ahead.
     block: i64,
+    /// The size of the next block (0: not known yet).
+    next: i64,
     /// What the shared counters had left after the last reservation.
     shared: Option<i64>,
     /// When the uses were reserved.
@@ -49,6 +56,7 @@ impl Lease {
         Self {
             left: 0,
             block: 0,
+            next: 0,
             shared: None,
             leased_at: OffsetDateTime::UNIX_EPOCH,
             generation: 0,
@@ -76,12 +84,24 @@ impl Leases {
     ) -> Option<(ApiKeyUse, bool)> {
         let mut by_key = self.by_key();
         let lease = by_key.get_mut(&key.id)?;
-        if lease.left <= 0 || now - lease.leased_at >= ttl {
+        if now - lease.leased_at >= ttl {
+            if lease.left > 0 {
+                // Expired unspent: the key is quieter than its blocks; the uses are lost.
+                lease.next = (lease.block / 2).max(1);
+            }
             lease.left = 0;
+            return None;
+        }
+        if lease.left <= 0 {
+            // Spent within its lifetime: the key is busier than its blocks.
+            lease.next = lease.block.saturating_mul(2).max(FIRST_BLOCK);
             return None;
         }
         lease.left -= 1;
         let low = !lease.reserving && lease.left.saturating_mul(2) < lease.block;
+        if low {
+            lease.next = lease.block.saturating_mul(2).max(FIRST_BLOCK);
+        }
         let used = ApiKeyUse {
             // What is left everywhere, as far as this process knows.
             remaining: lease.shared.map(|shared| shared + lease.left),
@@ -92,16 +112,18 @@ impl Leases {
         Some((used, low))
     }
 
-    /// How many uses to reserve next: one near the end of the quota, else a hundredth of what
-    /// is left (at most [`LEASE_MAX`]).
+    /// How many uses to reserve next: one near the end of the quota; else the key's next
+    /// block (see [`FIRST_BLOCK`]), at most a hundredth of what is left and [`LEASE_MAX`].
     pub(super) fn size_for(&self, key_id: &str, stored_remaining: Option<i64>) -> i64 {
-        let known = self
-            .by_key()
-            .get(key_id)
-            .and_then(|lease| lease.shared)
-            .or(stored_remaining);
+        let by_key = self.by_key();
+        let lease = by_key.get(key_id);
+        let known = lease.and_then(|lease| lease.shared).or(stored_remaining);
+        let next = lease
+            .map(|lease| lease.next)
+            .filter(|next| *next > 0)
+            .unwrap_or(FIRST_BLOCK);
         match known {
-            Some(left) if left >= LEASE_FROM => (left / 100).min(LEASE_MAX),
+            Some(left) if left >= LEASE_FROM => next.min(left / 100).min(LEASE_MAX),
             _ => 1,
         }
     }
@@ -219,20 +241,24 @@ mod tests {
     fn leases_are_a_hundredth_of_what_is_left_and_single_uses_near_the_end() {
         let leases = Leases::default();
         assert_eq!(leases.size_for("k", Some(LEASE_FROM - 1)), 1);
-        assert_eq!(leases.size_for("k", Some(50_000)), 500);
-        assert_eq!(leases.size_for("k", Some(1_000_000_000)), LEASE_MAX);
+        assert_eq!(leases.size_for("k", Some(1_000)), 1, "under LEASE_FROM");
+        assert_eq!(leases.size_for("k", Some(1_000_000_000)), FIRST_BLOCK);
+        assert_eq!(
+            leases.size_for("k", Some(LEASE_FROM)),
+            FIRST_BLOCK.min(LEASE_FROM / 100)
+        );
         assert_eq!(leases.size_for("k", None), 1);
         let claim = leases.claim("k").expect("first");
         assert!(leases.claim("k").is_none(), "one reservation at a time");
-        claim.end(Some((2, Some(20_000))), T0);
+        claim.end(Some((2, Some(1_000))), T0);
         assert_eq!(
             leases.size_for("k", Some(1_000_000)),
-            200,
-            "the last known share wins"
+            1,
+            "the last known share wins: 1 000 left is counted one use at a time"
         );
         let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
         let (first, low) = leases.take(&key, T0, TTL).expect("leased");
-        assert_eq!(first.remaining, Some(20_001));
+        assert_eq!(first.remaining, Some(1_001));
         assert!(!low, "one of two left: half, not under");
         let (_, low) = leases.take(&key, T0, TTL).expect("leased");
         assert!(low, "none of two left");
@@ -258,6 +284,43 @@ mod tests {
             Some(Some(49_004)),
             "the next block adds to the one left: 5, then 4 after this use"
         );
+    }
+
+    #[test]
+    fn blocks_double_while_spent_in_time_and_halve_when_they_expire_unspent() {
+        let leases = Leases::default();
+        let key = auth_testkit::fixtures::bare_api_key("k", "o", T0);
+        let plenty = Some(1_000_000_000);
+        let grant = |size: i64| {
+            leases
+                .claim("k")
+                .expect("claimed")
+                .end(Some((size, Some(900_000_000))), T0);
+        };
+        let mut size = leases.size_for("k", plenty);
+        assert_eq!(size, FIRST_BLOCK);
+        for _ in 0..12 {
+            grant(size);
+            while leases.take(&key, T0, TTL).is_some() {}
+            let next = leases.size_for("k", plenty);
+            assert!(next == (size * 2).min(LEASE_MAX), "{size} then {next}");
+            size = next;
+        }
+        assert_eq!(size, LEASE_MAX, "a busy key's blocks grow to the most");
+        grant(size);
+        assert!(leases.take(&key, T0, TTL).is_some());
+        assert!(
+            leases.take(&key, T0 + TTL, TTL).is_none(),
+            "expired unspent"
+        );
+        assert_eq!(leases.size_for("k", plenty), LEASE_MAX / 2);
+        let mut quiet = LEASE_MAX / 2;
+        while quiet > 1 {
+            grant(quiet);
+            assert!(leases.take(&key, T0 + TTL, TTL).is_none());
+            quiet = leases.size_for("k", plenty);
+        }
+        assert_eq!(quiet, 1, "a quiet key ends up counted one use at a time");
     }
 
     #[test]

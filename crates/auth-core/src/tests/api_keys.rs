@@ -809,8 +809,8 @@ async fn a_large_quota_is_spent_from_leases_and_still_exactly() {
     let row = k.repo.find(&stored.id).await.expect("read").expect("key");
     assert_eq!(
         row.remaining,
-        Some(10_050 - 100),
-        "one reservation of a hundredth of the quota"
+        Some(10_050 - 16),
+        "one reservation of a first block (16 uses)"
     );
     let mut allowed = 1;
     for _ in 0..10_100 {
@@ -832,8 +832,8 @@ async fn without_shared_counters_a_large_quota_is_leased_from_the_row() {
     let row = k.repo.find(&stored.id).await.expect("read").expect("key");
     assert_eq!(
         row.remaining,
-        Some(10_050 - 100),
-        "one reservation from the row"
+        Some(10_050 - 16),
+        "one reservation of a first block (16 uses) from the row"
     );
     let mut allowed = 1;
     for _ in 0..10_100 {
