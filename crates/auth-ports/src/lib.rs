@@ -27,7 +27,7 @@ pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
 pub use organization::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, RoleDeleted, RoleRepo,
+    OrganizationRepo, RoleDeleted, RoleRepo, TeamRepo,
 };
 pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
@@ -45,7 +45,7 @@ pub use jwks::{MockJwksRepo, MockTokenSigner};
 #[cfg(feature = "mock")]
 pub use mail::{MockEmailTokens, MockMailer};
 #[cfg(feature = "mock")]
-pub use organization::{MockInvitationRepo, MockOrganizationRepo, MockRoleRepo};
+pub use organization::{MockInvitationRepo, MockOrganizationRepo, MockRoleRepo, MockTeamRepo};
 #[cfg(feature = "mock")]
 pub use random::MockRandom;
 #[cfg(feature = "mock")]

@@ -2,7 +2,7 @@
 //! `organization`, `member`, `invitation` and `organizationRole` tables).
 
 use auth_domain::organization::{
-    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole, Team, TeamMember,
 };
 use auth_domain::{User, UserId};
 use time::OffsetDateTime;
@@ -289,4 +289,60 @@ pub trait RoleRepo: Send + Sync {
     /// # Errors
     /// MUST return `PortError::NotFound` if it does not exist.
     async fn delete_role(&self, id: &str) -> Result<RoleDeleted, PortError>;
+}
+
+/// The `team` and `teamMember` tables. External implementations must pass
+/// `auth_testkit::conformance::run_organization_suite`.
+#[async_trait::async_trait]
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait TeamRepo: Send + Sync {
+    /// Stores a new team unless its organization has `limit` teams already (counted and
+    /// inserted under the organization's lock).
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if the organization does not exist.
+    async fn create_team(&self, team: &Team, limit: u64) -> Result<MemberAdded, PortError>;
+
+    /// The organization's team with this id.
+    async fn find_team(&self, organization_id: &str, id: &str) -> Result<Option<Team>, PortError>;
+
+    /// Every team of an organization, oldest first.
+    async fn list_teams(&self, organization_id: &str) -> Result<Vec<Team>, PortError>;
+
+    /// Writes a team's name and `updatedAt`.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn update_team(&self, team: &Team) -> Result<(), PortError>;
+
+    /// Deletes a team with its members.
+    ///
+    /// # Errors
+    /// MUST return `PortError::NotFound` if it does not exist.
+    async fn delete_team(&self, id: &str) -> Result<(), PortError>;
+
+    /// Adds a user to a team unless it has `limit` members already (counted and inserted
+    /// under the team's organization's lock).
+    ///
+    /// # Errors
+    /// MUST return `PortError::Conflict` if the user is in the team already and
+    /// `PortError::NotFound` if the team does not exist.
+    async fn add_team_member(
+        &self,
+        member: &TeamMember,
+        limit: u64,
+    ) -> Result<MemberAdded, PortError>;
+
+    /// Takes a user out of a team: `true` when they were in it.
+    async fn remove_team_member(&self, team_id: &str, user_id: &UserId) -> Result<bool, PortError>;
+
+    /// A team's members, oldest first.
+    async fn list_team_members(&self, team_id: &str) -> Result<Vec<TeamMember>, PortError>;
+
+    /// The teams of an organization `user_id` is in, oldest first.
+    async fn list_user_teams(
+        &self,
+        organization_id: &str,
+        user_id: &UserId,
+    ) -> Result<Vec<Team>, PortError>;
 }

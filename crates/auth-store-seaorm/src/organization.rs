@@ -1,6 +1,8 @@
 //! `OrganizationRepo`, `InvitationRepo` and `RoleRepo` on the `organization`, `member`,
 //! `invitation` and `organizationRole` tables.
 
+mod team;
+
 use auth_domain::organization::{
     Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
 };

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use auth_domain::organization::{Invitation, Member, Organization, StoredRole};
+use auth_domain::organization::{Invitation, Member, Organization, StoredRole, Team, TeamMember};
 
 use auth_domain::{
     Account, AccountId, AuditEvent, Email, Fields, PasswordHash, Session, SessionId, SessionToken,
@@ -31,6 +31,8 @@ struct State {
     members: HashMap<String, Member>,
     invitations: HashMap<String, Invitation>,
     roles: HashMap<String, StoredRole>,
+    teams: HashMap<String, Team>,
+    team_members: HashMap<String, TeamMember>,
 }
 
 impl MemoryStore {
@@ -144,6 +146,7 @@ impl UserRepo for MemoryStore {
         state
             .invitations
             .retain(|_, invitation| &invitation.inviter_id != id);
+        state.team_members.retain(|_, seat| &seat.user_id != id);
         Ok(())
     }
 }

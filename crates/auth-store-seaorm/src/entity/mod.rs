@@ -13,5 +13,7 @@ pub(crate) mod member;
 pub(crate) mod organization;
 pub(crate) mod organization_role;
 pub(crate) mod session;
+pub(crate) mod team;
+pub(crate) mod team_member;
 pub(crate) mod user;
 pub(crate) mod verification;

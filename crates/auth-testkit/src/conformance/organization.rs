@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use auth_domain::Permissions;
-use auth_domain::organization::{Invitation, InvitationStatus, StoredRole};
+use auth_domain::organization::{Invitation, InvitationStatus, StoredRole, Team, TeamMember};
 use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError, RoleDeleted, RoleRepo, UserRepo,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamRepo, UserRepo,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -55,7 +55,7 @@ async fn user(users: &dyn UserRepo, tag: &str) -> UserId {
 /// When a case fails, with its name.
 pub async fn run_organization_suite<S>(store: Arc<S>)
 where
-    S: OrganizationRepo + InvitationRepo + RoleRepo + UserRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + RoleRepo + TeamRepo + UserRepo + 'static,
 {
     let users: &dyn UserRepo = store.as_ref();
     let repo: &dyn OrganizationRepo = store.as_ref();
@@ -65,6 +65,7 @@ where
     invitations_are_stored_listed_and_closed_once(store.as_ref()).await;
     one_of_concurrent_accepts_wins_and_the_pending_limit_holds(store.clone()).await;
     stored_roles_are_unique_per_organization_and_kept_while_assigned(store.as_ref()).await;
+    teams_hold_members_once_within_their_limits(store.clone()).await;
 }
 
 async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn UserRepo) {
@@ -726,5 +727,159 @@ where
         store.find_role(&org.id, "reviewer").await.expect("find"),
         None,
         "gone with its organization"
+    );
+}
+
+fn team(org: &Organization, id: &str, minutes: i64) -> Team {
+    Team {
+        id: id.to_owned(),
+        name: format!("Team {id}"),
+        organization_id: org.id.clone(),
+        created_at: T0 + Duration::minutes(minutes),
+        updated_at: None,
+    }
+}
+
+fn seat(team_id: &str, user: &UserId, tag: &str) -> TeamMember {
+    TeamMember {
+        id: format!("seat-{team_id}-{user}-{tag}"),
+        team_id: team_id.to_owned(),
+        user_id: user.clone(),
+        created_at: Some(T0),
+    }
+}
+
+async fn teams_hold_members_once_within_their_limits<S>(store: Arc<S>)
+where
+    S: OrganizationRepo + TeamRepo + UserRepo + 'static,
+{
+    let owner = user(store.as_ref(), "teams-owner").await;
+    let other = user(store.as_ref(), "teams-other").await;
+    let org = organization("teams");
+    store
+        .create(&org, &member(&org, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let core = team(&org, "team-core", 1);
+    let web = team(&org, "team-web", 2);
+    for one in [&core, &web] {
+        assert_eq!(
+            store.create_team(one, 2).await.expect("team"),
+            MemberAdded::Added
+        );
+    }
+    assert_eq!(
+        store
+            .create_team(&team(&org, "team-third", 3), 2)
+            .await
+            .expect("team"),
+        MemberAdded::LimitReached
+    );
+    assert!(matches!(
+        store
+            .create_team(&team(&organization("ghost"), "team-ghost", 0), 2)
+            .await,
+        Err(PortError::NotFound)
+    ));
+    assert_eq!(
+        store.find_team(&org.id, "team-core").await.expect("find"),
+        Some(core.clone())
+    );
+    assert_eq!(
+        store
+            .find_team("org-elsewhere", "team-core")
+            .await
+            .expect("find"),
+        None,
+        "a team is found in its own organization only"
+    );
+    let mut renamed = core.clone();
+    renamed.name = "Core team".to_owned();
+    renamed.updated_at = Some(T0 + Duration::minutes(9));
+    store.update_team(&renamed).await.expect("update");
+    assert_eq!(
+        store.list_teams(&org.id).await.expect("list"),
+        [renamed.clone(), web.clone()]
+    );
+    assert!(matches!(
+        store.update_team(&team(&org, "team-none", 0)).await,
+        Err(PortError::NotFound)
+    ));
+
+    assert_eq!(
+        store
+            .add_team_member(&seat(&core.id, &owner, "a"), 5)
+            .await
+            .expect("seat"),
+        MemberAdded::Added
+    );
+    assert!(matches!(
+        store.add_team_member(&seat(&core.id, &owner, "b"), 5).await,
+        Err(PortError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .add_team_member(&seat(&core.id, &other, "a"), 1)
+            .await
+            .expect("seat"),
+        MemberAdded::LimitReached
+    );
+    assert!(matches!(
+        store
+            .add_team_member(&seat("team-none", &other, "a"), 5)
+            .await,
+        Err(PortError::NotFound)
+    ));
+    store
+        .add_team_member(&seat(&web.id, &owner, "a"), 5)
+        .await
+        .expect("seat");
+    assert_eq!(
+        store
+            .list_user_teams(&org.id, &owner)
+            .await
+            .expect("mine")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .list_team_members(&core.id)
+            .await
+            .expect("members")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .remove_team_member(&web.id, &owner)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_team_member(&web.id, &owner)
+            .await
+            .expect("remove again")
+    );
+    store.delete_team(&core.id).await.expect("delete team");
+    assert!(
+        store
+            .list_team_members(&core.id)
+            .await
+            .expect("members")
+            .is_empty(),
+        "its members went with it"
+    );
+    assert!(matches!(
+        store.delete_team(&core.id).await,
+        Err(PortError::NotFound)
+    ));
+    OrganizationRepo::delete(store.as_ref(), &org.id)
+        .await
+        .expect("delete the organization");
+    assert!(
+        store.list_teams(&org.id).await.expect("list").is_empty(),
+        "teams go with their organization"
     );
 }

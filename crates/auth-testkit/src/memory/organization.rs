@@ -2,12 +2,12 @@
 //! invitations beside its users.
 
 use auth_domain::organization::{
-    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole, Team, TeamMember,
 };
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError, RoleDeleted, RoleRepo,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamRepo,
 };
 use time::OffsetDateTime;
 
@@ -93,6 +93,16 @@ impl OrganizationRepo for MemoryStore {
             .invitations
             .retain(|_, invitation| invitation.organization_id != id);
         state.roles.retain(|_, role| role.organization_id != id);
+        let teams: Vec<String> = state
+            .teams
+            .values()
+            .filter(|team| team.organization_id == id)
+            .map(|team| team.id.clone())
+            .collect();
+        state.teams.retain(|_, team| team.organization_id != id);
+        state
+            .team_members
+            .retain(|_, seat| !teams.contains(&seat.team_id));
         let mut users = Vec::new();
         state.members.retain(|_, member| {
             let keep = member.organization_id != id;
@@ -231,6 +241,15 @@ impl OrganizationRepo for MemoryStore {
             return Ok(MemberChange::LastHolder);
         }
         state.members.remove(id);
+        let teams: Vec<String> = state
+            .teams
+            .values()
+            .filter(|team| team.organization_id == member.organization_id)
+            .map(|team| team.id.clone())
+            .collect();
+        state
+            .team_members
+            .retain(|_, seat| seat.user_id != member.user_id || !teams.contains(&seat.team_id));
         Ok(MemberChange::Done)
     }
 }
@@ -476,5 +495,128 @@ impl RoleRepo for MemoryStore {
         }
         state.roles.remove(id);
         Ok(RoleDeleted::Deleted)
+    }
+}
+
+fn oldest_teams(teams: &mut [Team]) {
+    teams.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+}
+
+#[async_trait::async_trait]
+impl TeamRepo for MemoryStore {
+    async fn create_team(&self, team: &Team, limit: u64) -> Result<MemberAdded, PortError> {
+        let mut state = self.state();
+        if !state.organizations.contains_key(&team.organization_id) {
+            return Err(PortError::NotFound);
+        }
+        let count = state
+            .teams
+            .values()
+            .filter(|other| other.organization_id == team.organization_id)
+            .count();
+        if u64::try_from(count).unwrap_or(u64::MAX) >= limit {
+            return Ok(MemberAdded::LimitReached);
+        }
+        state.teams.insert(team.id.clone(), team.clone());
+        Ok(MemberAdded::Added)
+    }
+
+    async fn find_team(&self, organization_id: &str, id: &str) -> Result<Option<Team>, PortError> {
+        let state = self.state();
+        Ok(state
+            .teams
+            .get(id)
+            .filter(|team| team.organization_id == organization_id)
+            .cloned())
+    }
+
+    async fn list_teams(&self, organization_id: &str) -> Result<Vec<Team>, PortError> {
+        let state = self.state();
+        let mut teams: Vec<Team> = state
+            .teams
+            .values()
+            .filter(|team| team.organization_id == organization_id)
+            .cloned()
+            .collect();
+        oldest_teams(&mut teams);
+        Ok(teams)
+    }
+
+    async fn update_team(&self, team: &Team) -> Result<(), PortError> {
+        let mut state = self.state();
+        let stored = state.teams.get_mut(&team.id).ok_or(PortError::NotFound)?;
+        stored.name.clone_from(&team.name);
+        stored.updated_at = team.updated_at;
+        Ok(())
+    }
+
+    async fn delete_team(&self, id: &str) -> Result<(), PortError> {
+        let mut state = self.state();
+        state.teams.remove(id).ok_or(PortError::NotFound)?;
+        state.team_members.retain(|_, seat| seat.team_id != id);
+        Ok(())
+    }
+
+    async fn add_team_member(
+        &self,
+        member: &TeamMember,
+        limit: u64,
+    ) -> Result<MemberAdded, PortError> {
+        let mut state = self.state();
+        if !state.teams.contains_key(&member.team_id) {
+            return Err(PortError::NotFound);
+        }
+        let seats: Vec<&TeamMember> = state
+            .team_members
+            .values()
+            .filter(|seat| seat.team_id == member.team_id)
+            .collect();
+        if seats.iter().any(|seat| seat.user_id == member.user_id) {
+            return Err(PortError::Conflict);
+        }
+        if u64::try_from(seats.len()).unwrap_or(u64::MAX) >= limit {
+            return Ok(MemberAdded::LimitReached);
+        }
+        state.team_members.insert(member.id.clone(), member.clone());
+        Ok(MemberAdded::Added)
+    }
+
+    async fn remove_team_member(&self, team_id: &str, user_id: &UserId) -> Result<bool, PortError> {
+        let mut state = self.state();
+        let before = state.team_members.len();
+        state
+            .team_members
+            .retain(|_, seat| seat.team_id != team_id || &seat.user_id != user_id);
+        Ok(state.team_members.len() < before)
+    }
+
+    async fn list_team_members(&self, team_id: &str) -> Result<Vec<TeamMember>, PortError> {
+        let state = self.state();
+        let mut seats: Vec<TeamMember> = state
+            .team_members
+            .values()
+            .filter(|seat| seat.team_id == team_id)
+            .cloned()
+            .collect();
+        seats.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(seats)
+    }
+
+    async fn list_user_teams(
+        &self,
+        organization_id: &str,
+        user_id: &UserId,
+    ) -> Result<Vec<Team>, PortError> {
+        let state = self.state();
+        let mut teams: Vec<Team> = state
+            .team_members
+            .values()
+            .filter(|seat| &seat.user_id == user_id)
+            .filter_map(|seat| state.teams.get(&seat.team_id))
+            .filter(|team| team.organization_id == organization_id)
+            .cloned()
+            .collect();
+        oldest_teams(&mut teams);
+        Ok(teams)
     }
 }
