@@ -380,8 +380,8 @@ impl Organizations {
         }
     }
 
-    /// The access controller for an organization (stored roles come with dynamic access
-    /// control).
+    /// The configured access controller: the creator role and the configured roles. Checks of
+    /// one organization's permissions use [`Self::access_for`], which adds its stored roles.
     fn access(&self) -> &AccessControl {
         &self.config.access
     }

@@ -42,6 +42,19 @@ async fn lock_organization(txn: &DatabaseTransaction, id: &str) -> Result<bool, 
     Ok(locked.rows_affected > 0)
 }
 
+/// Commits `txn` after the delete of one row by its key, or rolls it back with `NotFound` when
+/// no row had that key.
+async fn commit_deleted(
+    txn: DatabaseTransaction,
+    deleted: Result<sea_orm::DeleteResult, sea_orm::DbErr>,
+) -> Result<(), PortError> {
+    if deleted.map_err(port_error)?.rows_affected == 0 {
+        txn.rollback().await.map_err(port_error)?;
+        return Err(PortError::NotFound);
+    }
+    txn.commit().await.map_err(port_error)
+}
+
 /// Inserts a member of a locked organization unless it is full: `Conflict` for a user who is a
 /// member already.
 async fn insert_member(
@@ -143,15 +156,8 @@ impl OrganizationRepo for SeaOrmStore {
                 .await
                 .map_err(port_error)?;
         }
-        let deleted = organization::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        if deleted.rows_affected == 0 {
-            txn.rollback().await.map_err(port_error)?;
-            return Err(PortError::NotFound);
-        }
-        txn.commit().await.map_err(port_error)?;
+        let deleted = organization::Entity::delete_by_id(id).exec(&txn).await;
+        commit_deleted(txn, deleted).await?;
         Ok(users.into_iter().map(UserId::new).collect())
     }
 
@@ -655,15 +661,8 @@ impl RoleRepo for SeaOrmStore {
             txn.rollback().await.map_err(port_error)?;
             return Ok(RoleDeleted::Assigned);
         }
-        let deleted = organization_role::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        if deleted.rows_affected == 0 {
-            txn.rollback().await.map_err(port_error)?;
-            return Err(PortError::NotFound);
-        }
-        txn.commit().await.map_err(port_error)?;
+        let deleted = organization_role::Entity::delete_by_id(id).exec(&txn).await;
+        commit_deleted(txn, deleted).await?;
         Ok(RoleDeleted::Deleted)
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use sha2::Digest as _;
 
-use super::lock_organization;
+use super::{commit_deleted, lock_organization};
 use crate::entity::{team, team_member};
 use crate::error::{one_row, port_error};
 use crate::query::first;
@@ -113,15 +113,8 @@ impl TeamRepo for SeaOrmStore {
             .exec(&txn)
             .await
             .map_err(port_error)?;
-        let deleted = team::Entity::delete_by_id(id)
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        if deleted.rows_affected == 0 {
-            txn.rollback().await.map_err(port_error)?;
-            return Err(PortError::NotFound);
-        }
-        txn.commit().await.map_err(port_error)
+        let deleted = team::Entity::delete_by_id(id).exec(&txn).await;
+        commit_deleted(txn, deleted).await
     }
 
     async fn add_team_member(
