@@ -263,6 +263,41 @@ pub enum OrgRefusal {
     PredefinedRole,
     /// `400 ROLE_IS_ASSIGNED_TO_MEMBERS`.
     RoleAssigned,
+    /// `400 TEAM_NOT_FOUND`.
+    TeamNotFound,
+    /// `400 INVALID_TEAM_ID` (an id holding `,`, the separator of `invitation.teamId`).
+    InvalidTeamId,
+    /// `400 YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_TEAMS`.
+    TeamLimit,
+    /// `400 UNABLE_TO_REMOVE_LAST_TEAM`.
+    LastTeam,
+    /// `403 TEAM_MEMBER_LIMIT_REACHED`.
+    TeamMemberLimit,
+    /// `USER_IS_NOT_A_MEMBER_OF_THE_TEAM`, with the status the route answers.
+    NotInTeam(u16),
+    /// `400 YOU_DO_NOT_HAVE_AN_ACTIVE_TEAM`.
+    NoActiveTeam,
+    /// `403 YOU_ARE_NOT_ALLOWED_TO_ACCESS_THIS_ORGANIZATION` (listing teams as a non-member).
+    NotAllowedToAccess,
+    /// `403` refusals of team changes, by what was asked.
+    TeamForbidden(TeamAction),
+}
+
+/// What is done to a team, for its refusal code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamAction {
+    /// `create-team` (`team:create`).
+    Create,
+    /// `update-team` (`team:update`).
+    Update,
+    /// `remove-team` (`team:delete`).
+    Delete,
+    /// `remove-team` of the caller's own active team, or by a non-member.
+    DeleteThis,
+    /// `add-team-member` (`member:update`).
+    AddMember,
+    /// `remove-team-member` (`member:delete`).
+    RemoveMember,
 }
 
 /// What is done to a stored role, for its refusal code.
@@ -476,6 +511,80 @@ impl OrgRefusal {
                 400,
                 "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION",
                 "Inviter is no longer a member of the organization",
+            ),
+            Self::TeamNotFound => (400, "TEAM_NOT_FOUND", "Team not found"),
+            Self::InvalidTeamId => (
+                400,
+                "INVALID_TEAM_ID",
+                "Team id contains a reserved character",
+            ),
+            Self::TeamLimit => (
+                400,
+                "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_TEAMS",
+                "You have reached the maximum number of teams",
+            ),
+            Self::LastTeam => (
+                400,
+                "UNABLE_TO_REMOVE_LAST_TEAM",
+                "Unable to remove last team",
+            ),
+            Self::TeamMemberLimit => (
+                403,
+                "TEAM_MEMBER_LIMIT_REACHED",
+                "Team member limit reached",
+            ),
+            Self::NotInTeam(status) => (
+                *status,
+                "USER_IS_NOT_A_MEMBER_OF_THE_TEAM",
+                "User is not a member of the team",
+            ),
+            Self::NoActiveTeam => (
+                400,
+                "YOU_DO_NOT_HAVE_AN_ACTIVE_TEAM",
+                "You do not have an active team",
+            ),
+            Self::NotAllowedToAccess => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_ACCESS_THIS_ORGANIZATION",
+                "You are not allowed to access this organization as an owner",
+            ),
+            Self::TeamForbidden(action) => action.refusal(),
+        }
+    }
+}
+
+impl TeamAction {
+    fn refusal(self) -> (u16, &'static str, &'static str) {
+        match self {
+            Self::Create => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_TEAMS_IN_THIS_ORGANIZATION",
+                "You are not allowed to create teams in this organization",
+            ),
+            Self::Update => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_TEAM",
+                "You are not allowed to update this team",
+            ),
+            Self::Delete => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_DELETE_TEAMS_IN_THIS_ORGANIZATION",
+                "You are not allowed to delete teams in this organization",
+            ),
+            Self::DeleteThis => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_TEAM",
+                "You are not allowed to delete this team",
+            ),
+            Self::AddMember => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_TEAM_MEMBER",
+                "You are not allowed to create a new member",
+            ),
+            Self::RemoveMember => (
+                403,
+                "YOU_ARE_NOT_ALLOWED_TO_REMOVE_A_TEAM_MEMBER",
+                "You are not allowed to remove a team member",
             ),
         }
     }

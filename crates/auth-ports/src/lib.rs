@@ -27,7 +27,7 @@ pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
 pub use organization::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, RoleDeleted, RoleRepo, TeamRepo,
+    OrganizationRepo, RoleDeleted, RoleRepo, TeamDeleted, TeamRepo,
 };
 pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};

@@ -291,6 +291,15 @@ pub trait RoleRepo: Send + Sync {
     async fn delete_role(&self, id: &str) -> Result<RoleDeleted, PortError>;
 }
 
+/// What [`TeamRepo::delete_team`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamDeleted {
+    /// The team is gone.
+    Deleted,
+    /// It is its organization's last team; nothing was written.
+    LastTeam,
+}
+
 /// The `team` and `teamMember` tables. External implementations must pass
 /// `auth_testkit::conformance::run_organization_suite`.
 #[async_trait::async_trait]
@@ -306,6 +315,9 @@ pub trait TeamRepo: Send + Sync {
     /// The organization's team with this id.
     async fn find_team(&self, organization_id: &str, id: &str) -> Result<Option<Team>, PortError>;
 
+    /// The team with this id, whatever its organization.
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>, PortError>;
+
     /// Every team of an organization, oldest first.
     async fn list_teams(&self, organization_id: &str) -> Result<Vec<Team>, PortError>;
 
@@ -315,11 +327,13 @@ pub trait TeamRepo: Send + Sync {
     /// MUST return `PortError::NotFound` if it does not exist.
     async fn update_team(&self, team: &Team) -> Result<(), PortError>;
 
-    /// Deletes a team with its members.
+    /// Deletes a team with its members and takes it out of its organization's pending
+    /// invitations, unless `keep_one` and it is its organization's last team (checked under the
+    /// organization's lock, so concurrent deletions leave one).
     ///
     /// # Errors
     /// MUST return `PortError::NotFound` if it does not exist.
-    async fn delete_team(&self, id: &str) -> Result<(), PortError>;
+    async fn delete_team(&self, id: &str, keep_one: bool) -> Result<TeamDeleted, PortError>;
 
     /// Adds a user to a team unless it has `limit` members already (counted and inserted
     /// under the team's organization's lock).
@@ -332,6 +346,13 @@ pub trait TeamRepo: Send + Sync {
         member: &TeamMember,
         limit: u64,
     ) -> Result<MemberAdded, PortError>;
+
+    /// A user's membership of a team.
+    async fn find_team_member(
+        &self,
+        team_id: &str,
+        user_id: &UserId,
+    ) -> Result<Option<TeamMember>, PortError>;
 
     /// Takes a user out of a team: `true` when they were in it.
     async fn remove_team_member(&self, team_id: &str, user_id: &UserId) -> Result<bool, PortError>;

@@ -324,6 +324,11 @@ impl OrganizationRepo for SeaOrmStore {
         txn.execute_raw(txn.get_database_backend().build(&seats))
             .await
             .map_err(port_error)?;
+        team::count_seats(
+            &txn,
+            Expr::col(Alias::new("organizationId")).eq(member.organization_id.as_str()),
+        )
+        .await?;
         member::Entity::delete_by_id(id)
             .exec(&txn)
             .await

@@ -409,6 +409,20 @@ fn every_refusal_has_a_distinct_code_and_a_client_status() {
         OrgRefusal::RoleNameTaken,
         OrgRefusal::PredefinedRole,
         OrgRefusal::RoleAssigned,
+        OrgRefusal::TeamNotFound,
+        OrgRefusal::InvalidTeamId,
+        OrgRefusal::TeamLimit,
+        OrgRefusal::LastTeam,
+        OrgRefusal::TeamMemberLimit,
+        OrgRefusal::NotInTeam(400),
+        OrgRefusal::NoActiveTeam,
+        OrgRefusal::NotAllowedToAccess,
+        OrgRefusal::TeamForbidden(TeamAction::Create),
+        OrgRefusal::TeamForbidden(TeamAction::Update),
+        OrgRefusal::TeamForbidden(TeamAction::Delete),
+        OrgRefusal::TeamForbidden(TeamAction::DeleteThis),
+        OrgRefusal::TeamForbidden(TeamAction::AddMember),
+        OrgRefusal::TeamForbidden(TeamAction::RemoveMember),
     ];
     let mut codes: Vec<&str> = all.iter().map(OrgRefusal::code).collect();
     codes.sort_unstable();

@@ -2,17 +2,18 @@
 
 use auth_domain::UserId;
 use auth_domain::organization::{Team, TeamMember};
-use auth_ports::{MemberAdded, PortError, TeamRepo};
+use auth_ports::{MemberAdded, PortError, TeamDeleted, TeamRepo};
 use base64::Engine as _;
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use sha2::Digest as _;
 
-use super::{commit_deleted, lock_organization};
-use crate::entity::{team, team_member};
+use super::lock_organization;
+use crate::entity::{invitation, team, team_member};
 use crate::error::{one_row, port_error};
 use crate::query::first;
 use crate::store::SeaOrmStore;
@@ -22,6 +23,42 @@ use crate::store::SeaOrmStore;
 fn membership_key(team_id: &str, user_id: &str) -> String {
     let json = serde_json::to_string(&[team_id, user_id]).unwrap_or_default();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(json.as_bytes()))
+}
+
+/// Sets `team.memberCount` to the number of its members for the teams `which` selects.
+/// Better-Auth reserves seats with that counter, so a database it shares keeps it true.
+pub(super) async fn count_seats(
+    txn: &DatabaseTransaction,
+    which: SimpleExpr,
+) -> Result<(), PortError> {
+    let seats = Query::select()
+        .expr(Func::count(Expr::col((
+            Alias::new("teamMember"),
+            Alias::new("id"),
+        ))))
+        .from(Alias::new("teamMember"))
+        .and_where(
+            Expr::col((Alias::new("teamMember"), Alias::new("teamId")))
+                .equals((Alias::new("team"), Alias::new("id"))),
+        )
+        .to_owned();
+    let update = Query::update()
+        .table(Alias::new("team"))
+        .value(
+            Alias::new("memberCount"),
+            SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(seats))),
+        )
+        .and_where(which)
+        .to_owned();
+    txn.execute_raw(txn.get_database_backend().build(&update))
+        .await
+        .map_err(port_error)?;
+    Ok(())
+}
+
+/// `count_seats` for one team.
+async fn count_team_seats(txn: &DatabaseTransaction, team_id: &str) -> Result<(), PortError> {
+    count_seats(txn, Expr::col(Alias::new("id")).eq(team_id)).await
 }
 
 fn team_from_row(row: team::Model) -> Team {
@@ -82,6 +119,12 @@ impl TeamRepo for SeaOrmStore {
         Ok(first(&self.db, query).await?.map(team_from_row))
     }
 
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>, PortError> {
+        Ok(first(&self.db, team::Entity::find_by_id(id))
+            .await?
+            .map(team_from_row))
+    }
+
     async fn list_teams(&self, organization_id: &str) -> Result<Vec<Team>, PortError> {
         let rows = team::Entity::find()
             .filter(team::Column::OrganizationId.eq(organization_id))
@@ -104,17 +147,63 @@ impl TeamRepo for SeaOrmStore {
         )
     }
 
-    async fn delete_team(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_team(&self, id: &str, keep_one: bool) -> Result<TeamDeleted, PortError> {
+        let Some(found) = first::<_, team::Model>(&self.db, team::Entity::find_by_id(id)).await?
+        else {
+            return Err(PortError::NotFound);
+        };
+        let organization_id = found.organization_id;
         let txn = self.db.begin().await.map_err(port_error)?;
-        // The team row is written (deleted) last; its members go first, for databases whose
-        // foreign keys do not cascade.
+        if !lock_organization(&txn, &organization_id).await? {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        let teams = team::Entity::find()
+            .filter(team::Column::OrganizationId.eq(organization_id.as_str()))
+            .count(&txn)
+            .await
+            .map_err(port_error)?;
+        if keep_one && teams <= 1 {
+            txn.rollback().await.map_err(port_error)?;
+            return Ok(TeamDeleted::LastTeam);
+        }
+        // The members go first, for databases whose foreign keys do not cascade.
         team_member::Entity::delete_many()
             .filter(team_member::Column::TeamId.eq(id))
             .exec(&txn)
             .await
             .map_err(port_error)?;
-        let deleted = team::Entity::delete_by_id(id).exec(&txn).await;
-        commit_deleted(txn, deleted).await
+        let pending = invitation::Entity::find()
+            .filter(invitation::Column::OrganizationId.eq(organization_id.as_str()))
+            .filter(invitation::Column::Status.eq("pending"))
+            .filter(invitation::Column::TeamId.contains(id))
+            .all(&txn)
+            .await
+            .map_err(port_error)?;
+        for row in pending {
+            let teams = row.team_id.unwrap_or_default();
+            let kept: Vec<&str> = teams.split(',').filter(|team| *team != id).collect();
+            if kept.len() == teams.split(',').count() {
+                continue;
+            }
+            let kept = (!kept.is_empty()).then(|| kept.join(","));
+            invitation::Entity::update_many()
+                .col_expr(invitation::Column::TeamId, Expr::value(kept))
+                .filter(invitation::Column::Id.eq(row.id.as_str()))
+                .exec(&txn)
+                .await
+                .map_err(port_error)?;
+        }
+        let deleted = team::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        if deleted.rows_affected == 0 {
+            txn.rollback().await.map_err(port_error)?;
+            return Err(PortError::NotFound);
+        }
+        txn.commit().await.map_err(port_error)?;
+        Ok(TeamDeleted::Deleted)
     }
 
     async fn add_team_member(
@@ -166,17 +255,32 @@ impl TeamRepo for SeaOrmStore {
         .exec_without_returning(&txn)
         .await
         .map_err(port_error)?;
+        count_team_seats(&txn, &member.team_id).await?;
         txn.commit().await.map_err(port_error)?;
         Ok(MemberAdded::Added)
     }
 
+    async fn find_team_member(
+        &self,
+        team_id: &str,
+        user_id: &UserId,
+    ) -> Result<Option<TeamMember>, PortError> {
+        let query = team_member::Entity::find()
+            .filter(team_member::Column::TeamId.eq(team_id))
+            .filter(team_member::Column::UserId.eq(user_id.as_str()));
+        Ok(first(&self.db, query).await?.map(team_member_from_row))
+    }
+
     async fn remove_team_member(&self, team_id: &str, user_id: &UserId) -> Result<bool, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
         let removed = team_member::Entity::delete_many()
             .filter(team_member::Column::TeamId.eq(team_id))
             .filter(team_member::Column::UserId.eq(user_id.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await
             .map_err(port_error)?;
+        count_team_seats(&txn, team_id).await?;
+        txn.commit().await.map_err(port_error)?;
         Ok(removed.rows_affected > 0)
     }
 

@@ -531,6 +531,55 @@ async fn organization_tables_cascade(db: &TestDatabase) {
     assert_eq!(db.query_count(&count("user")).await, 1, "users stay");
 }
 
+/// Better-Auth reserves team seats with `team.memberCount`: the store keeps it equal to the
+/// seats taken, whoever adds or removes them.
+async fn the_team_seat_counter_follows_the_seats(db: &TestDatabase) {
+    use auth_domain::organization::TeamMember;
+    use auth_ports::{OrganizationRepo as _, TeamRepo as _};
+    let store = db.store().await;
+    db.execute(ORGANIZATION_ROWS).await;
+    let counter = r#"SELECT CAST("memberCount" AS BIGINT) AS n FROM "team" WHERE "id" = 't1'"#;
+    assert_eq!(db.query_count(counter).await, 1);
+    let seat = TeamMember {
+        id: "tm2".to_owned(),
+        team_id: "t1".to_owned(),
+        user_id: auth_domain::UserId::new("u1"),
+        created_at: None,
+    };
+    store.add_team_member(&seat, 10).await.expect("seat");
+    assert_eq!(db.query_count(counter).await, 2, "a seat taken counts");
+    assert!(
+        store
+            .remove_team_member("t1", &auth_domain::UserId::new("u2"))
+            .await
+            .expect("remove")
+    );
+    assert_eq!(db.query_count(counter).await, 1, "a seat freed counts");
+    // The kept role is one nobody holds, so the last owner may go.
+    store.remove_member("m1", "keeper").await.expect("remove");
+    assert_eq!(
+        db.query_count(counter).await,
+        0,
+        "leaving the organization frees the seat"
+    );
+}
+
+#[tokio::test]
+async fn the_team_seat_counter_follows_the_seats_on_sqlite() {
+    let db = TestDatabase::sqlite();
+    the_team_seat_counter_follows_the_seats(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_team_seat_counter_follows_the_seats_on_postgres() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    the_team_seat_counter_follows_the_seats(&db).await;
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn organization_tables_take_better_auth_rows_and_cascade_on_sqlite() {
     let db = TestDatabase::sqlite();

@@ -12,7 +12,7 @@ use auth_domain::organization::{Member, Organization, RoleList};
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamRepo, UserRepo,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamDeleted, TeamRepo, UserRepo,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -66,6 +66,7 @@ where
     one_of_concurrent_accepts_wins_and_the_pending_limit_holds(store.clone()).await;
     stored_roles_are_unique_per_organization_and_kept_while_assigned(store.as_ref()).await;
     teams_hold_members_once_within_their_limits(store.clone()).await;
+    team_limits_hold_under_concurrency(store.clone()).await;
 }
 
 async fn create_find_update_and_delete(repo: &dyn OrganizationRepo, users: &dyn UserRepo) {
@@ -751,7 +752,7 @@ fn seat(team_id: &str, user: &UserId, tag: &str) -> TeamMember {
 
 async fn teams_hold_members_once_within_their_limits<S>(store: Arc<S>)
 where
-    S: OrganizationRepo + TeamRepo + UserRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + TeamRepo + UserRepo + 'static,
 {
     let owner = user(store.as_ref(), "teams-owner").await;
     let other = user(store.as_ref(), "teams-other").await;
@@ -785,6 +786,11 @@ where
         store.find_team(&org.id, "team-core").await.expect("find"),
         Some(core.clone())
     );
+    assert_eq!(
+        store.team_by_id("team-core").await.expect("by id"),
+        Some(core.clone())
+    );
+    assert_eq!(store.team_by_id("team-none").await.expect("by id"), None);
     assert_eq!(
         store
             .find_team("org-elsewhere", "team-core")
@@ -850,6 +856,18 @@ where
             .len(),
         1
     );
+    assert_eq!(
+        store
+            .find_team_member(&web.id, &owner)
+            .await
+            .expect("seat")
+            .map(|found| found.id),
+        Some(seat(&web.id, &owner, "a").id)
+    );
+    assert_eq!(
+        store.find_team_member(&web.id, &other).await.expect("seat"),
+        None
+    );
     assert!(
         store
             .remove_team_member(&web.id, &owner)
@@ -862,7 +880,19 @@ where
             .await
             .expect("remove again")
     );
-    store.delete_team(&core.id).await.expect("delete team");
+    let mut invited = invitation(&org, &owner, "teams@example.com", 0);
+    invited.team_ids = vec![core.id.clone(), web.id.clone()];
+    assert_eq!(
+        store.create_invitation(&invited, 10).await.expect("invite"),
+        Invited::Created
+    );
+    assert_eq!(
+        store
+            .delete_team(&core.id, true)
+            .await
+            .expect("delete team"),
+        TeamDeleted::Deleted
+    );
     assert!(
         store
             .list_team_members(&core.id)
@@ -871,10 +901,40 @@ where
             .is_empty(),
         "its members went with it"
     );
+    assert_eq!(
+        store
+            .find_invitation(&invited.id)
+            .await
+            .expect("find")
+            .map(|found| found.team_ids),
+        Some(vec![web.id.clone()]),
+        "a pending invitation no longer names it"
+    );
     assert!(matches!(
-        store.delete_team(&core.id).await,
+        store.delete_team(&core.id, false).await,
         Err(PortError::NotFound)
     ));
+    assert_eq!(
+        store.delete_team(&web.id, true).await.expect("last team"),
+        TeamDeleted::LastTeam,
+        "the last team is kept when asked"
+    );
+    assert_eq!(
+        store.list_teams(&org.id).await.expect("list"),
+        [web.clone()]
+    );
+    assert_eq!(
+        store.delete_team(&web.id, false).await.expect("last team"),
+        TeamDeleted::Deleted
+    );
+    assert_eq!(
+        store
+            .find_invitation(&invited.id)
+            .await
+            .expect("find")
+            .map(|found| found.team_ids),
+        Some(Vec::new())
+    );
     OrganizationRepo::delete(store.as_ref(), &org.id)
         .await
         .expect("delete the organization");
@@ -882,4 +942,68 @@ where
         store.list_teams(&org.id).await.expect("list").is_empty(),
         "teams go with their organization"
     );
+}
+
+/// Twelve users join a team of four seats at once, and two deletions of an organization's two
+/// teams race while one must stay.
+async fn team_limits_hold_under_concurrency<S>(store: Arc<S>)
+where
+    S: OrganizationRepo + TeamRepo + UserRepo + 'static,
+{
+    let owner = user(store.as_ref(), "seats-owner").await;
+    let org = organization("seats");
+    store
+        .create(&org, &member(&org, &owner, "owner", 0))
+        .await
+        .expect("create");
+    let first = team(&org, "seats-a", 1);
+    let second = team(&org, "seats-b", 2);
+    for one in [&first, &second] {
+        store.create_team(one, 10).await.expect("team");
+    }
+    let mut joiners = Vec::new();
+    for index in 0..12 {
+        joiners.push(user(store.as_ref(), &format!("seats-{index}")).await);
+    }
+    let tasks: Vec<_> = joiners
+        .iter()
+        .map(|id| {
+            let store = store.clone();
+            let seat = seat(&first.id, id, "race");
+            tokio::spawn(async move { store.add_team_member(&seat, 4).await })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        if matches!(task.await.expect("task"), Ok(MemberAdded::Added)) {
+            added += 1;
+        }
+    }
+    assert_eq!(added, 4, "four seats, four members");
+    assert_eq!(
+        store
+            .list_team_members(&first.id)
+            .await
+            .expect("members")
+            .len(),
+        4
+    );
+    let deletions: Vec<_> = [first.id.clone(), second.id.clone()]
+        .into_iter()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete_team(&id, true).await })
+        })
+        .collect();
+    let mut deleted = 0;
+    for task in deletions {
+        if matches!(task.await.expect("task"), Ok(TeamDeleted::Deleted)) {
+            deleted += 1;
+        }
+    }
+    assert_eq!(
+        deleted, 1,
+        "one of two racing deletions keeps the last team"
+    );
+    assert_eq!(store.list_teams(&org.id).await.expect("list").len(), 1);
 }

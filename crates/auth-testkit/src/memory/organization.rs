@@ -7,7 +7,7 @@ use auth_domain::organization::{
 use auth_domain::{User, UserId};
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,
-    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamRepo,
+    OrganizationRepo, PortError, RoleDeleted, RoleRepo, TeamDeleted, TeamRepo,
 };
 use time::OffsetDateTime;
 
@@ -530,6 +530,10 @@ impl TeamRepo for MemoryStore {
             .cloned())
     }
 
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>, PortError> {
+        Ok(self.state().teams.get(id).cloned())
+    }
+
     async fn list_teams(&self, organization_id: &str) -> Result<Vec<Team>, PortError> {
         let state = self.state();
         let mut teams: Vec<Team> = state
@@ -550,11 +554,32 @@ impl TeamRepo for MemoryStore {
         Ok(())
     }
 
-    async fn delete_team(&self, id: &str) -> Result<(), PortError> {
+    async fn delete_team(&self, id: &str, keep_one: bool) -> Result<TeamDeleted, PortError> {
         let mut state = self.state();
-        state.teams.remove(id).ok_or(PortError::NotFound)?;
+        let organization_id = state
+            .teams
+            .get(id)
+            .ok_or(PortError::NotFound)?
+            .organization_id
+            .clone();
+        let teams = state
+            .teams
+            .values()
+            .filter(|team| team.organization_id == organization_id)
+            .count();
+        if keep_one && teams <= 1 {
+            return Ok(TeamDeleted::LastTeam);
+        }
+        state.teams.remove(id);
         state.team_members.retain(|_, seat| seat.team_id != id);
-        Ok(())
+        for invitation in state.invitations.values_mut() {
+            if invitation.organization_id == organization_id
+                && invitation.status == InvitationStatus::Pending
+            {
+                invitation.team_ids.retain(|team| team != id);
+            }
+        }
+        Ok(TeamDeleted::Deleted)
     }
 
     async fn add_team_member(
@@ -579,6 +604,19 @@ impl TeamRepo for MemoryStore {
         }
         state.team_members.insert(member.id.clone(), member.clone());
         Ok(MemberAdded::Added)
+    }
+
+    async fn find_team_member(
+        &self,
+        team_id: &str,
+        user_id: &UserId,
+    ) -> Result<Option<TeamMember>, PortError> {
+        Ok(self
+            .state()
+            .team_members
+            .values()
+            .find(|seat| seat.team_id == team_id && &seat.user_id == user_id)
+            .cloned())
     }
 
     async fn remove_team_member(&self, team_id: &str, user_id: &UserId) -> Result<bool, PortError> {
