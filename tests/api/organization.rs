@@ -1200,3 +1200,5 @@ async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
         world.app.stop().await;
     }
 }
+
+mod teams;

@@ -245,6 +245,20 @@ pub struct AppConfig {
     /// `AUTH_ORGANIZATION_DYNAMIC_ROLES`: organizations define roles of their own (Better-Auth's
     /// `dynamicAccessControl`).
     pub organization_dynamic_roles: bool,
+    /// `AUTH_ORGANIZATION_TEAMS`: organizations have teams (Better-Auth's `teams.enabled`).
+    pub organization_teams: bool,
+    /// `AUTH_ORGANIZATION_MAXIMUM_TEAMS`: most teams of one organization (unset: no limit).
+    #[serde(default)]
+    pub organization_maximum_teams: Option<u64>,
+    /// `AUTH_ORGANIZATION_MAXIMUM_MEMBERS_PER_TEAM`: most members of one team (unset: no
+    /// limit).
+    #[serde(default)]
+    pub organization_maximum_members_per_team: Option<u64>,
+    /// `AUTH_ORGANIZATION_ALLOW_REMOVING_ALL_TEAMS`: an organization's last team may be removed.
+    pub organization_allow_removing_all_teams: bool,
+    /// `AUTH_ORGANIZATION_DEFAULT_TEAM`: a new organization gets a team of its name with its
+    /// creator in it.
+    pub organization_default_team: bool,
 }
 
 pub use crate::jwt::TokenFormatSetting;
@@ -361,6 +375,11 @@ impl Default for AppConfig {
             organization_roles: None,
             organization_creator_role: "owner".to_owned(),
             organization_dynamic_roles: false,
+            organization_teams: false,
+            organization_maximum_teams: None,
+            organization_maximum_members_per_team: None,
+            organization_allow_removing_all_teams: false,
+            organization_default_team: true,
         }
     }
 }
@@ -510,6 +529,20 @@ impl std::fmt::Debug for AppConfig {
                 "organization_dynamic_roles",
                 &self.organization_dynamic_roles,
             )
+            .field("organization_teams", &self.organization_teams)
+            .field(
+                "organization_maximum_teams",
+                &self.organization_maximum_teams,
+            )
+            .field(
+                "organization_maximum_members_per_team",
+                &self.organization_maximum_members_per_team,
+            )
+            .field(
+                "organization_allow_removing_all_teams",
+                &self.organization_allow_removing_all_teams,
+            )
+            .field("organization_default_team", &self.organization_default_team)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
             .finish_non_exhaustive()

@@ -6,17 +6,17 @@ use std::sync::Arc;
 use anyhow::bail;
 use std::collections::BTreeMap;
 
-use auth_core::{OrganizationConfig, Organizations};
+use auth_core::{OrganizationConfig, Organizations, TeamConfig};
 use auth_domain::Permissions;
 use auth_domain::organization::AccessControl;
 use auth_domain::organization::{
-    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole,
+    Invitation, InvitationStatus, Member, Organization, RoleList, StoredRole, Team, TeamMember,
 };
 use auth_domain::{User, UserId};
 use auth_http_poem::organization::OrganizationPlugin;
 use auth_ports::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, OrganizationRepo,
-    PortError, RoleDeleted, RoleRepo,
+    PortError, RoleDeleted, RoleRepo, TeamDeleted, TeamRepo,
 };
 use time::OffsetDateTime;
 
@@ -70,6 +70,14 @@ pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     if config.organization_limit == Some(0) {
         bail!("AUTH_ORGANIZATION_LIMIT must be positive (leave it unset for no limit)");
     }
+    if config.organization_maximum_teams == Some(0) {
+        bail!("AUTH_ORGANIZATION_MAXIMUM_TEAMS must be positive (leave it unset for no limit)");
+    }
+    if config.organization_maximum_members_per_team == Some(0) {
+        bail!(
+            "AUTH_ORGANIZATION_MAXIMUM_MEMBERS_PER_TEAM must be positive (leave it unset for no limit)"
+        );
+    }
     Ok(())
 }
 
@@ -106,11 +114,20 @@ pub(crate) fn plugin<S>(
     store: Arc<S>,
 ) -> anyhow::Result<(Organizations, Plugin)>
 where
-    S: OrganizationRepo + InvitationRepo + RoleRepo + 'static,
+    S: OrganizationRepo + InvitationRepo + RoleRepo + TeamRepo + 'static,
 {
     let mut orgs = Organizations::new(store.clone(), store.clone(), settings(config)?);
     if config.organization_dynamic_roles {
-        orgs = orgs.with_roles(store);
+        orgs = orgs.with_roles(store.clone());
+    }
+    if config.organization_teams {
+        let teams = TeamConfig {
+            maximum_teams: config.organization_maximum_teams,
+            maximum_members_per_team: config.organization_maximum_members_per_team,
+            allow_removing_all_teams: config.organization_allow_removing_all_teams,
+            default_team: config.organization_default_team,
+        };
+        orgs = orgs.with_teams(store, teams);
     }
     let plugin = Plugin::new(
         Arc::new(orgs.clone()),
@@ -213,6 +230,43 @@ impl InvitationRepo for NoStore {
         _: u64,
         _: OffsetDateTime,
     ) -> Result<Accepted, PortError> {
+        Err(none())
+    }
+}
+
+#[async_trait::async_trait]
+impl TeamRepo for NoStore {
+    async fn create_team(&self, _: &Team, _: u64) -> Result<MemberAdded, PortError> {
+        Err(none())
+    }
+    async fn find_team(&self, _: &str, _: &str) -> Result<Option<Team>, PortError> {
+        Err(none())
+    }
+    async fn team_by_id(&self, _: &str) -> Result<Option<Team>, PortError> {
+        Err(none())
+    }
+    async fn list_teams(&self, _: &str) -> Result<Vec<Team>, PortError> {
+        Err(none())
+    }
+    async fn update_team(&self, _: &Team) -> Result<(), PortError> {
+        Err(none())
+    }
+    async fn delete_team(&self, _: &str, _: bool) -> Result<TeamDeleted, PortError> {
+        Err(none())
+    }
+    async fn add_team_member(&self, _: &TeamMember, _: u64) -> Result<MemberAdded, PortError> {
+        Err(none())
+    }
+    async fn find_team_member(&self, _: &str, _: &UserId) -> Result<Option<TeamMember>, PortError> {
+        Err(none())
+    }
+    async fn remove_team_member(&self, _: &str, _: &UserId) -> Result<bool, PortError> {
+        Err(none())
+    }
+    async fn list_team_members(&self, _: &str) -> Result<Vec<TeamMember>, PortError> {
+        Err(none())
+    }
+    async fn list_user_teams(&self, _: &str, _: &UserId) -> Result<Vec<Team>, PortError> {
         Err(none())
     }
 }

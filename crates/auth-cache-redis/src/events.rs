@@ -80,6 +80,17 @@ impl Message {
                 key: Some(key_id.clone()),
             });
         }
+        if let AuthEvent::OrganizationDeleted { organization_id } = event {
+            return Some(Self {
+                origin: origin.to_owned(),
+                at,
+                kind: event.kind().to_owned(),
+                user: organization_id.clone(),
+                session: None,
+                reason: None,
+                key: None,
+            });
+        }
         let (user, session, reason) = match event {
             AuthEvent::SessionEnded {
                 user_id,
@@ -126,6 +137,9 @@ impl Message {
             }),
             "password_changed" => Some(AuthEvent::PasswordChanged { user_id }),
             "user_deleted" => Some(AuthEvent::UserDeleted { user_id }),
+            "organization_deleted" => Some(AuthEvent::OrganizationDeleted {
+                organization_id: user_id.as_str().to_owned(),
+            }),
             "api_key_changed" => Some(AuthEvent::ApiKeyChanged {
                 owner: user_id.as_str().to_owned(),
                 key_id: self.key?,
@@ -347,6 +361,9 @@ mod tests {
                 owner: "u".to_owned(),
                 key_id: "k".to_owned(),
                 revoked: false,
+            },
+            AuthEvent::OrganizationDeleted {
+                organization_id: "o".to_owned(),
             },
         ] {
             let back = Message::of("a", 1, &event).expect("published").into_event();

@@ -17,9 +17,22 @@ use crate::{Auth, AuthContext, AuthError, ClientInfo};
 
 mod cache;
 mod lease;
+mod organization;
 
 use cache::KeyCache;
 use lease::Leases;
+pub use organization::OrganizationKeys;
+
+/// Who owns a configuration's keys (Better-Auth's `references`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// The user who made the key (`"user"`).
+    #[default]
+    User,
+    /// An organization: its members manage the keys as their roles allow
+    /// (`"organization"`, [`OrganizationKeys`]).
+    Organization,
+}
 
 /// The per-key rate limit new keys get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +51,8 @@ pub struct KeyRateLimit {
 pub struct ApiKeyConfig {
     /// The configuration's id (`default`).
     pub config_id: String,
+    /// Who owns its keys.
+    pub references: KeyOwner,
     /// Length of the random part of a key (64).
     pub key_length: usize,
     /// Prefix of new keys when the request names none.
@@ -83,6 +98,7 @@ impl Default for ApiKeyConfig {
     fn default() -> Self {
         Self {
             config_id: DEFAULT_CONFIG_ID.to_owned(),
+            references: KeyOwner::User,
             key_length: 64,
             default_prefix: None,
             prefix_length: (1, 32),
@@ -759,6 +775,17 @@ impl ApiKeys {
         }
     }
 
+    /// A key of this configuration, whoever owns it.
+    async fn of_config(&self, key_id: &str) -> Result<ApiKey, AuthError> {
+        if key_id.chars().any(char::is_control) {
+            return Err(refuse(codes::KEY_NOT_FOUND));
+        }
+        match self.keys.find(key_id).await? {
+            Some(key) if key.config_id == self.config.config_id => Ok(key),
+            _ => Err(refuse(codes::KEY_NOT_FOUND)),
+        }
+    }
+
     /// `GET /api-key/get`: one of the user's keys.
     ///
     /// # Errors
@@ -1223,6 +1250,10 @@ impl ApiKeys {
             key: api_key,
             owner,
         } = self.use_presented(auth, key, None).await?;
+        if self.config.references == KeyOwner::Organization {
+            // An organization is no user a session could stand for.
+            return Err(refuse(codes::INVALID_REFERENCE_ID));
+        }
         let user = match owner {
             Some(user) => user,
             None => {
@@ -1260,7 +1291,7 @@ impl ApiKeys {
     }
 }
 
-/// A deleted user's keys go with them.
+/// A deleted user's keys go with them (an organization's, for organization keys).
 impl AuthPlugin for ApiKeys {
     fn id(&self) -> &'static str {
         "api-key"
@@ -1276,14 +1307,21 @@ impl AuthPlugin for ApiKeys {
                 self.cache.forget(|key| key.id == *key_id);
                 self.leases.drop_key(key_id);
             }
-            if let auth_domain::AuthEvent::UserDeleted { user_id } = event {
-                self.cache
-                    .forget(|key| key.reference_id == user_id.as_str());
-                match self.keys.delete_by_reference(user_id.as_str()).await {
-                    Ok(count) => tracing::debug!(count, "a deleted user's api keys deleted"),
-                    Err(error) => {
-                        tracing::warn!(error = %error, "a deleted user's api keys were not deleted");
-                    }
+            let owner = match (event, self.config.references) {
+                (auth_domain::AuthEvent::UserDeleted { user_id }, KeyOwner::User) => {
+                    user_id.as_str()
+                }
+                (
+                    auth_domain::AuthEvent::OrganizationDeleted { organization_id },
+                    KeyOwner::Organization,
+                ) => organization_id.as_str(),
+                _ => return,
+            };
+            self.cache.forget(|key| key.reference_id == owner);
+            match self.keys.delete_by_reference(owner).await {
+                Ok(count) => tracing::debug!(count, "a deleted owner's api keys deleted"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "a deleted owner's api keys were not deleted");
                 }
             }
         })

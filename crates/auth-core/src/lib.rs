@@ -23,9 +23,9 @@ mod session;
 mod user;
 
 pub use api_key::{
-    ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyPage,
-    KeyRateLimit, KeySort, ListApiKeys, MAX_KEY_NUMBER, UpdateApiKey, refusal_error,
-    unauthorized_session,
+    ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyOwner,
+    KeyPage, KeyRateLimit, KeySort, ListApiKeys, MAX_KEY_NUMBER, OrganizationKeys, UpdateApiKey,
+    refusal_error, unauthorized_session,
 };
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use delete_user::{DeleteOutcome, DeleteUser};
@@ -40,10 +40,10 @@ pub use jwt::{
 };
 pub use mail::{MailSetup, MailTemplates, Template};
 pub use organization::{
-    ACTIVE_ORGANIZATION, CreateOrganization, CreatedOrganization, FullOrganization,
-    InvitationDetails, Invite, MAX_ORGANIZATION_NAME, MAX_ROLES_PER_ORGANIZATION, MemberQuery,
-    MemberSort, OrgRef, OrganizationConfig, Organizations, RoleUpdate, UpdateOrganization,
-    org_error,
+    ACTIVE_ORGANIZATION, ACTIVE_TEAM, ActiveTeam, CreateOrganization, CreatedOrganization,
+    FullOrganization, InvitationDetails, Invite, MAX_ORGANIZATION_NAME, MAX_ROLES_PER_ORGANIZATION,
+    MemberQuery, MemberSort, OrgRef, OrganizationConfig, Organizations, RoleUpdate, TeamConfig,
+    UpdateOrganization, org_error,
 };
 pub use password_reset::ResetPassword;
 pub use plugin::{

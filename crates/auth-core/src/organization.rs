@@ -4,12 +4,14 @@
 
 mod invitations;
 mod roles;
+mod teams;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use invitations::{FullOrganization, InvitationDetails, Invite};
 pub use roles::{MAX_ROLES_PER_ORGANIZATION, RoleUpdate};
+pub use teams::{ACTIVE_TEAM, ActiveTeam, TeamConfig};
 
 use auth_domain::organization::{
     AccessControl, Member, OrgRefusal, Organization, RoleList, check_leave, check_removal,
@@ -17,8 +19,7 @@ use auth_domain::organization::{
 };
 use auth_domain::text::check_text;
 use auth_domain::{
-    DomainError, FieldKind, FieldSpec, FieldValue, Fields, Model, Permissions, Session, User,
-    UserId,
+    DomainError, FieldKind, FieldSpec, FieldValue, Model, Permissions, Session, User, UserId,
 };
 use auth_ports::{
     InvitationRepo, MemberAdded, MemberChange, OrganizationRepo, PortError, RoleRepo,
@@ -117,6 +118,8 @@ pub struct CreatedOrganization {
     pub organization: Organization,
     /// Its members (the creator).
     pub members: Vec<Member>,
+    /// Its default team, with teams on.
+    pub team: Option<auth_domain::organization::Team>,
 }
 
 /// The organization use cases over their store.
@@ -125,6 +128,7 @@ pub struct Organizations {
     repo: Arc<dyn OrganizationRepo>,
     invitations: Arc<dyn InvitationRepo>,
     roles: Option<Arc<dyn RoleRepo>>,
+    teams: Option<Arc<teams::TeamSetup>>,
     config: Arc<OrganizationConfig>,
 }
 
@@ -189,6 +193,7 @@ impl Organizations {
             repo,
             invitations,
             roles: None,
+            teams: None,
             config: Arc::new(config),
         }
     }
@@ -298,13 +303,20 @@ impl Organizations {
             Err(PortError::Conflict) => return refused(OrgRefusal::AlreadyExists),
             Err(error) => return Err(error.into()),
         }
+        let team = self
+            .default_team(auth, &organization.id, &organization.name, &context.user.id)
+            .await?;
         if !input.keep_current_active {
-            self.set_active_field(auth, &context.session, Some(&organization.id))
-                .await?;
+            let mut active = vec![(ACTIVE_ORGANIZATION, Some(organization.id.as_str()))];
+            if let Some(team) = &team {
+                active.push((ACTIVE_TEAM, Some(team.id.as_str())));
+            }
+            self.write_session(auth, &context.session, &active).await?;
         }
         Ok(CreatedOrganization {
             organization,
             members: vec![creator],
+            team,
         })
     }
 
@@ -506,6 +518,13 @@ impl Organizations {
             self.clear_active_for(auth, user_id, &organization.id)
                 .await?;
         }
+        auth.emit(
+            auth_domain::AuthEvent::OrganizationDeleted {
+                organization_id: organization.id.clone(),
+            },
+            &crate::ClientInfo::default(),
+        )
+        .await;
         Ok(organization)
     }
 
@@ -563,6 +582,33 @@ impl Organizations {
             .access_for(&member.organization_id)
             .await?
             .authorize(&member.role, permissions))
+    }
+
+    /// Whether a user is a member of an organization (`None` when not) whose roles grant
+    /// `permissions`, the creator role granting everything when `creator_all` (Better-Auth's
+    /// `allowCreatorAllPermissions`).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub(crate) async fn member_permits(
+        &self,
+        organization_id: &str,
+        user_id: &UserId,
+        permissions: &Permissions,
+        creator_all: bool,
+    ) -> Result<Option<bool>, AuthError> {
+        if !clean(organization_id) {
+            return Ok(None);
+        }
+        let Some(member) = self.repo.find_member(organization_id, user_id).await? else {
+            return Ok(None);
+        };
+        let access = self.access_for(organization_id).await?;
+        Ok(Some(if creator_all {
+            access.authorize_creator_all(&member.role, permissions)
+        } else {
+            access.authorize(&member.role, permissions)
+        }))
     }
 
     /// The caller's membership of the active organization (or the one named).
@@ -842,7 +888,8 @@ impl Organizations {
             .await
     }
 
-    /// Clears `organization_id` as the active organization of the user's sessions.
+    /// Clears `organization_id` as the active organization of the user's sessions, with their
+    /// active team.
     async fn clear_active_for(
         &self,
         auth: &Auth,
@@ -862,27 +909,22 @@ impl Organizations {
         Ok(())
     }
 
-    /// Writes the session's active organization and drops its cached copies.
+    /// Writes the session's active organization (and clears its active team when the
+    /// organization changes) and drops its cached copies.
     async fn set_active_field(
         &self,
         auth: &Auth,
         session: &Session,
         organization_id: Option<&str>,
     ) -> Result<(), AuthError> {
-        let value = organization_id.map_or(FieldValue::Null, |id| FieldValue::Text(id.to_owned()));
-        let mut fields = Fields::default();
-        fields.set(ACTIVE_ORGANIZATION, value);
-        match auth
-            .deps()
-            .sessions
-            .update_session_fields(&session.id, &fields)
-            .await
+        let mut values = vec![(ACTIVE_ORGANIZATION, organization_id)];
+        if self.teams_enabled()
+            && Self::active_team_id(session).is_some()
+            && Self::active_id(session) != organization_id
         {
-            Ok(()) | Err(PortError::NotFound) => {}
-            Err(error) => return Err(error.into()),
+            values.push((ACTIVE_TEAM, None));
         }
-        auth.invalidate_cached(&session.token).await;
-        Ok(())
+        self.write_session(auth, session, &values).await
     }
 }
 
@@ -892,10 +934,18 @@ impl AuthPlugin for Organizations {
     }
 
     fn fields(&self) -> Vec<FieldSpec> {
-        vec![FieldSpec {
+        let mut fields = vec![FieldSpec {
             model: Model::Session,
             name: ACTIVE_ORGANIZATION,
             kind: FieldKind::Text,
-        }]
+        }];
+        if self.teams_enabled() {
+            fields.push(FieldSpec {
+                model: Model::Session,
+                name: ACTIVE_TEAM,
+                kind: FieldKind::Text,
+            });
+        }
+        fields
     }
 }

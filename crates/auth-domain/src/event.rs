@@ -108,6 +108,11 @@ pub enum AuthEvent {
         /// It no longer authenticates anything.
         revoked: bool,
     },
+    /// An organization was deleted, with its members, invitations, teams and roles.
+    OrganizationDeleted {
+        /// Its id.
+        organization_id: String,
+    },
 }
 
 impl AuthEvent {
@@ -132,6 +137,7 @@ impl AuthEvent {
             Self::PasswordChanged { .. } => "password_changed",
             Self::UserDeleted { .. } => "user_deleted",
             Self::ApiKeyChanged { .. } => "api_key_changed",
+            Self::OrganizationDeleted { .. } => "organization_deleted",
         }
     }
 }

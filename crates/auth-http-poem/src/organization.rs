@@ -26,6 +26,10 @@ use crate::plugin::{HttpPlugin, PluginApi};
 use crate::session_ctx::{load, require};
 use crate::state::HttpState;
 
+mod teams;
+
+pub use teams::{TeamDto, TeamMemberDto};
+
 /// The organization plugin over its use cases.
 #[derive(Debug, Clone)]
 pub struct OrganizationPlugin {
@@ -56,14 +60,20 @@ impl HttpPlugin for OrganizationPlugin {
             state: state.clone(),
             orgs: self.orgs.clone(),
         };
-        if self.orgs.dynamic_roles() {
-            let roles = RoleApi {
-                state: state.clone(),
-                orgs: self.orgs.clone(),
-            };
-            return Some(PluginApi::new((api, roles)));
-        }
-        Some(PluginApi::new(api))
+        let roles = self.orgs.dynamic_roles().then(|| RoleApi {
+            state: state.clone(),
+            orgs: self.orgs.clone(),
+        });
+        let teams = self.orgs.teams_enabled().then(|| teams::TeamApi {
+            state: state.clone(),
+            orgs: self.orgs.clone(),
+        });
+        Some(match (roles, teams) {
+            (None, None) => PluginApi::new(api),
+            (Some(roles), None) => PluginApi::new((api, roles)),
+            (None, Some(teams)) => PluginApi::new((api, teams)),
+            (Some(roles), Some(teams)) => PluginApi::new((api, roles, teams)),
+        })
     }
 
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
@@ -215,6 +225,10 @@ struct FullDto {
     members: Vec<MemberWithUserDto>,
     /// The invitations (empty unless the caller may invite).
     invitations: Vec<InvitationDto>,
+    /// The teams (with teams on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    teams: Option<Vec<TeamDto>>,
 }
 
 /// `POST /organization/create` body.
@@ -452,6 +466,8 @@ struct InviteBody {
     organization_id: Option<String>,
     /// Send a pending invitation of this email again, with a new expiry.
     resend: Option<bool>,
+    /// A team or a list of teams the invitee joins on accepting (with teams on).
+    team_id: Option<Value>,
 }
 
 /// A body naming one invitation.
@@ -643,17 +659,27 @@ fn named<'a>(id: Option<&'a str>, slug: Option<&'a str>) -> OrgRef<'a> {
     OrgRef { id, slug }
 }
 
+/// A string or a list of strings, as submitted.
+fn strings(value: &Value, invalid: &'static str) -> Result<Vec<String>, ApiError> {
+    match value {
+        Value::String(text) => Ok(vec![text.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::validation(invalid)),
+        _ => Err(ApiError::validation(invalid)),
+    }
+}
+
 /// Roles as submitted: a string (maybe joined by `,`) or a list of strings.
 fn roles(value: &Value) -> Result<RoleList, ApiError> {
+    let names = strings(value, "[body.role] Invalid input")?;
     match value {
         Value::String(text) => Ok(RoleList::parse(text)),
-        Value::Array(items) => {
-            let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-            names
-                .map(|names| RoleList::from_list(&names))
-                .ok_or_else(|| ApiError::validation("[body.role] Invalid input"))
-        }
-        _ => Err(ApiError::validation("[body.role] Invalid input")),
+        _ => Ok(RoleList::from_list(
+            &names.iter().map(String::as_str).collect::<Vec<_>>(),
+        )),
     }
 }
 
@@ -821,6 +847,9 @@ impl OrganizationApi {
                 .map(|(member, user)| MemberWithUserDto::new(member, user))
                 .collect(),
             invitations: full.invitations.iter().map(InvitationDto::from).collect(),
+            teams: full
+                .teams
+                .map(|teams| teams.iter().map(TeamDto::from).collect()),
         });
         Ok(Reply::new(body).cookies(loaded.cookies))
     }
@@ -1054,6 +1083,10 @@ impl OrganizationApi {
     ) -> Result<Reply<InvitationDto>, ApiError> {
         let body = body.0;
         let roles = roles(&body.role)?;
+        let team_ids = match &body.team_id {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => strings(value, "[body.teamId] Invalid input")?,
+        };
         let loaded = require(&self.state, request).await?;
         let invitation = self
             .orgs
@@ -1065,6 +1098,7 @@ impl OrganizationApi {
                     email: body.email,
                     roles,
                     resend: body.resend.unwrap_or(false),
+                    team_ids,
                 },
             )
             .await?;

@@ -84,22 +84,52 @@ impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for BaJson<T> {
 }
 
 /// Checks the body against the DTO's schema as zod would: every required property present and
-/// every property of the declared JSON type (poem-openapi alone would turn `5` into `"5"`).
-/// Issues read `[body.<field>] Invalid input: expected <type>, received <type>`, joined by `; `.
+/// every property of the declared JSON type (poem-openapi alone would turn `5` into `"5"`), in
+/// nested objects too. Issues read `[body.<path>] Invalid input: expected <type>, received
+/// <type>`, joined by `; `.
 fn check_shape<T: Type>(value: &Value) -> Result<(), ApiError> {
     let mut registry = Registry::new();
     T::register(&mut registry);
     let MetaSchemaRef::Reference(name) = T::schema_ref() else {
         return Ok(());
     };
-    let (Some(schema), Value::Object(object)) = (registry.schemas.get(&name), value) else {
-        return Ok(());
-    };
     let mut issues = Vec::new();
+    check_object(&registry, &name, value, "body", &mut issues);
+    if issues.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(issues.join("; ")))
+}
+
+/// [`check_shape`] for one object of the schema named `name`, found at `path`.
+fn check_object(
+    registry: &Registry,
+    name: &str,
+    value: &Value,
+    path: &str,
+    issues: &mut Vec<String>,
+) {
+    let (Some(schema), Value::Object(object)) = (registry.schemas.get(name), value) else {
+        return;
+    };
     for (property, property_schema) in &schema.properties {
-        let expected = match property_schema {
-            MetaSchemaRef::Inline(inline) => inline.ty,
-            MetaSchemaRef::Reference(_) => "object",
+        let (expected, nested) = match property_schema {
+            // A documented field of an object type: `allOf` its reference and its description.
+            MetaSchemaRef::Inline(inline) => {
+                let nested = inline.all_of.iter().find_map(|part| match part {
+                    MetaSchemaRef::Reference(nested) => Some(nested.as_str()),
+                    MetaSchemaRef::Inline(_) => None,
+                });
+                (
+                    if nested.is_some() {
+                        "object"
+                    } else {
+                        inline.ty
+                    },
+                    nested,
+                )
+            }
+            MetaSchemaRef::Reference(nested) => ("object", Some(nested.as_str())),
         };
         let required = schema.required.contains(property);
         let received = match object.get(*property) {
@@ -113,16 +143,15 @@ fn check_shape<T: Type>(value: &Value) -> Result<(), ApiError> {
             "integer" | "number" => received == "number",
             _ => true,
         };
+        let at = format!("{path}.{property}");
         if !matches {
             issues.push(format!(
-                "[body.{property}] Invalid input: expected {expected}, received {received}"
+                "[{at}] Invalid input: expected {expected}, received {received}"
             ));
+        } else if let (Some(nested), Some(inner)) = (nested, object.get(*property)) {
+            check_object(registry, nested, inner, &at, issues);
         }
     }
-    if issues.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::validation(issues.join("; ")))
 }
 
 /// `400 BAD_REQUEST "Invalid JSON in request body"`.

@@ -19,6 +19,8 @@ pub struct Invite {
     pub roles: RoleList,
     /// Send a pending invitation of this email again (with a new expiry) instead of refusing.
     pub resend: bool,
+    /// Teams the invitee joins on accepting (with teams on; ignored otherwise).
+    pub team_ids: Vec<String>,
 }
 
 /// An invitation as `get-invitation` answers it: with its organization and inviter.
@@ -41,6 +43,8 @@ pub struct FullOrganization {
     pub members: Vec<(Member, auth_domain::User)>,
     /// Its invitations, when the caller may see them.
     pub invitations: Vec<Invitation>,
+    /// Its teams, with teams on.
+    pub teams: Option<Vec<auth_domain::organization::Team>>,
 }
 
 impl Organizations {
@@ -72,6 +76,9 @@ impl Organizations {
         }
         check_invited_roles(&access, &inviter.role, &invite.roles)
             .map_err(|refusal| org_error(&refusal))?;
+        let team_ids = self
+            .invited_teams(&organization.id, &invite.team_ids)
+            .await?;
         if let Some(user) = auth.deps().users.find_by_email(&email).await?
             && self
                 .repo
@@ -110,7 +117,7 @@ impl Organizations {
             organization_id: organization.id.clone(),
             email: email.as_str().to_owned(),
             role: invite.roles,
-            team_ids: Vec::new(),
+            team_ids,
             status: InvitationStatus::Pending,
             expires_at,
             created_at: now,
@@ -249,8 +256,25 @@ impl Organizations {
             Accepted::NotPending => return refused(OrgRefusal::InvitationNotFound),
             Accepted::LimitReached => return refused(OrgRefusal::MembershipLimit),
         };
-        self.set_active_field(auth, &context.session, Some(&invitation.organization_id))
+        let joined = self
+            .join_invited_teams(
+                auth,
+                &invitation.organization_id,
+                &invitation.team_ids,
+                &context.user.id,
+            )
             .await?;
+        let mut active = vec![(
+            super::ACTIVE_ORGANIZATION,
+            Some(invitation.organization_id.as_str()),
+        )];
+        // As in Better-Auth, an invitation into one team makes it the active team.
+        if let ([team], [_]) = (joined.as_slice(), invitation.team_ids.as_slice()) {
+            active.push((super::ACTIVE_TEAM, Some(team.as_str())));
+        } else if self.teams_enabled() && Self::active_id(&context.session) != active[0].1 {
+            active.push((super::ACTIVE_TEAM, None));
+        }
+        self.write_session(auth, &context.session, &active).await?;
         let accepted = Invitation {
             status: InvitationStatus::Accepted,
             ..invitation
@@ -349,10 +373,15 @@ impl Organizations {
         };
         let (members, _) = self.repo.list_members(&organization.id, &query).await?;
         let invitations = self.visible_invitations(&organization, &member).await?;
+        let teams = match &self.teams {
+            Some(setup) => Some(setup.repo.list_teams(&organization.id).await?),
+            None => None,
+        };
         Ok(Some(FullOrganization {
             organization,
             members,
             invitations: invitations.unwrap_or_default(),
+            teams,
         }))
     }
 

@@ -16,11 +16,23 @@ struct Orgs {
 }
 
 async fn orgs_with(customise: impl FnOnce(&mut OrganizationConfig)) -> Orgs {
+    orgs_built(customise, |orgs, _| orgs).await
+}
+
+/// The use cases on a new store, their settings customised and then `extend`ed (with teams,
+/// say) on the same store.
+async fn orgs_built(
+    customise: impl FnOnce(&mut OrganizationConfig),
+    extend: impl FnOnce(Organizations, Arc<MemoryStore>) -> Organizations,
+) -> Orgs {
     let store = Arc::new(MemoryStore::new());
     let clock = Arc::new(ManualClock::new(datetime!(2026-01-01 0:00 UTC)));
     let mut config = OrganizationConfig::default();
     customise(&mut config);
-    let orgs = Organizations::new(store.clone(), store.clone(), config);
+    let orgs = extend(
+        Organizations::new(store.clone(), store.clone(), config),
+        store.clone(),
+    );
     let auth = Auth::with_plugins(
         deps(&store, &clock),
         AuthConfig::default(),
@@ -586,6 +598,7 @@ fn invite(email: &str, roles: &str) -> Invite {
         email: email.to_owned(),
         roles: RoleList::parse(roles),
         resend: false,
+        team_ids: Vec::new(),
     }
 }
 
@@ -994,3 +1007,5 @@ async fn role_management_is_refused_without_dynamic_roles() {
     let refused = o.orgs.list_roles(&o.auth, &ada, by_id(&acme.id)).await;
     assert!(matches!(refused, Err(AuthError::Internal(_))));
 }
+
+mod teams;

@@ -921,7 +921,7 @@ where
     );
     assert_eq!(
         store.list_teams(&org.id).await.expect("list"),
-        [web.clone()]
+        std::slice::from_ref(&web)
     );
     assert_eq!(
         store.delete_team(&web.id, false).await.expect("last team"),
