@@ -141,7 +141,13 @@ async fn the_organization_example_runs() {
     if !tools_present() {
         return;
     }
-    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.organization_teams = true;
+        config.api_key_organization_config_id = Some("org-keys".to_owned());
+        config.api_key_sessions = true;
+    })
+    .await
+    else {
         return;
     };
     run("organizations.md", &app, None).await;

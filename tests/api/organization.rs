@@ -1201,4 +1201,5 @@ async fn organizations_define_roles_of_their_own_with_dynamic_access_control() {
     }
 }
 
+mod api_keys;
 mod teams;

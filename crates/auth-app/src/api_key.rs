@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use anyhow::bail;
-use auth_core::{ApiKeyConfig, ApiKeys, KeyRateLimit};
+use auth_core::{
+    ApiKeyConfig, ApiKeys, Auth, AuthPlugin, DEFAULT_CONFIG_ID, KeyOwner, KeyRateLimit,
+    OrganizationKeys, Organizations, PluginFuture,
+};
 use auth_crypto::Sha256KeyHasher;
 use auth_domain::{ApiKey, Permissions};
 use auth_http_poem::api_key::ApiKeyPlugin;
@@ -55,6 +58,16 @@ pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     {
         bail!("AUTH_API_KEY_DEFAULT_PREFIX must be 1 to 32 of [a-zA-Z0-9_-]");
     }
+    if let Some(id) = &config.api_key_organization_config_id
+        && (id.is_empty()
+            || id.len() > 64
+            || id == DEFAULT_CONFIG_ID
+            || id.chars().any(char::is_control))
+    {
+        bail!(
+            "AUTH_API_KEY_ORGANIZATION_CONFIG_ID must be 1 to 64 characters and not {DEFAULT_CONFIG_ID:?}"
+        );
+    }
     Ok(())
 }
 
@@ -80,14 +93,15 @@ fn settings(config: &AppConfig) -> ApiKeyConfig {
     }
 }
 
-/// The API-key plugin on a key store, its uses counted in Redis when a pool is given: its use
-/// cases (also its use-case half) and the plugin.
-pub(crate) fn plugin(
+/// The key use cases of one configuration on a key store, their uses counted in Redis when a
+/// pool is given.
+fn key_cases(
     config: &AppConfig,
+    settings: ApiKeyConfig,
     store: Arc<dyn ApiKeyRepo>,
     redis: Option<&deadpool_redis::Pool>,
-) -> (ApiKeys, Plugin) {
-    let mut keys = ApiKeys::new(store, Arc::new(Sha256KeyHasher), settings(config));
+) -> ApiKeys {
+    let mut keys = ApiKeys::new(store, Arc::new(Sha256KeyHasher), settings);
     if let Some(pool) = redis {
         keys = keys.with_counters(Arc::new(auth_cache_redis::RedisKeyCounters::new(
             pool.clone(),
@@ -95,21 +109,75 @@ pub(crate) fn plugin(
             std::time::Duration::from_millis(config.redis_timeout_ms),
         )));
     }
+    keys
+}
+
+/// The use-case half of the plugin: the users' keys, and the organizations' when configured.
+struct KeyPlugins {
+    users: ApiKeys,
+    organizations: Option<ApiKeys>,
+}
+
+impl AuthPlugin for KeyPlugins {
+    fn id(&self) -> &'static str {
+        self.users.id()
+    }
+
+    fn on_event<'a>(
+        &'a self,
+        auth: &'a Auth,
+        event: &'a auth_domain::AuthEvent,
+    ) -> PluginFuture<'a, ()> {
+        Box::pin(async move {
+            self.users.on_event(auth, event).await;
+            if let Some(organizations) = &self.organizations {
+                organizations.on_event(auth, event).await;
+            }
+        })
+    }
+}
+
+/// The API-key plugin on a key store, its uses counted in Redis when a pool is given, with
+/// organization-owned keys when configured and `orgs` are given: the users' key use cases and
+/// the plugin.
+pub(crate) fn plugin(
+    config: &AppConfig,
+    store: Arc<dyn ApiKeyRepo>,
+    redis: Option<&deadpool_redis::Pool>,
+    orgs: Option<&Organizations>,
+) -> (ApiKeys, Plugin) {
+    let keys = key_cases(config, settings(config), store.clone(), redis);
     let headers = config
         .api_key_headers
         .iter()
         .map(|name| name.to_ascii_lowercase())
         .collect();
-    let plugin = Plugin::new(
-        Arc::new(keys.clone()),
-        Arc::new(ApiKeyPlugin::new(keys.clone(), headers)),
-    );
-    (keys, plugin)
+    let mut http = ApiKeyPlugin::new(keys.clone(), headers);
+    let organization_keys = match (&config.api_key_organization_config_id, orgs) {
+        (Some(config_id), Some(orgs)) => {
+            let settings = ApiKeyConfig {
+                config_id: config_id.clone(),
+                references: KeyOwner::Organization,
+                session_for_keys: false,
+                ..settings(config)
+            };
+            let organization = key_cases(config, settings, store, redis);
+            http = http
+                .with_organization_keys(OrganizationKeys::new(organization.clone(), orgs.clone()));
+            Some(organization)
+        }
+        _ => None,
+    };
+    let core = KeyPlugins {
+        users: keys.clone(),
+        organizations: organization_keys,
+    };
+    (keys, Plugin::new(Arc::new(core), Arc::new(http)))
 }
 
 /// The plugin for `auth-app openapi`, on a store that refuses everything.
 pub(crate) fn offline_plugin(config: &AppConfig) -> (ApiKeys, Plugin) {
-    plugin(config, Arc::new(NoStore), None)
+    plugin(config, Arc::new(NoStore), None, None)
 }
 
 /// How often the counts kept in Redis are written to the database.

@@ -217,6 +217,10 @@ pub struct AppConfig {
     /// `AUTH_API_KEY_CACHE_TTL_MS`: how long a key whose uses count nothing is served from
     /// memory (0: never).
     pub api_key_cache_ttl_ms: u64,
+    /// `AUTH_API_KEY_ORGANIZATION_CONFIG_ID`: the id of a second key configuration whose keys
+    /// organizations own (Better-Auth's `references: "organization"`); unset: none.
+    #[serde(default)]
+    pub api_key_organization_config_id: Option<String>,
     /// `AUTH_ORGANIZATION_ALLOW_CREATE`: users may create organizations.
     pub organization_allow_create: bool,
     /// `AUTH_ORGANIZATION_LIMIT`: most organizations a user may belong to and still create one
@@ -364,6 +368,7 @@ impl Default for AppConfig {
             api_key_default_expires_in: 0,
             api_key_sessions: false,
             api_key_max_per_user: 1000,
+            api_key_organization_config_id: None,
             api_key_cache_ttl_ms: 1000,
             organization_allow_create: true,
             organization_limit: None,
@@ -500,6 +505,10 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("api_key_sessions", &self.api_key_sessions)
             .field("api_key_max_per_user", &self.api_key_max_per_user)
+            .field(
+                "api_key_organization_config_id",
+                &self.api_key_organization_config_id,
+            )
             .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
             .field("organization_allow_create", &self.organization_allow_create)
             .field("organization_limit", &self.organization_limit)

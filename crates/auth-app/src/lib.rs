@@ -377,7 +377,7 @@ pub async fn create_api_key(
         .context("reading the user")?
         .with_context(|| format!("no user has the email {}", email.as_str()))?;
     let shared = Arc::new(store.clone());
-    let (keys, _) = api_key::plugin(config, shared.clone(), None);
+    let (keys, _) = api_key::plugin(config, shared.clone(), None, None);
     let auth = Auth::new(command_deps(shared)?, auth_config(config));
     let created = keys
         .create(&auth, request(user.id))
@@ -459,9 +459,13 @@ impl Application {
             Some(url) => Some(redis_pool(&redis_config(&config, url))?),
             None => None,
         };
-        let (api_keys, api_key_plugin) =
-            api_key::plugin(&config, Arc::new(store.clone()), redis.as_ref());
-        let (_, organization_plugin) = organization::plugin(&config, Arc::new(store.clone()))?;
+        let (orgs, organization_plugin) = organization::plugin(&config, Arc::new(store.clone()))?;
+        let (api_keys, api_key_plugin) = api_key::plugin(
+            &config,
+            Arc::new(store.clone()),
+            redis.as_ref(),
+            Some(&orgs),
+        );
         let mut extra = vec![
             Plugin::http(jwt::plugin(tokens)),
             api_key_plugin,

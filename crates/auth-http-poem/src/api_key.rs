@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use auth_core::{
-    ApiKeys, AuthError, Caller, CreateApiKey, KeySort, ListApiKeys, UpdateApiKey,
-    unauthorized_session,
+    ApiKeys, AuthContext, AuthError, Caller, CreateApiKey, KeyOwner, KeySort, ListApiKeys,
+    OrganizationKeys, UpdateApiKey, unauthorized_session,
 };
 use auth_domain::date::to_json as iso;
 use auth_domain::{ApiKey, Permissions, User, UserId};
@@ -33,6 +33,7 @@ pub const DEFAULT_HEADER: &str = "x-api-key";
 #[derive(Clone)]
 pub struct ApiKeyPlugin {
     keys: ApiKeys,
+    organization: Option<OrganizationKeys>,
     headers: Arc<[String]>,
 }
 
@@ -56,14 +57,33 @@ impl ApiKeyPlugin {
         };
         Self {
             keys,
+            organization: None,
             headers: headers.into(),
         }
+    }
+
+    /// The same plugin with a configuration of organization-owned keys beside the users'.
+    #[must_use]
+    pub fn with_organization_keys(mut self, keys: OrganizationKeys) -> Self {
+        self.organization = Some(keys);
+        self
     }
 
     /// The use cases.
     #[must_use]
     pub fn keys(&self) -> &ApiKeys {
         &self.keys
+    }
+
+    /// The organization keys to try a key in after the users' keys refused it as unknown:
+    /// `INVALID_API_KEY` is all the users' keys say of another configuration's key.
+    fn other_keys(&self, error: &AuthError) -> Option<&ApiKeys> {
+        match &self.organization {
+            Some(organization) if error.code() == Some("INVALID_API_KEY") => {
+                Some(organization.keys())
+            }
+            _ => None,
+        }
     }
 
     /// The key a request presents, from the first configured header it carries.
@@ -94,11 +114,16 @@ impl HttpPlugin for ApiKeyPlugin {
             return crate::plugin::pass();
         };
         Box::pin(async move {
-            match self
-                .keys
-                .session_for(state.auth(), key, &client_info(request))
-                .await
+            let client = client_info(request);
+            let mut resolved = self.keys.session_for(state.auth(), key, &client).await;
+            if let Err(error) = &resolved
+                && let Some(organization) = self.other_keys(error)
             {
+                // An organization's key is used, then refused as no session
+                // (`INVALID_REFERENCE_ID_FROM_API_KEY`), as Better-Auth does.
+                resolved = organization.session_for(state.auth(), key, &client).await;
+            }
+            match resolved {
                 Ok(context) => Resolution::Session(Box::new(context)),
                 Err(error) => Resolution::Refuse(error.into()),
             }
@@ -119,6 +144,7 @@ impl HttpPlugin for ApiKeyPlugin {
         Some(PluginApi::new(ApiKeyApi {
             state: state.clone(),
             keys: self.keys.clone(),
+            organization: self.organization.clone(),
         }))
     }
 
@@ -295,8 +321,8 @@ struct CreateBody {
     permissions: Option<BTreeMap<String, Vec<String>>>,
     /// Server only: refused over HTTP.
     user_id: Option<Value>,
-    /// For organization-owned keys (not available yet).
-    organization_id: Option<Value>,
+    /// The owning organization, for a configuration of organization-owned keys.
+    organization_id: Option<String>,
 }
 
 /// `POST /api-key/update` body.
@@ -387,6 +413,10 @@ fn organization_keys_unavailable() -> ApiError {
     )
 }
 
+fn is_key_not_found(error: &AuthError) -> bool {
+    error.code() == Some("KEY_NOT_FOUND")
+}
+
 fn permissions(map: BTreeMap<String, Vec<String>>) -> Permissions {
     Permissions(map)
 }
@@ -394,13 +424,56 @@ fn permissions(map: BTreeMap<String, Vec<String>>) -> Permissions {
 struct ApiKeyApi {
     state: Arc<HttpState>,
     keys: ApiKeys,
+    organization: Option<OrganizationKeys>,
 }
 
 impl ApiKeyApi {
-    /// The signed-in user for `create` and `update`: `401 UNAUTHORIZED_SESSION` without one.
-    async fn session_user(&self, request: &Request) -> Result<UserId, ApiError> {
+    /// The organization keys a `configId` names.
+    fn organization_keys(&self, config_id: Option<&str>) -> Option<&OrganizationKeys> {
+        self.organization
+            .as_ref()
+            .filter(|keys| config_id == Some(keys.keys().config().config_id.as_str()))
+    }
+
+    /// The keys `create` makes: the organization keys when the `configId` names them, or when
+    /// none is named and the body names an organization.
+    fn keys_to_create(
+        &self,
+        config_id: Option<&str>,
+        names_organization: bool,
+    ) -> Result<Option<&OrganizationKeys>, ApiError> {
+        if let Some(keys) = self.organization_keys(config_id) {
+            return Ok(Some(keys));
+        }
+        match (&self.organization, config_id, names_organization) {
+            (Some(keys), None, true) => Ok(Some(keys)),
+            (None, None, true) => Err(organization_keys_unavailable()),
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs `users` on the users' keys, or `organization` on the organization keys: those the
+    /// `configId` names, or (none named) those a key unknown among the user's keys may be.
+    async fn either<T>(
+        &self,
+        config_id: Option<&str>,
+        users: impl AsyncFnOnce(&ApiKeys) -> Result<T, AuthError>,
+        organization: impl AsyncFnOnce(&OrganizationKeys) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
+        if let Some(keys) = self.organization_keys(config_id) {
+            return organization(keys).await;
+        }
+        match (users(&self.keys).await, &self.organization, config_id) {
+            (Err(error), Some(keys), None) if is_key_not_found(&error) => organization(keys).await,
+            (result, _, _) => result,
+        }
+    }
+
+    /// The signed-in session for `create` and `update`: `401 UNAUTHORIZED_SESSION` without
+    /// one.
+    async fn session_context(&self, request: &Request) -> Result<AuthContext, ApiError> {
         match load(&self.state, request, true).await? {
-            (Some(loaded), _) => Ok(loaded.context.user.id),
+            (Some(loaded), _) => Ok(loaded.context),
             (None, cookies) => Err(ApiError::from(unauthorized_session()).with_cookies(cookies)),
         }
     }
@@ -420,10 +493,10 @@ impl ApiKeyApi {
         if body.user_id.is_some() {
             return Err(unauthorized_session().into());
         }
-        if body.organization_id.is_some() {
-            return Err(organization_keys_unavailable());
-        }
-        let user_id = self.session_user(request).await?;
+        let organization =
+            self.keys_to_create(body.config_id.as_deref(), body.organization_id.is_some())?;
+        let context = self.session_context(request).await?;
+        let user_id = context.user.id.clone();
         let metadata = match body.metadata {
             // With metadata off, the use case refuses any (`METADATA_DISABLED`) before its type
             // matters.
@@ -433,33 +506,44 @@ impl ApiKeyApi {
             Some(value) if !falsy(&value) => Some(metadata_text(value)?),
             _ => None,
         };
-        let created = self
-            .keys
-            .create(
-                self.state.auth(),
-                CreateApiKey {
-                    config_id: body.config_id,
-                    name: body.name,
-                    expires_in: body.expires_in.take(),
-                    prefix: body.prefix,
-                    metadata,
-                    permissions: body.permissions.map(permissions),
-                    remaining: body.remaining.take(),
-                    refill_amount: body.refill_amount,
-                    refill_interval: body.refill_interval,
-                    rate_limit_time_window: body.rate_limit_time_window,
-                    rate_limit_max: body.rate_limit_max,
-                    rate_limit_enabled: body.rate_limit_enabled,
-                    ..CreateApiKey::for_user(user_id, Caller::Client)
-                },
-            )
-            .await?;
+        let create = CreateApiKey {
+            config_id: body.config_id,
+            name: body.name,
+            expires_in: body.expires_in.take(),
+            prefix: body.prefix,
+            metadata,
+            permissions: body.permissions.map(permissions),
+            remaining: body.remaining.take(),
+            refill_amount: body.refill_amount,
+            refill_interval: body.refill_interval,
+            rate_limit_time_window: body.rate_limit_time_window,
+            rate_limit_max: body.rate_limit_max,
+            rate_limit_enabled: body.rate_limit_enabled,
+            ..CreateApiKey::for_user(user_id, Caller::Client)
+        };
+        let created = match organization {
+            Some(keys) => {
+                let create = CreateApiKey {
+                    config_id: None,
+                    ..create
+                };
+                keys.create(
+                    self.state.auth(),
+                    &context,
+                    body.organization_id.as_deref(),
+                    create,
+                )
+                .await?
+            }
+            None => self.keys.create(self.state.auth(), create).await?,
+        };
         let mut dto = ApiKeyDto::from(&created.api_key);
         dto.key = Some(created.key.expose().clone());
         Ok(Reply::new(dto).header(poem::http::header::CACHE_CONTROL, "no-store"))
     }
 
-    /// One of the signed-in user's keys (without the key itself).
+    /// One of the signed-in user's keys, or of an organization's the user may read (without
+    /// the key itself).
     #[oai(path = "/api-key/get", method = "get")]
     async fn get(
         &self,
@@ -468,13 +552,13 @@ impl ApiKeyApi {
         #[oai(name = "configId")] config_id: Query<Option<String>>,
     ) -> Result<Reply<ApiKeyDto>, ApiError> {
         let loaded = require(&self.state, request).await?;
+        let (auth, context) = (self.state.auth(), &loaded.context);
+        let config_id = config_id.0.as_deref();
         let key = self
-            .keys
-            .get(
-                self.state.auth(),
-                &loaded.context.user.id,
-                &id.0,
-                config_id.0.as_deref(),
+            .either(
+                config_id,
+                async |keys| keys.get(auth, &context.user.id, &id.0, config_id).await,
+                async |keys| keys.get(auth, context, &id.0).await,
             )
             .await?;
         Ok(Reply::new(ApiKeyDto::from(&key)).cookies(loaded.cookies))
@@ -489,7 +573,8 @@ impl ApiKeyApi {
         body: BaJson<UpdateBody>,
     ) -> Result<Reply<ApiKeyDto>, ApiError> {
         let body = body.0;
-        let user_id = self.session_user(request).await?;
+        let context = self.session_context(request).await?;
+        let user_id = context.user.id.clone();
         if let Some(named) = &body.user_id
             && named.as_str() != Some(user_id.as_str())
         {
@@ -510,25 +595,28 @@ impl ApiKeyApi {
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(seconds) => Some(Some(seconds)),
         };
+        let config_id = body.config_id.clone();
+        let update = UpdateApiKey {
+            config_id: body.config_id,
+            name: body.name,
+            enabled: body.enabled,
+            expires_in,
+            metadata,
+            remaining: body.remaining,
+            refill_amount: body.refill_amount,
+            refill_interval: body.refill_interval,
+            rate_limit_enabled: body.rate_limit_enabled,
+            rate_limit_time_window: body.rate_limit_time_window,
+            rate_limit_max: body.rate_limit_max,
+            permissions,
+            ..UpdateApiKey::of(user_id, Caller::Client, body.key_id)
+        };
+        let auth = self.state.auth();
         let key = self
-            .keys
-            .update(
-                self.state.auth(),
-                UpdateApiKey {
-                    config_id: body.config_id,
-                    name: body.name,
-                    enabled: body.enabled,
-                    expires_in,
-                    metadata,
-                    remaining: body.remaining,
-                    refill_amount: body.refill_amount,
-                    refill_interval: body.refill_interval,
-                    rate_limit_enabled: body.rate_limit_enabled,
-                    rate_limit_time_window: body.rate_limit_time_window,
-                    rate_limit_max: body.rate_limit_max,
-                    permissions,
-                    ..UpdateApiKey::of(user_id, Caller::Client, body.key_id)
-                },
+            .either(
+                config_id.as_deref(),
+                async |keys| keys.update(auth, update.clone()).await,
+                async |keys| keys.update(auth, &context, update.clone()).await,
             )
             .await?;
         Ok(Reply::new(ApiKeyDto::from(&key)))
@@ -543,14 +631,17 @@ impl ApiKeyApi {
     ) -> Result<Reply<Success>, ApiError> {
         let body = body.0;
         let loaded = require(&self.state, request).await?;
-        self.keys
-            .delete(
-                self.state.auth(),
-                &loaded.context.user.id,
-                &body.key_id,
-                body.config_id.as_deref(),
-            )
-            .await?;
+        let (auth, context) = (self.state.auth(), &loaded.context);
+        let config_id = body.config_id.as_deref();
+        self.either(
+            config_id,
+            async |keys| {
+                keys.delete(auth, &context.user.id, &body.key_id, config_id)
+                    .await
+            },
+            async |keys| keys.delete(auth, context, &body.key_id).await,
+        )
+        .await?;
         Ok(Reply::new(Success { success: true }).cookies(loaded.cookies))
     }
 
@@ -571,9 +662,11 @@ impl ApiKeyApi {
         #[oai(name = "sortDirection")] sort_direction: Query<Option<String>>,
     ) -> Result<Reply<KeyList>, ApiError> {
         let loaded = require(&self.state, request).await?;
-        if organization_id.0.is_some() {
-            return Err(organization_keys_unavailable());
-        }
+        let organization = match (&self.organization, organization_id.0.as_deref()) {
+            (_, None) => None,
+            (Some(keys), Some(id)) => Some((keys, id)),
+            (None, Some(_)) => return Err(organization_keys_unavailable()),
+        };
         let sort_by = match sort_by.0.as_deref() {
             None => KeySort::CreatedAt,
             Some(field) => KeySort::parse(field).ok_or_else(|| {
@@ -590,20 +683,19 @@ impl ApiKeyApi {
             }
         };
         let to_usize = |value: Option<u64>| value.map(|v| usize::try_from(v).unwrap_or(usize::MAX));
-        let page = self
-            .keys
-            .list(
-                self.state.auth(),
-                ListApiKeys {
-                    user_id: loaded.context.user.id.clone(),
-                    config_id: config_id.0,
-                    limit: to_usize(limit.0),
-                    offset: to_usize(offset.0),
-                    sort_by,
-                    descending,
-                },
-            )
-            .await?;
+        let list = ListApiKeys {
+            user_id: loaded.context.user.id.clone(),
+            config_id: config_id.0,
+            limit: to_usize(limit.0),
+            offset: to_usize(offset.0),
+            sort_by,
+            descending,
+        };
+        let auth = self.state.auth();
+        let page = match organization {
+            Some((keys, id)) => keys.list(auth, &loaded.context, id, list).await?,
+            None => self.keys.list(auth, list).await?,
+        };
         Ok(Reply::new(KeyList {
             api_keys: page.keys.iter().map(ApiKeyDto::from).collect(),
             total: page.total as u64,
@@ -623,13 +715,21 @@ impl ApiKeyApi {
 pub struct ApiKeyPrincipal {
     /// The key after this use.
     pub key: ApiKey,
+    /// Whether a user or an organization owns it.
+    pub owned_by: KeyOwner,
 }
 
 impl ApiKeyPrincipal {
-    /// The owner's id (a user's, for user-owned keys).
+    /// The owner's id: a user's, or an organization's for an organization-owned key.
     #[must_use]
     pub fn owner_id(&self) -> &str {
         &self.key.reference_id
+    }
+
+    /// The owning organization's id, for an organization-owned key.
+    #[must_use]
+    pub fn organization_id(&self) -> Option<&str> {
+        (self.owned_by == KeyOwner::Organization).then_some(self.key.reference_id.as_str())
     }
 
     /// The key's permissions (none when it has none).
@@ -645,11 +745,15 @@ impl ApiKeyPrincipal {
             .is_some_and(|permissions| permissions.satisfy(required))
     }
 
-    /// The owning user, read from the store (`None` when the user is gone).
+    /// The owning user, read from the store (`None` when the user is gone, and for an
+    /// organization-owned key).
     ///
     /// # Errors
     /// `503` when the store is down.
     pub async fn owner(&self, request: &Request) -> Result<Option<User>, ApiError> {
+        if self.owned_by != KeyOwner::User {
+            return Ok(None);
+        }
         let (state, _) = plugin_of(request)?;
         Ok(state
             .auth()
@@ -686,8 +790,22 @@ async fn verify(
             "Invalid API key.",
         ));
     };
-    let key = plugin.keys.verify(state.auth(), key, required).await?;
-    Ok(ApiKeyPrincipal { key })
+    let users = plugin.keys.verify(state.auth(), key, required).await;
+    // A key of the other configuration is not found among the users'.
+    let (verified, keys) = match (users, &plugin.organization) {
+        (Err(error), Some(organization)) if error.code() == Some("INVALID_API_KEY") => (
+            organization
+                .keys()
+                .verify(state.auth(), key, required)
+                .await,
+            organization.keys(),
+        ),
+        (users, _) => (users, &plugin.keys),
+    };
+    Ok(ApiKeyPrincipal {
+        key: verified?,
+        owned_by: keys.config().references,
+    })
 }
 
 impl<'a> FromRequest<'a> for ApiKeyPrincipal {

@@ -227,8 +227,10 @@ async fn a_deleted_users_keys_are_deleted_with_them() {
             .verify(f.state.auth(), &key, None)
             .await
             .expect("valid"),
+        owned_by: auth_core::KeyOwner::User,
     };
     assert_eq!(owner.owner_id(), f.user_id.as_str());
+    assert_eq!(owner.organization_id(), None);
     f.state
         .auth()
         .delete_user(
