@@ -249,6 +249,9 @@ pub struct AppConfig {
     /// `AUTH_ORGANIZATION_DYNAMIC_ROLES`: organizations define roles of their own (Better-Auth's
     /// `dynamicAccessControl`).
     pub organization_dynamic_roles: bool,
+    /// `AUTH_ORGANIZATION_REQUIRE_EMAIL_VERIFICATION_ON_INVITATION`: only a verified email
+    /// reads, accepts or declines an invitation.
+    pub organization_require_email_verification_on_invitation: bool,
     /// `AUTH_ORGANIZATION_TEAMS`: organizations have teams (Better-Auth's `teams.enabled`).
     pub organization_teams: bool,
     /// `AUTH_ORGANIZATION_MAXIMUM_TEAMS`: most teams of one organization (unset: no limit).
@@ -380,6 +383,7 @@ impl Default for AppConfig {
             organization_roles: None,
             organization_creator_role: "owner".to_owned(),
             organization_dynamic_roles: false,
+            organization_require_email_verification_on_invitation: false,
             organization_teams: false,
             organization_maximum_teams: None,
             organization_maximum_members_per_team: None,
@@ -537,6 +541,10 @@ impl std::fmt::Debug for AppConfig {
             .field(
                 "organization_dynamic_roles",
                 &self.organization_dynamic_roles,
+            )
+            .field(
+                "organization_require_email_verification_on_invitation",
+                &self.organization_require_email_verification_on_invitation,
             )
             .field("organization_teams", &self.organization_teams)
             .field(

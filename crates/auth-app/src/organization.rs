@@ -92,6 +92,8 @@ fn settings(config: &AppConfig) -> anyhow::Result<OrganizationConfig> {
             i64::try_from(config.organization_invitation_expires_in).unwrap_or(i64::MAX),
         ),
         invitation_limit: config.organization_invitation_limit,
+        require_email_verification_on_invitation: config
+            .organization_require_email_verification_on_invitation,
         invitation_url: config
             .organization_invitation_url
             .clone()

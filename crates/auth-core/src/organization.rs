@@ -56,6 +56,9 @@ pub struct OrganizationConfig {
     pub invitation_limit: u64,
     /// The link mailed to an invitee; `{id}` is replaced by the invitation's id, its secret.
     pub invitation_url: String,
+    /// Only a verified email reads, accepts or declines an invitation
+    /// (`requireEmailVerificationOnInvitation`).
+    pub require_email_verification_on_invitation: bool,
 }
 
 impl Default for OrganizationConfig {
@@ -70,6 +73,7 @@ impl Default for OrganizationConfig {
             invitation_expires_in: time::Duration::hours(48),
             invitation_limit: 100,
             invitation_url: "http://localhost:3000/accept-invitation/{id}".to_owned(),
+            require_email_verification_on_invitation: false,
         }
     }
 }

@@ -247,6 +247,8 @@ pub enum OrgRefusal {
     NotAllowedToListInvitations,
     /// `403 EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION`.
     EmailVerificationRequired,
+    /// `403 EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION`.
+    EmailVerificationRequiredToAnswer,
     /// `400 INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION`.
     InviterGone,
     /// `403 YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION` (member lists and roles).
@@ -506,6 +508,11 @@ impl OrgRefusal {
                 403,
                 "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION",
                 "You are not a member of this organization",
+            ),
+            Self::EmailVerificationRequiredToAnswer => (
+                403,
+                "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION",
+                "Email verification required before accepting or rejecting invitation",
             ),
             Self::InviterGone => (
                 400,

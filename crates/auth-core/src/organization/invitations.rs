@@ -162,18 +162,30 @@ impl Organizations {
             .await;
     }
 
-    /// An open invitation addressed to the caller.
+    /// An open invitation addressed to the caller, whose email must be verified when the
+    /// settings say so (refused with `unverified`).
     async fn own_open_invitation(
         &self,
         auth: &Auth,
         context: &AuthContext,
         id: &str,
+        unverified: OrgRefusal,
     ) -> Result<Invitation, AuthError> {
         let invitation = self.invitation(id).await?;
         invitation
             .check_answer(context.user.email.as_str(), auth.now())
             .map_err(|refusal| org_error(&refusal))?;
+        self.check_verified(context, unverified)?;
         Ok(invitation)
+    }
+
+    /// With `require_email_verification_on_invitation`, refuses a caller whose email is not
+    /// verified.
+    fn check_verified(&self, context: &AuthContext, refusal: OrgRefusal) -> Result<(), AuthError> {
+        if self.config.require_email_verification_on_invitation && !context.user.email_verified {
+            return refused(refusal);
+        }
+        Ok(())
     }
 
     /// The invitation with this id (`INVITATION_NOT_FOUND` when there is none).
@@ -199,7 +211,9 @@ impl Organizations {
         context: &AuthContext,
         id: &str,
     ) -> Result<InvitationDetails, AuthError> {
-        let invitation = self.own_open_invitation(auth, context, id).await?;
+        let invitation = self
+            .own_open_invitation(auth, context, id, OrgRefusal::EmailVerificationRequired)
+            .await?;
         let Some(organization) = self.repo.find(&invitation.organization_id).await? else {
             return refused(OrgRefusal::NotFound);
         };
@@ -233,7 +247,14 @@ impl Organizations {
         context: &AuthContext,
         id: &str,
     ) -> Result<(Invitation, Member), AuthError> {
-        let invitation = self.own_open_invitation(auth, context, id).await?;
+        let invitation = self
+            .own_open_invitation(
+                auth,
+                context,
+                id,
+                OrgRefusal::EmailVerificationRequiredToAnswer,
+            )
+            .await?;
         let now = auth.now();
         let member = Member {
             id: auth.new_id(),
@@ -286,18 +307,36 @@ impl Organizations {
     ///
     /// # Errors
     /// `INVITATION_NOT_FOUND` (`Invitation not found!`),
-    /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`, `Unavailable`.
+    /// `YOU_ARE_NOT_THE_RECIPIENT_OF_THE_INVITATION`,
+    /// `EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION`, `Unavailable`.
     pub async fn reject_invitation(
         &self,
         context: &AuthContext,
         id: &str,
     ) -> Result<Invitation, AuthError> {
-        // As in Better-Auth, a pending invitation can be declined after it expired.
-        let invitation = self.invitation(id).await?;
-        invitation
-            .check_decline(context.user.email.as_str())
-            .map_err(|refusal| org_error(&refusal))?;
-        self.close(invitation, InvitationStatus::Rejected).await
+        // As in Better-Auth, a pending invitation can be declined after it expired, and one
+        // that is not pending is `Invitation not found!`.
+        let not_found = || {
+            let mut error = org_error(&OrgRefusal::InvitationNotFound);
+            if let AuthError::Plugin(plugin) = &mut error {
+                plugin.message = "Invitation not found!".into();
+            }
+            error
+        };
+        let invitation = match self.invitation(id).await {
+            Err(AuthError::Plugin(_)) => return Err(not_found()),
+            other => other?,
+        };
+        match invitation.check_decline(context.user.email.as_str()) {
+            Ok(()) => {}
+            Err(OrgRefusal::InvitationNotFound) => return Err(not_found()),
+            Err(refusal) => return Err(org_error(&refusal)),
+        }
+        self.check_verified(context, OrgRefusal::EmailVerificationRequiredToAnswer)?;
+        match self.close(invitation, InvitationStatus::Rejected).await {
+            Err(AuthError::Plugin(_)) => Err(not_found()),
+            other => other,
+        }
     }
 
     /// Withdraws an invitation of the caller's organization (the caller needs

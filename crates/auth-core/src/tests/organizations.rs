@@ -653,12 +653,60 @@ async fn an_invitation_is_accepted_once_by_its_recipient_only() {
         .await;
     assert_eq!(code(again), "INVITATION_NOT_FOUND", "one use");
     let rejected = o.orgs.reject_invitation(&bob, &invitation.id).await;
-    assert_eq!(code(rejected), "INVITATION_NOT_FOUND");
+    match rejected {
+        Err(error) => {
+            assert_eq!(error.code(), Some("INVITATION_NOT_FOUND"));
+            assert_eq!(
+                error.message(),
+                "Invitation not found!",
+                "Better-Auth's words"
+            );
+        }
+        Ok(value) => panic!("expected a refusal, got {value:?}"),
+    }
+    assert_eq!(
+        code(o.orgs.reject_invitation(&bob, "no-such-invitation").await),
+        "INVITATION_NOT_FOUND"
+    );
     let member_again = o.invite(&ada, &acme.id, "bob@example.com", "member").await;
     assert_eq!(
         code(member_again),
         "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION"
     );
+}
+
+#[tokio::test]
+async fn only_a_verified_email_answers_an_invitation_when_the_settings_say_so() {
+    let o = orgs_with(|config| config.require_email_verification_on_invitation = true).await;
+    let ada = o.user("ada").await;
+    let bob = o.user("bob").await;
+    let acme = o.create(&ada, "acme").await;
+    let invitation = o
+        .invite(&ada, &acme.id, "bob@example.com", "member")
+        .await
+        .expect("invite");
+    assert_eq!(
+        code(o.orgs.get_invitation(&o.auth, &bob, &invitation.id).await),
+        "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION"
+    );
+    for answer in [
+        o.orgs
+            .accept_invitation(&o.auth, &bob, &invitation.id)
+            .await
+            .map(|(invitation, _)| invitation),
+        o.orgs.reject_invitation(&bob, &invitation.id).await,
+    ] {
+        assert_eq!(
+            code(answer),
+            "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION"
+        );
+    }
+    let mut bob = bob;
+    bob.user.email_verified = true;
+    o.orgs
+        .accept_invitation(&o.auth, &bob, &invitation.id)
+        .await
+        .expect("a verified invitee accepts");
 }
 
 #[tokio::test]

@@ -397,6 +397,7 @@ fn every_refusal_has_a_distinct_code_and_a_client_status() {
         OrgRefusal::MembershipLimit,
         OrgRefusal::NotAllowedToListInvitations,
         OrgRefusal::EmailVerificationRequired,
+        OrgRefusal::EmailVerificationRequiredToAnswer,
         OrgRefusal::InviterGone,
         OrgRefusal::NotAMemberHere,
         OrgRefusal::RoleForbidden(RoleAction::Create),
