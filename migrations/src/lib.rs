@@ -12,6 +12,7 @@ mod m20260103_000001_create_audit_table;
 mod m20260104_000001_add_user_two_factor_enabled;
 mod m20260105_000001_create_apikey_table;
 mod m20260106_000001_create_organization_tables;
+mod m20260107_000001_create_two_factor_table;
 
 /// Every migration, in order. Plugins append their own files here; a plugin's tables exist even
 /// when the plugin is switched off, which costs nothing and keeps the schema one linear history.
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260104_000001_add_user_two_factor_enabled::Migration),
             Box::new(m20260105_000001_create_apikey_table::Migration),
             Box::new(m20260106_000001_create_organization_tables::Migration),
+            Box::new(m20260107_000001_create_two_factor_table::Migration),
         ]
     }
 }

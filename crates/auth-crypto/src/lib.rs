@@ -16,6 +16,7 @@ mod scrypt_compat;
 mod symmetric;
 mod system_clock;
 mod tokens;
+mod two_factor;
 
 pub use api_key::Sha256KeyHasher;
 pub use email_tokens::Hs256EmailTokens;
@@ -24,3 +25,4 @@ pub use paseto_local::LocalSealer;
 pub use random::OsRandom;
 pub use system_clock::SystemClock;
 pub use tokens::{Ed25519TokenSigner, PrivateKeyStorage};
+pub use two_factor::TwoFactorCipher;

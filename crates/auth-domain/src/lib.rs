@@ -20,6 +20,7 @@ pub mod permissions;
 pub mod secret;
 pub mod session;
 pub mod text;
+pub mod two_factor;
 pub mod user;
 pub mod verification;
 

@@ -17,6 +17,7 @@ mod random;
 mod ratelimit;
 mod stores;
 mod system;
+mod two_factor;
 
 pub use api_key::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, Reserved};
 pub use audit::AuditLog;
@@ -33,6 +34,7 @@ pub use random::{ALPHANUMERIC, LETTERS, LOWER_ALPHANUMERIC, Random};
 pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
 pub use system::{Clock, PasswordHasher};
+pub use two_factor::{TwoFactorCrypto, TwoFactorRepo};
 
 #[cfg(feature = "mock")]
 pub use audit::MockAuditLog;
@@ -54,3 +56,5 @@ pub use ratelimit::MockRateLimiter;
 pub use stores::{MockAccountRepo, MockSessionRepo, MockUserRepo, MockVerificationRepo};
 #[cfg(feature = "mock")]
 pub use system::{MockClock, MockPasswordHasher};
+#[cfg(feature = "mock")]
+pub use two_factor::MockTwoFactorRepo;

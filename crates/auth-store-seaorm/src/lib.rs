@@ -16,5 +16,6 @@ mod query;
 mod store;
 #[cfg(feature = "test-util")]
 pub mod test_db;
+mod two_factor;
 
 pub use store::{SeaOrmStore, StoreConfig};

@@ -22,11 +22,13 @@ mod api_key;
 mod jwks;
 mod key_counters;
 mod organization;
+mod two_factor;
 
 pub use api_key::run_api_key_suite;
 pub use jwks::run_jwks_suite;
 pub use key_counters::run_key_counters_suite;
 pub use organization::run_organization_suite;
+pub use two_factor::run_two_factor_suite;
 
 /// The store ports under test.
 #[derive(Clone)]
@@ -712,6 +714,11 @@ mod tests {
     #[tokio::test]
     async fn the_memory_store_passes_the_organization_suite() {
         run_organization_suite(Arc::new(MemoryStore::new())).await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_passes_the_two_factor_suite() {
+        run_two_factor_suite(Arc::new(MemoryStore::new())).await;
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use auth_ports::{AccountRepo, AuditLog, PortError, SessionRepo, UserRepo, Verifi
 use time::OffsetDateTime;
 
 mod organization;
+mod two_factor;
 
 /// Every table in one mutex: simple, atomic, and enough for tests and single-process demos.
 #[derive(Debug, Default)]
@@ -33,6 +34,7 @@ struct State {
     roles: HashMap<String, StoredRole>,
     teams: HashMap<String, Team>,
     team_members: HashMap<String, TeamMember>,
+    two_factors: HashMap<String, auth_domain::two_factor::TwoFactor>,
 }
 
 impl MemoryStore {
@@ -54,8 +56,8 @@ impl MemoryStore {
         self.state().sessions.len()
     }
 
-    /// Sets a user's `twoFactorEnabled`, as the two-factor plugin (or a database adopted from
-    /// Better-Auth) leaves it; no port writes it yet.
+    /// Sets a user's `twoFactorEnabled`, as a database adopted from Better-Auth may hold it
+    /// without a `twoFactor` row.
     pub fn set_two_factor_enabled(&self, id: &UserId, enabled: bool) {
         if let Some(user) = self.state().users.get_mut(id) {
             user.two_factor_enabled = enabled;
@@ -147,6 +149,7 @@ impl UserRepo for MemoryStore {
             .invitations
             .retain(|_, invitation| &invitation.inviter_id != id);
         state.team_members.retain(|_, seat| &seat.user_id != id);
+        state.two_factors.retain(|_, row| &row.user_id != id);
         Ok(())
     }
 }

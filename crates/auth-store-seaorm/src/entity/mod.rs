@@ -15,5 +15,6 @@ pub(crate) mod organization_role;
 pub(crate) mod session;
 pub(crate) mod team;
 pub(crate) mod team_member;
+pub(crate) mod two_factor;
 pub(crate) mod user;
 pub(crate) mod verification;

@@ -11,6 +11,7 @@ use auth_store_seaorm::test_db::TestDatabase;
 use auth_store_seaorm::{SeaOrmStore, StoreConfig};
 use auth_testkit::conformance::{
     Stores, run_audit_suite, run_jwks_suite, run_organization_suite, run_store_suite,
+    run_two_factor_suite,
 };
 use sea_orm::{ConnectionTrait, Database};
 
@@ -593,6 +594,22 @@ async fn organization_tables_take_better_auth_rows_and_cascade_on_postgres() {
         return;
     };
     organization_tables_cascade(&db).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn sqlite_store_passes_the_two_factor_suite() {
+    let db = TestDatabase::sqlite();
+    run_two_factor_suite(Arc::new(db.store().await)).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn postgres_store_passes_the_two_factor_suite() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    run_two_factor_suite(Arc::new(db.store().await)).await;
     db.cleanup().await;
 }
 
