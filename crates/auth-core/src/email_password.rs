@@ -242,8 +242,9 @@ impl Auth {
         for plugin in self.plugins() {
             match plugin.before_session(self, &user, &command.client).await? {
                 SignInStep::Continue => {}
-                SignInStep::Divert(diversion) => {
+                SignInStep::Divert(mut diversion) => {
                     tracing::info!(target: "auth::audit", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
+                    diversion.remember_me = command.remember_me;
                     return Ok(SignInOutcome::Diverted(*diversion));
                 }
             }
@@ -272,7 +273,11 @@ impl Auth {
     }
 
     /// Runs every plugin's step after a session was issued.
-    async fn after_session(&self, user: User, session: Session) -> Result<SignedIn, AuthError> {
+    pub(crate) async fn after_session(
+        &self,
+        user: User,
+        session: Session,
+    ) -> Result<SignedIn, AuthError> {
         if self.plugins().is_empty() {
             return Ok(SignedIn { user, session });
         }

@@ -20,6 +20,7 @@ mod password_reset;
 mod plugin;
 mod ratelimit;
 mod session;
+mod two_factor;
 mod user;
 
 pub use api_key::{
@@ -51,6 +52,9 @@ pub use plugin::{
 };
 pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};
+pub use two_factor::{
+    Completion, Enrolment, Proof, TWO_FACTOR, TwoFactorConfig, TwoFactors, two_factor_error,
+};
 pub use user::UpdateUser;
 
 #[cfg(test)]

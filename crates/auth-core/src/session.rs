@@ -142,6 +142,19 @@ impl Auth {
         Ok(())
     }
 
+    /// Deletes one session and tells every subscriber why it ended.
+    pub(crate) async fn end_session(
+        &self,
+        session: &Session,
+        reason: SessionEnd,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        self.deps().sessions.delete_by_token(&session.token).await?;
+        self.emit(AuthEvent::session_ended(session.clone(), reason), client)
+            .await;
+        Ok(())
+    }
+
     /// The user's active sessions. Needs a fresh session.
     ///
     /// # Errors

@@ -979,3 +979,4 @@ mod email_verification;
 mod organizations;
 mod password_reset;
 mod plugins;
+mod two_factor;

@@ -161,6 +161,74 @@ pub fn format_backup_code(raw: &str) -> String {
     format!("{}-{}", &raw[..split], &raw[split..])
 }
 
+/// The backup codes as Better-Auth stores them (inside the seal): a JSON array of strings.
+#[must_use]
+pub fn encode_backup_codes(codes: &[String]) -> String {
+    let quoted: Vec<String> = codes.iter().map(|code| format!("\"{code}\"")).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+/// Reads [`encode_backup_codes`]' text (white space allowed); `None` for anything else,
+/// including escapes, which no backup code holds.
+#[must_use]
+pub fn decode_backup_codes(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|item| {
+            let code = item.trim().strip_prefix('"')?.strip_suffix('"')?;
+            code.bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+                .then(|| code.to_owned())
+        })
+        .collect()
+}
+
+/// The HMAC key of a TOTP secret: its UTF-8 bytes (Better-Auth's own secrets), or the bytes
+/// of `base32:<BASE32>` (secrets imported from elsewhere); `None` for bad base32.
+#[must_use]
+pub fn totp_key(secret: &str) -> Option<Vec<u8>> {
+    match secret.strip_prefix("base32:") {
+        Some(encoded) => base32_decode(encoded),
+        None => Some(secret.as_bytes().to_vec()),
+    }
+}
+
+/// RFC 4648 base32, padding and case ignored.
+fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for byte in text.bytes().filter(|byte| *byte != b'=') {
+        let value = match byte.to_ascii_uppercase() {
+            upper @ b'A'..=b'Z' => upper - b'A',
+            digit @ b'2'..=b'7' => digit - b'2' + 26,
+            _ => return None,
+        };
+        buffer = (buffer << 5) | u32::from(value);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((buffer >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Compares two codes in time that depends on their length only.
+#[must_use]
+pub fn same_code(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0_u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
 /// The account lockout (Better-Auth's `accountLockout`): after `max_failed` failed
 /// verifications in a row, across challenges and factors, verifications are refused for
 /// `duration`.
@@ -305,6 +373,40 @@ mod tests {
         assert_eq!(totp.step_at(now), step);
         assert_eq!(totp.step_at(now + Duration::seconds(1)), step + 1);
         assert_eq!(totp.window(now), [step - 1, step, step + 1]);
+    }
+
+    #[test]
+    fn backup_codes_read_back_as_better_auth_writes_them() {
+        let codes = vec!["AbCdE-fGhIj".to_owned(), "KlMnO-pQrSt".to_owned()];
+        let text = encode_backup_codes(&codes);
+        assert_eq!(text, r#"["AbCdE-fGhIj","KlMnO-pQrSt"]"#);
+        assert_eq!(decode_backup_codes(&text), Some(codes));
+        assert_eq!(
+            decode_backup_codes(r#"[ "a1-b2" , "c3" ]"#),
+            Some(vec!["a1-b2".to_owned(), "c3".to_owned()])
+        );
+        assert_eq!(decode_backup_codes("[]"), Some(Vec::new()));
+        for junk in ["", "[", r#"["a\"b"]"#, r#"{"a":1}"#, r#"[1]"#, r#"["a b"]"#] {
+            assert_eq!(decode_backup_codes(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_totp_key_is_the_secret_or_its_base32() {
+        assert_eq!(totp_key("abc"), Some(b"abc".to_vec()));
+        assert_eq!(totp_key("base32:MZXW6YTBOI"), Some(b"foobar".to_vec()));
+        assert_eq!(
+            totp_key("base32:mzxw6ytboi======"),
+            Some(b"foobar".to_vec())
+        );
+        assert_eq!(totp_key("base32:M1"), None);
+    }
+
+    #[test]
+    fn codes_compare_whole() {
+        assert!(same_code("123456", "123456"));
+        assert!(!same_code("123456", "123457"));
+        assert!(!same_code("12345", "123456"));
     }
 
     #[test]

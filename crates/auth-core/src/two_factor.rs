@@ -1,0 +1,731 @@
+//! The two-factor plugin's use cases (Better-Auth's `twoFactor()`): enrolment with a TOTP
+//! secret and backup codes, verification with a signed-in session or with the challenge of a
+//! diverted sign-in, and the sign-in step that diverts users who have a second factor.
+//! Stricter than the reference without breaking its client: a TOTP code is accepted once, a
+//! challenge allows five wrong codes and one completion, and failures lock the account.
+
+use std::sync::Arc;
+
+use auth_domain::two_factor::{
+    CHALLENGE_ATTEMPTS, Lockout, Totp, TwoFactor, TwoFactorRefusal, decode_backup_codes,
+    encode_backup_codes, format_backup_code, same_code, totp_key,
+};
+use auth_domain::{
+    AuditKind, Password, Session, SessionEnd, User, UserId, Verification, VerificationId,
+};
+use auth_ports::{ALPHANUMERIC, PortError, TwoFactorCrypto, TwoFactorRepo};
+use time::Duration;
+
+use crate::plugin::{AuthPlugin, Diversion, PluginError, PluginErrorKind, SignInStep};
+use crate::{Auth, AuthContext, AuthError, ClientInfo, PluginFuture};
+
+/// The plugin's id.
+pub const TWO_FACTOR: &str = "two-factor";
+
+/// `[a-z0-9A-Z-_]`, the alphabet of TOTP secrets and challenge ids (Better-Auth's).
+const URL_SAFE: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
+
+/// The prefix of a sign-in challenge's id (its `verification` identifier).
+const CHALLENGE_PREFIX: &str = "2fa-";
+
+/// The prefix of a challenge's attempt counter.
+const ATTEMPTS_PREFIX: &str = "2fa-attempts-";
+
+/// The plugin's settings (Better-Auth's `twoFactor()` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwoFactorConfig {
+    /// The issuer in `otpauth://` URIs (`issuer`, else the app's name).
+    pub issuer: String,
+    /// TOTP digits and period.
+    pub totp: Totp,
+    /// The account lockout (`None`: off).
+    pub lockout: Option<Lockout>,
+    /// Backup codes made at once (10).
+    pub backup_codes: usize,
+    /// Characters of a backup code, without its dash (10).
+    pub backup_code_length: usize,
+    /// How long a sign-in challenge lasts (`twoFactorCookieMaxAge`, 10 minutes).
+    pub challenge_lifetime: Duration,
+    /// TOTP counts as on at enrolment, without a first code (`skipVerificationOnEnable`).
+    pub skip_verification_on_enable: bool,
+}
+
+impl Default for TwoFactorConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "Better Auth".to_owned(),
+            totp: Totp::default(),
+            lockout: Some(Lockout::default()),
+            backup_codes: 10,
+            backup_code_length: 10,
+            challenge_lifetime: Duration::minutes(10),
+            skip_verification_on_enable: false,
+        }
+    }
+}
+
+/// What enrolment hands out, once.
+pub struct Enrolment {
+    /// The `otpauth://` URI for an authenticator app.
+    pub totp_uri: String,
+    /// The backup codes.
+    pub backup_codes: Vec<String>,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment([redacted])")
+    }
+}
+
+/// Who proves the second factor: a signed-in session, or the challenge of a diverted sign-in
+/// (the id the `two_factor` cookie carries).
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// A signed-in session (enrolment, or checking a code).
+    Session(&'a AuthContext),
+    /// A pending sign-in.
+    Challenge {
+        /// The challenge's id.
+        id: &'a str,
+        /// The sign-in asked for a long-lived session.
+        remember_me: bool,
+        /// The client, for the new session.
+        client: &'a ClientInfo,
+    },
+}
+
+/// A successful verification: the user, and the session to answer with.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// The user after the verification.
+    pub user: User,
+    /// The session: the caller's own, or a new one.
+    pub session: Session,
+    /// The session is new: its cookies must be set (a completed sign-in, or the rotation of
+    /// the first verification).
+    pub issued: bool,
+}
+
+/// The refusal as the error the HTTP side renders.
+#[must_use]
+pub fn two_factor_error(refusal: TwoFactorRefusal) -> AuthError {
+    let kind = match refusal.status() {
+        401 => PluginErrorKind::Unauthorized,
+        429 => PluginErrorKind::TooManyRequests,
+        _ => PluginErrorKind::BadRequest,
+    };
+    AuthError::Plugin(PluginError::new(kind, refusal.code(), refusal.message()))
+}
+
+/// `409`: a concurrent change of the backup codes won.
+fn conflict() -> AuthError {
+    AuthError::Plugin(PluginError::new(
+        PluginErrorKind::Conflict,
+        "CONFLICT",
+        "Failed to verify backup code. Please try again.",
+    ))
+}
+
+fn refused<T>(refusal: TwoFactorRefusal) -> Result<T, AuthError> {
+    Err(two_factor_error(refusal))
+}
+
+/// The challenge being answered: its record, its user, and its attempt counter taken.
+struct Challenge {
+    record: Verification,
+    user: User,
+    attempts: u32,
+}
+
+/// The two-factor use cases over their store and cryptography.
+#[derive(Clone)]
+pub struct TwoFactors {
+    repo: Arc<dyn TwoFactorRepo>,
+    crypto: Arc<dyn TwoFactorCrypto>,
+    config: Arc<TwoFactorConfig>,
+}
+
+impl std::fmt::Debug for TwoFactors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactors")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TwoFactors {
+    /// The use cases.
+    #[must_use]
+    pub fn new(
+        repo: Arc<dyn TwoFactorRepo>,
+        crypto: Arc<dyn TwoFactorCrypto>,
+        config: TwoFactorConfig,
+    ) -> Self {
+        Self {
+            repo,
+            crypto,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn config(&self) -> &TwoFactorConfig {
+        &self.config
+    }
+
+    /// A password is needed (Better-Auth answers a missing one `400 INVALID_PASSWORD`).
+    async fn check_password(
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+    ) -> Result<(), AuthError> {
+        match password {
+            Some(password) => auth.verify_password(context, password).await,
+            None => Err(AuthError::InvalidPassword),
+        }
+    }
+
+    fn new_backup_codes(&self, auth: &Auth) -> Vec<String> {
+        (0..self.config.backup_codes)
+            .map(|_| {
+                format_backup_code(
+                    &auth
+                        .deps()
+                        .random
+                        .string(ALPHANUMERIC, self.config.backup_code_length),
+                )
+            })
+            .collect()
+    }
+
+    fn uri(&self, issuer: Option<&str>, user: &User, secret: &str) -> String {
+        let issuer = issuer
+            .filter(|issuer| !issuer.trim().is_empty())
+            .unwrap_or(&self.config.issuer);
+        self.config.totp.uri(issuer, user.email.as_str(), secret)
+    }
+
+    /// Starts TOTP for the signed-in user: a new secret and backup codes, in waiting until
+    /// the first good code (unless the settings skip that). A pending enrolment is replaced.
+    ///
+    /// # Errors
+    /// `INVALID_PASSWORD`, `TOTP_ALREADY_ENABLED`, `Unavailable`.
+    pub async fn enable(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+        issuer: Option<&str>,
+    ) -> Result<Enrolment, AuthError> {
+        Self::check_password(auth, context, password).await?;
+        let secret = auth.deps().random.string(URL_SAFE, 32);
+        let backup_codes = self.new_backup_codes(auth);
+        let row = TwoFactor {
+            id: auth.new_id(),
+            user_id: context.user.id.clone(),
+            sealed_secret: self.crypto.seal(&secret)?,
+            sealed_backup_codes: self.crypto.seal(&encode_backup_codes(&backup_codes))?,
+            verified: false,
+            failed_verification_count: 0,
+            locked_until: None,
+            last_used_step: None,
+        };
+        if !self.repo.start_two_factor(&row).await? {
+            return refused(TwoFactorRefusal::TotpAlreadyEnabled);
+        }
+        if self.config.skip_verification_on_enable {
+            self.repo.confirm_two_factor(&row.id).await?;
+            auth.invalidate_cached_user(&context.user.id).await;
+        }
+        Ok(Enrolment {
+            totp_uri: self.uri(issuer, &context.user, &secret),
+            backup_codes,
+        })
+    }
+
+    /// The signed-in user's `otpauth://` URI again.
+    ///
+    /// # Errors
+    /// `INVALID_PASSWORD`, `TOTP_NOT_ENABLED`, `Unavailable`.
+    pub async fn totp_uri(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+    ) -> Result<String, AuthError> {
+        Self::check_password(auth, context, password).await?;
+        let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
+            return refused(TwoFactorRefusal::TotpNotEnabled);
+        };
+        let secret = self.crypto.open(&row.sealed_secret)?;
+        Ok(self.uri(None, &context.user, secret.expose()))
+    }
+
+    /// The time step `code` is the code of (in the window around now), if any.
+    fn matching_step(
+        &self,
+        auth: &Auth,
+        row: &TwoFactor,
+        code: &str,
+    ) -> Result<Option<i64>, AuthError> {
+        let secret = self.crypto.open(&row.sealed_secret)?;
+        let Some(key) = totp_key(secret.expose()) else {
+            return Err(AuthError::Internal(
+                "a stored TOTP secret is not valid base32".into(),
+            ));
+        };
+        let totp = self.config.totp;
+        let mut matched = None;
+        for step in totp.window(auth.now()) {
+            // Every step is computed, so the time taken does not tell which matched.
+            if same_code(code.trim(), &self.crypto.totp(&key, step, totp.digits)) {
+                matched = Some(step);
+            }
+        }
+        Ok(matched)
+    }
+
+    /// Verifies a TOTP code. With a session: the first good code turns two-factor on (and the
+    /// session is rotated); later ones only check. With a challenge: the sign-in is completed.
+    /// A code is accepted once.
+    ///
+    /// # Errors
+    /// `INVALID_TWO_FACTOR_COOKIE`, `TOTP_NOT_ENABLED`, `ACCOUNT_TEMPORARILY_LOCKED`,
+    /// `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`, `INVALID_CODE`, `Unavailable`.
+    pub async fn verify_totp(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
+        match proof {
+            Proof::Session(context) => {
+                let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
+                    return refused(TwoFactorRefusal::TotpNotEnabled);
+                };
+                let accepted = match self.matching_step(auth, &row, code)? {
+                    Some(step) => self.repo.claim_step(&row.id, step).await?,
+                    None => false,
+                };
+                if !accepted {
+                    return refused(TwoFactorRefusal::InvalidCode);
+                }
+                if row.verified {
+                    return Ok(Completion {
+                        user: context.user.clone(),
+                        session: context.session.clone(),
+                        issued: false,
+                    });
+                }
+                if !self.repo.confirm_two_factor(&row.id).await? {
+                    return refused(TwoFactorRefusal::TotpNotEnabled);
+                }
+                self.rotate(auth, context, true).await
+            }
+            Proof::Challenge {
+                id,
+                remember_me,
+                client,
+            } => {
+                let challenge = self.open_challenge(auth, id).await?;
+                let row = match self.repo.find_two_factor(&challenge.user.id).await? {
+                    Some(row) if row.verified => row,
+                    _ => {
+                        self.rearm(auth, &challenge, challenge.attempts).await;
+                        return refused(TwoFactorRefusal::TotpNotEnabled);
+                    }
+                };
+                self.check_lock(auth, &row, &challenge).await?;
+                let accepted = match self.matching_step(auth, &row, code) {
+                    Ok(Some(step)) => self.repo.claim_step(&row.id, step).await?,
+                    Ok(None) => false,
+                    Err(error) => {
+                        self.rearm(auth, &challenge, challenge.attempts).await;
+                        return Err(error);
+                    }
+                };
+                if !accepted {
+                    return self
+                        .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidCode)
+                        .await;
+                }
+                self.complete(auth, &row, challenge, remember_me, client)
+                    .await
+            }
+        }
+    }
+
+    /// The challenge with this id and its user, with its attempt counter taken (so
+    /// concurrent answers to one challenge are refused but one): refused when unknown,
+    /// expired, answered, or out of attempts (then it is spent).
+    async fn open_challenge(&self, auth: &Auth, id: &str) -> Result<Challenge, AuthError> {
+        let verifications = &auth.deps().verifications;
+        let now = auth.now();
+        if !id.starts_with(CHALLENGE_PREFIX) || id.chars().any(char::is_control) {
+            return refused(TwoFactorRefusal::InvalidChallenge);
+        }
+        let record = match verifications.find_latest(id).await? {
+            Some(record) if record.expires_at > now => record,
+            _ => return refused(TwoFactorRefusal::InvalidChallenge),
+        };
+        let counter = verifications
+            .find_latest(&format!("{ATTEMPTS_PREFIX}{id}"))
+            .await?;
+        let taken = match &counter {
+            Some(counter) => verifications.delete(&counter.id).await?,
+            None => false,
+        };
+        let Some(counter) = counter.filter(|_| taken) else {
+            return refused(TwoFactorRefusal::InvalidChallenge);
+        };
+        let attempts = counter.value.parse::<u32>().unwrap_or(CHALLENGE_ATTEMPTS);
+        if attempts >= CHALLENGE_ATTEMPTS {
+            verifications.delete(&record.id).await?;
+            return refused(TwoFactorRefusal::TooManyAttempts);
+        }
+        let user = match auth
+            .deps()
+            .users
+            .find_by_id(&UserId::new(record.value.clone()))
+            .await?
+        {
+            Some(user) => user,
+            None => return refused(TwoFactorRefusal::InvalidChallenge),
+        };
+        Ok(Challenge {
+            record,
+            user,
+            attempts,
+        })
+    }
+
+    /// Puts a challenge's attempt counter back with `attempts` (a failure to store it spends
+    /// the challenge, which fails closed).
+    async fn rearm(&self, auth: &Auth, challenge: &Challenge, attempts: u32) {
+        let now = auth.now();
+        let counter = Verification {
+            id: VerificationId::new(auth.new_id()),
+            identifier: format!("{ATTEMPTS_PREFIX}{}", challenge.record.identifier),
+            value: attempts.to_string(),
+            expires_at: challenge.record.expires_at,
+            created_at: now,
+            updated_at: now,
+        };
+        if let Err(error) = auth.deps().verifications.create(&counter).await {
+            tracing::warn!(error = %error, "a two-factor challenge's counter was not stored");
+        }
+    }
+
+    /// Refuses a locked account; a lock that has run out is cleared.
+    async fn check_lock(
+        &self,
+        auth: &Auth,
+        row: &TwoFactor,
+        challenge: &Challenge,
+    ) -> Result<(), AuthError> {
+        if self.config.lockout.is_none() || row.locked_until.is_none() {
+            return Ok(());
+        }
+        if row.is_locked(auth.now()) {
+            self.rearm(auth, challenge, challenge.attempts).await;
+            return refused(TwoFactorRefusal::Locked);
+        }
+        self.repo.reset_failures(&row.id).await?;
+        Ok(())
+    }
+
+    /// Counts a wrong code against the challenge and the account, and refuses it.
+    async fn failed<T>(
+        &self,
+        auth: &Auth,
+        row: &TwoFactor,
+        challenge: &Challenge,
+        refusal: TwoFactorRefusal,
+    ) -> Result<T, AuthError> {
+        self.rearm(auth, challenge, challenge.attempts + 1).await;
+        if let Some(lockout) = &self.config.lockout {
+            self.repo
+                .record_failure(&row.id, lockout, auth.now())
+                .await?;
+        }
+        tracing::info!(target: "auth::audit", user_id = %challenge.user.id, code = refusal.code(), "second factor refused");
+        refused(refusal)
+    }
+
+    /// Completes a diverted sign-in: the challenge is spent (once, whoever races), the
+    /// account's failures cleared, and a session issued.
+    async fn complete(
+        &self,
+        auth: &Auth,
+        row: &TwoFactor,
+        challenge: Challenge,
+        remember_me: bool,
+        client: &ClientInfo,
+    ) -> Result<Completion, AuthError> {
+        if !auth
+            .deps()
+            .verifications
+            .delete(&challenge.record.id)
+            .await?
+        {
+            return refused(TwoFactorRefusal::InvalidChallenge);
+        }
+        if self.config.lockout.is_some() {
+            self.repo.reset_failures(&row.id).await?;
+        }
+        let user = challenge.user;
+        let session = auth.create_session(&user.id, remember_me, client).await?;
+        tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in with a second factor");
+        auth.audit(AuditKind::SignIn, Some(&user.id), None, client)
+            .await;
+        let signed = auth.after_session(user, session).await?;
+        Ok(Completion {
+            user: signed.user,
+            session: signed.session,
+            issued: true,
+        })
+    }
+
+    /// Replaces the caller's session with a new one (after two-factor changed): the old one
+    /// ends. `enabled` is the user's new `twoFactorEnabled`.
+    async fn rotate(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        enabled: bool,
+    ) -> Result<Completion, AuthError> {
+        auth.invalidate_cached_user(&context.user.id).await;
+        let remember_me = auth.config().session.is_remembered(&context.session);
+        let client = ClientInfo {
+            ip_address: context.session.ip_address.clone().unwrap_or_default(),
+            user_agent: context.session.user_agent.clone().unwrap_or_default(),
+        };
+        let session = auth
+            .create_session(&context.user.id, remember_me, &client)
+            .await?;
+        auth.end_session(&context.session, SessionEnd::Revoked, &client)
+            .await?;
+        let user = User {
+            two_factor_enabled: enabled,
+            ..context.user.clone()
+        };
+        Ok(Completion {
+            user,
+            session,
+            issued: true,
+        })
+    }
+
+    /// Turns two-factor off for the signed-in user: the secret and backup codes are deleted
+    /// and the session rotated. Answers the new session.
+    ///
+    /// # Errors
+    /// `INVALID_PASSWORD`, `Unavailable`.
+    pub async fn disable(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+    ) -> Result<Completion, AuthError> {
+        Self::check_password(auth, context, password).await?;
+        self.repo.delete_two_factor(&context.user.id).await?;
+        tracing::info!(target: "auth::audit", user_id = %context.user.id, "two-factor turned off");
+        self.rotate(auth, context, false).await
+    }
+
+    /// New backup codes for the signed-in user, replacing the old ones.
+    ///
+    /// # Errors
+    /// `INVALID_PASSWORD`, `TWO_FACTOR_NOT_ENABLED`, `Unavailable`.
+    pub async fn generate_backup_codes(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+    ) -> Result<Vec<String>, AuthError> {
+        Self::check_password(auth, context, password).await?;
+        let row = match self.repo.find_two_factor(&context.user.id).await? {
+            Some(row) if context.user.two_factor_enabled => row,
+            _ => return refused(TwoFactorRefusal::NotEnabled),
+        };
+        let codes = self.new_backup_codes(auth);
+        let sealed = self.crypto.seal(&encode_backup_codes(&codes))?;
+        if !self
+            .repo
+            .swap_backup_codes(&row.id, &row.sealed_backup_codes, &sealed)
+            .await?
+        {
+            return Err(conflict());
+        }
+        Ok(codes)
+    }
+
+    /// Redeems a backup code (once: it is removed). With a challenge, the sign-in is
+    /// completed.
+    ///
+    /// # Errors
+    /// `INVALID_TWO_FACTOR_COOKIE`, `BACKUP_CODES_NOT_ENABLED`, `ACCOUNT_TEMPORARILY_LOCKED`,
+    /// `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`, `INVALID_BACKUP_CODE`, `Unavailable`.
+    pub async fn verify_backup_code(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
+        match proof {
+            Proof::Session(context) => {
+                let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
+                    return refused(TwoFactorRefusal::BackupCodesNotEnabled);
+                };
+                if !self.redeem(&row, code).await? {
+                    return refused(TwoFactorRefusal::InvalidBackupCode);
+                }
+                Ok(Completion {
+                    user: context.user.clone(),
+                    session: context.session.clone(),
+                    issued: false,
+                })
+            }
+            Proof::Challenge {
+                id,
+                remember_me,
+                client,
+            } => {
+                let challenge = self.open_challenge(auth, id).await?;
+                let Some(row) = self.repo.find_two_factor(&challenge.user.id).await? else {
+                    self.rearm(auth, &challenge, challenge.attempts).await;
+                    return refused(TwoFactorRefusal::BackupCodesNotEnabled);
+                };
+                self.check_lock(auth, &row, &challenge).await?;
+                let redeemed = match self.redeem(&row, code).await {
+                    Ok(redeemed) => redeemed,
+                    Err(error) => {
+                        self.rearm(auth, &challenge, challenge.attempts).await;
+                        return Err(error);
+                    }
+                };
+                if !redeemed {
+                    return self
+                        .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidBackupCode)
+                        .await;
+                }
+                self.complete(auth, &row, challenge, remember_me, client)
+                    .await
+            }
+        }
+    }
+
+    /// Removes `code` from the row's backup codes with a compare-and-set: `false` when it is
+    /// not one of them, or a concurrent redemption changed them first.
+    async fn redeem(&self, row: &TwoFactor, code: &str) -> Result<bool, AuthError> {
+        let opened = self.crypto.open(&row.sealed_backup_codes)?;
+        let Some(codes) = decode_backup_codes(opened.expose()) else {
+            return Err(AuthError::Internal(
+                "stored backup codes are not a list".into(),
+            ));
+        };
+        let code = code.trim();
+        let mut found = false;
+        let mut kept = Vec::with_capacity(codes.len());
+        for candidate in codes {
+            if !found && same_code(code, &candidate) {
+                found = true;
+            } else {
+                kept.push(candidate);
+            }
+        }
+        if !found {
+            return Ok(false);
+        }
+        let sealed = self.crypto.seal(&encode_backup_codes(&kept))?;
+        Ok(self
+            .repo
+            .swap_backup_codes(&row.id, &row.sealed_backup_codes, &sealed)
+            .await?)
+    }
+
+    /// The methods a diverted sign-in offers the user.
+    async fn methods(&self, user: &User) -> Result<Vec<String>, PortError> {
+        let mut methods = Vec::new();
+        if self
+            .repo
+            .find_two_factor(&user.id)
+            .await?
+            .is_some_and(|row| row.verified)
+        {
+            methods.push("totp".to_owned());
+        }
+        Ok(methods)
+    }
+
+    /// Opens a challenge for a user whose password was right: its record (the user's id) and
+    /// its attempt counter, both expiring with it. Answers its id.
+    async fn open_new_challenge(&self, auth: &Auth, user: &User) -> Result<String, AuthError> {
+        let now = auth.now();
+        let id = format!(
+            "{CHALLENGE_PREFIX}{}",
+            auth.deps().random.string(URL_SAFE, 20)
+        );
+        let expires_at = now + self.config.challenge_lifetime;
+        for (identifier, value) in [
+            (id.clone(), user.id.as_str().to_owned()),
+            (format!("{ATTEMPTS_PREFIX}{id}"), "0".to_owned()),
+        ] {
+            let record = Verification {
+                id: VerificationId::new(auth.new_id()),
+                identifier,
+                value,
+                expires_at,
+                created_at: now,
+                updated_at: now,
+            };
+            auth.deps().verifications.create(&record).await?;
+        }
+        Ok(id)
+    }
+}
+
+impl AuthPlugin for TwoFactors {
+    fn id(&self) -> &'static str {
+        TWO_FACTOR
+    }
+
+    /// A user with two-factor on is answered with a challenge instead of a session.
+    fn before_session<'a>(
+        &'a self,
+        auth: &'a Auth,
+        user: &'a User,
+        _client: &'a ClientInfo,
+    ) -> PluginFuture<'a, Result<SignInStep, AuthError>> {
+        Box::pin(async move {
+            if !user.two_factor_enabled {
+                return Ok(SignInStep::Continue);
+            }
+            let challenge = self.open_new_challenge(auth, user).await?;
+            Ok(SignInStep::Divert(Box::new(Diversion {
+                plugin: TWO_FACTOR,
+                user: user.clone(),
+                remember_me: true,
+                challenge: Some(auth_domain::Secret::new(challenge)),
+                details: self.methods(user).await?,
+            })))
+        })
+    }
+
+    /// A deleted user's second factor goes with them (the store's foreign key also does it).
+    fn on_event<'a>(
+        &'a self,
+        _auth: &'a Auth,
+        event: &'a auth_domain::AuthEvent,
+    ) -> PluginFuture<'a, ()> {
+        Box::pin(async move {
+            if let auth_domain::AuthEvent::UserDeleted { user_id } = event
+                && let Err(error) = self.repo.delete_two_factor(user_id).await
+            {
+                tracing::warn!(error = %error, "a deleted user's second factor was not deleted");
+            }
+        })
+    }
+}
