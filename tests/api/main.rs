@@ -31,4 +31,5 @@ mod password_reset;
 mod ratelimit;
 mod sessions;
 mod test_plugin;
+mod two_factor;
 mod two_factor_adopted;

@@ -221,6 +221,10 @@ pub struct AppConfig {
     /// organizations own (Better-Auth's `references: "organization"`); unset: none.
     #[serde(default)]
     pub api_key_organization_config_id: Option<String>,
+    /// `AUTH_TWO_FACTOR_ISSUER`: the issuer authenticator apps show for TOTP (default: the
+    /// app's name).
+    #[serde(default)]
+    pub two_factor_issuer: Option<String>,
     /// `AUTH_ORGANIZATION_ALLOW_CREATE`: users may create organizations.
     pub organization_allow_create: bool,
     /// `AUTH_ORGANIZATION_LIMIT`: most organizations a user may belong to and still create one
@@ -372,6 +376,7 @@ impl Default for AppConfig {
             api_key_sessions: false,
             api_key_max_per_user: 1000,
             api_key_organization_config_id: None,
+            two_factor_issuer: None,
             api_key_cache_ttl_ms: 1000,
             organization_allow_create: true,
             organization_limit: None,
@@ -514,6 +519,7 @@ impl std::fmt::Debug for AppConfig {
                 &self.api_key_organization_config_id,
             )
             .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
+            .field("two_factor_issuer", &self.two_factor_issuer)
             .field("organization_allow_create", &self.organization_allow_create)
             .field("organization_limit", &self.organization_limit)
             .field(

@@ -13,6 +13,7 @@ mod organization;
 mod plugins;
 mod secret;
 pub mod telemetry;
+mod two_factor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -399,6 +400,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
             Plugin::http(jwt::offline_plugin(config)),
             api_key::offline_plugin(config).1,
             organization::offline_plugin(config)?,
+            two_factor::plugin(config, Arc::new(auth_testkit_free::NoStore), "offline"),
         ],
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -470,6 +472,7 @@ impl Application {
             Plugin::http(jwt::plugin(tokens)),
             api_key_plugin,
             organization_plugin,
+            two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;

@@ -53,7 +53,8 @@ pub use plugin::{
 pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};
 pub use two_factor::{
-    Completion, Enrolment, Proof, TWO_FACTOR, TwoFactorConfig, TwoFactors, two_factor_error,
+    Completion, Enrolment, Proof, TWO_FACTOR, TWO_FACTOR_ENABLED, TwoFactorConfig, TwoFactors,
+    two_factor_error,
 };
 pub use user::UpdateUser;
 

@@ -22,6 +22,9 @@ use crate::{Auth, AuthContext, AuthError, ClientInfo, PluginFuture};
 /// The plugin's id.
 pub const TWO_FACTOR: &str = "two-factor";
 
+/// The user field that says whether sign-ins ask for a second factor.
+pub const TWO_FACTOR_ENABLED: &str = "twoFactorEnabled";
+
 /// `[a-z0-9A-Z-_]`, the alphabet of TOTP secrets and challenge ids (Better-Auth's).
 const URL_SAFE: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-_";
 
@@ -507,10 +510,12 @@ impl TwoFactors {
             .await?;
         auth.end_session(&context.session, SessionEnd::Revoked, &client)
             .await?;
-        let user = User {
+        let mut user = User {
             two_factor_enabled: enabled,
             ..context.user.clone()
         };
+        user.fields
+            .set(TWO_FACTOR_ENABLED, auth_domain::FieldValue::Bool(enabled));
         Ok(Completion {
             user,
             session,
@@ -712,6 +717,26 @@ impl AuthPlugin for TwoFactors {
                 details: self.methods(user).await?,
             })))
         })
+    }
+
+    /// `twoFactorEnabled` in every user object, cached, and in token claims.
+    fn fields(&self) -> Vec<auth_domain::FieldSpec> {
+        vec![auth_domain::FieldSpec {
+            model: auth_domain::Model::User,
+            name: TWO_FACTOR_ENABLED,
+            kind: auth_domain::FieldKind::Flag,
+        }]
+    }
+
+    /// Better-Auth's rule: three requests per ten seconds on every `/two-factor/` route.
+    fn rate_limits(&self) -> Vec<crate::RouteLimit> {
+        vec![crate::RouteLimit::Rule(
+            "/two-factor/",
+            auth_ports::RateLimitRule {
+                window: Duration::seconds(10),
+                max: 3,
+            },
+        )]
     }
 
     /// A deleted user's second factor goes with them (the store's foreign key also does it).

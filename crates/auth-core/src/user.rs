@@ -73,7 +73,7 @@ impl Auth {
             let fits = match (declared.map(|spec| spec.kind), value) {
                 (None, _) => false,
                 (Some(_), FieldValue::Null)
-                | (Some(FieldKind::Bool), FieldValue::Bool(_))
+                | (Some(FieldKind::Bool | FieldKind::Flag), FieldValue::Bool(_))
                 | (Some(FieldKind::Text), FieldValue::Text(_)) => true,
                 (Some(_), _) => false,
             };

@@ -17,6 +17,8 @@ pub enum Model {
 pub enum FieldKind {
     /// A boolean.
     Bool,
+    /// A boolean that starts `false` (Better-Auth's `defaultValue: false`).
+    Flag,
     /// A string.
     Text,
 }
@@ -57,7 +59,13 @@ impl Fields {
             specs
                 .iter()
                 .filter(|spec| spec.model == model)
-                .map(|spec| (spec.name.to_owned(), FieldValue::Null))
+                .map(|spec| {
+                    let start = match spec.kind {
+                        FieldKind::Flag => FieldValue::Bool(false),
+                        FieldKind::Bool | FieldKind::Text => FieldValue::Null,
+                    };
+                    (spec.name.to_owned(), start)
+                })
                 .collect(),
         )
     }

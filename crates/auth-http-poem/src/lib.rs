@@ -25,6 +25,7 @@ pub mod server;
 mod session_ctx;
 mod session_user;
 mod state;
+pub mod two_factor;
 
 use std::sync::Arc;
 

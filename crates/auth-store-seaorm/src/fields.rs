@@ -63,7 +63,7 @@ impl DeclaredFields {
         for (index, spec) in self.of(model).iter().enumerate() {
             let alias = format!("{tag}{index}");
             let value = match spec.kind {
-                FieldKind::Bool => row
+                FieldKind::Bool | FieldKind::Flag => row
                     .try_get::<Option<bool>>("", &alias)?
                     .map_or(FieldValue::Null, FieldValue::Bool),
                 FieldKind::Text => row
@@ -101,9 +101,9 @@ impl DeclaredFields {
 /// A field's value as a statement parameter, typed by its column even when null.
 fn bound(kind: FieldKind, value: &FieldValue) -> SimpleExpr {
     let value = match (kind, value) {
-        (FieldKind::Bool, FieldValue::Bool(flag)) => Value::Bool(Some(*flag)),
+        (FieldKind::Bool | FieldKind::Flag, FieldValue::Bool(flag)) => Value::Bool(Some(*flag)),
         (FieldKind::Text, FieldValue::Text(text)) => Value::String(Some(text.clone())),
-        (FieldKind::Bool, _) => Value::Bool(None),
+        (FieldKind::Bool | FieldKind::Flag, _) => Value::Bool(None),
         (FieldKind::Text, _) => Value::String(None),
     };
     SimpleExpr::Value(value)

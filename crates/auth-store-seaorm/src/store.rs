@@ -133,7 +133,7 @@ impl SeaOrmStore {
         let mut added = Ok(());
         for spec in self.fields.all() {
             let kind = match spec.kind {
-                FieldKind::Bool => auth_migrations::PluginColumn::Bool,
+                FieldKind::Bool | FieldKind::Flag => auth_migrations::PluginColumn::Bool,
                 FieldKind::Text => auth_migrations::PluginColumn::Text,
             };
             added =

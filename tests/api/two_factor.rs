@@ -1,0 +1,404 @@
+//! Two-factor authentication over real HTTP, on SQLite and Postgres: enrolment and the first
+//! code, a sign-in answered with a challenge and nothing a client could use as a session (every
+//! `Set-Cookie` line checked), its completion with a code or a backup code, single-use codes,
+//! wrong codes, and turning it off.
+
+use auth_crypto::TwoFactorCipher;
+use auth_domain::Secret;
+use auth_domain::two_factor::{Totp, totp_key};
+use auth_ports::{Clock, TwoFactorCrypto};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, base_config, client, expect_error, start_app};
+use auth_store_seaorm::test_db::TestDatabase;
+
+const PASSWORD: &str = "password-123";
+
+async fn apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::sqlite(),
+            Backend::Postgres => match TestDatabase::postgres().await {
+                Some(database) => database,
+                None => continue,
+            },
+        };
+        let config = base_config(&database.url);
+        apps.push(start_app(config, Some(database)).await);
+    }
+    apps
+}
+
+/// The code of an `otpauth://` URI's secret, `offset` steps from the app's now.
+fn code(app: &TestApp, uri: &str, offset: i64) -> String {
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("a secret");
+    let key = totp_key(&format!("base32:{secret}")).expect("base32");
+    let cipher = TwoFactorCipher::new(&Secret::new("unused-for-codes".to_owned()));
+    cipher.totp(&key, Totp::default().step_at(app.clock.now()) + offset, 6)
+}
+
+async fn post(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    body: &Value,
+) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Signs up a user in its own cookie jar, enables TOTP and confirms it: the client, the URI
+/// and the backup codes.
+async fn enrolled(app: &TestApp, email: &str) -> (reqwest::Client, String, Vec<String>) {
+    let user = client(true);
+    let signed = post(
+        &user,
+        app,
+        "/sign-up/email",
+        &json!({"name": "Ada", "email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(signed.status(), 200);
+    let enrolment: Value = post(
+        &user,
+        app,
+        "/two-factor/enable",
+        &json!({"password": PASSWORD}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let uri = enrolment["totpURI"].as_str().expect("uri").to_owned();
+    let codes: Vec<String> = enrolment["backupCodes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|code| code.as_str().expect("code").to_owned())
+        .collect();
+    let verified = post(
+        &user,
+        app,
+        "/two-factor/verify-totp",
+        &json!({"code": code(app, &uri, 0)}),
+    )
+    .await;
+    assert_eq!(verified.status(), 200);
+    (user, uri, codes)
+}
+
+fn set_cookie_lines(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().expect("ascii").to_owned())
+        .collect()
+}
+
+/// A password sign-in of a user with two-factor on, from a fresh browser: the challenge
+/// answer, with nothing usable as a session.
+async fn diverted_sign_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let browser = client(true);
+    let response = post(
+        &browser,
+        app,
+        "/sign-in/email",
+        &json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("set-auth-token").is_none());
+    assert!(response.headers().get("set-auth-jwt").is_none());
+    for line in set_cookie_lines(&response) {
+        let spent = line.contains("Max-Age=0");
+        let challenge = line.starts_with("better-auth.two_factor=") && line.contains("Max-Age=600");
+        assert!(spent || challenge, "no usable session cookie: {line}");
+    }
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp"]})
+    );
+    let session: Value = browser
+        .get(app.url("/get-session"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(session.is_null(), "no session after the password alone");
+    browser
+}
+
+#[tokio::test]
+async fn enrolment_turns_on_with_the_first_code_and_shows_in_the_user() {
+    for app in apps().await {
+        let user = client(true);
+        post(
+            &user,
+            &app,
+            "/sign-up/email",
+            &json!({"name": "Ada", "email": "ada@example.com", "password": PASSWORD}),
+        )
+        .await;
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/enable",
+                &json!({"password": "wrong-password"}),
+            )
+            .await,
+            400,
+            Some("INVALID_PASSWORD"),
+        )
+        .await;
+        expect_error(
+            post(&user, &app, "/two-factor/enable", &json!({"password": 7})).await,
+            400,
+            Some("VALIDATION_ERROR"),
+        )
+        .await;
+        let enrolment: Value = post(
+            &user,
+            &app,
+            "/two-factor/enable",
+            &json!({"password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        let uri = enrolment["totpURI"].as_str().expect("uri").to_owned();
+        assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+        assert_eq!(enrolment["backupCodes"].as_array().map(Vec::len), Some(10));
+        let session: Value = user
+            .get(app.url("/get-session"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(session["user"]["twoFactorEnabled"], false);
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/verify-totp",
+                &json!({"code": "000000"}),
+            )
+            .await,
+            401,
+            Some("INVALID_CODE"),
+        )
+        .await;
+        let first = code(&app, &uri, 0);
+        let verified = post(
+            &user,
+            &app,
+            "/two-factor/verify-totp",
+            &json!({"code": first}),
+        )
+        .await;
+        assert_eq!(verified.status(), 200);
+        assert!(
+            set_cookie_lines(&verified)
+                .iter()
+                .any(|line| line.starts_with("better-auth.session_token=")
+                    && !line.contains("Max-Age=0")),
+            "the session is rotated"
+        );
+        let body: Value = verified.json().await.expect("json");
+        assert_eq!(body["user"]["twoFactorEnabled"], true);
+        let session: Value = user
+            .get(app.url("/get-session"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(session["user"]["twoFactorEnabled"], true);
+        assert_eq!(session["session"]["token"], body["token"]);
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/verify-totp",
+                &json!({"code": first}),
+            )
+            .await,
+            401,
+            Some("INVALID_CODE"),
+        )
+        .await;
+        let uri_again: Value = post(
+            &user,
+            &app,
+            "/two-factor/get-totp-uri",
+            &json!({"password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(uri_again["totpURI"], uri.as_str());
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_asks_for_the_second_factor_and_completes_with_a_code() {
+    for app in apps().await {
+        let (_, uri, _) = enrolled(&app, "bob@example.com").await;
+        let browser = diverted_sign_in(&app, "bob@example.com").await;
+        expect_error(
+            post(
+                &browser,
+                &app,
+                "/two-factor/verify-totp",
+                &json!({"code": "000000"}),
+            )
+            .await,
+            401,
+            Some("INVALID_CODE"),
+        )
+        .await;
+        app.clock.advance(time::Duration::seconds(30));
+        let done = post(
+            &browser,
+            &app,
+            "/two-factor/verify-totp",
+            &json!({"code": code(&app, &uri, 0)}),
+        )
+        .await;
+        assert_eq!(done.status(), 200);
+        let lines = set_cookie_lines(&done);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with("better-auth.two_factor=")
+                    && line.contains("Max-Age=0"))
+        );
+        let body: Value = done.json().await.expect("json");
+        let session: Value = browser
+            .get(app.url("/get-session"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(session["session"]["token"], body["token"]);
+        assert_eq!(session["user"]["email"], "bob@example.com");
+        let stranger = client(true);
+        expect_error(
+            post(
+                &stranger,
+                &app,
+                "/two-factor/verify-totp",
+                &json!({"code": "123456"}),
+            )
+            .await,
+            401,
+            Some("INVALID_TWO_FACTOR_COOKIE"),
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_backup_code_completes_a_sign_in_once_and_turning_off_needs_the_password() {
+    for app in apps().await {
+        let (user, _, codes) = enrolled(&app, "cy@example.com").await;
+        let browser = diverted_sign_in(&app, "cy@example.com").await;
+        let done = post(
+            &browser,
+            &app,
+            "/two-factor/verify-backup-code",
+            &json!({"code": codes[0]}),
+        )
+        .await;
+        assert_eq!(done.status(), 200);
+        let again = diverted_sign_in(&app, "cy@example.com").await;
+        expect_error(
+            post(
+                &again,
+                &app,
+                "/two-factor/verify-backup-code",
+                &json!({"code": codes[0]}),
+            )
+            .await,
+            401,
+            Some("INVALID_BACKUP_CODE"),
+        )
+        .await;
+        let fresh: Value = post(
+            &user,
+            &app,
+            "/two-factor/generate-backup-codes",
+            &json!({"password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(fresh["status"], true);
+        assert_eq!(fresh["backupCodes"].as_array().map(Vec::len), Some(10));
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/disable",
+                &json!({"password": "wrong-password"}),
+            )
+            .await,
+            400,
+            Some("INVALID_PASSWORD"),
+        )
+        .await;
+        let off = post(
+            &user,
+            &app,
+            "/two-factor/disable",
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(off.status(), 200);
+        let plain = client(true);
+        let signed: Value = post(
+            &plain,
+            &app,
+            "/sign-in/email",
+            &json!({"email": "cy@example.com", "password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert!(
+            signed["token"].is_string(),
+            "the password alone again: {signed}"
+        );
+        expect_error(
+            post(&user, &app, "/two-factor/send-otp", &json!({})).await,
+            400,
+            Some("OTP_NOT_CONFIGURED"),
+        )
+        .await;
+        app.stop().await;
+    }
+}
