@@ -66,7 +66,7 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
 }
 
 #[tokio::test]
-async fn the_official_better_auth_client_signs_up_in_and_out_and_manages_api_keys_and_organizations()
+async fn the_official_better_auth_client_signs_up_in_and_out_and_drives_api_keys_organizations_and_two_factor()
  {
     let dir = repo_root().join("tests/js");
     if !ensure_node_modules(&dir) {
@@ -81,10 +81,12 @@ async fn the_official_better_auth_client_signs_up_in_and_out_and_manages_api_key
         return;
     };
     let base = app.address.clone();
+    let now = auth_ports::Clock::now(app.clock.as_ref()).unix_timestamp();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg("compat.mjs")
             .env("AUTH_BASE_URL", base)
+            .env("AUTH_NOW", now.to_string())
             .current_dir(dir)
             .output()
     })

@@ -1,5 +1,5 @@
 //! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md,
-//! docs/email.md, docs/api-keys.md and docs/organizations.md: every
+//! docs/email.md, docs/api-keys.md, docs/organizations.md and docs/two-factor.md: every
 //! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
 //! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
 //! stands for the server, `http://localhost:4000` for the example service.
@@ -151,6 +151,27 @@ async fn the_organization_example_runs() {
         return;
     };
     run("organizations.md", &app, None).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_two_factor_example_runs() {
+    if !tools_present() {
+        return;
+    }
+    // The page's requests with cookies send the server's origin, here a loopback port.
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
+    })
+    .await
+    else {
+        return;
+    };
+    // The page takes the time from `date`; the server runs on the test's clock.
+    let now = auth_ports::Clock::now(app.clock.as_ref())
+        .unix_timestamp()
+        .to_string();
+    run_with("two-factor.md", &app, &[("$(date +%s)", &now)]).await;
     app.stop().await;
 }
 

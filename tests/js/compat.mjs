@@ -1,17 +1,17 @@
 // Compatibility driver: runs the official `better-auth` 1.7.25 client against a
-// running server and checks the email/password session flow, API keys and organizations
-// (create, invite, accept, set-active) end to end.
+// running server and checks the email/password session flow, API keys, organizations
+// (create, invite, accept, set-active) and two-factor sign-ins end to end.
 //
-//   AUTH_BASE_URL=http://127.0.0.1:40123 node compat.mjs
+//   AUTH_BASE_URL=http://127.0.0.1:40123 AUTH_NOW=<server time, unix seconds> node compat.mjs
 //
 // Set COMPAT_TRACE=1 to print every HTTP request/response the client makes.
 // Exit code 0 when every step passes, 1 on the first failure (or on a crash).
 
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 import { createAuthClient } from "better-auth/client";
 import { apiKeyClient } from "@better-auth/api-key/client";
-import { organizationClient } from "better-auth/client/plugins";
+import { organizationClient, twoFactorClient } from "better-auth/client/plugins";
 
 const rawBase = process.env.AUTH_BASE_URL;
 if (!rawBase) {
@@ -105,9 +105,18 @@ async function jarFetch(input, init = {}) {
   return response;
 }
 
+let twoFactorRedirects = 0;
 const client = createAuthClient({
   baseURL: ORIGIN,
-  plugins: [apiKeyClient(), organizationClient()],
+  plugins: [
+    apiKeyClient(),
+    organizationClient(),
+    twoFactorClient({
+      onTwoFactorRedirect() {
+        twoFactorRedirects++;
+      },
+    }),
+  ],
   fetchOptions: { customFetchImpl: jarFetch },
 });
 
@@ -160,6 +169,26 @@ let apiKey;
 let organizationId;
 let invitationId;
 const inviteeEmail = `invitee.${suffix}@example.com`;
+
+// The server's clock (a test clock), for TOTP codes.
+const serverNow = Number(process.env.AUTH_NOW ?? Math.floor(Date.now() / 1000));
+
+/// RFC 6238 code of an otpauth:// URI's secret at the server's time.
+function totpCode(uri) {
+  const secret = new URL(uri).searchParams.get("secret");
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of secret) bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(serverNow / 30)));
+  const digest = createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const offset = digest[digest.length - 1] & 15;
+  const value = digest.readUInt32BE(offset) & 0x7fffffff;
+  return String(value % 1000000).padStart(6, "0");
+}
+let backupCode;
 
 async function main() {
   console.log(`better-auth client compatibility run against ${ORIGIN} (user ${emailLower})`);
@@ -391,11 +420,44 @@ async function main() {
     expectNoError(res);
     expectEq("getSession data", res.data, null);
   });
+
+  await step("16 twoFactor.enable, then verifyTotp turns it on", async () => {
+    const signed = await client.signIn.email({ email, password });
+    expectNoError(signed);
+    const enabled = await client.twoFactor.enable({ password });
+    expectNoError(enabled);
+    expectTrue("totpURI", enabled.data?.totpURI?.startsWith("otpauth://totp/"), "an otpauth URI", enabled.data);
+    expectEq("backup codes", enabled.data?.backupCodes?.length, 10);
+    backupCode = enabled.data.backupCodes[0];
+    const verified = await client.twoFactor.verifyTotp({ code: totpCode(enabled.data.totpURI) });
+    expectNoError(verified);
+    const session = await client.getSession();
+    expectEq("twoFactorEnabled", session.data?.user?.twoFactorEnabled, true);
+  });
+
+  await step("17 signIn.email is redirected to the second factor (onTwoFactorRedirect)", async () => {
+    const out = await client.signOut();
+    expectNoError(out);
+    const signed = await client.signIn.email({ email, password });
+    expectNoError(signed);
+    expectEq("twoFactorRedirect", signed.data?.twoFactorRedirect, true);
+    expectEq("onTwoFactorRedirect fired", twoFactorRedirects, 1);
+    const session = await client.getSession();
+    expectEq("no session yet", session.data, null);
+  });
+
+  await step("18 twoFactor.verifyBackupCode completes the sign-in", async () => {
+    const verified = await client.twoFactor.verifyBackupCode({ code: backupCode });
+    expectNoError(verified);
+    expectEq("user", verified.data?.user?.email, emailLower);
+    const session = await client.getSession();
+    expectEq("signed in", session.data?.user?.email, emailLower);
+  });
 }
 
 try {
   await main();
-  console.log(`PASS: ${passed}/15 steps`);
+  console.log(`PASS: ${passed}/18 steps`);
   process.exit(0);
 } catch (err) {
   if (err instanceof StepFailure) {
