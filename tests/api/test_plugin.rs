@@ -98,6 +98,7 @@ impl AuthPlugin for TestRules {
                 remember_me: true,
                 challenge: Some(Secret::new(format!("challenge-of-{}", user.id))),
                 details: vec!["test".to_owned()],
+                cookies: Vec::new(),
             })))
         })
     }

@@ -402,3 +402,63 @@ async fn a_backup_code_completes_a_sign_in_once_and_turning_off_needs_the_passwo
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_trusted_browser_skips_the_second_factor_until_two_factor_is_turned_off() {
+    for app in apps().await {
+        let (_, uri, _) = enrolled(&app, "dee@example.com").await;
+        let browser = diverted_sign_in(&app, "dee@example.com").await;
+        app.clock.advance(time::Duration::seconds(30));
+        let done = post(
+            &browser,
+            &app,
+            "/two-factor/verify-totp",
+            &json!({"code": code(&app, &uri, 0), "trustDevice": true}),
+        )
+        .await;
+        assert_eq!(done.status(), 200);
+        assert!(
+            set_cookie_lines(&done).iter().any(|line| {
+                line.starts_with("better-auth.trust_device=") && line.contains("Max-Age=2592000")
+            }),
+            "trusted for 30 days"
+        );
+        let out = post(&browser, &app, "/sign-out", &json!({})).await;
+        assert_eq!(out.status(), 200);
+        let again = post(
+            &browser,
+            &app,
+            "/sign-in/email",
+            &json!({"email": "dee@example.com", "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(again.status(), 200);
+        assert!(
+            set_cookie_lines(&again)
+                .iter()
+                .any(|line| line.starts_with("better-auth.trust_device=")
+                    && !line.contains("Max-Age=0")),
+            "the device's token is renewed"
+        );
+        let body: Value = again.json().await.expect("json");
+        assert!(
+            body["token"].is_string(),
+            "no second factor on a trusted browser: {body}"
+        );
+        // Another browser is asked for the factor.
+        diverted_sign_in(&app, "dee@example.com").await;
+        // Turning two-factor off from the trusted browser expires its trust.
+        let off = post(
+            &browser,
+            &app,
+            "/two-factor/disable",
+            &json!({"password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(off.status(), 200);
+        assert!(set_cookie_lines(&off).iter().any(|line| {
+            line.starts_with("better-auth.trust_device=") && line.contains("Max-Age=0")
+        }));
+        app.stop().await;
+    }
+}

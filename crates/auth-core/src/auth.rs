@@ -117,6 +117,8 @@ pub struct ClientInfo {
     pub ip_address: String,
     /// `User-Agent`, empty when absent.
     pub user_agent: String,
+    /// The signed cookies plugins read (a trusted device's token).
+    pub cookies: crate::plugin::RequestCookies,
 }
 
 /// The use cases. Cheap to clone.

@@ -47,6 +47,8 @@ pub struct SignedIn {
     pub user: User,
     /// The new session.
     pub session: Session,
+    /// Cookies the sign-in's plugins set or expire.
+    pub cookies: Vec<crate::plugin::PluginCookie>,
 }
 
 /// A new user, signed in unless sign-up needs a verified email first.
@@ -239,9 +241,15 @@ impl Auth {
             .await;
             return Err(AuthError::EmailNotVerified);
         }
+        let mut cookies = Vec::new();
+        let mut vouched = false;
         for plugin in self.plugins() {
             match plugin.before_session(self, &user, &command.client).await? {
                 SignInStep::Continue => {}
+                SignInStep::Vouch(set) => {
+                    vouched = true;
+                    cookies.extend(set);
+                }
                 SignInStep::Divert(mut diversion) => {
                     tracing::info!(target: "auth::audit", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
                     diversion.remember_me = command.remember_me;
@@ -249,9 +257,9 @@ impl Auth {
                 }
             }
         }
-        if user.two_factor_enabled {
+        if user.two_factor_enabled && !vouched {
             // Fail closed: the password alone never opens an account that has a second factor,
-            // and no plugin asked for it.
+            // and no plugin asked for it or vouched for it.
             tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "two_factor_not_available", "sign-in refused");
             self.audit(
                 AuditKind::SignInFailed,
@@ -268,7 +276,8 @@ impl Auth {
         tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
         self.audit(AuditKind::SignIn, Some(&user.id), None, &command.client)
             .await;
-        let signed = self.after_session(user, session).await?;
+        let mut signed = self.after_session(user, session).await?;
+        signed.cookies = cookies;
         Ok(SignInOutcome::SignedIn(signed))
     }
 
@@ -279,7 +288,11 @@ impl Auth {
         session: Session,
     ) -> Result<SignedIn, AuthError> {
         if self.plugins().is_empty() {
-            return Ok(SignedIn { user, session });
+            return Ok(SignedIn {
+                user,
+                session,
+                cookies: Vec::new(),
+            });
         }
         let context = AuthContext { session, user };
         for plugin in self.plugins() {
@@ -288,6 +301,7 @@ impl Auth {
         Ok(SignedIn {
             user: context.user,
             session: context.session,
+            cookies: Vec::new(),
         })
     }
 

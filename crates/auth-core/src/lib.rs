@@ -48,13 +48,14 @@ pub use organization::{
 };
 pub use password_reset::ResetPassword;
 pub use plugin::{
-    AuthPlugin, Diversion, PluginError, PluginErrorKind, PluginFuture, RouteLimit, SignInStep,
+    AuthPlugin, Diversion, PluginCookie, PluginError, PluginErrorKind, PluginFuture,
+    RequestCookies, RouteLimit, SignInStep,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitQuery};
 pub use session::{AuthContext, GetSession, SessionLookup};
 pub use two_factor::{
-    Completion, Enrolment, Proof, TWO_FACTOR, TWO_FACTOR_ENABLED, TwoFactorConfig, TwoFactors,
-    two_factor_error,
+    Completion, Enrolment, Proof, TRUST_DEVICE_COOKIE, TWO_FACTOR, TWO_FACTOR_ENABLED,
+    TwoFactorConfig, TwoFactors, two_factor_error,
 };
 pub use user::UpdateUser;
 

@@ -17,9 +17,88 @@ pub type PluginFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send +
 pub enum SignInStep {
     /// Go on (the next step, then the session).
     Continue,
+    /// The plugin vouches for the second factor (a trusted device): the sign-in goes on, even
+    /// for a user with two-factor on, and these cookies are set (the device's new token).
+    Vouch(Vec<PluginCookie>),
     /// Answer without a session (a second factor is asked for): no session row is made.
     Divert(Box<Diversion>),
 }
+
+/// A cookie a plugin sets or expires on an answer, by its short name (`trust_device`); the
+/// HTTP side signs it and gives it the session cookie's attributes.
+#[derive(Debug, Clone)]
+pub struct PluginCookie {
+    /// The short name.
+    pub name: &'static str,
+    /// The value (signed on the way out); `None` expires the cookie.
+    pub value: Option<Secret<String>>,
+    /// Its lifetime; `None`: a browser-session cookie.
+    pub max_age: Option<time::Duration>,
+}
+
+impl PluginCookie {
+    /// Sets `name` to `value` for `max_age`.
+    #[must_use]
+    pub fn set(name: &'static str, value: Secret<String>, max_age: time::Duration) -> Self {
+        Self {
+            name,
+            value: Some(value),
+            max_age: Some(max_age),
+        }
+    }
+
+    /// Expires `name`.
+    #[must_use]
+    pub fn expire(name: &'static str) -> Self {
+        Self {
+            name,
+            value: None,
+            max_age: None,
+        }
+    }
+}
+
+/// The signed cookies a request carried that plugins asked for (their signatures checked by
+/// the HTTP side), by short name. Never printed.
+#[derive(Clone, Default)]
+pub struct RequestCookies(Vec<(&'static str, Secret<String>)>);
+
+impl RequestCookies {
+    /// Adds a cookie's verified value.
+    pub fn insert(&mut self, name: &'static str, value: Secret<String>) {
+        self.0.push((name, value));
+    }
+
+    /// A cookie's verified value.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Secret<String>> {
+        self.0
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, value)| value)
+    }
+}
+
+impl std::fmt::Debug for RequestCookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl PartialEq for RequestCookies {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((a, x), (b, y))| a == b && x.expose() == y.expose())
+    }
+}
+
+impl Eq for RequestCookies {}
 
 /// A sign-in answered without a session, for the diverting plugin's HTTP side to render.
 #[derive(Debug, Clone)]
@@ -34,6 +113,8 @@ pub struct Diversion {
     pub challenge: Option<Secret<String>>,
     /// What the answer lists (the second factors on offer: `totp`, `otp`).
     pub details: Vec<String>,
+    /// Cookies the answer sets or expires (an untrusted device's stale token).
+    pub cookies: Vec<PluginCookie>,
 }
 
 /// How a plugin's route is rate-limited (per client address and route).
@@ -103,8 +184,8 @@ pub trait AuthPlugin: Send + Sync + 'static {
     fn id(&self) -> &'static str;
 
     /// Runs after a password sign-in is verified and before a session exists. The first plugin
-    /// that diverts answers the sign-in; a user with two-factor on whom no plugin diverts is
-    /// refused (`TWO_FACTOR_NOT_AVAILABLE`).
+    /// that diverts answers the sign-in; a user with two-factor on whom no plugin diverts or
+    /// vouches for is refused (`TWO_FACTOR_NOT_AVAILABLE`).
     fn before_session<'a>(
         &'a self,
         _auth: &'a Auth,

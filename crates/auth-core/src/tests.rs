@@ -512,6 +512,7 @@ fn client_at(ip: &str) -> ClientInfo {
     ClientInfo {
         ip_address: ip.to_owned(),
         user_agent: "agent/1".to_owned(),
+        ..ClientInfo::default()
     }
 }
 
@@ -958,6 +959,7 @@ impl Auth {
         Ok(SignedIn {
             user: up.user,
             session,
+            cookies: Vec::new(),
         })
     }
 

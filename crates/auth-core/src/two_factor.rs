@@ -16,7 +16,9 @@ use auth_domain::{
 use auth_ports::{ALPHANUMERIC, PortError, TwoFactorCrypto, TwoFactorRepo};
 use time::Duration;
 
-use crate::plugin::{AuthPlugin, Diversion, PluginError, PluginErrorKind, SignInStep};
+use crate::plugin::{
+    AuthPlugin, Diversion, PluginCookie, PluginError, PluginErrorKind, SignInStep,
+};
 use crate::{Auth, AuthContext, AuthError, ClientInfo, PluginFuture};
 
 /// The plugin's id.
@@ -33,6 +35,12 @@ const CHALLENGE_PREFIX: &str = "2fa-";
 
 /// The prefix of a challenge's attempt counter.
 const ATTEMPTS_PREFIX: &str = "2fa-attempts-";
+
+/// The signed cookie of a trusted device: `<token>!<identifier>`.
+pub const TRUST_DEVICE_COOKIE: &str = "trust_device";
+
+/// The prefix of a trusted device's `verification` identifier.
+const TRUST_PREFIX: &str = "trust-device-";
 
 /// The plugin's settings (Better-Auth's `twoFactor()` options).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +59,9 @@ pub struct TwoFactorConfig {
     pub challenge_lifetime: Duration,
     /// TOTP counts as on at enrolment, without a first code (`skipVerificationOnEnable`).
     pub skip_verification_on_enable: bool,
+    /// How long a device stays trusted after a verification that asked for it
+    /// (`trustDeviceMaxAge`, 30 days); every sign-in it skips the factor for renews it.
+    pub trust_device_lifetime: Duration,
 }
 
 impl Default for TwoFactorConfig {
@@ -63,6 +74,7 @@ impl Default for TwoFactorConfig {
             backup_code_length: 10,
             challenge_lifetime: Duration::minutes(10),
             skip_verification_on_enable: false,
+            trust_device_lifetime: Duration::days(30),
         }
     }
 }
@@ -93,6 +105,8 @@ pub enum Proof<'a> {
         id: &'a str,
         /// The sign-in asked for a long-lived session.
         remember_me: bool,
+        /// Trust this device from now on (`trustDevice`).
+        trust_device: bool,
         /// The client, for the new session.
         client: &'a ClientInfo,
     },
@@ -108,6 +122,8 @@ pub struct Completion {
     /// The session is new: its cookies must be set (a completed sign-in, or the rotation of
     /// the first verification).
     pub issued: bool,
+    /// The `trust_device` cookie to set, when the verification asked to trust the device.
+    pub trusted_device: Option<PluginCookie>,
 }
 
 /// The refusal as the error the HTTP side renders.
@@ -320,6 +336,7 @@ impl TwoFactors {
                         user: context.user.clone(),
                         session: context.session.clone(),
                         issued: false,
+                        trusted_device: None,
                     });
                 }
                 if !self.repo.confirm_two_factor(&row.id).await? {
@@ -330,6 +347,7 @@ impl TwoFactors {
             Proof::Challenge {
                 id,
                 remember_me,
+                trust_device,
                 client,
             } => {
                 let challenge = self.open_challenge(auth, id).await?;
@@ -354,7 +372,7 @@ impl TwoFactors {
                         .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidCode)
                         .await;
                 }
-                self.complete(auth, &row, challenge, remember_me, client)
+                self.complete(auth, &row, challenge, remember_me, trust_device, client)
                     .await
             }
         }
@@ -465,6 +483,7 @@ impl TwoFactors {
         row: &TwoFactor,
         challenge: Challenge,
         remember_me: bool,
+        trust_device: bool,
         client: &ClientInfo,
     ) -> Result<Completion, AuthError> {
         if !auth
@@ -484,10 +503,16 @@ impl TwoFactors {
         auth.audit(AuditKind::SignIn, Some(&user.id), None, client)
             .await;
         let signed = auth.after_session(user, session).await?;
+        let trusted_device = if trust_device {
+            Some(self.trust(auth, &signed.user.id).await?)
+        } else {
+            None
+        };
         Ok(Completion {
             user: signed.user,
             session: signed.session,
             issued: true,
+            trusted_device,
         })
     }
 
@@ -504,6 +529,7 @@ impl TwoFactors {
         let client = ClientInfo {
             ip_address: context.session.ip_address.clone().unwrap_or_default(),
             user_agent: context.session.user_agent.clone().unwrap_or_default(),
+            ..ClientInfo::default()
         };
         let session = auth
             .create_session(&context.user.id, remember_me, &client)
@@ -520,6 +546,7 @@ impl TwoFactors {
             user,
             session,
             issued: true,
+            trusted_device: None,
         })
     }
 
@@ -533,9 +560,16 @@ impl TwoFactors {
         auth: &Auth,
         context: &AuthContext,
         password: Option<&Password>,
+        client: &ClientInfo,
     ) -> Result<Completion, AuthError> {
         Self::check_password(auth, context, password).await?;
         self.repo.delete_two_factor(&context.user.id).await?;
+        // The device this request comes from stops being trusted.
+        if let Some(cookie) = client.cookies.get(TRUST_DEVICE_COOKIE)
+            && let Some(record) = self.trusted(auth, &context.user.id, cookie).await?
+        {
+            auth.deps().verifications.delete(&record.id).await?;
+        }
         tracing::info!(target: "auth::audit", user_id = %context.user.id, "two-factor turned off");
         self.rotate(auth, context, false).await
     }
@@ -591,11 +625,13 @@ impl TwoFactors {
                     user: context.user.clone(),
                     session: context.session.clone(),
                     issued: false,
+                    trusted_device: None,
                 })
             }
             Proof::Challenge {
                 id,
                 remember_me,
+                trust_device,
                 client,
             } => {
                 let challenge = self.open_challenge(auth, id).await?;
@@ -616,7 +652,7 @@ impl TwoFactors {
                         .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidBackupCode)
                         .await;
                 }
-                self.complete(auth, &row, challenge, remember_me, client)
+                self.complete(auth, &row, challenge, remember_me, trust_device, client)
                     .await
             }
         }
@@ -649,6 +685,80 @@ impl TwoFactors {
             .repo
             .swap_backup_codes(&row.id, &row.sealed_backup_codes, &sealed)
             .await?)
+    }
+
+    /// Trusts a device of the user for the configured lifetime: a `verification` row
+    /// `trust-device-<id>` and the cookie that names it, signed with the server secret.
+    async fn trust(&self, auth: &Auth, user_id: &UserId) -> Result<PluginCookie, AuthError> {
+        let now = auth.now();
+        let lifetime = self.config.trust_device_lifetime;
+        let identifier = format!("{TRUST_PREFIX}{}", auth.deps().random.string(URL_SAFE, 32));
+        let record = Verification {
+            id: VerificationId::new(auth.new_id()),
+            identifier: identifier.clone(),
+            value: user_id.as_str().to_owned(),
+            expires_at: now + lifetime,
+            created_at: now,
+            updated_at: now,
+        };
+        auth.deps().verifications.create(&record).await?;
+        let token = self
+            .crypto
+            .sign(&format!("{}!{identifier}", user_id.as_str()));
+        Ok(PluginCookie::set(
+            TRUST_DEVICE_COOKIE,
+            auth_domain::Secret::new(format!("{token}!{identifier}")),
+            lifetime,
+        ))
+    }
+
+    /// The trust record a device's cookie names, when its token is the user's and the record
+    /// is the user's and unexpired.
+    async fn trusted(
+        &self,
+        auth: &Auth,
+        user_id: &UserId,
+        cookie: &auth_domain::Secret<String>,
+    ) -> Result<Option<Verification>, AuthError> {
+        let Some((token, identifier)) = cookie.expose().split_once('!') else {
+            return Ok(None);
+        };
+        if !identifier.starts_with(TRUST_PREFIX) || identifier.chars().any(char::is_control) {
+            return Ok(None);
+        }
+        let expected = self
+            .crypto
+            .sign(&format!("{}!{identifier}", user_id.as_str()));
+        if !same_code(token, &expected) {
+            return Ok(None);
+        }
+        Ok(auth
+            .deps()
+            .verifications
+            .find_latest(identifier)
+            .await?
+            .filter(|record| record.value == user_id.as_str() && record.expires_at > auth.now()))
+    }
+
+    /// A trusted device skips the factor once: its record is spent (concurrent sign-ins with
+    /// one token: one skips) and a new one issued. `None` when the device is not trusted.
+    async fn skip_for_trusted(
+        &self,
+        auth: &Auth,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<Option<PluginCookie>, AuthError> {
+        let Some(cookie) = client.cookies.get(TRUST_DEVICE_COOKIE) else {
+            return Ok(None);
+        };
+        let Some(record) = self.trusted(auth, &user.id, cookie).await? else {
+            return Ok(None);
+        };
+        if !auth.deps().verifications.delete(&record.id).await? {
+            return Ok(None);
+        }
+        tracing::info!(target: "auth::audit", user_id = %user.id, "second factor skipped on a trusted device");
+        Ok(Some(self.trust(auth, &user.id).await?))
     }
 
     /// The methods a diverted sign-in offers the user.
@@ -702,12 +812,21 @@ impl AuthPlugin for TwoFactors {
         &'a self,
         auth: &'a Auth,
         user: &'a User,
-        _client: &'a ClientInfo,
+        client: &'a ClientInfo,
     ) -> PluginFuture<'a, Result<SignInStep, AuthError>> {
         Box::pin(async move {
             if !user.two_factor_enabled {
                 return Ok(SignInStep::Continue);
             }
+            if let Some(renewed) = self.skip_for_trusted(auth, user, client).await? {
+                return Ok(SignInStep::Vouch(vec![renewed]));
+            }
+            // A cookie that does not (or no longer) vouch for the device is expired.
+            let cookies = if client.cookies.get(TRUST_DEVICE_COOKIE).is_some() {
+                vec![PluginCookie::expire(TRUST_DEVICE_COOKIE)]
+            } else {
+                Vec::new()
+            };
             let challenge = self.open_new_challenge(auth, user).await?;
             Ok(SignInStep::Divert(Box::new(Diversion {
                 plugin: TWO_FACTOR,
@@ -715,6 +834,7 @@ impl AuthPlugin for TwoFactors {
                 remember_me: true,
                 challenge: Some(auth_domain::Secret::new(challenge)),
                 details: self.methods(user).await?,
+                cookies,
             })))
         })
     }

@@ -417,8 +417,25 @@ fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
         .and_then(|value| value.to_str().ok())
         .map(|value| value.chars().take(512).collect())
         .unwrap_or_default();
+    let mut cookies = auth_core::RequestCookies::default();
+    let header = request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|value| value.to_str().ok());
+    if let Some(header) = header {
+        let wanted = state
+            .plugins()
+            .iter()
+            .flat_map(|plugin| plugin.request_cookies());
+        for name in wanted {
+            if let Some(value) = state.cookies().read_signed(header, name) {
+                cookies.insert(name, auth_domain::Secret::new(value));
+            }
+        }
+    }
     ClientInfo {
         ip_address,
         user_agent,
+        cookies,
     }
 }

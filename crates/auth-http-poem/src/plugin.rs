@@ -136,6 +136,12 @@ pub trait HttpPlugin: Send + Sync + 'static {
         &[]
     }
 
+    /// Signed cookies this plugin's use cases read (short names): their values, signatures
+    /// checked, reach the use cases in `ClientInfo::cookies` (a trusted device's token).
+    fn request_cookies(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The answer to a sign-in this plugin's use-case side diverted (`SignInStep::Divert`):
     /// its body and cookies (a signed challenge cookie), and no session.
     fn diverted(&self, _state: &HttpState, _diversion: &Diversion) -> Option<Response> {
@@ -191,6 +197,24 @@ impl PluginApi {
             paths,
         }
     }
+}
+
+/// The `Set-Cookie` lines of cookies the use cases set or expire, signed.
+pub(crate) fn plugin_cookie_lines(
+    state: &HttpState,
+    cookies: &[auth_core::PluginCookie],
+) -> Vec<String> {
+    cookies
+        .iter()
+        .map(|cookie| match &cookie.value {
+            Some(value) => state.cookies().set_signed(
+                cookie.name,
+                value.expose(),
+                cookie.max_age.map(|age| age.whole_seconds()),
+            ),
+            None => state.cookies().expire(cookie.name),
+        })
+        .collect()
 }
 
 /// The answer of the plugin that diverted a sign-in; a diversion that no enabled plugin renders

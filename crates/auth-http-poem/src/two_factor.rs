@@ -56,6 +56,10 @@ impl HttpPlugin for TwoFactorPlugin {
         &[TWO_FACTOR_COOKIE]
     }
 
+    fn request_cookies(&self) -> &'static [&'static str] {
+        &[auth_core::TRUST_DEVICE_COOKIE]
+    }
+
     /// The challenge cookie, the session cookies expired, `dont_remember` kept for the
     /// completion, and no token.
     fn diverted(&self, state: &HttpState, diversion: &auth_core::Diversion) -> Option<Response> {
@@ -70,6 +74,10 @@ impl HttpPlugin for TwoFactorPlugin {
         if !diversion.remember_me {
             lines.push(cookies.set_signed(DONT_REMEMBER, "true", None));
         }
+        lines.extend(crate::plugin::plugin_cookie_lines(
+            state,
+            &diversion.cookies,
+        ));
         let body = RedirectDto {
             two_factor_redirect: true,
             two_factor_methods: diversion.details.clone(),
@@ -147,7 +155,8 @@ struct UriDto {
 struct VerifyBody {
     /// The code.
     code: String,
-    /// Remember this device (not available here yet: ignored).
+    /// Trust this device for 30 days: its sign-ins skip the second factor (with the
+    /// `two_factor` cookie only).
     trust_device: Option<bool>,
     /// `verify-backup-code`: no session cookies.
     disable_session: Option<bool>,
@@ -234,6 +243,7 @@ impl TwoFactorApi {
         &self,
         request: &Request,
         set_cookies: bool,
+        trust_device: bool,
         run: impl AsyncFnOnce(Proof<'_>) -> Result<Completion, auth_core::AuthError>,
     ) -> Result<Reply<VerifiedDto>, ApiError> {
         let client = client_info(request);
@@ -247,6 +257,7 @@ impl TwoFactorApi {
                 let proof = Proof::Challenge {
                     id,
                     remember_me: *remember_me,
+                    trust_device,
                     client: &client,
                 };
                 match run(proof).await {
@@ -288,6 +299,13 @@ impl TwoFactorApi {
             ));
         } else if let Prover::Session(loaded) = prover {
             cookies.extend(loaded.cookies);
+        }
+        if let Some(trusted) = &completion.trusted_device {
+            // A trusted device keeps its session: `dont_remember` goes, as in Better-Auth.
+            let mut lines =
+                crate::plugin::plugin_cookie_lines(&self.state, std::slice::from_ref(trusted));
+            lines.push(self.state.cookies().expire(DONT_REMEMBER));
+            cookies.extend(lines.into());
         }
         Ok(Reply::new(VerifiedDto {
             token: completion.session.token.expose().to_owned(),
@@ -386,9 +404,9 @@ impl TwoFactorApi {
         body: BaJson<VerifyBody>,
     ) -> Result<Reply<VerifiedDto>, ApiError> {
         let body = body.0;
-        let _ = body.trust_device;
         let auth = self.state.auth();
-        self.verify(request, true, async |proof| {
+        let trust = body.trust_device.unwrap_or(false);
+        self.verify(request, true, trust, async |proof| {
             self.two_factors.verify_totp(auth, proof, &body.code).await
         })
         .await
@@ -404,7 +422,8 @@ impl TwoFactorApi {
         let body = body.0;
         let auth = self.state.auth();
         let set_cookies = !body.disable_session.unwrap_or(false);
-        self.verify(request, set_cookies, async |proof| {
+        let trust = body.trust_device.unwrap_or(false);
+        self.verify(request, set_cookies, trust, async |proof| {
             self.two_factors
                 .verify_backup_code(auth, proof, &body.code)
                 .await
@@ -426,9 +445,13 @@ impl TwoFactorApi {
                 self.state.auth(),
                 &loaded.context,
                 password(body.0.password).as_ref(),
+                &client_info(request),
             )
             .await?;
-        Ok(self.rotated(StatusDto { status: true }, &loaded.context, &done))
+        let expired = vec![self.state.cookies().expire(auth_core::TRUST_DEVICE_COOKIE)];
+        Ok(self
+            .rotated(StatusDto { status: true }, &loaded.context, &done)
+            .cookies(expired))
     }
 
     /// Replace the backup codes (the password is needed).

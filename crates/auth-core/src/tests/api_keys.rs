@@ -617,7 +617,7 @@ async fn a_keys_session_is_its_owners_with_the_keys_id_and_expiry() {
     let (key, stored) = create(&k, request(&k, Caller::Client)).await;
     let client = ClientInfo {
         ip_address: "203.0.113.9".to_owned(),
-        user_agent: String::new(),
+        ..ClientInfo::default()
     };
     let context = k
         .keys

@@ -45,6 +45,7 @@ impl AuthPlugin for Recorder {
                     remember_me: true,
                     challenge: None,
                     details: vec!["totp".to_owned()],
+                    cookies: Vec::new(),
                 }))
             }
             _ => SignInStep::Continue,

@@ -113,6 +113,7 @@ fn challenge_proof<'a>(id: &'a str, client: &'a ClientInfo) -> Proof<'a> {
     Proof::Challenge {
         id,
         remember_me: true,
+        trust_device: false,
         client,
     }
 }
@@ -479,12 +480,16 @@ async fn turning_it_off_rotates_the_session_and_sign_in_needs_the_password_only(
     let t = two_fa();
     let (hal, _) = t.enrolled("hal@example.com").await;
     assert_eq!(
-        code_of(t.two_factors.disable(&t.auth, &hal, None).await),
+        code_of(
+            t.two_factors
+                .disable(&t.auth, &hal, None, &ClientInfo::default())
+                .await
+        ),
         "INVALID_PASSWORD"
     );
     let done = t
         .two_factors
-        .disable(&t.auth, &hal, Some(&password()))
+        .disable(&t.auth, &hal, Some(&password()), &ClientInfo::default())
         .await
         .expect("disable");
     assert!(done.issued && !done.user.two_factor_enabled);
@@ -505,5 +510,126 @@ async fn turning_it_off_rotates_the_session_and_sign_in_needs_the_password_only(
                 .await
         ),
         "TOTP_NOT_ENABLED"
+    );
+}
+
+fn with_device(cookie: &crate::PluginCookie) -> ClientInfo {
+    let mut client = ClientInfo::default();
+    client.cookies.insert(
+        crate::two_factor::TRUST_DEVICE_COOKIE,
+        cookie.value.clone().expect("a value"),
+    );
+    client
+}
+
+#[tokio::test]
+async fn a_trusted_device_skips_the_factor_once_per_token_and_is_renewed() {
+    let t = two_fa();
+    let (ivy, _) = t.enrolled("ivy@example.com").await;
+    let challenge = t.challenge("ivy@example.com").await;
+    let plain = ClientInfo::default();
+    let trusting = Proof::Challenge {
+        id: &challenge,
+        remember_me: true,
+        trust_device: true,
+        client: &plain,
+    };
+    let code = t.code(&ivy, 1).await;
+    let done = t
+        .two_factors
+        .verify_totp(&t.auth, trusting, &code)
+        .await
+        .expect("complete and trust");
+    let cookie = done.trusted_device.expect("a trust cookie");
+    assert_eq!(cookie.max_age, Some(Duration::days(30)));
+
+    let sign_in_from = |client: ClientInfo| SignInEmail {
+        client,
+        ..sign_in("ivy@example.com", PASSWORD)
+    };
+    let renewed = match t
+        .auth
+        .sign_in_email(sign_in_from(with_device(&cookie)))
+        .await
+        .expect("sign-in")
+    {
+        SignInOutcome::SignedIn(signed) => {
+            assert_eq!(signed.cookies.len(), 1, "the token is renewed");
+            signed.cookies[0].clone()
+        }
+        SignInOutcome::Diverted(_) => panic!("a trusted device was asked for the factor"),
+    };
+    assert_ne!(
+        renewed.value.as_ref().map(|value| value.expose().clone()),
+        cookie.value.as_ref().map(|value| value.expose().clone())
+    );
+    match t
+        .auth
+        .sign_in_email(sign_in_from(with_device(&cookie)))
+        .await
+        .expect("sign-in")
+    {
+        SignInOutcome::Diverted(diversion) => {
+            assert!(
+                diversion.cookies.iter().any(|c| c.value.is_none()),
+                "a spent token is expired"
+            );
+        }
+        SignInOutcome::SignedIn(_) => panic!("a spent trust token skipped the factor again"),
+    }
+    // Another user's token, or a forged one, vouches for nothing.
+    let forged = crate::PluginCookie::set(
+        crate::two_factor::TRUST_DEVICE_COOKIE,
+        Secret::new("forged!trust-device-abc".to_owned()),
+        Duration::days(1),
+    );
+    assert!(matches!(
+        t.auth
+            .sign_in_email(sign_in_from(with_device(&forged)))
+            .await,
+        Ok(SignInOutcome::Diverted(_))
+    ));
+    // Turning two-factor off from the device revokes its trust.
+    let session = t
+        .auth
+        .sign_in_email(sign_in_from(with_device(&renewed)))
+        .await
+        .expect("sign-in");
+    let SignInOutcome::SignedIn(signed) = session else {
+        panic!("the renewed token is trusted");
+    };
+    let latest = signed.cookies[0].clone();
+    let signed_in = context(&t.auth, &signed.session.token).await;
+    let off = t
+        .two_factors
+        .disable(
+            &t.auth,
+            &signed_in,
+            Some(&password()),
+            &with_device(&latest),
+        )
+        .await
+        .expect("disable");
+    let after = context(&t.auth, &off.session.token).await;
+    t.two_factors
+        .enable(&t.auth, &after, Some(&password()), None)
+        .await
+        .expect("enrol again");
+    let code = t.code(&after, 0).await;
+    t.clock.advance(Duration::seconds(60));
+    let _ = code;
+    let fresh = t.code(&after, 0).await;
+    t.two_factors
+        .verify_totp(&t.auth, Proof::Session(&after), &fresh)
+        .await
+        .expect("on again");
+    assert!(
+        matches!(
+            t.auth
+                .sign_in_email(sign_in_from(with_device(&latest)))
+                .await,
+            Ok(SignInOutcome::Diverted(_))
+        ),
+        "turning two-factor off revoked the device's trust"
     );
 }

@@ -84,7 +84,8 @@ impl EmailPasswordApi {
                 return crate::plugin::render_diversion(&self.state, &diversion).map(Answer::Raw);
             }
         };
-        let cookies = session_cookies(&self.state, &signed.session, remember_me);
+        let mut cookies = session_cookies(&self.state, &signed.session, remember_me);
+        cookies.extend(crate::plugin::plugin_cookie_lines(&self.state, &signed.cookies).into());
         let response = SignInEmailResponse {
             redirect: body.callback_url.is_some(),
             token: signed.session.token.expose().to_owned(),
