@@ -127,7 +127,8 @@ async fn diverted_sign_in(app: &TestApp, email: &str) -> reqwest::Client {
     let body: Value = response.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp"]})
+        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp", "otp"]}),
+        "TOTP, and codes by email (the test server has mail)"
     );
     let session: Value = browser
         .get(app.url("/get-session"))
@@ -393,12 +394,6 @@ async fn a_backup_code_completes_a_sign_in_once_and_turning_off_needs_the_passwo
             signed["token"].is_string(),
             "the password alone again: {signed}"
         );
-        expect_error(
-            post(&user, &app, "/two-factor/send-otp", &json!({})).await,
-            400,
-            Some("OTP_NOT_CONFIGURED"),
-        )
-        .await;
         app.stop().await;
     }
 }
@@ -459,6 +454,175 @@ async fn a_trusted_browser_skips_the_second_factor_until_two_factor_is_turned_of
         assert!(set_cookie_lines(&off).iter().any(|line| {
             line.starts_with("better-auth.trust_device=") && line.contains("Max-Age=0")
         }));
+        app.stop().await;
+    }
+}
+
+/// The code of the last mail to `email`.
+fn mailed_code(app: &TestApp, email: &str) -> String {
+    let mail = app.mail.last_to(email).expect("a mail");
+    mail.subject
+        .rsplit(' ')
+        .next()
+        .expect("the code ends the subject")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn codes_by_email_turn_two_factor_on_and_complete_a_sign_in_once() {
+    for app in apps().await {
+        let user = client(true);
+        post(
+            &user,
+            &app,
+            "/sign-up/email",
+            &json!({"name": "Eve", "email": "eve@example.com", "password": PASSWORD}),
+        )
+        .await;
+        let enabled = post(
+            &user,
+            &app,
+            "/two-factor/enable",
+            &json!({"password": PASSWORD, "method": "otp"}),
+        )
+        .await;
+        assert_eq!(enabled.status(), 200);
+        let body: Value = enabled.json().await.expect("json");
+        assert_eq!(body, json!({"method": "otp"}));
+        let browser = client(true);
+        let diverted: Value = post(
+            &browser,
+            &app,
+            "/sign-in/email",
+            &json!({"email": "eve@example.com", "password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(diverted["twoFactorMethods"], json!(["otp"]));
+        expect_error(
+            post(
+                &browser,
+                &app,
+                "/two-factor/verify-otp",
+                &json!({"code": "000000"}),
+            )
+            .await,
+            400,
+            Some("OTP_HAS_EXPIRED"),
+        )
+        .await;
+        let sent = browser
+            .post(app.url("/two-factor/send-otp"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(sent.status(), 200, "a body is not needed");
+        let code = mailed_code(&app, "eve@example.com");
+        assert_eq!(code.len(), 6);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        expect_error(
+            post(
+                &browser,
+                &app,
+                "/two-factor/verify-otp",
+                &json!({"code": wrong}),
+            )
+            .await,
+            401,
+            Some("INVALID_CODE"),
+        )
+        .await;
+        let done = post(
+            &browser,
+            &app,
+            "/two-factor/verify-otp",
+            &json!({"code": code}),
+        )
+        .await;
+        assert_eq!(done.status(), 200);
+        let session: Value = browser
+            .get(app.url("/get-session"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(session["user"]["email"], "eve@example.com");
+        expect_error(
+            post(
+                &browser,
+                &app,
+                "/two-factor/verify-otp",
+                &json!({"code": code}),
+            )
+            .await,
+            400,
+            Some("OTP_HAS_EXPIRED"),
+        )
+        .await;
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_mailed_code_allows_five_wrong_answers() {
+    for app in apps().await {
+        let user = client(true);
+        post(
+            &user,
+            &app,
+            "/sign-up/email",
+            &json!({"name": "Fay", "email": "fay@example.com", "password": PASSWORD}),
+        )
+        .await;
+        post(&user, &app, "/two-factor/send-otp", &json!({})).await;
+        let code = mailed_code(&app, "fay@example.com");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            expect_error(
+                post(
+                    &user,
+                    &app,
+                    "/two-factor/verify-otp",
+                    &json!({"code": wrong}),
+                )
+                .await,
+                401,
+                Some("INVALID_CODE"),
+            )
+            .await;
+        }
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/verify-otp",
+                &json!({"code": code}),
+            )
+            .await,
+            400,
+            Some("TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE"),
+        )
+        .await;
+        post(&user, &app, "/two-factor/send-otp", &json!({})).await;
+        let fresh = mailed_code(&app, "fay@example.com");
+        let done: Value = post(
+            &user,
+            &app,
+            "/two-factor/verify-otp",
+            &json!({"code": fresh}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        assert_eq!(
+            done["user"]["twoFactorEnabled"], true,
+            "the first good code turns it on"
+        );
         app.stop().await;
     }
 }

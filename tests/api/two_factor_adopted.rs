@@ -104,7 +104,7 @@ async fn adopted_two_factor_users_sign_in_with_their_factor(backend: Backend) {
     let body: Value = diverted.json().await.expect("json");
     assert_eq!(
         body,
-        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp"]})
+        json!({"twoFactorRedirect": true, "twoFactorMethods": ["totp", "otp"]})
     );
     let sessions = database.query_count(
         r#"SELECT COUNT(*) AS n FROM "session" WHERE "userId" = 'BaGuarded000000000000000000001'"#,

@@ -57,6 +57,13 @@ impl TwoFactorRepo for crate::auth_testkit_free::NoStore {
     ) -> Result<bool, auth_ports::PortError> {
         Err(crate::auth_testkit_free::none())
     }
+    async fn set_two_factor_enabled(
+        &self,
+        _: &auth_domain::UserId,
+        _: bool,
+    ) -> Result<bool, auth_ports::PortError> {
+        Err(crate::auth_testkit_free::none())
+    }
     async fn swap_backup_codes(
         &self,
         _: &str,

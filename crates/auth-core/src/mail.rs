@@ -34,6 +34,8 @@ pub struct MailTemplates {
     /// `organization/invite-member`: the invitation link, to the invitee (`{{name}}` is the
     /// inviter's name, `{{organization}}` the organization's).
     pub organization_invitation: Template,
+    /// `two-factor/send-otp`: a one-time code (`{{otp}}`) for the second factor.
+    pub two_factor_otp: Template,
 }
 
 impl Default for MailTemplates {
@@ -59,6 +61,11 @@ impl Default for MailTemplates {
                 text: "Hello,\n\n{{name}} invited {{email}} to join {{organization}} on {{app}}. To accept, sign in with this address and open this link:\n\n{{url}}\n\nIf you do not want to join, ignore this message.\n".to_owned(),
                 html: "<p>Hello,</p><p>{{name}} invited {{email}} to join {{organization}} on {{app}}. To accept, sign in with this address and open this link:</p><p><a href=\"{{url}}\">Join {{organization}}</a></p><p>If you do not want to join, ignore this message.</p>".to_owned(),
             },
+            two_factor_otp: Template {
+                subject: "Your {{app}} code: {{otp}}".to_owned(),
+                text: "Hello {{name}},\n\nYour code to sign in to {{app}} is {{otp}}. It works once, for three minutes.\n\nIf it was not you, someone knows your password: change it.\n".to_owned(),
+                html: "<p>Hello {{name}},</p><p>Your code to sign in to {{app}} is <strong>{{otp}}</strong>. It works once, for three minutes.</p><p>If it was not you, someone knows your password: change it.</p>".to_owned(),
+            },
             delete_account: Template {
                 subject: "Delete your {{app}} account".to_owned(),
                 text: "Hello {{name}},\n\nSomeone signed in as {{email}} asked to delete your {{app}} account. To delete it for good, open this link within a day while signed in:\n\n{{url}}\n\nIf it was not you, ignore this message and change your password.\n".to_owned(),
@@ -77,17 +84,19 @@ impl MailTemplates {
             "delete-account" => Some(&mut self.delete_account),
             "change-email" => Some(&mut self.change_email),
             "organization-invitation" => Some(&mut self.organization_invitation),
+            "two-factor-otp" => Some(&mut self.two_factor_otp),
             _ => None,
         }
     }
 
     /// The names of every template.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "reset-password",
         "verify-email",
         "delete-account",
         "change-email",
         "organization-invitation",
+        "two-factor-otp",
     ];
 }
 

@@ -36,6 +36,12 @@ const CHALLENGE_PREFIX: &str = "2fa-";
 /// The prefix of a challenge's attempt counter.
 const ATTEMPTS_PREFIX: &str = "2fa-attempts-";
 
+/// The prefix of a pending one-time code's identifier.
+const OTP_PREFIX: &str = "2fa-otp-";
+
+/// The alphabet of one-time codes.
+const DIGITS: &[u8] = b"0123456789";
+
 /// The signed cookie of a trusted device: `<token>!<identifier>`.
 pub const TRUST_DEVICE_COOKIE: &str = "trust_device";
 
@@ -59,6 +65,8 @@ pub struct TwoFactorConfig {
     pub challenge_lifetime: Duration,
     /// TOTP counts as on at enrolment, without a first code (`skipVerificationOnEnable`).
     pub skip_verification_on_enable: bool,
+    /// Emailed one-time codes (Better-Auth's `otpOptions`), offered when mail is set up.
+    pub otp: Otp,
     /// How long a device stays trusted after a verification that asked for it
     /// (`trustDeviceMaxAge`, 30 days); every sign-in it skips the factor for renews it.
     pub trust_device_lifetime: Duration,
@@ -75,6 +83,28 @@ impl Default for TwoFactorConfig {
             challenge_lifetime: Duration::minutes(10),
             skip_verification_on_enable: false,
             trust_device_lifetime: Duration::days(30),
+            otp: Otp::default(),
+        }
+    }
+}
+
+/// Emailed one-time codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Otp {
+    /// Digits of a code (6).
+    pub digits: usize,
+    /// How long a code works (3 minutes).
+    pub lifetime: Duration,
+    /// Wrong codes before it is spent (5).
+    pub attempts: u32,
+}
+
+impl Default for Otp {
+    fn default() -> Self {
+        Self {
+            digits: 6,
+            lifetime: Duration::minutes(3),
+            attempts: 5,
         }
     }
 }
@@ -369,11 +399,18 @@ impl TwoFactors {
                 };
                 if !accepted {
                     return self
-                        .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidCode)
+                        .failed(auth, Some(&row), &challenge, TwoFactorRefusal::InvalidCode)
                         .await;
                 }
-                self.complete(auth, &row, challenge, remember_me, trust_device, client)
-                    .await
+                self.complete(
+                    auth,
+                    Some(&row),
+                    challenge,
+                    remember_me,
+                    trust_device,
+                    client,
+                )
+                .await
             }
         }
     }
@@ -461,12 +498,12 @@ impl TwoFactors {
     async fn failed<T>(
         &self,
         auth: &Auth,
-        row: &TwoFactor,
+        row: Option<&TwoFactor>,
         challenge: &Challenge,
         refusal: TwoFactorRefusal,
     ) -> Result<T, AuthError> {
         self.rearm(auth, challenge, challenge.attempts + 1).await;
-        if let Some(lockout) = &self.config.lockout {
+        if let (Some(lockout), Some(row)) = (&self.config.lockout, row) {
             self.repo
                 .record_failure(&row.id, lockout, auth.now())
                 .await?;
@@ -480,7 +517,7 @@ impl TwoFactors {
     async fn complete(
         &self,
         auth: &Auth,
-        row: &TwoFactor,
+        row: Option<&TwoFactor>,
         challenge: Challenge,
         remember_me: bool,
         trust_device: bool,
@@ -494,7 +531,7 @@ impl TwoFactors {
         {
             return refused(TwoFactorRefusal::InvalidChallenge);
         }
-        if self.config.lockout.is_some() {
+        if let (Some(_), Some(row)) = (&self.config.lockout, row) {
             self.repo.reset_failures(&row.id).await?;
         }
         let user = challenge.user;
@@ -649,13 +686,224 @@ impl TwoFactors {
                 };
                 if !redeemed {
                     return self
-                        .failed(auth, &row, &challenge, TwoFactorRefusal::InvalidBackupCode)
+                        .failed(
+                            auth,
+                            Some(&row),
+                            &challenge,
+                            TwoFactorRefusal::InvalidBackupCode,
+                        )
                         .await;
                 }
-                self.complete(auth, &row, challenge, remember_me, trust_device, client)
-                    .await
+                self.complete(
+                    auth,
+                    Some(&row),
+                    challenge,
+                    remember_me,
+                    trust_device,
+                    client,
+                )
+                .await
             }
         }
+    }
+
+    /// One-time codes go by mail: without mail, `OTP_NOT_CONFIGURED`.
+    fn otp_available(auth: &Auth) -> bool {
+        auth.deps().mail.is_some()
+    }
+
+    /// The pending code's identifier for a proof: the challenge's, or the signed-in session's.
+    fn otp_identifier(proof: &Proof<'_>) -> String {
+        match proof {
+            Proof::Session(context) => format!(
+                "{OTP_PREFIX}{}!{}",
+                context.user.id.as_str(),
+                context.session.id.as_str()
+            ),
+            Proof::Challenge { id, .. } => format!("{OTP_PREFIX}{id}"),
+        }
+    }
+
+    /// The challenge's record and user, without taking its attempt counter.
+    async fn challenge_user(&self, auth: &Auth, id: &str) -> Result<User, AuthError> {
+        if !id.starts_with(CHALLENGE_PREFIX) || id.chars().any(char::is_control) {
+            return refused(TwoFactorRefusal::InvalidChallenge);
+        }
+        let record = match auth.deps().verifications.find_latest(id).await? {
+            Some(record) if record.expires_at > auth.now() => record,
+            _ => return refused(TwoFactorRefusal::InvalidChallenge),
+        };
+        match auth
+            .deps()
+            .users
+            .find_by_id(&UserId::new(record.value))
+            .await?
+        {
+            Some(user) => Ok(user),
+            None => refused(TwoFactorRefusal::InvalidChallenge),
+        }
+    }
+
+    /// Mails a one-time code to the user of the session or of the sign-in's challenge,
+    /// replacing any pending one. Only its HMAC is stored.
+    ///
+    /// # Errors
+    /// `OTP_NOT_CONFIGURED`, `INVALID_TWO_FACTOR_COOKIE`, `Unavailable`.
+    pub async fn send_otp(&self, auth: &Auth, proof: Proof<'_>) -> Result<(), AuthError> {
+        let Some(mail) = auth.deps().mail.as_ref() else {
+            return refused(TwoFactorRefusal::OtpNotConfigured);
+        };
+        let user = match proof {
+            Proof::Session(context) => context.user.clone(),
+            Proof::Challenge { id, .. } => self.challenge_user(auth, id).await?,
+        };
+        let identifier = Self::otp_identifier(&proof);
+        let verifications = &auth.deps().verifications;
+        if let Some(pending) = verifications.find_latest(&identifier).await? {
+            verifications.delete(&pending.id).await?;
+        }
+        let otp = self.config.otp;
+        let code = auth.deps().random.string(DIGITS, otp.digits);
+        let now = auth.now();
+        let record = Verification {
+            id: VerificationId::new(auth.new_id()),
+            identifier,
+            value: format!("{}:0", self.crypto.sign(&format!("otp!{code}"))),
+            expires_at: now + otp.lifetime,
+            created_at: now,
+            updated_at: now,
+        };
+        verifications.create(&record).await?;
+        let template = mail.templates.two_factor_otp.with("otp", &code);
+        mail.send(&template, &user, "").await;
+        Ok(())
+    }
+
+    /// Spends the pending code of `identifier` if `code` is it; a wrong code counts against
+    /// it, and it is spent after the allowed attempts.
+    async fn check_otp(&self, auth: &Auth, identifier: &str, code: &str) -> Result<(), AuthError> {
+        let verifications = &auth.deps().verifications;
+        let record = match verifications.find_latest(identifier).await? {
+            Some(record) if record.expires_at > auth.now() => record,
+            _ => return refused(TwoFactorRefusal::OtpExpired),
+        };
+        let (digest, count) = record.value.rsplit_once(':').unwrap_or((&record.value, ""));
+        let count = count.parse::<u32>().unwrap_or(u32::MAX);
+        // Taken first: of concurrent answers, one reads this record.
+        if !verifications.delete(&record.id).await? {
+            return refused(TwoFactorRefusal::InvalidCode);
+        }
+        if count >= self.config.otp.attempts {
+            return refused(TwoFactorRefusal::TooManyAttempts);
+        }
+        if same_code(&self.crypto.sign(&format!("otp!{}", code.trim())), digest) {
+            return Ok(());
+        }
+        let now = auth.now();
+        let counted = Verification {
+            id: VerificationId::new(auth.new_id()),
+            value: format!("{digest}:{}", count + 1),
+            created_at: now,
+            updated_at: now,
+            ..record
+        };
+        verifications.create(&counted).await?;
+        refused(TwoFactorRefusal::InvalidCode)
+    }
+
+    /// Checks an emailed code. With a session: the first good code turns two-factor on (by
+    /// email) and rotates the session. With a challenge: the sign-in is completed.
+    ///
+    /// # Errors
+    /// `OTP_NOT_CONFIGURED`, `INVALID_TWO_FACTOR_COOKIE`, `OTP_HAS_EXPIRED`, `INVALID_CODE`,
+    /// `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`, `ACCOUNT_TEMPORARILY_LOCKED`, `Unavailable`.
+    pub async fn verify_otp(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
+        if !Self::otp_available(auth) {
+            return refused(TwoFactorRefusal::OtpNotConfigured);
+        }
+        let identifier = Self::otp_identifier(&proof);
+        match proof {
+            Proof::Session(context) => {
+                self.check_otp(auth, &identifier, code).await?;
+                if context.user.two_factor_enabled {
+                    return Ok(Completion {
+                        user: context.user.clone(),
+                        session: context.session.clone(),
+                        issued: false,
+                        trusted_device: None,
+                    });
+                }
+                self.repo
+                    .set_two_factor_enabled(&context.user.id, true)
+                    .await?;
+                self.rotate(auth, context, true).await
+            }
+            Proof::Challenge {
+                id,
+                remember_me,
+                trust_device,
+                client,
+            } => {
+                let challenge = self.open_challenge(auth, id).await?;
+                let row = self.repo.find_two_factor(&challenge.user.id).await?;
+                if let Some(row) = &row {
+                    self.check_lock(auth, row, &challenge).await?;
+                }
+                match self.check_otp(auth, &identifier, code).await {
+                    Ok(()) => {}
+                    Err(AuthError::Plugin(error)) if error.code == "INVALID_CODE" => {
+                        return self
+                            .failed(
+                                auth,
+                                row.as_ref(),
+                                &challenge,
+                                TwoFactorRefusal::InvalidCode,
+                            )
+                            .await;
+                    }
+                    Err(error) => {
+                        self.rearm(auth, &challenge, challenge.attempts).await;
+                        return Err(error);
+                    }
+                }
+                self.complete(
+                    auth,
+                    row.as_ref(),
+                    challenge,
+                    remember_me,
+                    trust_device,
+                    client,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Turns two-factor on by emailed codes for the signed-in user (Better-Auth's `enable`
+    /// with `method: "otp"`): on at once, the session rotated.
+    ///
+    /// # Errors
+    /// `INVALID_PASSWORD`, `OTP_NOT_CONFIGURED`, `Unavailable`.
+    pub async fn enable_otp(
+        &self,
+        auth: &Auth,
+        context: &AuthContext,
+        password: Option<&Password>,
+    ) -> Result<Completion, AuthError> {
+        Self::check_password(auth, context, password).await?;
+        if !Self::otp_available(auth) {
+            return refused(TwoFactorRefusal::OtpNotConfigured);
+        }
+        self.repo
+            .set_two_factor_enabled(&context.user.id, true)
+            .await?;
+        tracing::info!(target: "auth::audit", user_id = %context.user.id, "two-factor by email turned on");
+        self.rotate(auth, context, true).await
     }
 
     /// Removes `code` from the row's backup codes with a compare-and-set: `false` when it is
@@ -762,7 +1010,7 @@ impl TwoFactors {
     }
 
     /// The methods a diverted sign-in offers the user.
-    async fn methods(&self, user: &User) -> Result<Vec<String>, PortError> {
+    async fn methods(&self, auth: &Auth, user: &User) -> Result<Vec<String>, PortError> {
         let mut methods = Vec::new();
         if self
             .repo
@@ -771,6 +1019,9 @@ impl TwoFactors {
             .is_some_and(|row| row.verified)
         {
             methods.push("totp".to_owned());
+        }
+        if Self::otp_available(auth) {
+            methods.push("otp".to_owned());
         }
         Ok(methods)
     }
@@ -833,7 +1084,7 @@ impl AuthPlugin for TwoFactors {
                 user: user.clone(),
                 remember_me: true,
                 challenge: Some(auth_domain::Secret::new(challenge)),
-                details: self.methods(user).await?,
+                details: self.methods(auth, user).await?,
                 cookies,
             })))
         })

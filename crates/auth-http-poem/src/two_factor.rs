@@ -120,7 +120,7 @@ struct EnableBody {
     password: Option<String>,
     /// The issuer shown by authenticator apps (default: the configured one).
     issuer: Option<String>,
-    /// `totp` (the default) or `otp` (not available here).
+    /// `totp` (the default) or `otp` (codes by email, on at once; needs mail).
     method: Option<String>,
 }
 
@@ -129,14 +129,16 @@ struct EnableBody {
 #[serde(rename_all = "camelCase")]
 #[oai(rename = "TwoFactorEnrolment", rename_all = "camelCase")]
 struct EnrolmentDto {
-    /// `totp`.
+    /// `totp` or `otp`.
     method: String,
-    /// The `otpauth://` URI for an authenticator app.
-    #[serde(rename = "totpURI")]
-    #[oai(rename = "totpURI")]
-    totp_uri: String,
-    /// Ten single-use backup codes.
-    backup_codes: Vec<String>,
+    /// The `otpauth://` URI for an authenticator app (`totp`).
+    #[serde(rename = "totpURI", skip_serializing_if = "Option::is_none")]
+    #[oai(rename = "totpURI", skip_serializing_if_is_none)]
+    totp_uri: Option<String>,
+    /// Ten single-use backup codes (`totp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    backup_codes: Option<Vec<String>>,
 }
 
 /// `get-totp-uri`'s answer.
@@ -193,13 +195,6 @@ struct BackupCodesDto {
 
 fn password(value: Option<String>) -> Option<Password> {
     value.map(Password::new)
-}
-
-/// `400 OTP_NOT_CONFIGURED`: no email or SMS second factor is set up.
-fn otp_unavailable() -> ApiError {
-    ApiError::from(auth_core::two_factor_error(
-        auth_domain::two_factor::TwoFactorRefusal::OtpNotConfigured,
-    ))
 }
 
 /// The two-factor routes.
@@ -348,7 +343,23 @@ impl TwoFactorApi {
         let body = body.0;
         match body.method.as_deref() {
             None | Some("totp") => {}
-            Some("otp") => return Err(otp_unavailable()),
+            Some("otp") => {
+                let loaded = require(&self.state, request).await?;
+                let done = self
+                    .two_factors
+                    .enable_otp(
+                        self.state.auth(),
+                        &loaded.context,
+                        password(body.password).as_ref(),
+                    )
+                    .await?;
+                let answer = EnrolmentDto {
+                    method: "otp".to_owned(),
+                    totp_uri: None,
+                    backup_codes: None,
+                };
+                return Ok(self.rotated(answer, &loaded.context, &done));
+            }
             Some(_) => {
                 return Err(ApiError::validation(
                     "[body.method] Invalid option: expected one of \"otp\"|\"totp\"",
@@ -367,8 +378,8 @@ impl TwoFactorApi {
             .await?;
         Ok(Reply::new(EnrolmentDto {
             method: "totp".to_owned(),
-            totp_uri: enrolment.totp_uri,
-            backup_codes: enrolment.backup_codes,
+            totp_uri: Some(enrolment.totp_uri),
+            backup_codes: Some(enrolment.backup_codes),
         })
         .header(poem::http::header::CACHE_CONTROL, "no-store")
         .cookies(loaded.cookies))
@@ -478,15 +489,46 @@ impl TwoFactorApi {
         .cookies(loaded.cookies))
     }
 
-    /// Send a one-time code by email (`400 OTP_NOT_CONFIGURED`: not available yet).
+    /// Mail a one-time code to the user of the session or of the `two_factor` cookie's
+    /// sign-in (`400 OTP_NOT_CONFIGURED` without mail). A new code replaces a pending one. The
+    /// body, if any, is ignored (trust is asked for when verifying).
     #[oai(path = "/two-factor/send-otp", method = "post")]
-    async fn send_otp(&self) -> Result<Reply<StatusDto>, ApiError> {
-        Err(otp_unavailable())
+    async fn send_otp(&self, request: &Request) -> Result<Reply<StatusDto>, ApiError> {
+        let client = client_info(request);
+        match self.prover(request).await? {
+            Prover::Session(loaded) => {
+                self.two_factors
+                    .send_otp(self.state.auth(), Proof::Session(&loaded.context))
+                    .await?;
+                Ok(Reply::new(StatusDto { status: true }).cookies(loaded.cookies))
+            }
+            Prover::Challenge { id, remember_me } => {
+                let proof = Proof::Challenge {
+                    id: &id,
+                    remember_me,
+                    trust_device: false,
+                    client: &client,
+                };
+                self.two_factors.send_otp(self.state.auth(), proof).await?;
+                Ok(Reply::new(StatusDto { status: true }))
+            }
+        }
     }
 
-    /// Check a one-time code (`400 OTP_NOT_CONFIGURED`: not available yet).
+    /// Check a mailed code: with a session (the first good code turns two-factor by email on),
+    /// or with the `two_factor` cookie of a diverted sign-in, which it completes.
     #[oai(path = "/two-factor/verify-otp", method = "post")]
-    async fn verify_otp(&self) -> Result<Reply<VerifiedDto>, ApiError> {
-        Err(otp_unavailable())
+    async fn verify_otp(
+        &self,
+        request: &Request,
+        body: BaJson<VerifyBody>,
+    ) -> Result<Reply<VerifiedDto>, ApiError> {
+        let body = body.0;
+        let auth = self.state.auth();
+        let trust = body.trust_device.unwrap_or(false);
+        self.verify(request, true, trust, async |proof| {
+            self.two_factors.verify_otp(auth, proof, &body.code).await
+        })
+        .await
     }
 }

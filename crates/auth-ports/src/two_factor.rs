@@ -27,6 +27,14 @@ pub trait TwoFactorRepo: Send + Sync {
     /// `false` when the row is gone.
     async fn confirm_two_factor(&self, id: &str) -> Result<bool, PortError>;
 
+    /// Sets the user's `twoFactorEnabled` (two-factor by emailed codes needs no row): `false`
+    /// when the user does not exist.
+    async fn set_two_factor_enabled(
+        &self,
+        user_id: &UserId,
+        enabled: bool,
+    ) -> Result<bool, PortError>;
+
     /// Deletes the user's row and sets `twoFactorEnabled` false, in one transaction: `true`
     /// when there was a row.
     async fn delete_two_factor(&self, user_id: &UserId) -> Result<bool, PortError>;

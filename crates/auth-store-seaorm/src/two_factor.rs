@@ -133,6 +133,17 @@ impl TwoFactorRepo for SeaOrmStore {
         Ok(true)
     }
 
+    async fn set_two_factor_enabled(
+        &self,
+        user_id: &UserId,
+        enabled: bool,
+    ) -> Result<bool, PortError> {
+        let txn = self.db.begin().await.map_err(port_error)?;
+        let found = set_enabled(&txn, user_id.as_str(), enabled).await?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(found)
+    }
+
     async fn delete_two_factor(&self, user_id: &UserId) -> Result<bool, PortError> {
         let txn = self.db.begin().await.map_err(port_error)?;
         set_enabled(&txn, user_id.as_str(), false).await?;

@@ -97,7 +97,7 @@ impl TwoFa {
             .expect("sign-in")
         {
             SignInOutcome::Diverted(diversion) => {
-                assert_eq!(diversion.details, ["totp"]);
+                assert_eq!(diversion.details, ["totp"], "no mail: TOTP only");
                 diversion.challenge.expect("a challenge").expose().clone()
             }
             SignInOutcome::SignedIn(_) => panic!("a user with two-factor signed in"),

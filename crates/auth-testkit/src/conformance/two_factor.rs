@@ -130,6 +130,14 @@ where
         Some("second".to_owned())
     );
 
+    assert!(store.set_two_factor_enabled(&ada, true).await.expect("set"));
+    assert!(enabled(store, &ada).await);
+    assert!(
+        !store
+            .set_two_factor_enabled(&UserId::new("no-such-user"), true)
+            .await
+            .expect("set a ghost")
+    );
     assert!(store.delete_two_factor(&ada).await.expect("delete"));
     assert!(!store.delete_two_factor(&ada).await.expect("delete again"));
     assert_eq!(store.find_two_factor(&ada).await.expect("find"), None);

@@ -57,6 +57,20 @@ impl TwoFactorRepo for MemoryStore {
         Ok(true)
     }
 
+    async fn set_two_factor_enabled(
+        &self,
+        user_id: &UserId,
+        enabled: bool,
+    ) -> Result<bool, PortError> {
+        match self.state().users.get_mut(user_id) {
+            Some(user) => {
+                user.two_factor_enabled = enabled;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn delete_two_factor(&self, user_id: &UserId) -> Result<bool, PortError> {
         let mut state = self.state();
         if let Some(user) = state.users.get_mut(user_id) {
