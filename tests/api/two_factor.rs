@@ -184,6 +184,12 @@ async fn enrolment_turns_on_with_the_first_code_and_shows_in_the_user() {
         let uri = enrolment["totpURI"].as_str().expect("uri").to_owned();
         assert!(uri.starts_with("otpauth://totp/"), "{uri}");
         assert_eq!(enrolment["backupCodes"].as_array().map(Vec::len), Some(10));
+        assert!(
+            enrolment["totpQRCode"]
+                .as_str()
+                .is_some_and(|qr| qr.starts_with("data:image/svg+xml;base64,")),
+            "the URI as a QR code"
+        );
         let session: Value = user
             .get(app.url("/get-session"))
             .send()
@@ -256,6 +262,7 @@ async fn enrolment_turns_on_with_the_first_code_and_shows_in_the_user() {
         .await
         .expect("json");
         assert_eq!(uri_again["totpURI"], uri.as_str());
+        assert!(uri_again["totpQRCode"].is_string());
         app.stop().await;
     }
 }

@@ -139,6 +139,10 @@ struct EnrolmentDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     backup_codes: Option<Vec<String>>,
+    /// Ours: the URI as a QR code, an SVG `data:` URL to show in an `<img>` (`totp`).
+    #[serde(rename = "totpQRCode", skip_serializing_if = "Option::is_none")]
+    #[oai(rename = "totpQRCode", skip_serializing_if_is_none)]
+    totp_qr_code: Option<String>,
 }
 
 /// `get-totp-uri`'s answer.
@@ -149,6 +153,27 @@ struct UriDto {
     #[serde(rename = "totpURI")]
     #[oai(rename = "totpURI")]
     totp_uri: String,
+    /// Ours: the URI as a QR code, an SVG `data:` URL.
+    #[serde(rename = "totpQRCode")]
+    #[oai(rename = "totpQRCode")]
+    totp_qr_code: String,
+}
+
+/// An `otpauth://` URI as a QR code: an SVG image in a `data:` URL (authenticator apps scan
+/// it); empty if the URI were too long for a QR code, which no URI made here is.
+fn qr_code(uri: &str) -> String {
+    use base64::Engine as _;
+    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else {
+        return String::new();
+    };
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    )
 }
 
 /// `verify-totp` and `verify-backup-code` bodies.
@@ -357,6 +382,7 @@ impl TwoFactorApi {
                     method: "otp".to_owned(),
                     totp_uri: None,
                     backup_codes: None,
+                    totp_qr_code: None,
                 };
                 return Ok(self.rotated(answer, &loaded.context, &done));
             }
@@ -378,6 +404,7 @@ impl TwoFactorApi {
             .await?;
         Ok(Reply::new(EnrolmentDto {
             method: "totp".to_owned(),
+            totp_qr_code: Some(qr_code(&enrolment.totp_uri)),
             totp_uri: Some(enrolment.totp_uri),
             backup_codes: Some(enrolment.backup_codes),
         })
@@ -401,9 +428,12 @@ impl TwoFactorApi {
                 password(body.0.password).as_ref(),
             )
             .await?;
-        Ok(Reply::new(UriDto { totp_uri })
-            .header(poem::http::header::CACHE_CONTROL, "no-store")
-            .cookies(loaded.cookies))
+        Ok(Reply::new(UriDto {
+            totp_qr_code: qr_code(&totp_uri),
+            totp_uri,
+        })
+        .header(poem::http::header::CACHE_CONTROL, "no-store")
+        .cookies(loaded.cookies))
     }
 
     /// Check a TOTP code: with a session (the first good code turns two-factor on), or with
@@ -530,5 +560,26 @@ impl TwoFactorApi {
             self.two_factors.verify_otp(auth, proof, &body.code).await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_qr_code_is_an_svg_data_url() {
+        use base64::Engine as _;
+        let url = super::qr_code("otpauth://totp/Acme:ada%40example.com?secret=MZXW6&issuer=Acme");
+        let encoded = url
+            .strip_prefix("data:image/svg+xml;base64,")
+            .expect("a data URL");
+        let svg = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .expect("base64");
+        let svg = String::from_utf8(svg).expect("text");
+        assert!(svg.contains("<svg"), "{svg}");
+        assert!(
+            svg.contains("<path") || svg.contains("<rect"),
+            "modules drawn"
+        );
     }
 }
