@@ -633,3 +633,48 @@ async fn a_mailed_code_allows_five_wrong_answers() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn parallel_answers_to_one_challenge_and_one_backup_code_succeed_once() {
+    for app in apps().await {
+        let (user, uri, codes) = enrolled(&app, "gus@example.com").await;
+        let browser = diverted_sign_in(&app, "gus@example.com").await;
+        app.clock.advance(time::Duration::seconds(30));
+        let body = json!({"code": code(&app, &uri, 0)});
+        let answers = (0..10).map(|_| post(&browser, &app, "/two-factor/verify-totp", &body));
+        let statuses: Vec<u16> = futures_util::future::join_all(answers)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        assert!(
+            statuses.iter().filter(|status| **status == 200).count() <= 1,
+            "ten answers to one challenge mint one session at most: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|status| matches!(status, 200 | 401)),
+            "{statuses:?}"
+        );
+
+        let redeem = json!({"code": codes[3]});
+        let redemptions =
+            (0..20).map(|_| post(&user, &app, "/two-factor/verify-backup-code", &redeem));
+        let statuses: Vec<u16> = futures_util::future::join_all(redemptions)
+            .await
+            .iter()
+            .map(|response| response.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 200).count(),
+            1,
+            "one backup code, twenty redemptions: {statuses:?}"
+        );
+        assert!(
+            statuses
+                .iter()
+                .all(|status| matches!(status, 200 | 401 | 409)),
+            "{statuses:?}"
+        );
+        app.stop().await;
+    }
+}
