@@ -24,6 +24,7 @@ mod hostile;
 mod jwt;
 mod jwt_compat;
 mod multi_instance;
+mod multi_session;
 mod ops;
 mod organization;
 mod origin;

@@ -1,7 +1,7 @@
 //! `cargo xtask openapi`: regenerates `docs/openapi.json` from the server's
 //! own description (`auth-app openapi`), so the committed spec never drifts
-//! from the code. The optional route families (dynamic roles, teams) are on,
-//! so the committed document lists every route.
+//! from the code. The optional route families (dynamic roles, teams,
+//! multi-session) are on, so the committed document lists every route.
 //!
 //! Depends on: `std`, `serde_json` (to check the output is JSON),
 //! `crate::util`; runs `auth-app` through cargo.
@@ -13,7 +13,11 @@ use crate::util::{self, Result};
 const OUTPUT: &str = "docs/openapi.json";
 
 /// The settings that add routes; `tests/api/compat.rs` documents with the same.
-const OPTIONAL_ROUTES: [&str; 2] = ["AUTH_ORGANIZATION_DYNAMIC_ROLES", "AUTH_ORGANIZATION_TEAMS"];
+const OPTIONAL_ROUTES: [&str; 3] = [
+    "AUTH_ORGANIZATION_DYNAMIC_ROLES",
+    "AUTH_ORGANIZATION_TEAMS",
+    "AUTH_MULTI_SESSION",
+];
 
 /// Writes the spec.
 pub(crate) fn run() -> Result {

@@ -221,6 +221,11 @@ pub struct AppConfig {
     /// organizations own (Better-Auth's `references: "organization"`); unset: none.
     #[serde(default)]
     pub api_key_organization_config_id: Option<String>,
+    /// `AUTH_MULTI_SESSION`: one browser may be signed in as several users (Better-Auth's
+    /// `multiSession()`).
+    pub multi_session: bool,
+    /// `AUTH_MULTI_SESSION_MAXIMUM`: most sessions one browser keeps.
+    pub multi_session_maximum: usize,
     /// `AUTH_TWO_FACTOR_ISSUER`: the issuer authenticator apps show for TOTP (default: the
     /// app's name).
     #[serde(default)]
@@ -377,6 +382,8 @@ impl Default for AppConfig {
             api_key_max_per_user: 1000,
             api_key_organization_config_id: None,
             two_factor_issuer: None,
+            multi_session: false,
+            multi_session_maximum: 5,
             api_key_cache_ttl_ms: 1000,
             organization_allow_create: true,
             organization_limit: None,
@@ -520,6 +527,8 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
             .field("two_factor_issuer", &self.two_factor_issuer)
+            .field("multi_session", &self.multi_session)
+            .field("multi_session_maximum", &self.multi_session_maximum)
             .field("organization_allow_create", &self.organization_allow_create)
             .field("organization_limit", &self.organization_limit)
             .field(
@@ -634,6 +643,9 @@ impl AppConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.secret.as_ref().is_some_and(|secret| secret.len() < 32) {
             bail!("AUTH_SECRET must be at least 32 bytes long");
+        }
+        if !(1..=100).contains(&self.multi_session_maximum) {
+            bail!("AUTH_MULTI_SESSION_MAXIMUM must be between 1 and 100");
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")

@@ -401,11 +401,23 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
             api_key::offline_plugin(config).1,
             organization::offline_plugin(config)?,
             two_factor::plugin(config, Arc::new(auth_testkit_free::NoStore), "offline"),
-        ],
+        ]
+        .into_iter()
+        .chain(multi_session_plugin(config))
+        .collect(),
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
     let state = http_state(config, auth, "x".repeat(32), &plugins);
     Ok(auth_http_poem::openapi_json(&state))
+}
+
+/// The multi-session plugin, when `AUTH_MULTI_SESSION` is on.
+fn multi_session_plugin(config: &AppConfig) -> Option<Plugin> {
+    config.multi_session.then(|| {
+        Plugin::http(Arc::new(
+            auth_http_poem::multi_session::MultiSessionPlugin::new(config.multi_session_maximum),
+        ))
+    })
 }
 
 /// The use-case halves of the plugins, in order.
@@ -474,6 +486,7 @@ impl Application {
             organization_plugin,
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
+        extra.extend(multi_session_plugin(&config));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
         let core_plugins = core_plugins(&plugins);

@@ -141,6 +141,11 @@ async fn guarded<E: Endpoint>(
         return ApiError::from(error).into_response();
     }
     request.extensions_mut().insert(client);
+    let cookie_header = request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let mut response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         // A parameter that does not parse (`?limit=-1`) on a route whose answer has no bad
@@ -159,6 +164,20 @@ async fn guarded<E: Endpoint>(
             crate::cors::expose_header(&mut response, name.as_str());
         }
         response.headers_mut().extend(headers);
+    }
+    let issued = response.data::<crate::IssuedSession>().cloned();
+    let answered = crate::plugin::Answered {
+        route: &route,
+        cookie_header: cookie_header.as_deref(),
+        issued: issued.as_ref(),
+        status: response.status(),
+    };
+    for plugin in state.plugins() {
+        for line in plugin.after_answer(state, &answered).await {
+            if let Ok(value) = HeaderValue::from_str(&line) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
     }
     response
 }

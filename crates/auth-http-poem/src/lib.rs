@@ -17,6 +17,7 @@ pub mod dto;
 mod error;
 mod guard;
 pub mod jwt;
+pub mod multi_session;
 pub mod organization;
 pub mod origin;
 pub mod payload;
@@ -33,7 +34,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use error::{ApiError, ErrorBody};
-pub use plugin::{HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution, pass};
+pub use plugin::{Answered, HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution, pass};
 pub use session_user::SessionUser;
 pub use state::{HttpConfig, HttpState};
 

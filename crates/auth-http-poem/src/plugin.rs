@@ -160,6 +160,16 @@ pub trait HttpPlugin: Send + Sync + 'static {
         None
     }
 
+    /// Runs after every answer of the auth API: `Set-Cookie` lines to add (the multi-session
+    /// cookies of the session the answer issues, or of the browser's sessions at sign-out).
+    fn after_answer<'a>(
+        &'a self,
+        _state: &'a HttpState,
+        _answer: &'a Answered<'a>,
+    ) -> PluginFuture<'a, Vec<String>> {
+        Box::pin(std::future::ready(Vec::new()))
+    }
+
     /// Headers to add to a `get-session` response that found a session (e.g. `set-auth-jwt`).
     /// Each name is also exposed to browsers through `Access-Control-Expose-Headers`.
     fn session_headers<'a>(
@@ -169,6 +179,19 @@ pub trait HttpPlugin: Send + Sync + 'static {
     ) -> PluginFuture<'a, Vec<(&'static str, String)>> {
         Box::pin(std::future::ready(Vec::new()))
     }
+}
+
+/// What [`HttpPlugin::after_answer`] sees of an answered request.
+#[derive(Debug)]
+pub struct Answered<'a> {
+    /// The request's route below `/api/auth` (`/sign-out`), or `other`.
+    pub route: &'a str,
+    /// The request's `Cookie` header.
+    pub cookie_header: Option<&'a str>,
+    /// The session the answer issues, if any.
+    pub issued: Option<&'a IssuedSession>,
+    /// The answer's status.
+    pub status: poem::http::StatusCode,
 }
 
 /// Routes of a plugin: a poem-openapi `#[OpenApi]` value, erased so that plugins chosen at
