@@ -66,7 +66,7 @@ pub(crate) fn ensure_node_modules(dir: &PathBuf) -> bool {
 }
 
 #[tokio::test]
-async fn the_official_better_auth_client_signs_up_in_and_out_and_drives_api_keys_organizations_and_two_factor()
+async fn the_official_better_auth_client_drives_sessions_api_keys_organizations_two_factor_and_multi_session()
  {
     let dir = repo_root().join("tests/js");
     if !ensure_node_modules(&dir) {
@@ -76,6 +76,7 @@ async fn the_official_better_auth_client_signs_up_in_and_out_and_drives_api_keys
     let trusted = |config: &mut AppConfig| {
         config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
         config.api_key_sessions = true;
+        config.multi_session = true;
     };
     let Some(app) = spawn_app_with(Backend::Sqlite, trusted).await else {
         return;

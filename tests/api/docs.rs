@@ -1,5 +1,6 @@
 //! The runnable examples of docs/bearer.md, docs/jwt.md, docs/paseto.md, docs/guards.md,
-//! docs/email.md, docs/api-keys.md, docs/organizations.md and docs/two-factor.md: every
+//! docs/email.md, docs/api-keys.md, docs/organizations.md, docs/two-factor.md and
+//! docs/multi-session.md: every
 //! ```` ```sh ```` block of a page runs, in order, as one `bash -euo pipefail` script against a
 //! fresh server (and the example service for guards.md). `http://localhost:3000` in the page
 //! stands for the server, `http://localhost:4000` for the example service.
@@ -172,6 +173,23 @@ async fn the_two_factor_example_runs() {
         .unix_timestamp()
         .to_string();
     run_with("two-factor.md", &app, &[("$(date +%s)", &now)]).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_multi_session_example_runs() {
+    if !tools_present() {
+        return;
+    }
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| {
+        config.multi_session = true;
+        config.trusted_origins = vec!["http://127.0.0.1:*".to_owned()];
+    })
+    .await
+    else {
+        return;
+    };
+    run("multi-session.md", &app, None).await;
     app.stop().await;
 }
 

@@ -1,6 +1,6 @@
 // Compatibility driver: runs the official `better-auth` 1.7.25 client against a
 // running server and checks the email/password session flow, API keys, organizations
-// (create, invite, accept, set-active) and two-factor sign-ins end to end.
+// (create, invite, accept, set-active), two-factor sign-ins and multi-session end to end.
 //
 //   AUTH_BASE_URL=http://127.0.0.1:40123 AUTH_NOW=<server time, unix seconds> node compat.mjs
 //
@@ -11,7 +11,11 @@ import { createHmac, randomBytes } from "node:crypto";
 import { isDeepStrictEqual, inspect } from "node:util";
 import { createAuthClient } from "better-auth/client";
 import { apiKeyClient } from "@better-auth/api-key/client";
-import { organizationClient, twoFactorClient } from "better-auth/client/plugins";
+import {
+  multiSessionClient,
+  organizationClient,
+  twoFactorClient,
+} from "better-auth/client/plugins";
 
 const rawBase = process.env.AUTH_BASE_URL;
 if (!rawBase) {
@@ -116,6 +120,7 @@ const client = createAuthClient({
         twoFactorRedirects++;
       },
     }),
+    multiSessionClient(),
   ],
   fetchOptions: { customFetchImpl: jarFetch },
 });
@@ -453,11 +458,34 @@ async function main() {
     const session = await client.getSession();
     expectEq("signed in", session.data?.user?.email, emailLower);
   });
+
+  await step("19 multiSession: a second user in the same browser, listDeviceSessions", async () => {
+    const signed = await client.signIn.email({ email: inviteeEmail, password });
+    expectNoError(signed);
+    const listed = await client.multiSession.listDeviceSessions();
+    expectNoError(listed);
+    const emails = (listed.data ?? []).map((entry) => entry.user.email).sort();
+    expectEq("both users", emails, [emailLower, inviteeEmail].sort());
+  });
+
+  await step("20 multiSession.setActive switches users, revoke ends one", async () => {
+    const listed = await client.multiSession.listDeviceSessions();
+    const first = listed.data.find((entry) => entry.user.email === emailLower);
+    const second = listed.data.find((entry) => entry.user.email === inviteeEmail);
+    const switched = await client.multiSession.setActive({ sessionToken: first.session.token });
+    expectNoError(switched);
+    const session = await client.getSession();
+    expectEq("active user", session.data?.user?.email, emailLower);
+    const revoked = await client.multiSession.revoke({ sessionToken: second.session.token });
+    expectNoError(revoked);
+    const after = await client.multiSession.listDeviceSessions();
+    expectEq("one left", after.data?.length, 1);
+  });
 }
 
 try {
   await main();
-  console.log(`PASS: ${passed}/18 steps`);
+  console.log(`PASS: ${passed}/20 steps`);
   process.exit(0);
 } catch (err) {
   if (err instanceof StepFailure) {
