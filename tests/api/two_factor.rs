@@ -678,3 +678,88 @@ async fn parallel_answers_to_one_challenge_and_one_backup_code_succeed_once() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn ten_wrong_codes_lock_the_account_for_fifteen_minutes() {
+    for app in apps().await {
+        let (_, uri, _) = enrolled(&app, "hal@example.com").await;
+        for _ in 0..2 {
+            let browser = diverted_sign_in(&app, "hal@example.com").await;
+            for _ in 0..5 {
+                expect_error(
+                    post(
+                        &browser,
+                        &app,
+                        "/two-factor/verify-totp",
+                        &json!({"code": "000000"}),
+                    )
+                    .await,
+                    401,
+                    Some("INVALID_CODE"),
+                )
+                .await;
+            }
+        }
+        let browser = diverted_sign_in(&app, "hal@example.com").await;
+        app.clock.advance(time::Duration::seconds(30));
+        let right = json!({"code": code(&app, &uri, 0)});
+        expect_error(
+            post(&browser, &app, "/two-factor/verify-totp", &right).await,
+            429,
+            Some("ACCOUNT_TEMPORARILY_LOCKED"),
+        )
+        .await;
+        app.clock.advance(time::Duration::minutes(15));
+        let browser = diverted_sign_in(&app, "hal@example.com").await;
+        let right = json!({"code": code(&app, &uri, 0)});
+        let done = post(&browser, &app, "/two-factor/verify-totp", &right).await;
+        assert_eq!(done.status(), 200, "the lock ran out");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_spend_one_backup_code_and_one_challenge_once() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let first = start_app(base_config(&database.url), None).await;
+    let second = start_app(base_config(&database.url), None).await;
+    let (user, uri, codes) = enrolled(&first, "ivy@example.com").await;
+    let redeem = json!({"code": codes[0]});
+    let redemptions = (0..20).map(|index| {
+        let app = if index % 2 == 0 { &first } else { &second };
+        post(&user, app, "/two-factor/verify-backup-code", &redeem)
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(redemptions)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        1,
+        "one backup code across two instances: {statuses:?}"
+    );
+
+    let browser = diverted_sign_in(&first, "ivy@example.com").await;
+    first.clock.advance(time::Duration::seconds(30));
+    second.clock.advance(time::Duration::seconds(30));
+    let answer = json!({"code": code(&first, &uri, 0)});
+    let answers = (0..10).map(|index| {
+        let app = if index % 2 == 0 { &first } else { &second };
+        post(&browser, app, "/two-factor/verify-totp", &answer)
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(answers)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().filter(|status| **status == 200).count() <= 1,
+        "one challenge across two instances: {statuses:?}"
+    );
+    first.stop().await;
+    second.stop().await;
+    database.cleanup().await;
+}
