@@ -341,6 +341,28 @@ async fn a_backup_code_completes_a_sign_in_once_and_turning_off_needs_the_passwo
         )
         .await;
         assert_eq!(done.status(), 200);
+        // With disableSession the code is spent and no session is made.
+        let checking = diverted_sign_in(&app, "cy@example.com").await;
+        let checked = post(
+            &checking,
+            &app,
+            "/two-factor/verify-backup-code",
+            &json!({"code": codes[1], "disableSession": true}),
+        )
+        .await;
+        assert_eq!(checked.status(), 200);
+        let body: Value = checked.json().await.expect("json");
+        assert_eq!(body["user"]["email"], "cy@example.com");
+        assert!(body.get("token").is_none(), "no session token: {body}");
+        let session: Value = checking
+            .get(app.url("/get-session"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        assert!(session.is_null(), "no session was made");
         let again = diverted_sign_in(&app, "cy@example.com").await;
         expect_error(
             post(

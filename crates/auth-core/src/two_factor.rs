@@ -180,6 +180,12 @@ fn refused<T>(refusal: TwoFactorRefusal) -> Result<T, AuthError> {
     Err(two_factor_error(refusal))
 }
 
+/// A redeemed backup code: proved by the session, or by a challenge still to complete.
+enum Redeemed {
+    BySession,
+    ByChallenge(Box<Challenge>, TwoFactor),
+}
+
 /// The challenge being answered: its record, its user, and its attempt counter taken.
 struct Challenge {
     record: Verification,
@@ -650,6 +656,80 @@ impl TwoFactors {
         proof: Proof<'_>,
         code: &str,
     ) -> Result<Completion, AuthError> {
+        match self.redeem_with(auth, &proof, code).await? {
+            Redeemed::BySession => match proof {
+                Proof::Session(context) => Ok(Completion {
+                    user: context.user.clone(),
+                    session: context.session.clone(),
+                    issued: false,
+                    trusted_device: None,
+                }),
+                Proof::Challenge { .. } => Err(AuthError::Internal(
+                    "a challenge's code was redeemed as a session's".into(),
+                )),
+            },
+            Redeemed::ByChallenge(challenge, row) => {
+                let Proof::Challenge {
+                    remember_me,
+                    trust_device,
+                    client,
+                    ..
+                } = proof
+                else {
+                    return Err(AuthError::Internal(
+                        "a session's code was redeemed as a challenge's".into(),
+                    ));
+                };
+                self.complete(
+                    auth,
+                    Some(&row),
+                    *challenge,
+                    remember_me,
+                    trust_device,
+                    client,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Redeems a backup code without a session (Better-Auth's `disableSession`): the code is
+    /// spent and, with a challenge, so is the challenge; no session is made. Answers the user.
+    ///
+    /// # Errors
+    /// As [`Self::verify_backup_code`].
+    pub async fn check_backup_code(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<User, AuthError> {
+        match (self.redeem_with(auth, &proof, code).await?, proof) {
+            (Redeemed::ByChallenge(challenge, row), _) => {
+                auth.deps()
+                    .verifications
+                    .delete(&challenge.record.id)
+                    .await?;
+                if self.config.lockout.is_some() {
+                    self.repo.reset_failures(&row.id).await?;
+                }
+                Ok(challenge.user)
+            }
+            (Redeemed::BySession, Proof::Session(context)) => Ok(context.user.clone()),
+            (Redeemed::BySession, Proof::Challenge { .. }) => Err(AuthError::Internal(
+                "a challenge's code was redeemed as a session's".into(),
+            )),
+        }
+    }
+
+    /// Redeems a backup code for a session, or for a challenge (its attempts and the account
+    /// lockout applied).
+    async fn redeem_with(
+        &self,
+        auth: &Auth,
+        proof: &Proof<'_>,
+        code: &str,
+    ) -> Result<Redeemed, AuthError> {
         match proof {
             Proof::Session(context) => {
                 let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
@@ -658,19 +738,9 @@ impl TwoFactors {
                 if !self.redeem(&row, code).await? {
                     return refused(TwoFactorRefusal::InvalidBackupCode);
                 }
-                Ok(Completion {
-                    user: context.user.clone(),
-                    session: context.session.clone(),
-                    issued: false,
-                    trusted_device: None,
-                })
+                Ok(Redeemed::BySession)
             }
-            Proof::Challenge {
-                id,
-                remember_me,
-                trust_device,
-                client,
-            } => {
+            Proof::Challenge { id, .. } => {
                 let challenge = self.open_challenge(auth, id).await?;
                 let Some(row) = self.repo.find_two_factor(&challenge.user.id).await? else {
                     self.rearm(auth, &challenge, challenge.attempts).await;
@@ -694,15 +764,7 @@ impl TwoFactors {
                         )
                         .await;
                 }
-                self.complete(
-                    auth,
-                    Some(&row),
-                    challenge,
-                    remember_me,
-                    trust_device,
-                    client,
-                )
-                .await
+                Ok(Redeemed::ByChallenge(Box::new(challenge), row))
             }
         }
     }

@@ -193,8 +193,10 @@ struct VerifyBody {
 #[derive(Debug, Object, Serialize)]
 #[oai(rename = "TwoFactorVerified")]
 struct VerifiedDto {
-    /// The session token.
-    token: String,
+    /// The session token (absent after `disableSession` without a session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    token: Option<String>,
     /// The user.
     user: UserDto,
 }
@@ -262,7 +264,6 @@ impl TwoFactorApi {
     async fn verify(
         &self,
         request: &Request,
-        set_cookies: bool,
         trust_device: bool,
         run: impl AsyncFnOnce(Proof<'_>) -> Result<Completion, auth_core::AuthError>,
     ) -> Result<Reply<VerifiedDto>, ApiError> {
@@ -302,7 +303,7 @@ impl TwoFactorApi {
                 }
             }
         };
-        if completion.issued && set_cookies {
+        if completion.issued {
             let remember_me = match &prover {
                 Prover::Challenge { remember_me, .. } => *remember_me,
                 Prover::Session(_) => self
@@ -328,10 +329,52 @@ impl TwoFactorApi {
             cookies.extend(lines.into());
         }
         Ok(Reply::new(VerifiedDto {
-            token: completion.session.token.expose().to_owned(),
+            token: Some(completion.session.token.expose().to_owned()),
             user: UserDto::from(&completion.user),
         })
         .cookies(cookies))
+    }
+
+    /// `verify-backup-code` with `disableSession`: the code (and a challenge) spent, no session
+    /// made; the caller's own token answered when there is a session.
+    async fn check_backup_code(
+        &self,
+        request: &Request,
+        code: &str,
+    ) -> Result<Reply<VerifiedDto>, ApiError> {
+        let client = client_info(request);
+        let auth = self.state.auth();
+        match self.prover(request).await? {
+            Prover::Session(loaded) => {
+                let user = self
+                    .two_factors
+                    .check_backup_code(auth, Proof::Session(&loaded.context), code)
+                    .await?;
+                Ok(Reply::new(VerifiedDto {
+                    token: Some(loaded.context.session.token.expose().to_owned()),
+                    user: UserDto::from(&user),
+                })
+                .cookies(loaded.cookies))
+            }
+            Prover::Challenge { id, remember_me } => {
+                let proof = Proof::Challenge {
+                    id: &id,
+                    remember_me,
+                    trust_device: false,
+                    client: &client,
+                };
+                let user = self
+                    .two_factors
+                    .check_backup_code(auth, proof, code)
+                    .await?;
+                let expired = vec![self.state.cookies().expire(TWO_FACTOR_COOKIE)];
+                Ok(Reply::new(VerifiedDto {
+                    token: None,
+                    user: UserDto::from(&user),
+                })
+                .cookies(expired))
+            }
+        }
     }
 
     /// Answers a completion that rotated the caller's session: the new session's cookies.
@@ -447,7 +490,7 @@ impl TwoFactorApi {
         let body = body.0;
         let auth = self.state.auth();
         let trust = body.trust_device.unwrap_or(false);
-        self.verify(request, true, trust, async |proof| {
+        self.verify(request, trust, async |proof| {
             self.two_factors.verify_totp(auth, proof, &body.code).await
         })
         .await
@@ -462,9 +505,11 @@ impl TwoFactorApi {
     ) -> Result<Reply<VerifiedDto>, ApiError> {
         let body = body.0;
         let auth = self.state.auth();
-        let set_cookies = !body.disable_session.unwrap_or(false);
+        if body.disable_session.unwrap_or(false) {
+            return self.check_backup_code(request, &body.code).await;
+        }
         let trust = body.trust_device.unwrap_or(false);
-        self.verify(request, set_cookies, trust, async |proof| {
+        self.verify(request, trust, async |proof| {
             self.two_factors
                 .verify_backup_code(auth, proof, &body.code)
                 .await
@@ -556,7 +601,7 @@ impl TwoFactorApi {
         let body = body.0;
         let auth = self.state.auth();
         let trust = body.trust_device.unwrap_or(false);
-        self.verify(request, true, trust, async |proof| {
+        self.verify(request, trust, async |proof| {
             self.two_factors.verify_otp(auth, proof, &body.code).await
         })
         .await
