@@ -721,6 +721,22 @@ async fn ten_wrong_codes_lock_the_account_for_fifteen_minutes() {
                 )
                 .await;
             }
+            // The sixth answer to one challenge is refused whatever it is, and spends it.
+            let spent = post(
+                &browser,
+                &app,
+                "/two-factor/verify-totp",
+                &json!({"code": code(&app, &uri, 0)}),
+            )
+            .await;
+            assert!(
+                set_cookie_lines(&spent)
+                    .iter()
+                    .any(|line| line.starts_with("better-auth.two_factor=")
+                        && line.contains("Max-Age=0")),
+                "the challenge cookie is expired"
+            );
+            expect_error(spent, 400, Some("TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE")).await;
         }
         let browser = diverted_sign_in(&app, "hal@example.com").await;
         app.clock.advance(time::Duration::seconds(30));
