@@ -801,3 +801,86 @@ async fn two_instances_spend_one_backup_code_and_one_challenge_once() {
     second.stop().await;
     database.cleanup().await;
 }
+
+#[tokio::test]
+async fn ten_wrong_mailed_codes_lock_an_account_with_codes_by_email_only() {
+    for app in apps().await {
+        let user = client(true);
+        post(
+            &user,
+            &app,
+            "/sign-up/email",
+            &json!({"name": "Kim", "email": "kim@example.com", "password": PASSWORD}),
+        )
+        .await;
+        post(
+            &user,
+            &app,
+            "/two-factor/enable",
+            &json!({"password": PASSWORD, "method": "otp"}),
+        )
+        .await;
+        expect_error(
+            post(
+                &user,
+                &app,
+                "/two-factor/get-totp-uri",
+                &json!({"password": PASSWORD}),
+            )
+            .await,
+            400,
+            Some("TOTP_NOT_ENABLED"),
+        )
+        .await;
+        for _ in 0..2 {
+            let browser = client(true);
+            post(
+                &browser,
+                &app,
+                "/sign-in/email",
+                &json!({"email": "kim@example.com", "password": PASSWORD}),
+            )
+            .await;
+            post(&browser, &app, "/two-factor/send-otp", &json!({})).await;
+            let code = mailed_code(&app, "kim@example.com");
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            for _ in 0..5 {
+                expect_error(
+                    post(
+                        &browser,
+                        &app,
+                        "/two-factor/verify-otp",
+                        &json!({"code": wrong}),
+                    )
+                    .await,
+                    401,
+                    Some("INVALID_CODE"),
+                )
+                .await;
+            }
+        }
+        let browser = client(true);
+        post(
+            &browser,
+            &app,
+            "/sign-in/email",
+            &json!({"email": "kim@example.com", "password": PASSWORD}),
+        )
+        .await;
+        post(&browser, &app, "/two-factor/send-otp", &json!({})).await;
+        let code = mailed_code(&app, "kim@example.com");
+        expect_error(
+            post(
+                &browser,
+                &app,
+                "/two-factor/verify-otp",
+                &json!({"code": code}),
+            )
+            .await,
+            429,
+            Some("ACCOUNT_TEMPORARILY_LOCKED"),
+        )
+        .await;
+        app.stop().await;
+    }
+}

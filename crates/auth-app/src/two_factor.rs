@@ -75,10 +75,16 @@ impl TwoFactorRepo for crate::auth_testkit_free::NoStore {
     async fn claim_step(&self, _: &str, _: i64) -> Result<bool, auth_ports::PortError> {
         Err(crate::auth_testkit_free::none())
     }
-    async fn record_failure(
+    async fn begin_attempt(
         &self,
         _: &str,
-        _: &auth_domain::two_factor::Lockout,
+        _: time::OffsetDateTime,
+    ) -> Result<Option<i64>, auth_ports::PortError> {
+        Err(crate::auth_testkit_free::none())
+    }
+    async fn lock_until(
+        &self,
+        _: &str,
         _: time::OffsetDateTime,
     ) -> Result<(), auth_ports::PortError> {
         Err(crate::auth_testkit_free::none())

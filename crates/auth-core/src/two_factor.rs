@@ -311,20 +311,25 @@ impl TwoFactors {
         password: Option<&Password>,
     ) -> Result<String, AuthError> {
         Self::check_password(auth, context, password).await?;
-        let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
-            return refused(TwoFactorRefusal::TotpNotEnabled);
+        let row = match self.repo.find_two_factor(&context.user.id).await? {
+            Some(row) if !row.sealed_secret.is_empty() => row,
+            _ => return refused(TwoFactorRefusal::TotpNotEnabled),
         };
         let secret = self.crypto.open(&row.sealed_secret)?;
         Ok(self.uri(None, &context.user, secret.expose()))
     }
 
-    /// The time step `code` is the code of (in the window around now), if any.
+    /// The time step `code` is the code of (in the window around now), if any; never for a
+    /// row without a TOTP secret (two-factor by email only).
     fn matching_step(
         &self,
         auth: &Auth,
         row: &TwoFactor,
         code: &str,
     ) -> Result<Option<i64>, AuthError> {
+        if row.sealed_secret.is_empty() {
+            return Ok(None);
+        }
         let secret = self.crypto.open(&row.sealed_secret)?;
         let Some(key) = totp_key(secret.expose()) else {
             return Err(AuthError::Internal(
@@ -394,7 +399,7 @@ impl TwoFactors {
                         return refused(TwoFactorRefusal::TotpNotEnabled);
                     }
                 };
-                self.check_lock(auth, &row, &challenge).await?;
+                let attempt = self.account_attempt(auth, Some(&row), &challenge).await?;
                 let accepted = match self.matching_step(auth, &row, code) {
                     Ok(Some(step)) => self.repo.claim_step(&row.id, step).await?,
                     Ok(None) => false,
@@ -405,7 +410,13 @@ impl TwoFactors {
                 };
                 if !accepted {
                     return self
-                        .failed(auth, Some(&row), &challenge, TwoFactorRefusal::InvalidCode)
+                        .failed(
+                            auth,
+                            Some(&row),
+                            attempt,
+                            &challenge,
+                            TwoFactorRefusal::InvalidCode,
+                        )
                         .await;
                 }
                 self.complete(
@@ -482,36 +493,49 @@ impl TwoFactors {
         }
     }
 
-    /// Refuses a locked account; a lock that has run out is cleared.
-    async fn check_lock(
-        &self,
-        auth: &Auth,
-        row: &TwoFactor,
-        challenge: &Challenge,
-    ) -> Result<(), AuthError> {
-        if self.config.lockout.is_none() || row.locked_until.is_none() {
-            return Ok(());
-        }
-        if row.is_locked(auth.now()) {
-            self.rearm(auth, challenge, challenge.attempts).await;
-            return refused(TwoFactorRefusal::Locked);
-        }
-        self.repo.reset_failures(&row.id).await?;
-        Ok(())
-    }
-
-    /// Counts a wrong code against the challenge and the account, and refuses it.
-    async fn failed<T>(
+    /// Counts an answer against the account before its code is checked (so concurrent answers
+    /// cannot slip past the lockout): refused while the account is locked, and past the
+    /// allowed failures. Answers the count, `None` without a lockout.
+    async fn account_attempt(
         &self,
         auth: &Auth,
         row: Option<&TwoFactor>,
         challenge: &Challenge,
+    ) -> Result<Option<i64>, AuthError> {
+        let (Some(lockout), Some(row)) = (&self.config.lockout, row) else {
+            return Ok(None);
+        };
+        let now = auth.now();
+        match self.repo.begin_attempt(&row.id, now).await? {
+            Some(count) if count <= lockout.max_failed => Ok(Some(count)),
+            counted => {
+                if counted.is_some() {
+                    self.repo
+                        .lock_until(&row.id, now + lockout.duration)
+                        .await?;
+                }
+                self.rearm(auth, challenge, challenge.attempts).await;
+                refused(TwoFactorRefusal::Locked)
+            }
+        }
+    }
+
+    /// Counts a wrong code against the challenge and the account, and refuses it.
+    /// The failure that spends the allowed ones locks the account.
+    async fn failed<T>(
+        &self,
+        auth: &Auth,
+        row: Option<&TwoFactor>,
+        attempt: Option<i64>,
+        challenge: &Challenge,
         refusal: TwoFactorRefusal,
     ) -> Result<T, AuthError> {
         self.rearm(auth, challenge, challenge.attempts + 1).await;
-        if let (Some(lockout), Some(row)) = (&self.config.lockout, row) {
+        if let (Some(lockout), Some(row), Some(count)) = (&self.config.lockout, row, attempt)
+            && count >= lockout.max_failed
+        {
             self.repo
-                .record_failure(&row.id, lockout, auth.now())
+                .lock_until(&row.id, auth.now() + lockout.duration)
                 .await?;
         }
         tracing::info!(target: "auth::audit", user_id = %challenge.user.id, code = refusal.code(), "second factor refused");
@@ -746,7 +770,7 @@ impl TwoFactors {
                     self.rearm(auth, &challenge, challenge.attempts).await;
                     return refused(TwoFactorRefusal::BackupCodesNotEnabled);
                 };
-                self.check_lock(auth, &row, &challenge).await?;
+                let attempt = self.account_attempt(auth, Some(&row), &challenge).await?;
                 let redeemed = match self.redeem(&row, code).await {
                     Ok(redeemed) => redeemed,
                     Err(error) => {
@@ -759,6 +783,7 @@ impl TwoFactors {
                         .failed(
                             auth,
                             Some(&row),
+                            attempt,
                             &challenge,
                             TwoFactorRefusal::InvalidBackupCode,
                         )
@@ -913,9 +938,7 @@ impl TwoFactors {
             } => {
                 let challenge = self.open_challenge(auth, id).await?;
                 let row = self.repo.find_two_factor(&challenge.user.id).await?;
-                if let Some(row) = &row {
-                    self.check_lock(auth, row, &challenge).await?;
-                }
+                let attempt = self.account_attempt(auth, row.as_ref(), &challenge).await?;
                 match self.check_otp(auth, &identifier, code).await {
                     Ok(()) => {}
                     Err(AuthError::Plugin(error)) if error.code == "INVALID_CODE" => {
@@ -923,6 +946,7 @@ impl TwoFactors {
                             .failed(
                                 auth,
                                 row.as_ref(),
+                                attempt,
                                 &challenge,
                                 TwoFactorRefusal::InvalidCode,
                             )
@@ -961,6 +985,21 @@ impl TwoFactors {
         if !Self::otp_available(auth) {
             return refused(TwoFactorRefusal::OtpNotConfigured);
         }
+        // A row without a TOTP secret holds the account's lockout count and backup codes; a
+        // user's existing row stays as it is.
+        if self.repo.find_two_factor(&context.user.id).await?.is_none() {
+            let row = TwoFactor {
+                id: auth.new_id(),
+                user_id: context.user.id.clone(),
+                sealed_secret: String::new(),
+                sealed_backup_codes: self.crypto.seal(&encode_backup_codes(&[]))?,
+                verified: false,
+                failed_verification_count: 0,
+                locked_until: None,
+                last_used_step: None,
+            };
+            self.repo.start_two_factor(&row).await?;
+        }
         self.repo
             .set_two_factor_enabled(&context.user.id, true)
             .await?;
@@ -969,7 +1008,7 @@ impl TwoFactors {
     }
 
     /// Removes `code` from the row's backup codes with a compare-and-set: `false` when it is
-    /// not one of them, or a concurrent redemption changed them first.
+    /// not one of them; `409` when a concurrent change of the codes won (try again).
     async fn redeem(&self, row: &TwoFactor, code: &str) -> Result<bool, AuthError> {
         let opened = self.crypto.open(&row.sealed_backup_codes)?;
         let Some(codes) = decode_backup_codes(opened.expose()) else {
@@ -991,10 +1030,15 @@ impl TwoFactors {
             return Ok(false);
         }
         let sealed = self.crypto.seal(&encode_backup_codes(&kept))?;
-        Ok(self
+        if self
             .repo
             .swap_backup_codes(&row.id, &row.sealed_backup_codes, &sealed)
-            .await?)
+            .await?
+        {
+            Ok(true)
+        } else {
+            Err(conflict())
+        }
     }
 
     /// Trusts a device of the user for the configured lifetime: a `verification` row
@@ -1164,7 +1208,7 @@ impl AuthPlugin for TwoFactors {
     /// Better-Auth's rule: three requests per ten seconds on every `/two-factor/` route.
     fn rate_limits(&self) -> Vec<crate::RouteLimit> {
         vec![crate::RouteLimit::Rule(
-            "/two-factor/",
+            "/two-factor",
             auth_ports::RateLimitRule {
                 window: Duration::seconds(10),
                 max: 3,

@@ -104,28 +104,30 @@ enum TwoFactorTags {
     TwoFactor,
 }
 
-/// A body holding the password.
-#[derive(Debug, Object)]
+/// A body holding the password. No `Debug`: it holds a password.
+#[derive(Object)]
 #[oai(rename = "TwoFactorPasswordRequest", rename_all = "camelCase")]
 struct PasswordBody {
     /// The user's password.
-    password: Option<String>,
+    #[oai(validator(max_length = 4096))]
+    password: Option<poem_openapi::types::Password>,
 }
 
-/// `POST /two-factor/enable` body.
-#[derive(Debug, Object)]
+/// `POST /two-factor/enable` body. No `Debug`: it holds a password.
+#[derive(Object)]
 #[oai(rename = "EnableTwoFactorRequest", rename_all = "camelCase")]
 struct EnableBody {
     /// The user's password.
-    password: Option<String>,
+    #[oai(validator(max_length = 4096))]
+    password: Option<poem_openapi::types::Password>,
     /// The issuer shown by authenticator apps (default: the configured one).
     issuer: Option<String>,
     /// `totp` (the default) or `otp` (codes by email, on at once; needs mail).
     method: Option<String>,
 }
 
-/// `enable`'s answer.
-#[derive(Debug, Object, Serialize)]
+/// `enable`'s answer. No `Debug`: it holds the secret and the backup codes.
+#[derive(Object, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[oai(rename = "TwoFactorEnrolment", rename_all = "camelCase")]
 struct EnrolmentDto {
@@ -145,8 +147,8 @@ struct EnrolmentDto {
     totp_qr_code: Option<String>,
 }
 
-/// `get-totp-uri`'s answer.
-#[derive(Debug, Object, Serialize)]
+/// `get-totp-uri`'s answer. No `Debug`: it holds the secret.
+#[derive(Object, Serialize)]
 #[oai(rename = "TotpUri")]
 struct UriDto {
     /// The `otpauth://` URI.
@@ -176,8 +178,8 @@ fn qr_code(uri: &str) -> String {
     )
 }
 
-/// `verify-totp` and `verify-backup-code` bodies.
-#[derive(Debug, Object)]
+/// `verify-totp`, `verify-backup-code` and `verify-otp` bodies. No `Debug`: it holds a code.
+#[derive(Object)]
 #[oai(rename = "VerifyTwoFactorRequest", rename_all = "camelCase")]
 struct VerifyBody {
     /// The code.
@@ -209,8 +211,8 @@ struct StatusDto {
     status: bool,
 }
 
-/// `generate-backup-codes`' answer.
-#[derive(Debug, Object, Serialize)]
+/// `generate-backup-codes`' answer. No `Debug`: it holds the codes.
+#[derive(Object, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[oai(rename = "BackupCodes", rename_all = "camelCase")]
 struct BackupCodesDto {
@@ -220,8 +222,8 @@ struct BackupCodesDto {
     backup_codes: Vec<String>,
 }
 
-fn password(value: Option<String>) -> Option<Password> {
-    value.map(Password::new)
+fn password(value: Option<poem_openapi::types::Password>) -> Option<Password> {
+    value.map(|password| Password::new(password.0))
 }
 
 /// The two-factor routes.

@@ -1,7 +1,7 @@
 //! Two-factor authentication: the `twoFactor` store, and the cryptography of its secrets
 //! (Better-Auth's `symmetricEncrypt`, RFC 6238 codes, the trusted-device HMAC).
 
-use auth_domain::two_factor::{Lockout, TwoFactor};
+use auth_domain::two_factor::TwoFactor;
 use auth_domain::{Secret, UserId};
 use time::OffsetDateTime;
 
@@ -47,15 +47,14 @@ pub trait TwoFactorRepo: Send + Sync {
     /// call recorded it. Of concurrent calls with one step, one wins.
     async fn claim_step(&self, id: &str, step: i64) -> Result<bool, PortError>;
 
-    /// Counts one failed verification atomically (concurrent failures all count); the failure
-    /// that brings the count to `lockout.max_failed` sets `lockedUntil = now +
-    /// lockout.duration`.
-    async fn record_failure(
-        &self,
-        id: &str,
-        lockout: &Lockout,
-        now: OffsetDateTime,
-    ) -> Result<(), PortError>;
+    /// Counts a verification about to be checked, atomically (concurrent attempts all count):
+    /// `None`, with nothing written, while the row is locked at `now` (or is gone); a lock
+    /// that has run out is cleared first, with its count. Answers the attempts since the last
+    /// success, this one included.
+    async fn begin_attempt(&self, id: &str, now: OffsetDateTime) -> Result<Option<i64>, PortError>;
+
+    /// Refuses verifications until `until` (the account lockout).
+    async fn lock_until(&self, id: &str, until: OffsetDateTime) -> Result<(), PortError>;
 
     /// Clears the failure count and the lock.
     async fn reset_failures(&self, id: &str) -> Result<(), PortError>;

@@ -3,7 +3,7 @@
 //! row lock.
 
 use auth_domain::UserId;
-use auth_domain::two_factor::{Lockout, TwoFactor};
+use auth_domain::two_factor::TwoFactor;
 use auth_ports::{PortError, TwoFactorRepo};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -182,39 +182,47 @@ impl TwoFactorRepo for SeaOrmStore {
         )
     }
 
-    async fn record_failure(
-        &self,
-        id: &str,
-        lockout: &Lockout,
-        now: OffsetDateTime,
-    ) -> Result<(), PortError> {
+    async fn begin_attempt(&self, id: &str, now: OffsetDateTime) -> Result<Option<i64>, PortError> {
         let txn = self.db.begin().await.map_err(port_error)?;
-        let count = Expr::col(two_factor::Column::FailedVerificationCount);
+        // A lock that has run out goes, with its count.
         two_factor::Entity::update_many()
-            .col_expr(
-                two_factor::Column::FailedVerificationCount,
-                Expr::expr(sea_orm::sea_query::Func::coalesce([
-                    count.clone(),
-                    Expr::value(0),
-                ]))
-                .add(1),
-            )
-            .filter(two_factor::Column::Id.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(port_error)?;
-        let max = i32::try_from(lockout.max_failed).unwrap_or(i32::MAX);
-        two_factor::Entity::update_many()
+            .col_expr(two_factor::Column::FailedVerificationCount, Expr::value(0))
             .col_expr(
                 two_factor::Column::LockedUntil,
-                Expr::value(now + lockout.duration),
+                Expr::value(Option::<OffsetDateTime>::None),
             )
             .filter(two_factor::Column::Id.eq(id))
-            .filter(two_factor::Column::FailedVerificationCount.gte(max))
+            .filter(two_factor::Column::LockedUntil.lte(now))
             .exec(&txn)
             .await
             .map_err(port_error)?;
-        txn.commit().await.map_err(port_error)
+        let count = Expr::col(two_factor::Column::FailedVerificationCount);
+        let counted = two_factor::Entity::update_many()
+            .col_expr(
+                two_factor::Column::FailedVerificationCount,
+                Expr::expr(sea_orm::sea_query::Func::coalesce([count, Expr::value(0)])).add(1),
+            )
+            .filter(two_factor::Column::Id.eq(id))
+            .filter(two_factor::Column::LockedUntil.is_null())
+            .exec(&txn)
+            .await;
+        if !updated(counted)? {
+            txn.commit().await.map_err(port_error)?;
+            return Ok(None);
+        }
+        let row = first::<_, two_factor::Model>(&txn, two_factor::Entity::find_by_id(id)).await?;
+        txn.commit().await.map_err(port_error)?;
+        Ok(row.map(|row| i64::from(row.failed_verification_count.unwrap_or(0))))
+    }
+
+    async fn lock_until(&self, id: &str, until: OffsetDateTime) -> Result<(), PortError> {
+        two_factor::Entity::update_many()
+            .col_expr(two_factor::Column::LockedUntil, Expr::value(until))
+            .filter(two_factor::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(port_error)?;
+        Ok(())
     }
 
     async fn reset_failures(&self, id: &str) -> Result<(), PortError> {

@@ -633,3 +633,70 @@ async fn a_trusted_device_skips_the_factor_once_per_token_and_is_renewed() {
         "turning two-factor off revoked the device's trust"
     );
 }
+
+#[test]
+fn every_two_factor_route_is_limited_to_three_requests_per_ten_seconds() {
+    let t = two_fa();
+    for route in [
+        "/two-factor/send-otp",
+        "/two-factor/verify-totp",
+        "/two-factor/enable",
+    ] {
+        let rule = t.auth.rule_for(route);
+        assert_eq!(
+            (rule.max, rule.window),
+            (3, Duration::seconds(10)),
+            "{route}"
+        );
+    }
+    assert_ne!(t.auth.rule_for("/two-factorx").max, 3);
+}
+
+#[tokio::test]
+async fn concurrent_answers_cannot_slip_past_the_lockout() {
+    let t = two_fa();
+    t.enrolled("jo@example.com").await;
+    let plain = ClientInfo::default();
+    for _ in 0..3 {
+        let challenge = t.challenge("jo@example.com").await;
+        for _ in 0..3 {
+            code_of(
+                t.two_factors
+                    .verify_totp(&t.auth, challenge_proof(&challenge, &plain), "000000")
+                    .await,
+            );
+        }
+    }
+    // Nine failures: three challenges answered at once leave room for one more.
+    let mut challenges = Vec::new();
+    for _ in 0..3 {
+        challenges.push(t.challenge("jo@example.com").await);
+    }
+    let tasks: Vec<_> = challenges
+        .into_iter()
+        .map(|challenge| {
+            let (auth, two_factors) = (t.auth.clone(), t.two_factors.clone());
+            tokio::spawn(async move {
+                let client = ClientInfo::default();
+                code_of(
+                    two_factors
+                        .verify_totp(&auth, challenge_proof(&challenge, &client), "000000")
+                        .await,
+                )
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for task in tasks {
+        codes.push(task.await.expect("task"));
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "ACCOUNT_TEMPORARILY_LOCKED",
+            "ACCOUNT_TEMPORARILY_LOCKED",
+            "INVALID_CODE"
+        ]
+    );
+}

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use auth_domain::UserId;
-use auth_domain::two_factor::{Lockout, TwoFactor};
+use auth_domain::two_factor::TwoFactor;
 use auth_ports::{PortError, TwoFactorRepo, UserRepo};
 use time::{Duration, OffsetDateTime};
 
@@ -240,38 +240,53 @@ where
         .start_two_factor(&row("dans", &dan))
         .await
         .expect("start");
-    let lockout = Lockout::default();
     let tasks: Vec<_> = (0..9)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.record_failure("dans", &lockout, T0).await })
+            tokio::spawn(async move { store.begin_attempt("dans", T0).await })
         })
         .collect();
+    let mut counts = Vec::new();
     for task in tasks {
-        task.await.expect("task").expect("failure");
+        counts.push(
+            task.await
+                .expect("task")
+                .expect("attempt")
+                .expect("not locked"),
+        );
     }
-    let counted = store
-        .find_two_factor(&dan)
-        .await
-        .expect("find")
-        .expect("row");
+    counts.sort_unstable();
     assert_eq!(
-        counted.failed_verification_count, 9,
-        "every concurrent failure counts"
+        counts,
+        (1..=9).collect::<Vec<i64>>(),
+        "every concurrent attempt counts once"
     );
-    assert_eq!(counted.locked_until, None);
     store
-        .record_failure("dans", &lockout, T0)
+        .lock_until("dans", T0 + Duration::minutes(15))
         .await
-        .expect("the tenth");
+        .expect("lock");
+    assert_eq!(
+        store
+            .begin_attempt("dans", T0 + Duration::minutes(14))
+            .await
+            .expect("attempt"),
+        None,
+        "refused while locked, nothing counted"
+    );
     let locked = store
         .find_two_factor(&dan)
         .await
         .expect("find")
         .expect("row");
-    assert_eq!(locked.failed_verification_count, 10);
-    assert_eq!(locked.locked_until, Some(T0 + Duration::minutes(15)));
-    assert!(locked.is_locked(T0 + Duration::minutes(14)));
+    assert_eq!(locked.failed_verification_count, 9);
+    assert_eq!(
+        store
+            .begin_attempt("dans", T0 + Duration::minutes(15))
+            .await
+            .expect("attempt"),
+        Some(1),
+        "a lock that ran out goes with its count"
+    );
     store.reset_failures("dans").await.expect("reset");
     let reset = store
         .find_two_factor(&dan)
@@ -280,4 +295,8 @@ where
         .expect("row");
     assert_eq!(reset.failed_verification_count, 0);
     assert_eq!(reset.locked_until, None);
+    assert_eq!(
+        store.begin_attempt("ghost", T0).await.expect("attempt"),
+        None
+    );
 }

@@ -1,7 +1,7 @@
 //! `TwoFactorRepo` in memory: every check and write under the store's one lock.
 
 use auth_domain::UserId;
-use auth_domain::two_factor::{Lockout, TwoFactor};
+use auth_domain::two_factor::TwoFactor;
 use auth_ports::{PortError, TwoFactorRepo};
 use time::OffsetDateTime;
 
@@ -103,17 +103,25 @@ impl TwoFactorRepo for MemoryStore {
         }
     }
 
-    async fn record_failure(
-        &self,
-        id: &str,
-        lockout: &Lockout,
-        now: OffsetDateTime,
-    ) -> Result<(), PortError> {
+    async fn begin_attempt(&self, id: &str, now: OffsetDateTime) -> Result<Option<i64>, PortError> {
+        let mut state = self.state();
+        let Some(row) = state.two_factors.get_mut(id) else {
+            return Ok(None);
+        };
+        if row.locked_until.is_some_and(|until| until <= now) {
+            row.locked_until = None;
+            row.failed_verification_count = 0;
+        }
+        if row.locked_until.is_some() {
+            return Ok(None);
+        }
+        row.failed_verification_count += 1;
+        Ok(Some(row.failed_verification_count))
+    }
+
+    async fn lock_until(&self, id: &str, until: OffsetDateTime) -> Result<(), PortError> {
         if let Some(row) = self.state().two_factors.get_mut(id) {
-            row.failed_verification_count += 1;
-            if row.failed_verification_count >= lockout.max_failed {
-                row.locked_until = Some(now + lockout.duration);
-            }
+            row.locked_until = Some(until);
         }
         Ok(())
     }
