@@ -532,6 +532,11 @@ async fn concurrent_uses(apps: &[&TestApp], key: &str, uses: usize) -> (usize, u
         .iter()
         .filter(|status| matches!(**status, 429 | 401))
         .count();
+    let others: Vec<&u16> = statuses
+        .iter()
+        .filter(|status| !matches!(**status, 200 | 429 | 401))
+        .collect();
+    assert!(others.is_empty(), "answers other than 200, 429 and 401: {others:?}");
     (ok, exceeded)
 }
 
