@@ -21,6 +21,7 @@ mod plugin;
 mod ratelimit;
 mod session;
 mod two_factor;
+mod ws_ticket;
 mod user;
 
 pub use api_key::{
@@ -47,6 +48,7 @@ pub use organization::{
     UpdateOrganization, org_error,
 };
 pub use password_reset::ResetPassword;
+pub use ws_ticket::{WS_TICKET_LIFETIME, WsTicket};
 pub use plugin::{
     AuthPlugin, Diversion, PluginCookie, PluginError, PluginErrorKind, PluginFuture,
     RequestCookies, RouteLimit, SignInStep,

@@ -982,3 +982,4 @@ mod organizations;
 mod password_reset;
 mod plugins;
 mod two_factor;
+mod ws_ticket;
