@@ -215,6 +215,7 @@ async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_
         organization_dynamic_roles: true,
         organization_teams: true,
         multi_session: true,
+        websocket: true,
         ..AppConfig::default()
     };
     let generated = auth_app::openapi(&every_route).expect("document");

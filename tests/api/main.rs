@@ -34,3 +34,4 @@ mod sessions;
 mod test_plugin;
 mod two_factor;
 mod two_factor_adopted;
+mod websocket;

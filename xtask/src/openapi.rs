@@ -1,7 +1,8 @@
 //! `cargo xtask openapi`: regenerates `docs/openapi.json` from the server's
 //! own description (`auth-app openapi`), so the committed spec never drifts
 //! from the code. The optional route families (dynamic roles, teams,
-//! multi-session) are on, so the committed document lists every route.
+//! multi-session, WebSocket tickets) are on, so the committed document lists
+//! every route.
 //!
 //! Depends on: `std`, `serde_json` (to check the output is JSON),
 //! `crate::util`; runs `auth-app` through cargo.
@@ -13,10 +14,11 @@ use crate::util::{self, Result};
 const OUTPUT: &str = "docs/openapi.json";
 
 /// The settings that add routes; `tests/api/compat.rs` documents with the same.
-const OPTIONAL_ROUTES: [&str; 3] = [
+const OPTIONAL_ROUTES: [&str; 4] = [
     "AUTH_ORGANIZATION_DYNAMIC_ROLES",
     "AUTH_ORGANIZATION_TEAMS",
     "AUTH_MULTI_SESSION",
+    "AUTH_WEBSOCKET",
 ];
 
 /// Writes the spec.

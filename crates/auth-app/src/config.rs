@@ -226,6 +226,16 @@ pub struct AppConfig {
     pub multi_session: bool,
     /// `AUTH_MULTI_SESSION_MAXIMUM`: most sessions one browser keeps.
     pub multi_session_maximum: usize,
+    /// `AUTH_WEBSOCKET`: the ticket route and the built-in `/ws` endpoint, whose sockets close
+    /// when their session ends.
+    pub websocket: bool,
+    /// `AUTH_WEBSOCKET_MAX_PER_USER`: most sockets one user keeps open on an instance.
+    pub websocket_max_per_user: usize,
+    /// `AUTH_WEBSOCKET_PING_INTERVAL_MS`: how often sockets are pinged.
+    pub websocket_ping_interval_ms: u64,
+    /// `AUTH_WEBSOCKET_PONG_TIMEOUT_MS`: how long a pong may be late before the peer counts as
+    /// dead.
+    pub websocket_pong_timeout_ms: u64,
     /// `AUTH_TWO_FACTOR_ISSUER`: the issuer authenticator apps show for TOTP (default: the
     /// app's name).
     #[serde(default)]
@@ -382,6 +392,10 @@ impl Default for AppConfig {
             api_key_max_per_user: 1000,
             api_key_organization_config_id: None,
             two_factor_issuer: None,
+            websocket: false,
+            websocket_max_per_user: 10,
+            websocket_ping_interval_ms: 25_000,
+            websocket_pong_timeout_ms: 10_000,
             multi_session: false,
             multi_session_maximum: 5,
             api_key_cache_ttl_ms: 1000,
@@ -527,6 +541,13 @@ impl std::fmt::Debug for AppConfig {
             )
             .field("api_key_cache_ttl_ms", &self.api_key_cache_ttl_ms)
             .field("two_factor_issuer", &self.two_factor_issuer)
+            .field("websocket", &self.websocket)
+            .field("websocket_max_per_user", &self.websocket_max_per_user)
+            .field(
+                "websocket_ping_interval_ms",
+                &self.websocket_ping_interval_ms,
+            )
+            .field("websocket_pong_timeout_ms", &self.websocket_pong_timeout_ms)
             .field("multi_session", &self.multi_session)
             .field("multi_session_maximum", &self.multi_session_maximum)
             .field("organization_allow_create", &self.organization_allow_create)
@@ -643,6 +664,15 @@ impl AppConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.secret.as_ref().is_some_and(|secret| secret.len() < 32) {
             bail!("AUTH_SECRET must be at least 32 bytes long");
+        }
+        if !(1..=10_000).contains(&self.websocket_max_per_user) {
+            bail!("AUTH_WEBSOCKET_MAX_PER_USER must be between 1 and 10000");
+        }
+        if !(100..=3_600_000).contains(&self.websocket_ping_interval_ms) {
+            bail!("AUTH_WEBSOCKET_PING_INTERVAL_MS must be between 100 and 3600000");
+        }
+        if !(100..=3_600_000).contains(&self.websocket_pong_timeout_ms) {
+            bail!("AUTH_WEBSOCKET_PONG_TIMEOUT_MS must be between 100 and 3600000");
         }
         if !(1..=100).contains(&self.multi_session_maximum) {
             bail!("AUTH_MULTI_SESSION_MAXIMUM must be between 1 and 100");

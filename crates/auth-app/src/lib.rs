@@ -14,6 +14,7 @@ mod plugins;
 mod secret;
 pub mod telemetry;
 mod two_factor;
+mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -404,6 +405,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         ]
         .into_iter()
         .chain(multi_session_plugin(config))
+        .chain(websocket::plugin(config).map(|(_, plugin)| plugin))
         .collect(),
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -487,6 +489,8 @@ impl Application {
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
         extra.extend(multi_session_plugin(&config));
+        let websocket = websocket::plugin(&config);
+        extra.extend(websocket.as_ref().map(|(_, plugin)| plugin.clone()));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
         let core_plugins = core_plugins(&plugins);
@@ -534,8 +538,11 @@ impl Application {
         ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);
         let ops = ops::routes(&config, store.clone(), redis);
-        let main = overrides
-            .routes
+        let mut routes = overrides.routes;
+        if let Some((hub, _)) = &websocket {
+            routes.push(("/ws".to_owned(), websocket::endpoint(&config, hub.clone())));
+        }
+        let main = routes
             .into_iter()
             .fold(ops.main, |routes, (path, endpoint)| {
                 routes.at(path, endpoint)

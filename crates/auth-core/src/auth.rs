@@ -251,8 +251,10 @@ impl Auth {
         &self.inner.suppressed_refusals
     }
 
-    /// Now, truncated to milliseconds (what Better-Auth stores and serialises).
-    pub(crate) fn now(&self) -> OffsetDateTime {
+    /// Now by the server's clock, truncated to milliseconds (what Better-Auth stores and
+    /// serialises).
+    #[must_use]
+    pub fn now(&self) -> OffsetDateTime {
         let now = self.inner.deps.clock.now();
         let millis = now.millisecond();
         now.replace_millisecond(millis).unwrap_or(now)

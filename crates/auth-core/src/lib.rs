@@ -21,8 +21,8 @@ mod plugin;
 mod ratelimit;
 mod session;
 mod two_factor;
-mod ws_ticket;
 mod user;
+mod ws_ticket;
 
 pub use api_key::{
     ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyOwner,
@@ -48,7 +48,6 @@ pub use organization::{
     UpdateOrganization, org_error,
 };
 pub use password_reset::ResetPassword;
-pub use ws_ticket::{WS_TICKET_LIFETIME, WsTicket};
 pub use plugin::{
     AuthPlugin, Diversion, PluginCookie, PluginError, PluginErrorKind, PluginFuture,
     RequestCookies, RouteLimit, SignInStep,
@@ -60,6 +59,7 @@ pub use two_factor::{
     TwoFactorConfig, TwoFactors, two_factor_error,
 };
 pub use user::UpdateUser;
+pub use ws_ticket::{WS_TICKET_LIFETIME, WsTicket};
 
 #[cfg(test)]
 mod tests;

@@ -57,7 +57,13 @@ async fn a_ticket_stands_for_its_session_once_and_briefly() {
         "the session ended"
     );
     for junk in ["", "short", "a%b", &"x".repeat(33), "ws-ticket:x\u{0}"] {
-        assert!(f.auth.redeem_ws_ticket(junk).await.expect("redeem").is_none());
+        assert!(
+            f.auth
+                .redeem_ws_ticket(junk)
+                .await
+                .expect("redeem")
+                .is_none()
+        );
     }
     let mut vouched = who.clone();
     vouched.session.token = SessionToken::new("not-stored".to_owned());

@@ -1,0 +1,53 @@
+//! The WebSocket plugin's composition (`AUTH_WEBSOCKET`): the ticket route, the hub that closes
+//! sockets on the domain events, and the built-in `/ws` endpoint, which tells a browser who it
+//! is and is closed, with a close code saying why, when its session ends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_ws::{Authenticated, Hub, Incoming, Outgoing, WsConfig, WsPlugin};
+use poem::web::websocket::Message;
+
+use crate::AppConfig;
+use crate::plugins::Plugin;
+
+/// The hub and the plugin, when `AUTH_WEBSOCKET` is on.
+pub(crate) fn plugin(config: &AppConfig) -> Option<(Arc<Hub>, Plugin)> {
+    config.websocket.then(|| {
+        let hub = Arc::new(Hub::new());
+        let plugin = WsPlugin::new(hub.clone());
+        (hub, Plugin::new(Arc::new(plugin.clone()), Arc::new(plugin)))
+    })
+}
+
+/// The sockets' settings.
+fn settings(config: &AppConfig) -> WsConfig {
+    WsConfig {
+        ping_interval: Duration::from_millis(config.websocket_ping_interval_ms),
+        pong_timeout: Duration::from_millis(config.websocket_pong_timeout_ms),
+        max_per_user: config.websocket_max_per_user,
+        ..WsConfig::default()
+    }
+}
+
+/// `/ws`: says who the socket is for, then waits; the server closes it when the session ends.
+async fn session_socket(who: Authenticated, mut incoming: Incoming, outgoing: Outgoing) {
+    let hello = serde_json::json!({
+        "type": "session",
+        "userId": who.context.user.id.as_str(),
+        "sessionId": who.context.session.id.as_str(),
+    });
+    if !outgoing.send(Message::Text(hello.to_string())).await {
+        return;
+    }
+    while incoming.next().await.is_some() {}
+}
+
+/// The built-in `/ws` endpoint on `hub`.
+pub(crate) fn endpoint(config: &AppConfig, hub: Arc<Hub>) -> crate::AppEndpoint {
+    Arc::new(poem::EndpointExt::boxed(auth_ws::websocket(
+        hub,
+        settings(config),
+        session_socket,
+    )))
+}

@@ -1,0 +1,208 @@
+//! The open sockets of this instance by user, and the events that close them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
+use tokio::sync::mpsc;
+
+/// Why the server closed a socket: its close code (4000-4999, ours) and reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The session was signed out.
+    SignedOut,
+    /// The session was revoked (one, all, or all others).
+    Revoked,
+    /// The session expired.
+    Expired,
+    /// The user's password changed.
+    PasswordChanged,
+    /// The user was deleted.
+    UserDeleted,
+    /// The API key that authenticated the socket was revoked or disabled.
+    KeyRevoked,
+    /// A newer connection of the user took this one's place (the per-user limit).
+    Replaced,
+    /// No pong came back in time.
+    HeartbeatTimeout,
+    /// The client sent nothing for the idle timeout.
+    Idle,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// The close code.
+    #[must_use]
+    pub fn code(self) -> u16 {
+        match self {
+            Self::SignedOut => 4001,
+            Self::Revoked => 4002,
+            Self::Expired => 4003,
+            Self::PasswordChanged => 4004,
+            Self::UserDeleted => 4005,
+            Self::KeyRevoked => 4006,
+            Self::Replaced => 4008,
+            Self::HeartbeatTimeout => 4010,
+            Self::Idle => 4011,
+            Self::Shutdown => 1001,
+        }
+    }
+
+    /// The close reason text.
+    #[must_use]
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::SignedOut => "signed out",
+            Self::Revoked => "session revoked",
+            Self::Expired => "session expired",
+            Self::PasswordChanged => "password changed",
+            Self::UserDeleted => "user deleted",
+            Self::KeyRevoked => "api key revoked",
+            Self::Replaced => "connection limit",
+            Self::HeartbeatTimeout => "heartbeat timeout",
+            Self::Idle => "idle timeout",
+            Self::Shutdown => "server shutting down",
+        }
+    }
+}
+
+/// One open socket.
+#[derive(Debug)]
+struct Entry {
+    id: u64,
+    /// The session (an API key's socket: the key's id, its session's id).
+    session: SessionId,
+    close: mpsc::UnboundedSender<CloseReason>,
+}
+
+/// The open sockets of this instance, by user.
+#[derive(Debug, Default)]
+pub struct Hub {
+    sockets: Mutex<HashMap<UserId, Vec<Entry>>>,
+    next: AtomicU64,
+}
+
+impl Hub {
+    /// An empty hub.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Entry>>> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many sockets the user has open here.
+    #[must_use]
+    pub fn count(&self, user: &UserId) -> usize {
+        self.sockets().get(user).map_or(0, Vec::len)
+    }
+
+    /// How many sockets are open here.
+    #[must_use]
+    pub fn open(&self) -> usize {
+        self.sockets().values().map(Vec::len).sum()
+    }
+
+    /// Registers a socket: its id and the channel its closing arrives on.
+    pub(crate) fn register(
+        &self,
+        user: &UserId,
+        session: &SessionId,
+    ) -> (u64, mpsc::UnboundedReceiver<CloseReason>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (close, closed) = mpsc::unbounded_channel();
+        self.sockets().entry(user.clone()).or_default().push(Entry {
+            id,
+            session: session.clone(),
+            close,
+        });
+        (id, closed)
+    }
+
+    /// Forgets a closed socket.
+    pub(crate) fn unregister(&self, user: &UserId, id: u64) {
+        let mut sockets = self.sockets();
+        if let Some(entries) = sockets.get_mut(user) {
+            entries.retain(|entry| entry.id != id);
+            if entries.is_empty() {
+                sockets.remove(user);
+            }
+        }
+    }
+
+    /// Closes the user's oldest socket (to make room for a new one).
+    pub(crate) fn close_oldest(&self, user: &UserId) {
+        if let Some(oldest) = self.sockets().get(user).and_then(|entries| entries.first()) {
+            let _ = oldest.close.send(CloseReason::Replaced);
+        }
+    }
+
+    /// Closes the user's sockets that `which` selects.
+    fn close(&self, user: &UserId, reason: CloseReason, which: impl Fn(&Entry) -> bool) {
+        if let Some(entries) = self.sockets().get(user) {
+            for entry in entries.iter().filter(|entry| which(entry)) {
+                let _ = entry.close.send(reason);
+            }
+        }
+    }
+
+    /// Closes every socket (shutdown).
+    pub fn close_all(&self) {
+        for entries in self.sockets().values() {
+            for entry in entries {
+                let _ = entry.close.send(CloseReason::Shutdown);
+            }
+        }
+    }
+
+    /// Closes the sockets an event ends: a session's, every session of a user (but the one
+    /// kept), a deleted user's, a revoked key's.
+    pub fn hear(&self, event: &AuthEvent) {
+        match event {
+            AuthEvent::SessionEnded {
+                user_id,
+                session_id,
+                reason,
+                ..
+            } => {
+                let why = if *reason == SessionEnd::SignOut {
+                    CloseReason::SignedOut
+                } else {
+                    CloseReason::Revoked
+                };
+                self.close(user_id, why, |entry| entry.session == *session_id);
+            }
+            AuthEvent::UserSessionsEnded { user_id, kept, .. } => {
+                self.close(user_id, CloseReason::Revoked, |entry| {
+                    kept.as_ref() != Some(&entry.session)
+                });
+            }
+            AuthEvent::PasswordChanged { user_id } => {
+                self.close(user_id, CloseReason::PasswordChanged, |_| true);
+            }
+            AuthEvent::UserDeleted { user_id } => {
+                self.close(user_id, CloseReason::UserDeleted, |_| true);
+            }
+            AuthEvent::ApiKeyChanged {
+                key_id,
+                revoked: true,
+                ..
+            } => {
+                for entries in self.sockets().values() {
+                    for entry in entries {
+                        if entry.session.as_str() == key_id {
+                            let _ = entry.close.send(CloseReason::KeyRevoked);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! The authenticated WebSocket endpoint: the upgrade authenticated before it happens, then a
+//! task that pumps the socket for the application, with a heartbeat, an idle timeout, a message
+//! size limit, and closing when the hub says the session ended or when it expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::AuthContext;
+use auth_http_poem::{ApiError, HttpState, SessionUser};
+use futures_util::{SinkExt, StreamExt};
+use poem::http::{StatusCode, header};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
+use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::hub::{CloseReason, Hub};
+
+/// Limits and timers of the sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsConfig {
+    /// How often the server pings (25 s).
+    pub ping_interval: Duration,
+    /// How long a pong may take after a ping before the peer counts as dead (10 s).
+    pub pong_timeout: Duration,
+    /// How long the client may send nothing (5 minutes).
+    pub idle_timeout: Duration,
+    /// The largest message accepted (64 KiB): a larger one closes the socket (1009).
+    pub max_message_bytes: usize,
+    /// Most sockets one user keeps open on this instance (10).
+    pub max_per_user: usize,
+    /// At the limit, close the user's oldest socket (else refuse the new one, `429`).
+    pub close_oldest: bool,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            max_message_bytes: 64 * 1024,
+            max_per_user: 10,
+            close_oldest: false,
+        }
+    }
+}
+
+/// The connection an application gets: who is on the other end.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The session (an API key's, for a key) and its user; the session's fields hold the
+    /// active organization.
+    pub context: AuthContext,
+}
+
+/// The client's messages (text and binary), until the socket closes.
+#[derive(Debug)]
+pub struct Incoming(mpsc::Receiver<Message>);
+
+impl Incoming {
+    /// The next message; `None` once the socket closed.
+    pub async fn next(&mut self) -> Option<Message> {
+        self.0.recv().await
+    }
+}
+
+/// Sends messages to the client; dropping it closes the socket normally.
+#[derive(Debug, Clone)]
+pub struct Outgoing(mpsc::Sender<Message>);
+
+impl Outgoing {
+    /// Sends a message; `false` once the socket closed.
+    pub async fn send(&self, message: Message) -> bool {
+        self.0.send(message).await.is_ok()
+    }
+}
+
+/// A poem endpoint that authenticates the upgrade and hands the connection to `handler`.
+pub struct WsEndpoint<F> {
+    hub: Arc<Hub>,
+    config: WsConfig,
+    handler: Arc<F>,
+}
+
+/// An authenticated WebSocket endpoint registering its sockets with `hub` (the one the
+/// [`crate::WsPlugin`] closes sockets in), each served by `handler`.
+pub fn websocket<F, Fut>(hub: Arc<Hub>, config: WsConfig, handler: F) -> WsEndpoint<F>
+where
+    F: Fn(Authenticated, Incoming, Outgoing) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    WsEndpoint {
+        hub,
+        config,
+        handler: Arc::new(handler),
+    }
+}
+
+/// `401 INVALID_TICKET`.
+fn invalid_ticket() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_TICKET",
+        "Invalid or expired WebSocket ticket",
+    )
+}
+
+/// The ticket a request presents: the `ticket` query parameter, or a `ticket.<ticket>`
+/// subprotocol (then echoed back).
+fn presented_ticket(request: &Request) -> Option<(String, Option<String>)> {
+    let from_query = request.uri().query().and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name == "ticket").then(|| value.to_owned())
+        })
+    });
+    if let Some(ticket) = from_query {
+        return Some((ticket, None));
+    }
+    let protocols = request
+        .headers()
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())?;
+    protocols.split(',').map(str::trim).find_map(|protocol| {
+        let ticket = protocol.strip_prefix("ticket.")?;
+        Some((ticket.to_owned(), Some(protocol.to_owned())))
+    })
+}
+
+/// The session an upgrade request stands for, and the subprotocol to answer: a ticket, else
+/// the credential the HTTP guards accept. A browser sends cookies on a cross-site upgrade, so
+/// an upgrade that a cookie alone authenticates must come from a trusted origin.
+async fn authenticate(
+    state: &HttpState,
+    request: &Request,
+) -> Result<(AuthContext, Option<String>), ApiError> {
+    if let Some((ticket, protocol)) = presented_ticket(request) {
+        return match state.auth().redeem_ws_ticket(&ticket).await? {
+            Some(context) => Ok((context, protocol)),
+            None => Err(invalid_ticket()),
+        };
+    }
+    let headers = request.headers();
+    let cookie_only = headers.contains_key(header::COOKIE)
+        && !headers.contains_key(header::AUTHORIZATION)
+        && !headers.contains_key("x-api-key");
+    if cookie_only {
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|value| value.to_str().ok());
+        if !origin.is_some_and(|origin| state.origins().is_trusted(origin)) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "INVALID_ORIGIN",
+                "Invalid origin",
+            ));
+        }
+    }
+    let mut body = RequestBody::default();
+    match SessionUser::from_request(request, &mut body).await {
+        Ok(user) => Ok((user.0, None)),
+        Err(error) => Err(ApiError::new(
+            error.status(),
+            "UNAUTHORIZED",
+            "Unauthorized",
+        )),
+    }
+}
+
+impl<F, Fut> Endpoint for WsEndpoint<F>
+where
+    F: Fn(Authenticated, Incoming, Outgoing) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        let Some(state) = request.data::<Arc<HttpState>>().cloned() else {
+            tracing::error!("the WebSocket endpoint needs the HTTP state; mount it through `app`");
+            return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        };
+        let (context, protocol) = match authenticate(&state, &request).await {
+            Ok(found) => found,
+            Err(error) => return Ok(error.into_response()),
+        };
+        if self.hub.count(&context.user.id) >= self.config.max_per_user {
+            if self.config.close_oldest {
+                self.hub.close_oldest(&context.user.id);
+            } else {
+                let refused = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TOO_MANY_CONNECTIONS",
+                    "Too many open connections for this user",
+                );
+                return Ok(refused.into_response());
+            }
+        }
+        let mut body = RequestBody::default();
+        let socket = match WebSocket::from_request(&request, &mut body).await {
+            Ok(socket) => socket,
+            Err(_) => {
+                let refused = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "NOT_A_WEBSOCKET_UPGRADE",
+                    "Not a WebSocket upgrade",
+                );
+                return Ok(refused.into_response());
+            }
+        };
+        let socket = match protocol {
+            Some(protocol) => socket.protocols([protocol]),
+            None => socket,
+        };
+        let (hub, config, handler) = (self.hub.clone(), self.config, self.handler.clone());
+        let now = state.auth().now();
+        let until_expiry = (context.session.expires_at - now)
+            .try_into()
+            .unwrap_or(Duration::ZERO);
+        Ok(socket
+            .on_upgrade(move |stream| async move {
+                serve(stream, hub, config, context, until_expiry, handler).await;
+            })
+            .into_response())
+    }
+}
+
+/// Sends a close frame with `reason`.
+async fn close_with(
+    sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>,
+    code: u16,
+    text: &str,
+) {
+    let frame = Message::Close(Some((CloseCode::from(code), text.to_owned())));
+    let _ = sink.send(frame).await;
+    let _ = sink.close().await;
+}
+
+/// Pumps one socket until it closes.
+async fn serve<F, Fut>(
+    stream: WebSocketStream,
+    hub: Arc<Hub>,
+    config: WsConfig,
+    context: AuthContext,
+    until_expiry: Duration,
+    handler: Arc<F>,
+) where
+    F: Fn(Authenticated, Incoming, Outgoing) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let user = context.user.id.clone();
+    let (id, mut closed) = hub.register(&user, &context.session.id);
+    let (mut sink, mut source) = stream.split();
+    let (to_app, incoming) = mpsc::channel(32);
+    let (outgoing, mut from_app) = mpsc::channel(32);
+    let app = tokio::spawn(handler(
+        Authenticated { context },
+        Incoming(incoming),
+        Outgoing(outgoing),
+    ));
+    let expiry = tokio::time::sleep(until_expiry);
+    tokio::pin!(expiry);
+    let mut heartbeat = tokio::time::interval(config.ping_interval);
+    heartbeat.tick().await;
+    let mut last_pong = Instant::now();
+    let mut last_message = Instant::now();
+    loop {
+        tokio::select! {
+            reason = closed.recv() => {
+                let reason = reason.unwrap_or(CloseReason::Shutdown);
+                close_with(&mut sink, reason.code(), reason.text()).await;
+                break;
+            }
+            () = &mut expiry => {
+                let reason = CloseReason::Expired;
+                close_with(&mut sink, reason.code(), reason.text()).await;
+                break;
+            }
+            _ = heartbeat.tick() => {
+                let reason = if last_pong.elapsed() > config.ping_interval + config.pong_timeout {
+                    Some(CloseReason::HeartbeatTimeout)
+                } else if last_message.elapsed() > config.idle_timeout {
+                    Some(CloseReason::Idle)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    close_with(&mut sink, reason.code(), reason.text()).await;
+                    break;
+                }
+                if sink.send(Message::Ping(Vec::new())).await.is_err() {
+                    break;
+                }
+            }
+            message = source.next() => match message {
+                Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
+                Some(Ok(Message::Ping(_))) => last_message = Instant::now(),
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                    let size = match &message {
+                        Message::Text(text) => text.len(),
+                        Message::Binary(bytes) => bytes.len(),
+                        _ => 0,
+                    };
+                    if size > config.max_message_bytes {
+                        close_with(&mut sink, 1009, "message too big").await;
+                        break;
+                    }
+                    last_message = Instant::now();
+                    last_pong = Instant::now();
+                    if to_app.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            message = from_app.recv() => match message {
+                Some(message) => {
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    close_with(&mut sink, 1000, "").await;
+                    break;
+                }
+            },
+        }
+    }
+    hub.unregister(&user, id);
+    app.abort();
+}

@@ -1,0 +1,278 @@
+//! WebSockets over a real socket (tokio-tungstenite), on SQLite (`AUTH_WEBSOCKET`): the upgrade
+//! authenticated by a ticket (query or subprotocol), a bearer token or a cookie from a trusted
+//! origin, refused before it happens otherwise; tickets single-use and short-lived; sign-out
+//! and revocation closing the socket with their close codes; the per-user limit; the heartbeat.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::helpers::{ORIGIN, TestApp, base_config, start_app};
+use auth_store_seaorm::test_db::TestDatabase;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn app_with(customise: impl FnOnce(&mut auth_app::AppConfig)) -> TestApp {
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.websocket = true;
+    customise(&mut config);
+    start_app(config, Some(database)).await
+}
+
+fn ws_url(app: &TestApp, query: &str) -> String {
+    format!("{}/ws{query}", app.address.replacen("http://", "ws://", 1))
+}
+
+/// Opens `/ws` with the headers given: the socket, or the refusal's status and JSON body.
+async fn open(
+    app: &TestApp,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> Result<Socket, (u16, Value)> {
+    let mut request = ws_url(app, query).into_client_request().expect("request");
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+            value.parse().expect("value"),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(WsError::Http(response)) => {
+            let status = response.status().as_u16();
+            let body = response
+                .body()
+                .as_ref()
+                .map(|bytes| serde_json::from_slice(bytes).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null);
+            Err((status, body))
+        }
+        Err(error) => panic!("unexpected WebSocket error: {error}"),
+    }
+}
+
+/// The first text message: `/ws` says who the socket is for.
+async fn hello(socket: &mut Socket) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message in time")
+        {
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("json"),
+            Some(Ok(_)) => {}
+            other => panic!("no hello: {other:?}"),
+        }
+    }
+}
+
+/// The close code the server closes the socket with, within `within`.
+async fn closed_with(socket: &mut Socket, within: Duration) -> u16 {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return u16::from(frame.code),
+            Ok(Some(Ok(Message::Close(None)))) | Ok(None) => return 1005,
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(error))) => panic!("socket error: {error}"),
+            Err(_) => panic!("not closed within {within:?}"),
+        }
+    }
+}
+
+async fn signed_up(app: &TestApp, email: &str) -> String {
+    app.sign_up_token(email, "password-123").await
+}
+
+async fn ticket(app: &TestApp, token: &str) -> String {
+    let answer: Value = reqwest::Client::new()
+        .post(app.url("/ws-ticket"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(answer["expiresAt"].is_string(), "{answer}");
+    answer["ticket"].as_str().expect("ticket").to_owned()
+}
+
+#[tokio::test]
+async fn a_ticket_opens_one_socket_once_and_sign_out_closes_it() {
+    let app = app_with(|_| {}).await;
+    let token = signed_up(&app, "ada@example.com").await;
+    let first = ticket(&app, &token).await;
+    let mut socket = open(&app, &format!("?ticket={first}"), &[])
+        .await
+        .expect("upgrade");
+    let who = hello(&mut socket).await;
+    assert_eq!(who["type"], "session");
+    let (status, body) = open(&app, &format!("?ticket={first}"), &[])
+        .await
+        .expect_err("a ticket works once");
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "INVALID_TICKET");
+
+    let started = std::time::Instant::now();
+    reqwest::Client::new()
+        .post(app.url("/sign-out"))
+        .bearer_auth(&token)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .expect("sign-out");
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4001);
+    assert!(
+        started.elapsed() < Duration::from_millis(1_000),
+        "closed at once: {:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_ticket_in_the_subprotocol_works_and_an_expired_one_does_not() {
+    let app = app_with(|_| {}).await;
+    let token = signed_up(&app, "bob@example.com").await;
+    let value = ticket(&app, &token).await;
+    let protocol = format!("ticket.{value}");
+    let mut socket = open(&app, "", &[("sec-websocket-protocol", protocol.as_str())])
+        .await
+        .expect("upgrade");
+    hello(&mut socket).await;
+    let late = ticket(&app, &token).await;
+    app.clock.advance(time::Duration::seconds(31));
+    let (status, _) = open(&app, &format!("?ticket={late}"), &[])
+        .await
+        .expect_err("expired");
+    assert_eq!(status, 401);
+    let (status, _) = open(&app, "?ticket=forged0000000000000000000000000", &[])
+        .await
+        .expect_err("forged");
+    assert_eq!(status, 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cookie_opens_a_socket_only_from_a_trusted_origin_and_a_bearer_from_anywhere() {
+    let app = app_with(|_| {}).await;
+    let token = signed_up(&app, "cy@example.com").await;
+    let signed = reqwest::Client::new()
+        .post(app.url("/sign-in/email"))
+        .header("origin", ORIGIN)
+        .json(&json!({"email": "cy@example.com", "password": "password-123"}))
+        .send()
+        .await
+        .expect("sign-in");
+    let session_cookie = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|line| line.starts_with("better-auth.session_token="))
+        .and_then(|line| line.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let cookie = session_cookie.as_str();
+    let (status, body) = open(
+        &app,
+        "",
+        &[("cookie", cookie), ("origin", "https://evil.example")],
+    )
+    .await
+    .expect_err("cross-site cookie");
+    assert_eq!(status, 403);
+    assert_eq!(body["code"], "INVALID_ORIGIN");
+    let (status, _) = open(&app, "", &[("cookie", cookie)])
+        .await
+        .expect_err("a cookie without an origin");
+    assert_eq!(status, 403);
+    let mut trusted = open(&app, "", &[("cookie", cookie), ("origin", ORIGIN)])
+        .await
+        .expect("a trusted origin");
+    hello(&mut trusted).await;
+    let bearer = format!("Bearer {token}");
+    let mut anywhere = open(
+        &app,
+        "",
+        &[
+            ("authorization", bearer.as_str()),
+            ("origin", "https://evil.example"),
+        ],
+    )
+    .await
+    .expect("a bearer token from any origin");
+    hello(&mut anywhere).await;
+    let (status, _) = open(&app, "", &[("authorization", "Bearer forged")])
+        .await
+        .expect_err("forged bearer");
+    assert_eq!(status, 401);
+    let (status, _) = open(&app, "", &[]).await.expect_err("no credential");
+    assert_eq!(status, 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_all_sessions_closes_every_socket_and_the_limit_refuses_the_newest() {
+    let app = app_with(|config| config.websocket_max_per_user = 2).await;
+    let token = signed_up(&app, "dee@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let headers = [("authorization", bearer.as_str())];
+    let mut first = open(&app, "", &headers).await.expect("first");
+    let mut second = open(&app, "", &headers).await.expect("second");
+    hello(&mut first).await;
+    hello(&mut second).await;
+    let (status, body) = open(&app, "", &headers).await.expect_err("third");
+    assert_eq!(status, 429);
+    assert_eq!(body["code"], "TOO_MANY_CONNECTIONS");
+    reqwest::Client::new()
+        .post(app.url("/revoke-sessions"))
+        .bearer_auth(&token)
+        .header("origin", ORIGIN)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(closed_with(&mut first, Duration::from_secs(2)).await, 4002);
+    assert_eq!(closed_with(&mut second, Duration::from_secs(2)).await, 4002);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_closed() {
+    let app = app_with(|config| {
+        config.websocket_ping_interval_ms = 100;
+        config.websocket_pong_timeout_ms = 200;
+    })
+    .await;
+    let token = signed_up(&app, "eve@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let mut socket = open(&app, "", &[("authorization", bearer.as_str())])
+        .await
+        .expect("upgrade");
+    hello(&mut socket).await;
+    // Reading answers pings; a peer that stops reading stops answering them. The server's
+    // close frame may be read, or the pongs queued meanwhile may meet a closed connection.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|frame| u16::from(frame.code));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the server closed the socket");
+    assert!(matches!(outcome, None | Some(4010)), "{outcome:?}");
+    app.stop().await;
+}
