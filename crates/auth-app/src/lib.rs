@@ -74,6 +74,8 @@ pub struct Application {
     store: SeaOrmStore,
     /// The API-key use cases and the task that writes their shared counters back.
     api_keys: (auth_core::ApiKeys, Option<tokio::task::JoinHandle<()>>),
+    /// The open WebSockets (`AUTH_WEBSOCKET`), closed at shutdown.
+    sockets: Option<Arc<auth_ws::Hub>>,
 }
 
 fn check_backend(url: &str) -> anyhow::Result<()> {
@@ -573,6 +575,7 @@ impl Application {
             server: server_config(&config),
             store,
             api_keys: (api_keys, write_back),
+            sockets: websocket.map(|(hub, _)| hub),
         })
     }
 
@@ -610,6 +613,14 @@ impl Application {
                 stopped,
             ))
         });
+        // At shutdown every WebSocket is closed first (1001), so none holds the drain up.
+        let sockets = self.sockets;
+        let shutdown = async move {
+            shutdown.await;
+            if let Some(hub) = sockets {
+                hub.close_all();
+            }
+        };
         let served =
             auth_http_poem::server::serve(self.listener, self.endpoint, self.server, shutdown)
                 .await;
