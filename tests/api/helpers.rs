@@ -104,6 +104,7 @@ pub(crate) async fn start_app_customised(
         plugins: Vec::new(),
         mailer: Some(mail.clone()),
         routes: Vec::new(),
+        websocket_hub: None,
     };
     customise(&mut overrides);
     let app = Application::build(config, overrides)

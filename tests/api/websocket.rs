@@ -89,6 +89,17 @@ async fn signed_up(app: &TestApp, email: &str) -> String {
     app.sign_up_token(email, "password-123").await
 }
 
+async fn sign_out(app: &TestApp, token: &str) {
+    let response = reqwest::Client::new()
+        .post(app.url("/sign-out"))
+        .bearer_auth(token)
+        .header("origin", ORIGIN)
+        .send()
+        .await
+        .expect("sign-out");
+    assert_eq!(response.status(), 200);
+}
+
 async fn ticket(app: &TestApp, token: &str) -> String {
     let answer: Value = reqwest::Client::new()
         .post(app.url("/ws-ticket"))
@@ -119,13 +130,7 @@ async fn a_ticket_opens_one_socket_once_and_sign_out_closes_it() {
     assert_eq!(status, 401);
     assert_eq!(body["code"], "INVALID_TICKET");
 
-    reqwest::Client::new()
-        .post(app.url("/sign-out"))
-        .bearer_auth(&token)
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .expect("sign-out");
+    sign_out(&app, &token).await;
     assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4001);
     app.stop().await;
 }
@@ -313,15 +318,154 @@ async fn signing_out_on_one_instance_closes_the_socket_on_another() {
         .await
         .expect("upgrade on the second instance");
     hello(&mut socket).await;
-    reqwest::Client::new()
-        .post(first.url("/sign-out"))
-        .bearer_auth(&token)
-        .header("origin", ORIGIN)
-        .send()
-        .await
-        .expect("sign-out on the first instance");
+    sign_out(&first, &token).await;
     assert_eq!(closed_with(&mut socket, Duration::from_secs(3)).await, 4001);
     first.stop().await;
     second.stop().await;
     database.cleanup().await;
+}
+
+/// An application's own endpoint (`auth_ws::websocket`) on the server's hub: each text is
+/// answered with the sender's name; `bye` ends the handler, which closes the socket (1000).
+async fn echo_app(customise: impl FnOnce(&mut auth_app::AppConfig)) -> TestApp {
+    use auth_ws::{Authenticated, Incoming, Outgoing};
+    use poem::web::websocket::Message as PoemMessage;
+
+    async fn echo(who: Authenticated, mut incoming: Incoming, outgoing: Outgoing) {
+        while let Some(message) = incoming.next().await {
+            match message {
+                PoemMessage::Text(text) if text == "bye" => return,
+                PoemMessage::Text(text) => {
+                    let answer = format!("{}: {text}", who.context.user.name);
+                    outgoing.send(PoemMessage::Text(answer)).await;
+                }
+                PoemMessage::Binary(bytes) => {
+                    outgoing.send(PoemMessage::Binary(bytes)).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.websocket = true;
+    customise(&mut config);
+    let hub = std::sync::Arc::new(auth_ws::Hub::new());
+    let route = auth_ws::websocket(hub.clone(), auth_app::websocket_settings(&config), echo);
+    crate::helpers::start_app_customised(config, Some(database), move |overrides| {
+        overrides.routes = vec![(
+            "/echo".to_owned(),
+            std::sync::Arc::new(poem::EndpointExt::boxed(route)),
+        )];
+        overrides.websocket_hub = Some(hub);
+    })
+    .await
+}
+
+async fn open_echo(app: &TestApp, bearer: &str) -> Socket {
+    let url = format!("{}/echo", app.address.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().expect("request");
+    request
+        .headers_mut()
+        .insert("authorization", bearer.parse().expect("value"));
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgrade")
+        .0
+}
+
+async fn next_data(socket: &mut Socket) -> Message {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message in time")
+        {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(message)) => return message,
+            other => panic!("no message: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_applications_endpoint_gets_its_user_and_messages_and_closes_with_the_session() {
+    use futures_util::SinkExt;
+
+    let app = echo_app(|_| {}).await;
+    let token = signed_up(&app, "hal@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let mut socket = open_echo(&app, &bearer).await;
+    socket
+        .send(Message::Ping(vec![1].into()))
+        .await
+        .expect("ping");
+    socket.send(Message::text("hello")).await.expect("send");
+    let Message::Text(answer) = next_data(&mut socket).await else {
+        panic!("a text answer");
+    };
+    assert!(answer.ends_with(": hello"), "{answer}");
+    socket
+        .send(Message::binary(vec![7_u8; 3]))
+        .await
+        .expect("send");
+    assert_eq!(next_data(&mut socket).await, Message::binary(vec![7_u8; 3]));
+
+    // The handler returning closes the socket normally.
+    socket.send(Message::text("bye")).await.expect("send");
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 1000);
+
+    // A message over 64 KiB closes the socket (1009) before the application sees it.
+    let mut socket = open_echo(&app, &bearer).await;
+    let big = "x".repeat(64 * 1024 + 1);
+    socket.send(Message::text(big)).await.expect("send");
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 1009);
+
+    // Signing out closes the application's socket as it closes /ws.
+    let mut socket = open_echo(&app, &bearer).await;
+    sign_out(&app, &token).await;
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4001);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn at_the_limit_close_oldest_replaces_the_oldest_socket() {
+    let app = app_with(|config| {
+        config.websocket_max_per_user = 1;
+        config.websocket_close_oldest = true;
+    })
+    .await;
+    let token = signed_up(&app, "ida@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let headers = [("authorization", bearer.as_str())];
+    let mut first = open(&app, "", &headers).await.expect("first");
+    hello(&mut first).await;
+    let mut second = open(&app, "", &headers)
+        .await
+        .expect("the newest is let in");
+    hello(&mut second).await;
+    assert_eq!(closed_with(&mut first, Duration::from_secs(2)).await, 4008);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_request_to_the_endpoint_is_a_json_400() {
+    let app = app_with(|_| {}).await;
+    let token = signed_up(&app, "jo@example.com").await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/ws", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "NOT_A_WEBSOCKET_UPGRADE");
+    let response = reqwest::Client::new()
+        .get(format!("{}/ws", app.address))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401, "refused before the upgrade check");
+    app.stop().await;
 }

@@ -231,6 +231,9 @@ pub struct AppConfig {
     pub websocket: bool,
     /// `AUTH_WEBSOCKET_MAX_PER_USER`: most sockets one user keeps open on an instance.
     pub websocket_max_per_user: usize,
+    /// `AUTH_WEBSOCKET_CLOSE_OLDEST`: at the per-user limit, close the user's oldest socket
+    /// (4008) instead of refusing the new one.
+    pub websocket_close_oldest: bool,
     /// `AUTH_WEBSOCKET_PING_INTERVAL_MS`: how often sockets are pinged.
     pub websocket_ping_interval_ms: u64,
     /// `AUTH_WEBSOCKET_PONG_TIMEOUT_MS`: how long a pong may be late before the peer counts as
@@ -394,6 +397,7 @@ impl Default for AppConfig {
             two_factor_issuer: None,
             websocket: false,
             websocket_max_per_user: 10,
+            websocket_close_oldest: false,
             websocket_ping_interval_ms: 25_000,
             websocket_pong_timeout_ms: 10_000,
             multi_session: false,
@@ -543,6 +547,7 @@ impl std::fmt::Debug for AppConfig {
             .field("two_factor_issuer", &self.two_factor_issuer)
             .field("websocket", &self.websocket)
             .field("websocket_max_per_user", &self.websocket_max_per_user)
+            .field("websocket_close_oldest", &self.websocket_close_oldest)
             .field(
                 "websocket_ping_interval_ms",
                 &self.websocket_ping_interval_ms,

@@ -35,6 +35,7 @@ use auth_store_seaorm::{SeaOrmStore, StoreConfig};
 pub use config::AppConfig;
 pub use jwt::{describe_key, list_keys, rotate_keys};
 pub use plugins::{Plugin, available_plugins};
+pub use websocket::settings as websocket_settings;
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
 compile_error!("auth-app needs at least one store feature: `sqlite` or `postgres`");
@@ -55,6 +56,10 @@ pub struct Overrides {
     /// guards): `(path, endpoint)`, with poem's path syntax. Their handlers can use
     /// `auth_http_poem::SessionUser` and `auth_http_poem::api_key::ApiKeyPrincipal`.
     pub routes: Vec<(String, AppEndpoint)>,
+    /// The hub an embedding program's own WebSocket endpoints (`auth_ws::websocket`) register
+    /// with, so that ending a session closes their sockets too (`AUTH_WEBSOCKET`); the
+    /// server's own when `None`.
+    pub websocket_hub: Option<Arc<auth_ws::Hub>>,
 }
 
 /// An endpoint an embedding program serves beside the auth API.
@@ -407,7 +412,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         ]
         .into_iter()
         .chain(multi_session_plugin(config))
-        .chain(websocket::plugin(config).map(|(_, plugin)| plugin))
+        .chain(websocket::plugin(config, None).map(|(_, plugin)| plugin))
         .collect(),
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -491,7 +496,7 @@ impl Application {
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
         extra.extend(multi_session_plugin(&config));
-        let websocket = websocket::plugin(&config);
+        let websocket = websocket::plugin(&config, overrides.websocket_hub);
         extra.extend(websocket.as_ref().map(|(_, plugin)| plugin.clone()));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;

@@ -11,21 +11,25 @@ use poem::web::websocket::Message;
 use crate::AppConfig;
 use crate::plugins::Plugin;
 
-/// The hub and the plugin, when `AUTH_WEBSOCKET` is on.
-pub(crate) fn plugin(config: &AppConfig) -> Option<(Arc<Hub>, Plugin)> {
+/// The hub (the embedding program's, else a new one) and the plugin, when `AUTH_WEBSOCKET` is
+/// on.
+pub(crate) fn plugin(config: &AppConfig, hub: Option<Arc<Hub>>) -> Option<(Arc<Hub>, Plugin)> {
     config.websocket.then(|| {
-        let hub = Arc::new(Hub::new());
+        let hub = hub.unwrap_or_default();
         let plugin = WsPlugin::new(hub.clone());
         (hub, Plugin::new(Arc::new(plugin.clone()), Arc::new(plugin)))
     })
 }
 
-/// The sockets' settings.
-fn settings(config: &AppConfig) -> WsConfig {
+/// The sockets' settings (`AUTH_WEBSOCKET_*`), for the built-in `/ws` and an embedding
+/// program's own endpoints.
+#[must_use]
+pub fn settings(config: &AppConfig) -> WsConfig {
     WsConfig {
         ping_interval: Duration::from_millis(config.websocket_ping_interval_ms),
         pong_timeout: Duration::from_millis(config.websocket_pong_timeout_ms),
         max_per_user: config.websocket_max_per_user,
+        close_oldest: config.websocket_close_oldest,
         ..WsConfig::default()
     }
 }

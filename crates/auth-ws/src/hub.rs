@@ -206,3 +206,98 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
+
+    use super::{CloseReason, Hub};
+
+    #[test]
+    fn events_close_the_sockets_they_end_and_no_others() {
+        let hub = Hub::new();
+        let ada = UserId::new("ada");
+        let bob = UserId::new("bob");
+        let (first, mut first_closed) = hub.register(&ada, &SessionId::new("s1"));
+        let (_, mut second_closed) = hub.register(&ada, &SessionId::new("s2"));
+        let (_, mut bobs_closed) = hub.register(&bob, &SessionId::new("key-1"));
+        assert_eq!((hub.count(&ada), hub.count(&bob), hub.open()), (2, 1, 3));
+
+        hub.hear(&AuthEvent::SessionEnded {
+            user_id: ada.clone(),
+            session_id: SessionId::new("s1"),
+            token: None,
+            reason: SessionEnd::SignOut,
+        });
+        assert_eq!(first_closed.try_recv(), Ok(CloseReason::SignedOut));
+        assert!(second_closed.try_recv().is_err(), "another session stays");
+        hub.hear(&AuthEvent::SessionEnded {
+            user_id: ada.clone(),
+            session_id: SessionId::new("s2"),
+            token: None,
+            reason: SessionEnd::Revoked,
+        });
+        assert_eq!(second_closed.try_recv(), Ok(CloseReason::Revoked));
+        hub.hear(&AuthEvent::UserSessionsEnded {
+            user_id: ada.clone(),
+            kept: Some(SessionId::new("s1")),
+            reason: SessionEnd::RevokedOthers,
+        });
+        assert_eq!(second_closed.try_recv(), Ok(CloseReason::Revoked));
+        assert!(first_closed.try_recv().is_err(), "the kept session stays");
+        hub.hear(&AuthEvent::PasswordChanged {
+            user_id: ada.clone(),
+        });
+        assert_eq!(first_closed.try_recv(), Ok(CloseReason::PasswordChanged));
+        hub.hear(&AuthEvent::UserDeleted {
+            user_id: ada.clone(),
+        });
+        assert_eq!(first_closed.try_recv(), Ok(CloseReason::UserDeleted));
+        hub.hear(&AuthEvent::ApiKeyChanged {
+            owner: "bob".to_owned(),
+            key_id: "key-1".to_owned(),
+            revoked: false,
+        });
+        assert!(bobs_closed.try_recv().is_err(), "an updated key stays");
+        hub.hear(&AuthEvent::ApiKeyChanged {
+            owner: "bob".to_owned(),
+            key_id: "key-1".to_owned(),
+            revoked: true,
+        });
+        assert_eq!(bobs_closed.try_recv(), Ok(CloseReason::KeyRevoked));
+        hub.hear(&AuthEvent::OrganizationDeleted {
+            organization_id: "o".to_owned(),
+        });
+        assert!(bobs_closed.try_recv().is_err());
+
+        hub.close_oldest(&ada);
+        assert_eq!(first_closed.try_recv(), Ok(CloseReason::Replaced));
+        hub.close_all();
+        assert_eq!(bobs_closed.try_recv(), Ok(CloseReason::Shutdown));
+        hub.unregister(&ada, first);
+        assert_eq!(hub.count(&ada), 1);
+        hub.unregister(&ada, first);
+        assert_eq!(hub.open(), 2);
+    }
+
+    #[test]
+    fn every_close_reason_has_its_own_code_and_text() {
+        let all = [
+            CloseReason::SignedOut,
+            CloseReason::Revoked,
+            CloseReason::Expired,
+            CloseReason::PasswordChanged,
+            CloseReason::UserDeleted,
+            CloseReason::KeyRevoked,
+            CloseReason::Replaced,
+            CloseReason::HeartbeatTimeout,
+            CloseReason::Idle,
+            CloseReason::Shutdown,
+        ];
+        let mut codes: Vec<u16> = all.iter().map(|reason| reason.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        assert!(all.iter().all(|reason| !reason.text().is_empty()));
+    }
+}
