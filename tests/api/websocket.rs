@@ -469,3 +469,82 @@ async fn a_plain_request_to_the_endpoint_is_a_json_400() {
     assert_eq!(response.status(), 401, "refused before the upgrade check");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn removal_from_the_active_organization_closes_the_members_socket() {
+    use auth_domain::UserId;
+    use auth_domain::organization::{Member, RoleList};
+    use auth_ports::{Clock, OrganizationRepo};
+
+    let database = TestDatabase::sqlite();
+    let url = database.url.clone();
+    let mut config = base_config(&url);
+    config.websocket = true;
+    let app = start_app(config, Some(database)).await;
+    let store =
+        auth_store_seaorm::SeaOrmStore::connect(&auth_store_seaorm::StoreConfig::for_url(&url))
+            .await
+            .expect("store");
+    let ada = signed_up(&app, "kim@example.com").await;
+    let bob = signed_up(&app, "lee@example.com").await;
+    let post = |token: &str, path: &str, body: Value| {
+        reqwest::Client::new()
+            .post(app.url(path))
+            .bearer_auth(token)
+            .header("origin", ORIGIN)
+            .json(&body)
+            .send()
+    };
+    let created: Value = post(
+        &ada,
+        "/organization/create",
+        json!({"name": "Acme", "slug": "acme"}),
+    )
+    .await
+    .expect("create")
+    .json()
+    .await
+    .expect("json");
+    let acme = created["id"].as_str().expect("id").to_owned();
+    let session: Value = reqwest::Client::new()
+        .get(app.url("/get-session"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    let member = Member {
+        id: "m-bob".to_owned(),
+        organization_id: acme.clone(),
+        user_id: UserId::new(session["user"]["id"].as_str().expect("id")),
+        role: RoleList::parse("member"),
+        created_at: app.clock.now(),
+    };
+    store.add_member(&member, 100).await.expect("add");
+    let active = post(
+        &bob,
+        "/organization/set-active",
+        json!({"organizationId": acme}),
+    )
+    .await
+    .expect("set-active");
+    assert_eq!(active.status(), 200);
+
+    let bearer = format!("Bearer {bob}");
+    let mut socket = open(&app, "", &[("authorization", bearer.as_str())])
+        .await
+        .expect("upgrade");
+    hello(&mut socket).await;
+    let removed = post(
+        &ada,
+        "/organization/remove-member",
+        json!({"memberIdOrEmail": "lee@example.com"}),
+    )
+    .await
+    .expect("remove");
+    assert_eq!(removed.status(), 200);
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4007);
+    app.stop().await;
+}

@@ -60,6 +60,9 @@ struct Message {
     /// An API key's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+    /// An organization's id (with `user`, a membership).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organization: Option<String>,
 }
 
 impl Message {
@@ -78,6 +81,7 @@ impl Message {
                 session: None,
                 reason: Some(if *revoked { "revoked" } else { "updated" }.to_owned()),
                 key: Some(key_id.clone()),
+                organization: None,
             });
         }
         if let AuthEvent::OrganizationDeleted { organization_id } = event {
@@ -89,6 +93,23 @@ impl Message {
                 session: None,
                 reason: None,
                 key: None,
+                organization: None,
+            });
+        }
+        if let AuthEvent::MemberRemoved {
+            organization_id,
+            user_id,
+        } = event
+        {
+            return Some(Self {
+                origin: origin.to_owned(),
+                at,
+                kind: event.kind().to_owned(),
+                user: user_id.as_str().to_owned(),
+                session: None,
+                reason: None,
+                key: None,
+                organization: Some(organization_id.clone()),
             });
         }
         let (user, session, reason) = match event {
@@ -117,6 +138,7 @@ impl Message {
             session: session.map(|id| id.as_str().to_owned()),
             reason: reason.map(|reason| reason.as_str().to_owned()),
             key: None,
+            organization: None,
         })
     }
 
@@ -139,6 +161,10 @@ impl Message {
             "user_deleted" => Some(AuthEvent::UserDeleted { user_id }),
             "organization_deleted" => Some(AuthEvent::OrganizationDeleted {
                 organization_id: user_id.as_str().to_owned(),
+            }),
+            "member_removed" => Some(AuthEvent::MemberRemoved {
+                organization_id: self.organization?,
+                user_id,
             }),
             "api_key_changed" => Some(AuthEvent::ApiKeyChanged {
                 owner: user_id.as_str().to_owned(),
@@ -365,6 +391,10 @@ mod tests {
             AuthEvent::OrganizationDeleted {
                 organization_id: "o".to_owned(),
             },
+            AuthEvent::MemberRemoved {
+                organization_id: "o".to_owned(),
+                user_id: UserId::new("u"),
+            },
         ] {
             let back = Message::of("a", 1, &event).expect("published").into_event();
             assert_eq!(back, Some(event));
@@ -384,6 +414,7 @@ mod tests {
             session: None,
             reason: None,
             key: None,
+            organization: None,
         };
         let open = |key: &Hmac, channel: &str, origin: &str, at: i64, payload: &str| {
             RedisEventBus::open(key, channel, origin, at, payload)
@@ -418,7 +449,17 @@ mod tests {
             at: now,
             user: "u".to_owned(),
             session: None,
+            organization: None,
         };
+        let orgless = Message {
+            kind: "member_removed".to_owned(),
+            ..keyless.clone()
+        };
+        assert_eq!(
+            orgless.into_event(),
+            None,
+            "a membership names its organization"
+        );
         let odd_reason = Message {
             key: Some("k".to_owned()),
             reason: Some("exploded".to_owned()),

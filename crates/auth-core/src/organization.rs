@@ -889,7 +889,16 @@ impl Organizations {
             Err(error) => return Err(error.into()),
         }
         self.clear_active_for(auth, &member.user_id, &member.organization_id)
-            .await
+            .await?;
+        auth.emit(
+            auth_domain::AuthEvent::MemberRemoved {
+                organization_id: member.organization_id.clone(),
+                user_id: member.user_id.clone(),
+            },
+            &crate::ClientInfo::default(),
+        )
+        .await;
+        Ok(())
     }
 
     /// Clears `organization_id` as the active organization of the user's sessions, with their

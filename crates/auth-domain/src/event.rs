@@ -113,6 +113,13 @@ pub enum AuthEvent {
         /// Its id.
         organization_id: String,
     },
+    /// A user stopped being a member of an organization (removed, or left).
+    MemberRemoved {
+        /// The organization.
+        organization_id: String,
+        /// The user.
+        user_id: UserId,
+    },
 }
 
 impl AuthEvent {
@@ -138,6 +145,7 @@ impl AuthEvent {
             Self::UserDeleted { .. } => "user_deleted",
             Self::ApiKeyChanged { .. } => "api_key_changed",
             Self::OrganizationDeleted { .. } => "organization_deleted",
+            Self::MemberRemoved { .. } => "member_removed",
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum CloseReason {
     UserDeleted,
     /// The API key that authenticated the socket was revoked or disabled.
     KeyRevoked,
+    /// The user left, or was removed from, the session's active organization, or it was
+    /// deleted.
+    RemovedFromOrganization,
     /// A newer connection of the user took this one's place (the per-user limit).
     Replaced,
     /// No pong came back in time.
@@ -43,6 +46,7 @@ impl CloseReason {
             Self::PasswordChanged => 4004,
             Self::UserDeleted => 4005,
             Self::KeyRevoked => 4006,
+            Self::RemovedFromOrganization => 4007,
             Self::Replaced => 4008,
             Self::HeartbeatTimeout => 4010,
             Self::Idle => 4011,
@@ -60,6 +64,7 @@ impl CloseReason {
             Self::PasswordChanged => "password changed",
             Self::UserDeleted => "user deleted",
             Self::KeyRevoked => "api key revoked",
+            Self::RemovedFromOrganization => "removed from organization",
             Self::Replaced => "connection limit",
             Self::HeartbeatTimeout => "heartbeat timeout",
             Self::Idle => "idle timeout",
@@ -74,6 +79,8 @@ struct Entry {
     id: u64,
     /// The session (an API key's socket: the key's id, its session's id).
     session: SessionId,
+    /// The session's active organization at the upgrade.
+    organization: Option<String>,
     close: mpsc::UnboundedSender<CloseReason>,
 }
 
@@ -109,17 +116,20 @@ impl Hub {
         self.sockets().values().map(Vec::len).sum()
     }
 
-    /// Registers a socket: its id and the channel its closing arrives on.
+    /// Registers a socket of `session`, whose active organization is `organization`: its id
+    /// and the channel its closing arrives on.
     pub(crate) fn register(
         &self,
         user: &UserId,
         session: &SessionId,
+        organization: Option<&str>,
     ) -> (u64, mpsc::UnboundedReceiver<CloseReason>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (close, closed) = mpsc::unbounded_channel();
         self.sockets().entry(user.clone()).or_default().push(Entry {
             id,
             session: session.clone(),
+            organization: organization.map(str::to_owned),
             close,
         });
         (id, closed)
@@ -152,17 +162,23 @@ impl Hub {
         }
     }
 
-    /// Closes every socket (shutdown).
-    pub fn close_all(&self) {
+    /// Closes every socket that `which` selects, whoever's.
+    fn close_any(&self, reason: CloseReason, which: impl Fn(&Entry) -> bool) {
         for entries in self.sockets().values() {
-            for entry in entries {
-                let _ = entry.close.send(CloseReason::Shutdown);
+            for entry in entries.iter().filter(|entry| which(entry)) {
+                let _ = entry.close.send(reason);
             }
         }
     }
 
+    /// Closes every socket (shutdown).
+    pub fn close_all(&self) {
+        self.close_any(CloseReason::Shutdown, |_| true);
+    }
+
     /// Closes the sockets an event ends: a session's, every session of a user (but the one
-    /// kept), a deleted user's, a revoked key's.
+    /// kept), a deleted user's, a revoked key's, those whose active organization the user left
+    /// or that was deleted.
     pub fn hear(&self, event: &AuthEvent) {
         match event {
             AuthEvent::SessionEnded {
@@ -194,13 +210,22 @@ impl Hub {
                 revoked: true,
                 ..
             } => {
-                for entries in self.sockets().values() {
-                    for entry in entries {
-                        if entry.session.as_str() == key_id {
-                            let _ = entry.close.send(CloseReason::KeyRevoked);
-                        }
-                    }
-                }
+                self.close_any(CloseReason::KeyRevoked, |entry| {
+                    entry.session.as_str() == key_id
+                });
+            }
+            AuthEvent::MemberRemoved {
+                organization_id,
+                user_id,
+            } => {
+                self.close(user_id, CloseReason::RemovedFromOrganization, |entry| {
+                    entry.organization.as_deref() == Some(organization_id)
+                });
+            }
+            AuthEvent::OrganizationDeleted { organization_id } => {
+                self.close_any(CloseReason::RemovedFromOrganization, |entry| {
+                    entry.organization.as_deref() == Some(organization_id)
+                });
             }
             _ => {}
         }
@@ -218,9 +243,9 @@ mod tests {
         let hub = Hub::new();
         let ada = UserId::new("ada");
         let bob = UserId::new("bob");
-        let (first, mut first_closed) = hub.register(&ada, &SessionId::new("s1"));
-        let (_, mut second_closed) = hub.register(&ada, &SessionId::new("s2"));
-        let (_, mut bobs_closed) = hub.register(&bob, &SessionId::new("key-1"));
+        let (first, mut first_closed) = hub.register(&ada, &SessionId::new("s1"), None);
+        let (_, mut second_closed) = hub.register(&ada, &SessionId::new("s2"), None);
+        let (_, mut bobs_closed) = hub.register(&bob, &SessionId::new("key-1"), None);
         assert_eq!((hub.count(&ada), hub.count(&bob), hub.open()), (2, 1, 3));
 
         hub.hear(&AuthEvent::SessionEnded {
@@ -289,6 +314,7 @@ mod tests {
             CloseReason::PasswordChanged,
             CloseReason::UserDeleted,
             CloseReason::KeyRevoked,
+            CloseReason::RemovedFromOrganization,
             CloseReason::Replaced,
             CloseReason::HeartbeatTimeout,
             CloseReason::Idle,
@@ -299,5 +325,32 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), all.len());
         assert!(all.iter().all(|reason| !reason.text().is_empty()));
+    }
+
+    #[test]
+    fn leaving_or_deleting_the_active_organization_closes_its_sockets_only() {
+        let hub = Hub::new();
+        let ada = UserId::new("ada");
+        let bob = UserId::new("bob");
+        let (_, mut in_acme) = hub.register(&ada, &SessionId::new("s1"), Some("acme"));
+        let (_, mut in_other) = hub.register(&ada, &SessionId::new("s2"), Some("other"));
+        let (_, mut no_org) = hub.register(&ada, &SessionId::new("s3"), None);
+        let (_, mut bob_in_acme) = hub.register(&bob, &SessionId::new("s4"), Some("acme"));
+        hub.hear(&AuthEvent::MemberRemoved {
+            organization_id: "acme".to_owned(),
+            user_id: ada.clone(),
+        });
+        assert_eq!(in_acme.try_recv(), Ok(CloseReason::RemovedFromOrganization));
+        assert!(in_other.try_recv().is_err());
+        assert!(no_org.try_recv().is_err());
+        assert!(bob_in_acme.try_recv().is_err(), "another member stays");
+        hub.hear(&AuthEvent::OrganizationDeleted {
+            organization_id: "acme".to_owned(),
+        });
+        assert_eq!(
+            bob_in_acme.try_recv(),
+            Ok(CloseReason::RemovedFromOrganization)
+        );
+        assert!(in_other.try_recv().is_err());
     }
 }

@@ -249,7 +249,8 @@ async fn serve<F, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let user = context.user.id.clone();
-    let (id, mut closed) = hub.register(&user, &context.session.id);
+    let organization = auth_core::Organizations::active_id(&context.session);
+    let (id, mut closed) = hub.register(&user, &context.session.id, organization);
     let (mut sink, mut source) = stream.split();
     let (to_app, incoming) = mpsc::channel(32);
     let (outgoing, mut from_app) = mpsc::channel(32);
