@@ -132,6 +132,26 @@ async fn a_ticket_opens_one_socket_once_and_sign_out_closes_it() {
 
     sign_out(&app, &token).await;
     assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4001);
+
+    // The metrics count what happened (the recorder is the process's, shared by the tests).
+    let metrics = reqwest::get(format!("{}/metrics", app.address))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from\n{metrics}"))
+    };
+    assert!(value("auth_ws_opened_total ") >= 1.0);
+    assert!(value("auth_ws_refused_total{reason=\"invalid_ticket\"} ") >= 1.0);
+    assert!(value("auth_ws_closed_total{reason=\"signed_out\"} ") >= 1.0);
+    assert!(value("auth_ws_messages_total{direction=\"out\"} ") >= 1.0);
+    value("auth_ws_closed_total{reason=\"heartbeat_timeout\"} ");
+    value("auth_ws_connections ");
     app.stop().await;
 }
 

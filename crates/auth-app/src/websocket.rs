@@ -49,6 +49,7 @@ async fn session_socket(who: Authenticated, mut incoming: Incoming, outgoing: Ou
 
 /// The built-in `/ws` endpoint on `hub`.
 pub(crate) fn endpoint(config: &AppConfig, hub: Arc<Hub>) -> crate::AppEndpoint {
+    auth_ws::register_metrics();
     Arc::new(poem::EndpointExt::boxed(auth_ws::websocket(
         hub,
         settings(config),

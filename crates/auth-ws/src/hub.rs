@@ -36,6 +36,39 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Every reason.
+    pub const ALL: [Self; 11] = [
+        Self::SignedOut,
+        Self::Revoked,
+        Self::Expired,
+        Self::PasswordChanged,
+        Self::UserDeleted,
+        Self::KeyRevoked,
+        Self::RemovedFromOrganization,
+        Self::Replaced,
+        Self::HeartbeatTimeout,
+        Self::Idle,
+        Self::Shutdown,
+    ];
+
+    /// A stable lower-case label (metrics).
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SignedOut => "signed_out",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::PasswordChanged => "password_changed",
+            Self::UserDeleted => "user_deleted",
+            Self::KeyRevoked => "key_revoked",
+            Self::RemovedFromOrganization => "removed_from_organization",
+            Self::Replaced => "replaced",
+            Self::HeartbeatTimeout => "heartbeat_timeout",
+            Self::Idle => "idle",
+            Self::Shutdown => "shutdown",
+        }
+    }
+
     /// The close code.
     #[must_use]
     pub fn code(self) -> u16 {
@@ -307,23 +340,15 @@ mod tests {
 
     #[test]
     fn every_close_reason_has_its_own_code_and_text() {
-        let all = [
-            CloseReason::SignedOut,
-            CloseReason::Revoked,
-            CloseReason::Expired,
-            CloseReason::PasswordChanged,
-            CloseReason::UserDeleted,
-            CloseReason::KeyRevoked,
-            CloseReason::RemovedFromOrganization,
-            CloseReason::Replaced,
-            CloseReason::HeartbeatTimeout,
-            CloseReason::Idle,
-            CloseReason::Shutdown,
-        ];
+        let all = CloseReason::ALL;
         let mut codes: Vec<u16> = all.iter().map(|reason| reason.code()).collect();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+        let mut labels: Vec<&str> = all.iter().map(|reason| reason.label()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), all.len());
         assert!(all.iter().all(|reason| !reason.text().is_empty()));
     }
 

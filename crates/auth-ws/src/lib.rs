@@ -9,9 +9,11 @@
 #![warn(missing_docs)]
 
 mod hub;
+mod metrics;
 mod plugin;
 mod socket;
 
 pub use hub::{CloseReason, Hub};
+pub use metrics::register as register_metrics;
 pub use plugin::WsPlugin;
 pub use socket::{Authenticated, Incoming, Outgoing, WsConfig, WsEndpoint, websocket};

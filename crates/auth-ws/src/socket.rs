@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::hub::{CloseReason, Hub};
+use crate::metrics::{self, Ended, Refusal};
 
 /// Limits and timers of the sockets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +135,12 @@ fn presented_ticket(request: &Request) -> Option<(String, Option<String>)> {
 async fn authenticate(
     state: &HttpState,
     request: &Request,
-) -> Result<(AuthContext, Option<String>), ApiError> {
+) -> Result<(AuthContext, Option<String>), (Option<Refusal>, ApiError)> {
     if let Some((ticket, protocol)) = presented_ticket(request) {
-        return match state.auth().redeem_ws_ticket(&ticket).await? {
-            Some(context) => Ok((context, protocol)),
-            None => Err(invalid_ticket()),
+        return match state.auth().redeem_ws_ticket(&ticket).await {
+            Ok(Some(context)) => Ok((context, protocol)),
+            Ok(None) => Err((Some(Refusal::InvalidTicket), invalid_ticket())),
+            Err(error) => Err((None, error.into())),
         };
     }
     let headers = request.headers();
@@ -150,21 +152,22 @@ async fn authenticate(
             .get(header::ORIGIN)
             .and_then(|value| value.to_str().ok());
         if !origin.is_some_and(|origin| state.origins().is_trusted(origin)) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "INVALID_ORIGIN",
-                "Invalid origin",
-            ));
+            let refused = ApiError::new(StatusCode::FORBIDDEN, "INVALID_ORIGIN", "Invalid origin");
+            return Err((Some(Refusal::InvalidOrigin), refused));
         }
     }
     let mut body = RequestBody::default();
     match SessionUser::from_request(request, &mut body).await {
         Ok(user) => Ok((user.0, None)),
-        Err(error) => Err(ApiError::new(
-            error.status(),
-            "UNAUTHORIZED",
-            "Unauthorized",
-        )),
+        Err(error) => {
+            let status = error.status();
+            let error = error
+                .downcast::<ApiError>()
+                .unwrap_or_else(|_| ApiError::new(status, "UNAUTHORIZED", "Unauthorized"));
+            // A dependency that is down (503) or a rate limit is not a refused credential.
+            let refusal = (status == StatusCode::UNAUTHORIZED).then_some(Refusal::Unauthorized);
+            Err((refusal, error))
+        }
     }
 }
 
@@ -182,12 +185,18 @@ where
         };
         let (context, protocol) = match authenticate(&state, &request).await {
             Ok(found) => found,
-            Err(error) => return Ok(error.into_response()),
+            Err((refusal, error)) => {
+                if let Some(refusal) = refusal {
+                    metrics::refused(refusal);
+                }
+                return Ok(error.into_response());
+            }
         };
         if self.hub.count(&context.user.id) >= self.config.max_per_user {
             if self.config.close_oldest {
                 self.hub.close_oldest(&context.user.id);
             } else {
+                metrics::refused(Refusal::TooManyConnections);
                 let refused = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TOO_MANY_CONNECTIONS",
@@ -200,6 +209,7 @@ where
         let socket = match WebSocket::from_request(&request, &mut body).await {
             Ok(socket) => socket,
             Err(_) => {
+                metrics::refused(Refusal::NotAnUpgrade);
                 let refused = ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "NOT_A_WEBSOCKET_UPGRADE",
@@ -265,17 +275,18 @@ async fn serve<F, Fut>(
     heartbeat.tick().await;
     let mut last_pong = Instant::now();
     let mut last_message = Instant::now();
-    loop {
+    metrics::opened();
+    let ended = loop {
         tokio::select! {
             reason = closed.recv() => {
                 let reason = reason.unwrap_or(CloseReason::Shutdown);
                 close_with(&mut sink, reason.code(), reason.text()).await;
-                break;
+                break Ended::Closed(reason);
             }
             () = &mut expiry => {
                 let reason = CloseReason::Expired;
                 close_with(&mut sink, reason.code(), reason.text()).await;
-                break;
+                break Ended::Closed(reason);
             }
             _ = heartbeat.tick() => {
                 let reason = if last_pong.elapsed() > config.ping_interval + config.pong_timeout {
@@ -287,10 +298,10 @@ async fn serve<F, Fut>(
                 };
                 if let Some(reason) = reason {
                     close_with(&mut sink, reason.code(), reason.text()).await;
-                    break;
+                    break Ended::Closed(reason);
                 }
                 if sink.send(Message::Ping(Vec::new())).await.is_err() {
-                    break;
+                    break Ended::ByClient;
                 }
             }
             message = source.next() => match message {
@@ -304,29 +315,33 @@ async fn serve<F, Fut>(
                     };
                     if size > config.max_message_bytes {
                         close_with(&mut sink, 1009, "message too big").await;
-                        break;
+                        break Ended::TooBig;
                     }
+                    metrics::message(true);
                     last_message = Instant::now();
                     last_pong = Instant::now();
                     if to_app.send(message).await.is_err() {
-                        break;
+                        close_with(&mut sink, 1000, "").await;
+                        break Ended::ByApplication;
                     }
                 }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break Ended::ByClient,
             },
             message = from_app.recv() => match message {
                 Some(message) => {
+                    metrics::message(false);
                     if sink.send(message).await.is_err() {
-                        break;
+                        break Ended::ByClient;
                     }
                 }
                 None => {
                     close_with(&mut sink, 1000, "").await;
-                    break;
+                    break Ended::ByApplication;
                 }
             },
         }
-    }
+    };
+    metrics::ended(ended);
     hub.unregister(&user, id);
     app.abort();
 }
