@@ -568,3 +568,62 @@ async fn removal_from_the_active_organization_closes_the_members_socket() {
     assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4007);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_per_user_limit_counts_sockets_on_every_instance_sharing_redis() {
+    let Some(redis) = crate::helpers::redis_url().await else {
+        return;
+    };
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let prefix = auth_testkit::services::unique_prefix();
+    let config = |close_oldest: bool| {
+        let mut config = base_config(&database.url);
+        config.websocket = true;
+        config.websocket_max_per_user = 1;
+        config.websocket_close_oldest = close_oldest;
+        config.websocket_ping_interval_ms = 150;
+        config.redis_url = Some(redis.clone());
+        config.redis_prefix = prefix.clone();
+        config
+    };
+    let first = start_app(config(false), None).await;
+    let second = start_app(config(false), None).await;
+    let token = signed_up(&first, "max@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let headers = [("authorization", bearer.as_str())];
+    let mut held = open(&first, "", &headers).await.expect("the first socket");
+    hello(&mut held).await;
+    let (status, body) = open(&second, "", &headers)
+        .await
+        .expect_err("the user's one socket is open on the other instance");
+    assert_eq!(status, 429);
+    assert_eq!(body["code"], "TOO_MANY_CONNECTIONS");
+
+    // Closing gives the slot back at once.
+    drop(held);
+    let mut moved = None;
+    for _ in 0..50 {
+        if let Ok(socket) = open(&second, "", &headers).await {
+            moved = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut moved = moved.expect("the slot came back");
+    hello(&mut moved).await;
+
+    // With close_oldest, a third instance takes the oldest socket's place: its instance finds
+    // out at its next heartbeat and closes it (4008).
+    let third = start_app(config(true), None).await;
+    let mut newest = open(&third, "", &headers)
+        .await
+        .expect("the newest is let in");
+    hello(&mut newest).await;
+    assert_eq!(closed_with(&mut moved, Duration::from_secs(3)).await, 4008);
+    first.stop().await;
+    second.stop().await;
+    third.stop().await;
+    database.cleanup().await;
+}

@@ -92,7 +92,7 @@ pub(crate) const LAYERS: &[Layer] = &[
     },
     Layer {
         krate: "auth-ws",
-        deps: Deps::Only(&["auth-domain", "auth-core", "auth-http-poem"]),
+        deps: Deps::Only(&["auth-domain", "auth-ports", "auth-core", "auth-http-poem"]),
         banned: HTTP_BANS,
     },
     Layer {

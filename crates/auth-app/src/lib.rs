@@ -412,7 +412,7 @@ pub fn openapi(config: &AppConfig) -> anyhow::Result<String> {
         ]
         .into_iter()
         .chain(multi_session_plugin(config))
-        .chain(websocket::plugin(config, None).map(|(_, plugin)| plugin))
+        .chain(websocket::plugin(config, None, None).map(|(_, plugin)| plugin))
         .collect(),
     )?;
     let auth = Auth::with_plugins(deps, auth_config(config), core_plugins(&plugins));
@@ -496,7 +496,7 @@ impl Application {
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
         extra.extend(multi_session_plugin(&config));
-        let websocket = websocket::plugin(&config, overrides.websocket_hub);
+        let websocket = websocket::plugin(&config, overrides.websocket_hub, redis.as_ref());
         extra.extend(websocket.as_ref().map(|(_, plugin)| plugin.clone()));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;

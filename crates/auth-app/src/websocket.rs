@@ -12,10 +12,21 @@ use crate::AppConfig;
 use crate::plugins::Plugin;
 
 /// The hub (the embedding program's, else a new one) and the plugin, when `AUTH_WEBSOCKET` is
-/// on.
-pub(crate) fn plugin(config: &AppConfig, hub: Option<Arc<Hub>>) -> Option<(Arc<Hub>, Plugin)> {
+/// on; with Redis, the hub counts each user's sockets across the instances.
+pub(crate) fn plugin(
+    config: &AppConfig,
+    hub: Option<Arc<Hub>>,
+    redis: Option<&deadpool_redis::Pool>,
+) -> Option<(Arc<Hub>, Plugin)> {
     config.websocket.then(|| {
-        let hub = hub.unwrap_or_default();
+        let hub: Arc<Hub> = hub.unwrap_or_default();
+        if let Some(pool) = redis {
+            hub.count_across(Arc::new(auth_cache_redis::RedisConnectionSlots::new(
+                pool.clone(),
+                &config.redis_prefix,
+                Duration::from_millis(config.redis_timeout_ms),
+            )));
+        }
         let plugin = WsPlugin::new(hub.clone());
         (hub, Plugin::new(Arc::new(plugin.clone()), Arc::new(plugin)))
     })

@@ -163,8 +163,7 @@ impl std::fmt::Debug for RedisKeyCounters {
 }
 
 fn unavailable(error: impl std::fmt::Display) -> PortError {
-    metrics::counter!("auth_redis_errors_total", "component" => "api_key_counters").increment(1);
-    PortError::Unavailable(error.to_string().into())
+    crate::redis_error("api_key_counters", error)
 }
 
 fn millis(at: OffsetDateTime) -> i64 {
@@ -263,10 +262,7 @@ impl RedisKeyCounters {
         &self,
         work: impl Future<Output = Result<T, PortError>>,
     ) -> Result<T, PortError> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(unavailable("redis did not answer in time")),
-        }
+        crate::within(self.timeout, "api_key_counters", work).await
     }
 }
 

@@ -165,8 +165,7 @@ fn key_of(token: &SessionToken) -> String {
 }
 
 fn unavailable(error: impl std::fmt::Display) -> PortError {
-    metrics::counter!("auth_redis_errors_total", "component" => "cache").increment(1);
-    PortError::Unavailable(error.to_string().into())
+    crate::redis_error("cache", error)
 }
 
 fn hit(layer: &'static str, found: bool) {
@@ -302,10 +301,7 @@ impl RedisLayer {
     where
         F: std::future::Future<Output = Result<T, PortError>>,
     {
-        let result = match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => Err(unavailable("redis did not answer in time")),
-        };
+        let result = crate::within(self.timeout, "cache", work).await;
         if let Err(error) = &result {
             self.failed(error);
         }

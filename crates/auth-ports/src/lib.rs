@@ -18,6 +18,7 @@ mod ratelimit;
 mod stores;
 mod system;
 mod two_factor;
+mod websocket;
 
 pub use api_key::{ApiKeyHasher, ApiKeyRepo, Counted, KeyCounters, KeyUse, Reserved};
 pub use audit::AuditLog;
@@ -35,6 +36,7 @@ pub use ratelimit::{RateLimitDecision, RateLimitRule, RateLimiter};
 pub use stores::{AccountRepo, SessionRepo, UserRepo, VerificationRepo};
 pub use system::{Clock, PasswordHasher};
 pub use two_factor::{TwoFactorCrypto, TwoFactorRepo};
+pub use websocket::{ConnectionSlots, SlotGrant};
 
 #[cfg(feature = "mock")]
 pub use audit::MockAuditLog;

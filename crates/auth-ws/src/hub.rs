@@ -1,10 +1,12 @@
 //! The open sockets of this instance by user, and the events that close them.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
+use auth_ports::{ConnectionSlots, SlotGrant};
 use tokio::sync::mpsc;
 
 /// Why the server closed a socket: its close code (4000-4999, ours) and reason.
@@ -117,11 +119,53 @@ struct Entry {
     close: mpsc::UnboundedSender<CloseReason>,
 }
 
-/// The open sockets of this instance, by user.
-#[derive(Debug, Default)]
+/// The open sockets of this instance, by user; with [`Hub::count_across`], each also holds a
+/// slot shared by the instances, for the per-user limit.
 pub struct Hub {
     sockets: Mutex<HashMap<UserId, Vec<Entry>>>,
     next: AtomicU64,
+    /// This hub's name in the shared slots: unique per hub.
+    instance: String,
+    slots: OnceLock<Arc<dyn ConnectionSlots>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("instance", &self.instance)
+            .field("open", &self.open())
+            .field("counted_across", &self.slots.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        static HUBS: AtomicU64 = AtomicU64::new(0);
+        let started = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        Self {
+            sockets: Mutex::default(),
+            next: AtomicU64::new(0),
+            instance: format!(
+                "{}-{started:x}-{}",
+                std::process::id(),
+                HUBS.fetch_add(1, Ordering::Relaxed)
+            ),
+            slots: OnceLock::new(),
+        }
+    }
+}
+
+/// What [`Hub::admit`] decides about a new socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Let in, under this id.
+    Admitted(u64),
+    /// The user is at the limit.
+    Full,
 }
 
 impl Hub {
@@ -129,6 +173,88 @@ impl Hub {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts each user's sockets across the instances that share `slots` (Redis), instead of
+    /// on this instance alone. Set once; later calls change nothing.
+    pub fn count_across(&self, slots: Arc<dyn ConnectionSlots>) {
+        let _ = self.slots.set(slots);
+    }
+
+    fn slot(&self, id: u64) -> String {
+        format!("{}:{id}", self.instance)
+    }
+
+    /// Decides whether `user` may open one more socket (at most `max`; at the limit, with
+    /// `close_oldest`, the user's oldest socket is closed to make room). Across instances when
+    /// counted across them, a slot held for `ttl` at a time; on this instance alone when the
+    /// slots cannot be reached (logged).
+    pub(crate) async fn admit(
+        &self,
+        user: &UserId,
+        max: usize,
+        close_oldest: bool,
+        ttl: Duration,
+    ) -> Admission {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some(slots) = self.slots.get() {
+            let slot = self.slot(id);
+            match slots
+                .acquire(user.as_str(), &slot, max, close_oldest, ttl)
+                .await
+            {
+                Ok(SlotGrant::Taken { evicted }) => {
+                    if let Some(evicted) = evicted {
+                        self.close_slot(user, &evicted);
+                    }
+                    return Admission::Admitted(id);
+                }
+                Ok(SlotGrant::Full) => return Admission::Full,
+                Err(error) => {
+                    tracing::warn!(error = %error, "WebSocket slots unreachable; counting on this instance");
+                }
+            }
+        }
+        if self.count(user) >= max {
+            if !close_oldest {
+                return Admission::Full;
+            }
+            self.close_oldest(user);
+        }
+        Admission::Admitted(id)
+    }
+
+    /// Keeps a socket's shared slot alive: `false` when another instance took its place.
+    pub(crate) async fn refresh(&self, user: &UserId, id: u64, ttl: Duration) -> bool {
+        let Some(slots) = self.slots.get() else {
+            return true;
+        };
+        // An unreachable store keeps the socket: its slot lapses, or is refreshed later.
+        slots
+            .refresh(user.as_str(), &self.slot(id), ttl)
+            .await
+            .unwrap_or(true)
+    }
+
+    /// Gives a closed socket's shared slot back.
+    async fn release(&self, user: &UserId, id: u64) {
+        if let Some(slots) = self.slots.get()
+            && let Err(error) = slots.release(user.as_str(), &self.slot(id)).await
+        {
+            tracing::warn!(error = %error, "a WebSocket slot was not given back; it lapses");
+        }
+    }
+
+    /// Closes this instance's socket whose shared slot is `slot`, if it is one of ours.
+    fn close_slot(&self, user: &UserId, slot: &str) {
+        let Some(id) = slot
+            .strip_prefix(self.instance.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|id| id.parse::<u64>().ok())
+        else {
+            return;
+        };
+        self.close(user, CloseReason::Replaced, |entry| entry.id == id);
     }
 
     fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Entry>>> {
@@ -149,15 +275,15 @@ impl Hub {
         self.sockets().values().map(Vec::len).sum()
     }
 
-    /// Registers a socket of `session`, whose active organization is `organization`: its id
-    /// and the channel its closing arrives on.
+    /// Registers the socket admitted as `id`, of `session`, whose active organization is
+    /// `organization`: the channel its closing arrives on.
     pub(crate) fn register(
         &self,
+        id: u64,
         user: &UserId,
         session: &SessionId,
         organization: Option<&str>,
-    ) -> (u64, mpsc::UnboundedReceiver<CloseReason>) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
+    ) -> mpsc::UnboundedReceiver<CloseReason> {
         let (close, closed) = mpsc::unbounded_channel();
         self.sockets().entry(user.clone()).or_default().push(Entry {
             id,
@@ -165,18 +291,21 @@ impl Hub {
             organization: organization.map(str::to_owned),
             close,
         });
-        (id, closed)
+        closed
     }
 
-    /// Forgets a closed socket.
-    pub(crate) fn unregister(&self, user: &UserId, id: u64) {
-        let mut sockets = self.sockets();
-        if let Some(entries) = sockets.get_mut(user) {
-            entries.retain(|entry| entry.id != id);
-            if entries.is_empty() {
-                sockets.remove(user);
+    /// Forgets a closed socket, and gives its shared slot back.
+    pub(crate) async fn unregister(&self, user: &UserId, id: u64) {
+        {
+            let mut sockets = self.sockets();
+            if let Some(entries) = sockets.get_mut(user) {
+                entries.retain(|entry| entry.id != id);
+                if entries.is_empty() {
+                    sockets.remove(user);
+                }
             }
         }
+        self.release(user, id).await;
     }
 
     /// Closes the user's oldest socket (to make room for a new one).
@@ -271,14 +400,15 @@ mod tests {
 
     use super::{CloseReason, Hub};
 
-    #[test]
-    fn events_close_the_sockets_they_end_and_no_others() {
+    #[tokio::test]
+    async fn events_close_the_sockets_they_end_and_no_others() {
         let hub = Hub::new();
         let ada = UserId::new("ada");
         let bob = UserId::new("bob");
-        let (first, mut first_closed) = hub.register(&ada, &SessionId::new("s1"), None);
-        let (_, mut second_closed) = hub.register(&ada, &SessionId::new("s2"), None);
-        let (_, mut bobs_closed) = hub.register(&bob, &SessionId::new("key-1"), None);
+        let first = 0;
+        let mut first_closed = hub.register(first, &ada, &SessionId::new("s1"), None);
+        let mut second_closed = hub.register(1, &ada, &SessionId::new("s2"), None);
+        let mut bobs_closed = hub.register(2, &bob, &SessionId::new("key-1"), None);
         assert_eq!((hub.count(&ada), hub.count(&bob), hub.open()), (2, 1, 3));
 
         hub.hear(&AuthEvent::SessionEnded {
@@ -332,9 +462,9 @@ mod tests {
         assert_eq!(first_closed.try_recv(), Ok(CloseReason::Replaced));
         hub.close_all();
         assert_eq!(bobs_closed.try_recv(), Ok(CloseReason::Shutdown));
-        hub.unregister(&ada, first);
+        hub.unregister(&ada, first).await;
         assert_eq!(hub.count(&ada), 1);
-        hub.unregister(&ada, first);
+        hub.unregister(&ada, first).await;
         assert_eq!(hub.open(), 2);
     }
 
@@ -357,10 +487,10 @@ mod tests {
         let hub = Hub::new();
         let ada = UserId::new("ada");
         let bob = UserId::new("bob");
-        let (_, mut in_acme) = hub.register(&ada, &SessionId::new("s1"), Some("acme"));
-        let (_, mut in_other) = hub.register(&ada, &SessionId::new("s2"), Some("other"));
-        let (_, mut no_org) = hub.register(&ada, &SessionId::new("s3"), None);
-        let (_, mut bob_in_acme) = hub.register(&bob, &SessionId::new("s4"), Some("acme"));
+        let mut in_acme = hub.register(0, &ada, &SessionId::new("s1"), Some("acme"));
+        let mut in_other = hub.register(1, &ada, &SessionId::new("s2"), Some("other"));
+        let mut no_org = hub.register(2, &ada, &SessionId::new("s3"), None);
+        let mut bob_in_acme = hub.register(3, &bob, &SessionId::new("s4"), Some("acme"));
         hub.hear(&AuthEvent::MemberRemoved {
             organization_id: "acme".to_owned(),
             user_id: ada.clone(),

@@ -4,8 +4,9 @@
 //! with its user and session, and the socket is closed when the session ends (sign-out,
 //! revocation, password change, user deletion, a revoked API key, expiry), from the domain
 //! events the plugin seam delivers.
-//! Depends on: auth-domain, auth-core, auth-http-poem, poem (websocket).
-//! Must not depend on: auth-ports, sea-orm, redis, argon2.
+//! Depends on: auth-domain, auth-ports (the `ConnectionSlots` port), auth-core, auth-http-poem,
+//! poem (websocket).
+//! Must not depend on: sea-orm, redis, argon2.
 #![warn(missing_docs)]
 
 mod hub;

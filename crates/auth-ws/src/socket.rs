@@ -14,7 +14,7 @@ use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::hub::{CloseReason, Hub};
+use crate::hub::{Admission, CloseReason, Hub};
 use crate::metrics::{self, Ended, Refusal};
 
 /// Limits and timers of the sockets.
@@ -32,6 +32,13 @@ pub struct WsConfig {
     pub max_per_user: usize,
     /// At the limit, close the user's oldest socket (else refuse the new one, `429`).
     pub close_oldest: bool,
+}
+
+impl WsConfig {
+    /// How long a socket's shared slot outlives its last heartbeat (two pings and a pong).
+    fn slot_ttl(&self) -> Duration {
+        self.ping_interval * 2 + self.pong_timeout
+    }
 }
 
 impl Default for WsConfig {
@@ -192,44 +199,54 @@ where
                 return Ok(error.into_response());
             }
         };
-        if self.hub.count(&context.user.id) >= self.config.max_per_user {
-            if self.config.close_oldest {
-                self.hub.close_oldest(&context.user.id);
-            } else {
-                metrics::refused(Refusal::TooManyConnections);
-                let refused = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TOO_MANY_CONNECTIONS",
-                    "Too many open connections for this user",
-                );
-                return Ok(refused.into_response());
-            }
-        }
         let mut body = RequestBody::default();
-        let socket = match WebSocket::from_request(&request, &mut body).await {
-            Ok(socket) => socket,
-            Err(_) => {
-                metrics::refused(Refusal::NotAnUpgrade);
-                let refused = ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "NOT_A_WEBSOCKET_UPGRADE",
-                    "Not a WebSocket upgrade",
-                );
-                return Ok(refused.into_response());
-            }
+        let Ok(socket) = WebSocket::from_request(&request, &mut body).await else {
+            metrics::refused(Refusal::NotAnUpgrade);
+            let refused = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "NOT_A_WEBSOCKET_UPGRADE",
+                "Not a WebSocket upgrade",
+            );
+            return Ok(refused.into_response());
+        };
+        let config = self.config;
+        let admission = self
+            .hub
+            .admit(
+                &context.user.id,
+                config.max_per_user,
+                config.close_oldest,
+                config.slot_ttl(),
+            )
+            .await;
+        let Admission::Admitted(id) = admission else {
+            metrics::refused(Refusal::TooManyConnections);
+            let refused = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_CONNECTIONS",
+                "Too many open connections for this user",
+            );
+            return Ok(refused.into_response());
         };
         let socket = match protocol {
             Some(protocol) => socket.protocols([protocol]),
             None => socket,
         };
-        let (hub, config, handler) = (self.hub.clone(), self.config, self.handler.clone());
+        let (hub, handler) = (self.hub.clone(), self.handler.clone());
         let now = state.auth().now();
         let until_expiry = (context.session.expires_at - now)
             .try_into()
             .unwrap_or(Duration::ZERO);
         Ok(socket
             .on_upgrade(move |stream| async move {
-                serve(stream, hub, config, context, until_expiry, handler).await;
+                let socket = Socket {
+                    id,
+                    hub,
+                    config,
+                    context,
+                    until_expiry,
+                };
+                serve(stream, socket, handler).await;
             })
             .into_response())
     }
@@ -246,21 +263,33 @@ async fn close_with(
     let _ = sink.close().await;
 }
 
-/// Pumps one socket until it closes.
-async fn serve<F, Fut>(
-    stream: WebSocketStream,
+/// One admitted socket, before it is served.
+struct Socket {
+    /// Its id in the hub.
+    id: u64,
     hub: Arc<Hub>,
     config: WsConfig,
     context: AuthContext,
+    /// Until its session expires.
     until_expiry: Duration,
-    handler: Arc<F>,
-) where
+}
+
+/// Pumps one socket until it closes.
+async fn serve<F, Fut>(stream: WebSocketStream, socket: Socket, handler: Arc<F>)
+where
     F: Fn(Authenticated, Incoming, Outgoing) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let Socket {
+        id,
+        hub,
+        config,
+        context,
+        until_expiry,
+    } = socket;
     let user = context.user.id.clone();
     let organization = auth_core::Organizations::active_id(&context.session);
-    let (id, mut closed) = hub.register(&user, &context.session.id, organization);
+    let mut closed = hub.register(id, &user, &context.session.id, organization);
     let (mut sink, mut source) = stream.split();
     let (to_app, incoming) = mpsc::channel(32);
     let (outgoing, mut from_app) = mpsc::channel(32);
@@ -297,6 +326,11 @@ async fn serve<F, Fut>(
                     None
                 };
                 if let Some(reason) = reason {
+                    close_with(&mut sink, reason.code(), reason.text()).await;
+                    break Ended::Closed(reason);
+                }
+                if !hub.refresh(&user, id, config.slot_ttl()).await {
+                    let reason = CloseReason::Replaced;
                     close_with(&mut sink, reason.code(), reason.text()).await;
                     break Ended::Closed(reason);
                 }
@@ -342,6 +376,6 @@ async fn serve<F, Fut>(
         }
     };
     metrics::ended(ended);
-    hub.unregister(&user, id);
     app.abort();
+    hub.unregister(&user, id).await;
 }

@@ -356,6 +356,15 @@ async fn an_invalidation_that_cannot_reach_redis_is_retried_until_it_does() {
 
 #[tokio::test]
 async fn redis_key_counters_pass_the_key_counters_suite() {
+    let Some(pool) = redis_pool().await else {
+        return;
+    };
+    let counters =
+        auth_cache_redis::RedisKeyCounters::new(pool, &unique_prefix(), Duration::from_secs(2));
+    auth_testkit::conformance::run_key_counters_suite(&counters).await;
+}
+
+async fn redis_pool() -> Option<deadpool_redis::Pool> {
     let url = redis_url();
     let pool = deadpool_redis::Config::from_url(url.as_str())
         .create_pool(Some(deadpool_redis::Runtime::Tokio1))
@@ -363,9 +372,109 @@ async fn redis_key_counters_pass_the_key_counters_suite() {
     if pool.get().await.is_err() {
         assert!(!services_required(), "Redis is required");
         eprintln!("skipped: Redis does not answer at {url}");
+        return None;
+    }
+    Some(pool)
+}
+
+#[tokio::test]
+async fn connection_slots_hold_the_limit_under_parallel_upgrades_evict_the_oldest_and_lapse() {
+    use auth_ports::{ConnectionSlots, SlotGrant};
+
+    let Some(pool) = redis_pool().await else {
+        return;
+    };
+    let slots = std::sync::Arc::new(auth_cache_redis::RedisConnectionSlots::new(
+        pool,
+        &unique_prefix(),
+        Duration::from_secs(2),
+    ));
+    let ttl = Duration::from_secs(30);
+    let attempts = (0..20).map(|n| {
+        let slots = slots.clone();
+        tokio::spawn(async move {
+            slots
+                .acquire("ada", &format!("s{n}"), 5, false, ttl)
+                .await
+                .expect("acquire")
+        })
+    });
+    let mut taken = 0;
+    for attempt in attempts {
+        if let SlotGrant::Taken { evicted } = attempt.await.expect("task") {
+            assert_eq!(evicted, None);
+            taken += 1;
+        }
+    }
+    assert_eq!(taken, 5, "never more than the limit");
+    assert_eq!(
+        slots
+            .acquire("bob", "b1", 5, false, ttl)
+            .await
+            .expect("bob"),
+        SlotGrant::Taken { evicted: None },
+        "another user has slots of their own"
+    );
+
+    // Releasing makes room; at the limit, evicting takes the oldest's place.
+    slots.release("bob", "b1").await.expect("release");
+    slots.acquire("bob", "b1", 1, false, ttl).await.expect("b1");
+    assert_eq!(
+        slots.acquire("bob", "b2", 1, false, ttl).await.expect("b2"),
+        SlotGrant::Full
+    );
+    assert_eq!(
+        slots.acquire("bob", "b2", 1, true, ttl).await.expect("b2"),
+        SlotGrant::Taken {
+            evicted: Some("b1".to_owned())
+        }
+    );
+    assert!(!slots.refresh("bob", "b1", ttl).await.expect("refresh"));
+    assert!(slots.refresh("bob", "b2", ttl).await.expect("refresh"));
+
+    // A slot that is not refreshed lapses (its instance died).
+    let short = Duration::from_millis(150);
+    slots
+        .acquire("cy", "c1", 1, false, short)
+        .await
+        .expect("c1");
+    assert_eq!(
+        slots
+            .acquire("cy", "c2", 1, false, short)
+            .await
+            .expect("c2"),
+        SlotGrant::Full
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        slots.acquire("cy", "c2", 1, false, ttl).await.expect("c2"),
+        SlotGrant::Taken { evicted: None }
+    );
+    assert!(!slots.refresh("cy", "c1", ttl).await.expect("refresh"));
+}
+
+#[tokio::test]
+async fn connection_slots_report_redis_down_as_unavailable() {
+    use auth_ports::{ConnectionSlots, PortError};
+
+    if redis_pool().await.is_none() {
         return;
     }
-    let counters =
-        auth_cache_redis::RedisKeyCounters::new(pool, &unique_prefix(), Duration::from_secs(2));
-    auth_testkit::conformance::run_key_counters_suite(&counters).await;
+    let proxy = TcpProxy::start(redis_address()).await.expect("proxy");
+    let pool = deadpool_redis::Config::from_url(format!("redis://127.0.0.1:{}", proxy.port()))
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("pool");
+    let slots = auth_cache_redis::RedisConnectionSlots::new(
+        pool,
+        &unique_prefix(),
+        Duration::from_millis(300),
+    );
+    proxy.down();
+    let ttl = Duration::from_secs(5);
+    assert!(matches!(
+        slots.acquire("ada", "s1", 1, false, ttl).await,
+        Err(PortError::Unavailable(_))
+    ));
+    assert!(slots.refresh("ada", "s1", ttl).await.is_err());
+    assert!(slots.release("ada", "s1").await.is_err());
 }
