@@ -627,3 +627,59 @@ async fn the_per_user_limit_counts_sockets_on_every_instance_sharing_redis() {
     third.stop().await;
     database.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_api_key_opens_a_socket_that_closes_when_the_key_is_disabled() {
+    let app = app_with(|config| config.api_key_sessions = true).await;
+    app.sign_up("kay@example.com", "password-123").await;
+    let created: Value = app
+        .post("/api-key/create", &json!({"name": "socket"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let key = created["key"].as_str().expect("key").to_owned();
+    let mut socket = open(&app, "", &[("x-api-key", key.as_str())])
+        .await
+        .expect("an API key opens a socket");
+    let who = hello(&mut socket).await;
+    assert_eq!(who["userId"], created["referenceId"]);
+    let forged = "f".repeat(64);
+    let (status, body) = open(&app, "", &[("x-api-key", forged.as_str())])
+        .await
+        .expect_err("a forged key");
+    assert_eq!((status, &body["code"]), (401, &json!("INVALID_API_KEY")));
+    let disabled = app
+        .post(
+            "/api-key/update",
+            &json!({"keyId": created["id"], "enabled": false}),
+        )
+        .await;
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4006);
+    let (status, body) = open(&app, "", &[("x-api-key", key.as_str())])
+        .await
+        .expect_err("a disabled key");
+    assert_eq!((status, &body["code"]), (401, &json!("KEY_DISABLED")));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_closes_when_its_session_expires_and_a_signed_out_token_is_refused() {
+    // Sessions of two seconds: the socket's timer is real time, the server's clock the test's.
+    let app = app_with(|config| config.session_expires_in = 2).await;
+    let token = signed_up(&app, "lou@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let mut socket = open(&app, "", &[("authorization", bearer.as_str())])
+        .await
+        .expect("upgrade");
+    hello(&mut socket).await;
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(5)).await, 4003);
+
+    sign_out(&app, &token).await;
+    let (status, _) = open(&app, "", &[("authorization", bearer.as_str())])
+        .await
+        .expect_err("a signed-out token");
+    assert_eq!(status, 401);
+    app.stop().await;
+}

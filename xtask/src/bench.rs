@@ -4,7 +4,8 @@
 //! and prints throughput, latency percentiles, errors and a markdown table
 //! for `docs/performance.md`. It reports numbers and asserts none.
 //!
-//! Flags: `--connections N` (64), `--duration SECS` (10), `--warmup SECS` (2).
+//! Flags: `--connections N` (64), `--duration SECS` (10), `--warmup SECS` (2),
+//! `--ws-connections N` (10000 WebSockets, `0` to skip them; see `bench/websocket.rs`).
 //!
 //! Depends on: `std`, `crate::load`, `crate::util`; the `kill` program.
 //!
@@ -32,6 +33,7 @@ pub(crate) struct Options {
     pub(crate) connections: usize,
     pub(crate) duration: Duration,
     pub(crate) warmup: Duration,
+    pub(crate) ws_connections: usize,
 }
 
 /// The server under test; stopped on drop if still running.
@@ -50,13 +52,14 @@ impl Default for Options {
             connections: 64,
             duration: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
+            ws_connections: 10_000,
         }
     }
 }
 
 impl Options {
-    /// Parses `--connections N`, `--duration SECS`, `--warmup SECS` (also
-    /// written `--flag=value`).
+    /// Parses `--connections N`, `--duration SECS`, `--warmup SECS`,
+    /// `--ws-connections N` (also written `--flag=value`).
     pub(crate) fn parse(args: &[String]) -> Result<Self> {
         let mut options = Self::default();
         let mut args = args.iter();
@@ -81,6 +84,9 @@ impl Options {
                 }
                 "--duration" if number > 0 => options.duration = Duration::from_secs(number),
                 "--warmup" => options.warmup = Duration::from_secs(number),
+                "--ws-connections" => {
+                    options.ws_connections = usize::try_from(number).map_err(|e| e.to_string())?;
+                }
                 "--connections" | "--duration" => return Err(format!("bench: {flag} must be > 0")),
                 _ => {
                     return Err(format!(
@@ -133,6 +139,17 @@ pub(crate) fn run(args: &[String]) -> Result {
     keys.stop();
     server.stop();
     cold.stop();
+    let outcome = outcome.and_then(|()| {
+        if options.ws_connections == 0 {
+            return Ok(());
+        }
+        println!("bench: websocket: {} sockets", options.ws_connections);
+        let report = websocket::run(&binary, &temp, options.ws_connections)?;
+        report.print();
+        println!();
+        println!("{}", report.markdown());
+        Ok(())
+    });
     match &outcome {
         Ok(()) => {
             // Keep the folder (and the server log) only when something failed.
@@ -453,6 +470,7 @@ fn ratio(value: f64, base: f64) -> f64 {
 
 mod api_keys;
 mod jwt;
+mod websocket;
 
 #[cfg(test)]
 mod tests;

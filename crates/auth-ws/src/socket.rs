@@ -9,7 +9,7 @@ use auth_core::AuthContext;
 use auth_http_poem::{ApiError, HttpState, SessionUser};
 use futures_util::{SinkExt, StreamExt};
 use poem::http::{StatusCode, header};
-use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketConfig, WebSocketStream};
 use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -39,6 +39,31 @@ impl WsConfig {
     fn slot_ttl(&self) -> Duration {
         self.ping_interval * 2 + self.pong_timeout
     }
+
+    /// The protocol's own limits: small buffers allocated up front (the memory of an idle
+    /// socket), messages and frames over `max_message_bytes` refused while they are read
+    /// rather than after, and a bounded write buffer (a client that stops reading is closed,
+    /// not buffered for).
+    fn protocol(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_BYTES)
+            .write_buffer_size(0)
+            .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(self.max_message_bytes * 2))
+            .max_message_size(Some(self.max_message_bytes))
+            .max_frame_size(Some(self.max_message_bytes))
+    }
+}
+
+/// The read buffer of each socket, allocated when it opens.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The most a socket buffers for a client that does not read.
+const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// Whether a read failed on the message size limit (the protocol layer's capacity error).
+fn too_big(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::Other
+        && error.to_string().starts_with("Space limit exceeded")
 }
 
 impl Default for WsConfig {
@@ -172,7 +197,8 @@ async fn authenticate(
                 .downcast::<ApiError>()
                 .unwrap_or_else(|_| ApiError::new(status, "UNAUTHORIZED", "Unauthorized"));
             // A dependency that is down (503) or a rate limit is not a refused credential.
-            let refusal = (status == StatusCode::UNAUTHORIZED).then_some(Refusal::Unauthorized);
+            let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+            let refusal = refused.then_some(Refusal::Unauthorized);
             Err((refusal, error))
         }
     }
@@ -231,7 +257,8 @@ where
         let socket = match protocol {
             Some(protocol) => socket.protocols([protocol]),
             None => socket,
-        };
+        }
+        .config(config.protocol());
         let (hub, handler) = (self.hub.clone(), self.handler.clone());
         let now = state.auth().now();
         let until_expiry = (context.session.expires_at - now)
@@ -341,16 +368,8 @@ where
             message = source.next() => match message {
                 Some(Ok(Message::Pong(_))) => last_pong = Instant::now(),
                 Some(Ok(Message::Ping(_))) => last_message = Instant::now(),
+                // The protocol layer refuses a message over the limit while reading it.
                 Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
-                    let size = match &message {
-                        Message::Text(text) => text.len(),
-                        Message::Binary(bytes) => bytes.len(),
-                        _ => 0,
-                    };
-                    if size > config.max_message_bytes {
-                        close_with(&mut sink, 1009, "message too big").await;
-                        break Ended::TooBig;
-                    }
                     metrics::message(true);
                     last_message = Instant::now();
                     last_pong = Instant::now();
@@ -358,6 +377,10 @@ where
                         close_with(&mut sink, 1000, "").await;
                         break Ended::ByApplication;
                     }
+                }
+                Some(Err(error)) if too_big(&error) => {
+                    close_with(&mut sink, 1009, "message too big").await;
+                    break Ended::TooBig;
                 }
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break Ended::ByClient,
             },

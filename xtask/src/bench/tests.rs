@@ -22,6 +22,9 @@ fn options_have_defaults_and_accept_both_spellings() {
     assert_eq!(options.connections, 8);
     assert_eq!(options.duration, Duration::from_secs(3));
     assert_eq!(options.warmup, Duration::ZERO);
+    assert_eq!(options.ws_connections, 10_000);
+    let skipped = Options::parse(&args(&["--ws-connections", "0"])).unwrap();
+    assert_eq!(skipped.ws_connections, 0, "0 skips the WebSockets");
 }
 
 #[test]
