@@ -100,6 +100,18 @@ async fn sign_out(app: &TestApp, token: &str) {
     assert_eq!(response.status(), 200);
 }
 
+async fn revoke_all(app: &TestApp, token: &str) {
+    let response = reqwest::Client::new()
+        .post(app.url("/revoke-sessions"))
+        .bearer_auth(token)
+        .header("origin", ORIGIN)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(response.status(), 200);
+}
+
 async fn ticket(app: &TestApp, token: &str) -> String {
     let answer: Value = reqwest::Client::new()
         .post(app.url("/ws-ticket"))
@@ -250,14 +262,7 @@ async fn revoking_all_sessions_closes_every_socket_and_the_limit_refuses_the_new
     let (status, body) = open(&app, "", &headers).await.expect_err("third");
     assert_eq!(status, 429);
     assert_eq!(body["code"], "TOO_MANY_CONNECTIONS");
-    reqwest::Client::new()
-        .post(app.url("/revoke-sessions"))
-        .bearer_auth(&token)
-        .header("origin", ORIGIN)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("revoke");
+    revoke_all(&app, &token).await;
     assert_eq!(closed_with(&mut first, Duration::from_secs(2)).await, 4002);
     assert_eq!(closed_with(&mut second, Duration::from_secs(2)).await, 4002);
     app.stop().await;
@@ -682,4 +687,59 @@ async fn a_socket_closes_when_its_session_expires_and_a_signed_out_token_is_refu
         .expect_err("a signed-out token");
     assert_eq!(status, 401);
     app.stop().await;
+}
+
+/// A signed token (`GET /token`) for the session `token`.
+async fn signed_token(app: &TestApp, token: &str) -> String {
+    let body: Value = reqwest::Client::new()
+        .get(app.url("/token"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    body["token"].as_str().expect("a signed token").to_owned()
+}
+
+#[tokio::test]
+async fn a_jwt_or_a_paseto_opens_a_socket_that_revoking_every_session_closes() {
+    for format in [
+        auth_app::config::TokenFormatSetting::Jwt,
+        auth_app::config::TokenFormatSetting::Paseto,
+    ] {
+        let app = app_with(|config| config.token_format = format).await;
+        let session = signed_up(&app, "mo@example.com").await;
+        let signed = signed_token(&app, &session).await;
+        let bearer = format!("Bearer {signed}");
+        let mut socket = open(&app, "", &[("authorization", bearer.as_str())])
+            .await
+            .expect("a signed token opens a socket");
+        let who = hello(&mut socket).await;
+        assert!(
+            who["sessionId"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("token:")),
+            "{who}"
+        );
+
+        let middle = signed.len() / 2;
+        let flipped = if &signed[middle..=middle] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        let mut altered = signed.clone();
+        altered.replace_range(middle..=middle, flipped);
+        let forged = format!("Bearer {altered}");
+        let (status, body) = open(&app, "", &[("authorization", forged.as_str())])
+            .await
+            .expect_err("an altered token");
+        assert_eq!((status, &body["code"]), (401, &json!("INVALID_TOKEN")));
+        revoke_all(&app, &session).await;
+        // Revoking every session ends what the user's tokens opened too.
+        assert_eq!(closed_with(&mut socket, Duration::from_secs(2)).await, 4002);
+        app.stop().await;
+    }
 }

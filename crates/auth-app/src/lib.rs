@@ -490,7 +490,7 @@ impl Application {
             Some(&orgs),
         );
         let mut extra = vec![
-            Plugin::http(jwt::plugin(tokens)),
+            Plugin::http(jwt::plugin(tokens.clone())),
             api_key_plugin,
             organization_plugin,
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
@@ -500,6 +500,12 @@ impl Application {
         extra.extend(websocket.as_ref().map(|(_, plugin)| plugin.clone()));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
+        if let Some((hub, _)) = &websocket
+            && plugins.iter().any(|plugin| plugin.id() == "jwt")
+        {
+            // The tokens the JWT plugin signs authenticate WebSocket upgrades too.
+            hub.accept_tokens(tokens);
+        }
         let core_plugins = core_plugins(&plugins);
         let store = store.with_fields(&field_specs(&core_plugins));
         if config.auto_migrate {

@@ -179,6 +179,9 @@ struct Inner {
     reloading: futures_util::lock::Mutex<()>,
 }
 
+/// How far in the future a token's `iat` may be (clocks of instances differ a little).
+const ISSUED_AT_LEEWAY: Duration = Duration::seconds(60);
+
 /// How long the published keys are served without reading the key table: at most one read a
 /// second however many `GET /jwks` there are, and a key made elsewhere is published here within
 /// a second.
@@ -250,6 +253,66 @@ impl TokenIssuer {
             key_id: key.id.clone(),
             expires_at: claims.expires_at,
         })
+    }
+
+    /// The context a token this server signed stands for, as a credential a client presents
+    /// (a WebSocket upgrade): a JWT or a `v4.public` PASETO whose signature one of the
+    /// published keys of its kind verifies, with this configuration's issuer and audience,
+    /// issued no later than now and not expired, for a user that still exists. Its session is
+    /// made up: `token:<user id>`, ending when the token expires, bound to no stored session
+    /// (signing out does not end a token; a password change, revoking every session or deleting
+    /// the user does). `None` otherwise. Reads the key table.
+    ///
+    /// # Errors
+    /// `Unavailable` when the key or user store is down.
+    pub async fn context_for(
+        &self,
+        auth: &crate::Auth,
+        token: &str,
+    ) -> Result<Option<AuthContext>, AuthError> {
+        let now = self.now();
+        let key_use = if token.starts_with("v4.public.") {
+            KeyUse::PasetoPublic
+        } else {
+            KeyUse::Jwt
+        };
+        let keys = self.inner.deps.jwks.list_all().await?;
+        let published: Vec<Jwk> = self
+            .config()
+            .rotation
+            .published(&keys, key_use, now)
+            .into_iter()
+            .cloned()
+            .collect();
+        let Some(verified) = self.inner.deps.signer.verify(&published, token) else {
+            return Ok(None);
+        };
+        let config = self.config();
+        let holds = verified.issuer == config.issuer
+            && verified.audience == config.audience
+            && verified.expires_at > now
+            && verified
+                .issued_at
+                .is_none_or(|at| at <= now + ISSUED_AT_LEEWAY);
+        if !holds {
+            return Ok(None);
+        }
+        let user_id = auth_domain::UserId::new(verified.subject);
+        let Some(user) = auth.user(&user_id).await? else {
+            return Ok(None);
+        };
+        let session = auth_domain::Session {
+            id: auth_domain::SessionId::new(format!("token:{user_id}")),
+            token: auth_domain::SessionToken::new(String::new()),
+            user_id,
+            expires_at: verified.expires_at,
+            created_at: verified.issued_at.unwrap_or(now),
+            updated_at: now,
+            ip_address: None,
+            user_agent: None,
+            fields: auth_domain::Fields::declared(auth.field_specs(), auth_domain::Model::Session),
+        };
+        Ok(Some(AuthContext { session, user }))
     }
 
     /// The public JWT keys (`GET /jwks`): every key until its grace period after expiry has

@@ -46,7 +46,7 @@ fn fixture_with(customise: impl FnOnce(&mut AuthDeps)) -> Fixture {
 }
 
 /// The ports on the in-memory store and fakes, every request allowed.
-fn deps(store: &Arc<MemoryStore>, clock: &Arc<ManualClock>) -> AuthDeps {
+pub(crate) fn deps(store: &Arc<MemoryStore>, clock: &Arc<ManualClock>) -> AuthDeps {
     AuthDeps {
         users: store.clone(),
         accounts: store.clone(),

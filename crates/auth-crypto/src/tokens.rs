@@ -3,7 +3,7 @@
 
 use auth_domain::date::to_json;
 use auth_domain::{ED25519_CRV, Jwk, KeyUse, Secret, StoredPrivateKey, TokenClaims, User};
-use auth_ports::{GeneratedKey, Paserk, PortError, TokenSigner};
+use auth_ports::{GeneratedKey, Paserk, PortError, TokenSigner, VerifiedToken};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer as _, SigningKey};
@@ -442,6 +442,14 @@ impl TokenSigner for Ed25519TokenSigner {
         }
     }
 
+    fn verify(&self, keys: &[Jwk], token: &str) -> Option<VerifiedToken> {
+        if token.starts_with("v4.public.") {
+            verify::paseto(self, keys, token)
+        } else {
+            verify::jwt(keys, token)
+        }
+    }
+
     fn paserk(&self, key: &Jwk) -> Result<Paserk, PortError> {
         let x = URL_SAFE_NO_PAD
             .decode(public_x(key)?.as_bytes())
@@ -457,6 +465,8 @@ impl TokenSigner for Ed25519TokenSigner {
         Ok(Paserk { public: paserk, id })
     }
 }
+
+mod verify;
 
 #[cfg(test)]
 mod tests;

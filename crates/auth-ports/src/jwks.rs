@@ -49,6 +49,22 @@ pub struct Paserk {
     pub id: String,
 }
 
+/// What a token's signature vouches for ([`TokenSigner::verify`]). Whether it holds now (its
+/// times, issuer and audience) is the caller's rule to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    /// `sub`: the user's id.
+    pub subject: String,
+    /// `iss`.
+    pub issuer: String,
+    /// `aud` (a JWT's first audience when it lists several).
+    pub audience: String,
+    /// `iat`, when present.
+    pub issued_at: Option<OffsetDateTime>,
+    /// `exp`.
+    pub expires_at: OffsetDateTime,
+}
+
 /// Key generation and token signing: the cryptography behind the JWT and PASETO plugins.
 /// Implementations hold the server secret, which seals private keys at rest (the same scheme as
 /// Better-Auth, so that the two can share a `jwks` table). Signing is fast (no blocking pool).
@@ -67,6 +83,12 @@ pub trait TokenSigner: Send + Sync {
     /// MUST return `PortError::Internal` when the private key cannot be unsealed (another
     /// secret) or is not an Ed25519 key; nothing is signed then.
     fn sign(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError>;
+
+    /// Checks a token's signature against `keys` (the published ones): a JWT (`EdDSA`, its
+    /// `kid` naming the key) or a `v4.public` PASETO (its footer's `kid` naming the key). `None`
+    /// for anything else: a forged or altered token, an unknown key, another algorithm, a
+    /// payload without `sub`, `iss`, `aud` or `exp`.
+    fn verify(&self, keys: &[Jwk], token: &str) -> Option<VerifiedToken>;
 
     /// The PASERK forms of a PASETO key's public half.
     ///

@@ -25,7 +25,7 @@ pub use audit::AuditLog;
 pub use cache::{CacheLookup, FillTicket, NoCache, SessionCache};
 pub use error::{BoxError, PortError};
 pub use events::{EventBus, EventHandler, LocalEvents};
-pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner};
+pub use jwks::{GeneratedKey, JwksRepo, Paserk, TokenSigner, VerifiedToken};
 pub use mail::{EmailTokenError, EmailTokens, Mail, Mailer};
 pub use organization::{
     Accepted, InvitationRepo, Invited, MemberAdded, MemberChange, MemberQuery, MemberSort,

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use auth_core::TokenIssuer;
 use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
 use auth_ports::{ConnectionSlots, SlotGrant};
 use tokio::sync::mpsc;
@@ -127,6 +128,8 @@ pub struct Hub {
     /// This hub's name in the shared slots: unique per hub.
     instance: String,
     slots: OnceLock<Arc<dyn ConnectionSlots>>,
+    /// Accepts this server's JWTs and PASETOs at the upgrade.
+    tokens: OnceLock<TokenIssuer>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -135,6 +138,7 @@ impl std::fmt::Debug for Hub {
             .field("instance", &self.instance)
             .field("open", &self.open())
             .field("counted_across", &self.slots.get().is_some())
+            .field("accepts_tokens", &self.tokens.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +159,7 @@ impl Default for Hub {
                 HUBS.fetch_add(1, Ordering::Relaxed)
             ),
             slots: OnceLock::new(),
+            tokens: OnceLock::new(),
         }
     }
 }
@@ -179,6 +184,17 @@ impl Hub {
     /// on this instance alone. Set once; later calls change nothing.
     pub fn count_across(&self, slots: Arc<dyn ConnectionSlots>) {
         let _ = self.slots.set(slots);
+    }
+
+    /// Lets the upgrades of this hub's endpoints be authenticated by the JWTs and PASETOs
+    /// `tokens` signs (`Authorization: Bearer <token>`). Set once; later calls change nothing.
+    pub fn accept_tokens(&self, tokens: TokenIssuer) {
+        let _ = self.tokens.set(tokens);
+    }
+
+    /// The token issuer whose tokens authenticate upgrades, when set.
+    pub(crate) fn tokens(&self) -> Option<&TokenIssuer> {
+        self.tokens.get()
     }
 
     fn slot(&self, id: u64) -> String {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::AuthContext;
+use auth_core::{AuthContext, TokenIssuer};
 use auth_http_poem::{ApiError, HttpState, SessionUser};
 use futures_util::{SinkExt, StreamExt};
 use poem::http::{StatusCode, header};
@@ -161,17 +161,40 @@ fn presented_ticket(request: &Request) -> Option<(String, Option<String>)> {
     })
 }
 
+/// A JWT (three dot-separated parts) or a `v4.public` PASETO in `Authorization: Bearer`: a
+/// signed token, not a session token.
+fn signed_token(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (token.starts_with("v4.public.") || token.split('.').count() == 3).then_some(token)
+}
+
 /// The session an upgrade request stands for, and the subprotocol to answer: a ticket, else
 /// the credential the HTTP guards accept. A browser sends cookies on a cross-site upgrade, so
 /// an upgrade that a cookie alone authenticates must come from a trusted origin.
 async fn authenticate(
     state: &HttpState,
+    tokens: Option<&TokenIssuer>,
     request: &Request,
 ) -> Result<(AuthContext, Option<String>), (Option<Refusal>, ApiError)> {
     if let Some((ticket, protocol)) = presented_ticket(request) {
         return match state.auth().redeem_ws_ticket(&ticket).await {
             Ok(Some(context)) => Ok((context, protocol)),
             Ok(None) => Err((Some(Refusal::InvalidTicket), invalid_ticket())),
+            Err(error) => Err((None, error.into())),
+        };
+    }
+    if let (Some(tokens), Some(token)) = (tokens, signed_token(request)) {
+        return match tokens.context_for(state.auth(), token).await {
+            Ok(Some(context)) => Ok((context, None)),
+            Ok(None) => Err((
+                Some(Refusal::Unauthorized),
+                ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN", "Invalid token"),
+            )),
             Err(error) => Err((None, error.into())),
         };
     }
@@ -216,7 +239,7 @@ where
             tracing::error!("the WebSocket endpoint needs the HTTP state; mount it through `app`");
             return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
-        let (context, protocol) = match authenticate(&state, &request).await {
+        let (context, protocol) = match authenticate(&state, self.hub.tokens(), &request).await {
             Ok(found) => found,
             Err((refusal, error)) => {
                 if let Some(refusal) = refusal {

@@ -7,13 +7,16 @@ use auth_domain::{
     Email, Jwk, KeyUse, Session, SessionId, SessionToken, StoredPrivateKey, TokenClaims, User,
     UserId,
 };
-use auth_ports::{GeneratedKey, JwksRepo, MockJwksRepo, Paserk, PortError, TokenSigner};
+use auth_ports::{
+    GeneratedKey, JwksRepo, MockJwksRepo, Paserk, PortError, TokenSigner, VerifiedToken,
+};
 use auth_testkit::{ManualClock, MemoryJwksRepo, SeededRandom};
 use time::macros::datetime;
 
 use super::*;
 
-/// Signs `"<kid>|<sub>|<exp>"`: enough to see which key signed what.
+/// Signs `"<iss>|<aud>|<kid>|<sub>|<exp>"`: enough to see which key signed what, and to
+/// verify.
 #[derive(Default)]
 struct FakeSigner(AtomicU32);
 
@@ -30,11 +33,27 @@ impl TokenSigner for FakeSigner {
 
     fn sign(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError> {
         Ok(format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}|{}",
+            claims.issuer,
+            claims.audience,
             key.id,
             claims.subject,
             claims.expires_at.unix_timestamp()
         ))
+    }
+
+    fn verify(&self, keys: &[Jwk], token: &str) -> Option<VerifiedToken> {
+        let [issuer, audience, kid, subject, exp] = token.split('|').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        keys.iter().find(|key| key.id.as_str() == kid)?;
+        Some(VerifiedToken {
+            subject: subject.to_owned(),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            issued_at: None,
+            expires_at: OffsetDateTime::from_unix_timestamp(exp.parse().ok()?).ok()?,
+        })
     }
 
     fn paserk(&self, key: &Jwk) -> Result<Paserk, PortError> {
@@ -386,4 +405,63 @@ async fn a_load_that_overlaps_a_key_creation_here_is_not_kept() {
     assert!(stale.is_some_and(|until| until <= f.clock.now()));
     let after = f.tokens.published_jwks().await.expect("jwks");
     assert_eq!(after.len(), 2);
+}
+
+#[tokio::test]
+async fn a_token_stands_for_its_user_until_it_expires_and_nothing_else_does() {
+    let f = fixture(TokenFormat::Jwt);
+    let store = Arc::new(auth_testkit::MemoryStore::new());
+    let auth = crate::Auth::new(
+        crate::tests::deps(&store, &f.clock),
+        crate::AuthConfig::default(),
+    );
+    let signed_up = auth
+        .sign_up_email(crate::SignUpEmail {
+            name: "Alice".to_owned(),
+            email: "alice@example.com".to_owned(),
+            password: auth_domain::Password::new("password-123".to_owned()),
+            image: None,
+            remember_me: true,
+            callback_url: None,
+            client: crate::ClientInfo::default(),
+        })
+        .await
+        .expect("sign-up");
+    let context = AuthContext {
+        session: signed_up.session.expect("a session"),
+        user: signed_up.user,
+    };
+    let issued = f.tokens.get_token(&context).await.expect("token");
+
+    let found = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok")
+        .expect("the token's user");
+    assert_eq!(found.user.id, context.user.id);
+    assert_eq!(found.session.expires_at, issued.expires_at);
+    assert_eq!(
+        found.session.id.as_str(),
+        format!("token:{}", context.user.id)
+    );
+    assert_ne!(found.session.id, context.session.id, "no stored session");
+
+    let forged = issued
+        .token
+        .replace(context.user.id.as_str(), "someone-else");
+    let elsewhere = issued
+        .token
+        .replacen("http://localhost:3000", "https://evil.example", 1);
+    for token in [forged.as_str(), elsewhere.as_str(), "junk"] {
+        let none = f.tokens.context_for(&auth, token).await.expect("ok");
+        assert!(none.is_none(), "{token}");
+    }
+    f.clock.advance(Duration::minutes(16));
+    let expired = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok");
+    assert!(expired.is_none(), "an expired token");
 }

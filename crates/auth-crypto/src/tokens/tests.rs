@@ -284,3 +284,79 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_better_auth_jwt_verifies_and_any_change_or_unknown_key_does_not() {
+    let signer = signer();
+    let keys = [better_auth_row()];
+    let verified = signer
+        .verify(&keys, BA_TOKEN)
+        .expect("Better-Auth's own token");
+    assert_eq!(verified.subject, "9bZm1cnhLKg2RHqvBhaozTLst5HpA7A5");
+    assert_eq!(verified.issuer, "http://localhost:3000");
+    assert_eq!(verified.audience, "http://localhost:3000");
+    assert_eq!(verified.expires_at.unix_timestamp(), 1_795_603_965);
+    assert_eq!(
+        verified.issued_at.map(|at| at.unix_timestamp()),
+        Some(1_795_603_065)
+    );
+
+    let (head, rest) = BA_TOKEN.split_once('.').expect("parts");
+    let (payload, signature) = rest.split_once('.').expect("parts");
+    let mut altered = payload.to_owned();
+    altered.replace_range(10..11, if &payload[10..11] == "A" { "B" } else { "A" });
+    let forged = [
+        format!("{head}.{altered}.{signature}"),
+        format!("{head}.{payload}.{}", &signature[1..]),
+        format!("{head}.{payload}"),
+        // `alg: none`, and a header naming another key.
+        format!(
+            "{}.{payload}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"x"}"#)
+        ),
+        format!(
+            "{}.{payload}.{signature}",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA","kid":"another"}"#)
+        ),
+        "not a token".to_owned(),
+    ];
+    for token in &forged {
+        assert_eq!(signer.verify(&keys, token), None, "{token}");
+    }
+    assert_eq!(signer.verify(&[], BA_TOKEN), None, "no published key");
+}
+
+#[test]
+fn our_paseto_verifies_with_its_key_only() {
+    let signer = signer();
+    let key = row(
+        "paseto-key",
+        &signer.generate_key(KeyUse::PasetoPublic).expect("key"),
+    );
+    let other = row(
+        "other-key",
+        &signer.generate_key(KeyUse::PasetoPublic).expect("key"),
+    );
+    let token = signer.sign(&key, &claims("Alice")).expect("token");
+    let verified = signer
+        .verify(&[other.clone(), key.clone()], &token)
+        .expect("verified");
+    assert_eq!(verified.subject, "9bZm1cnhLKg2RHqvBhaozTLst5HpA7A5");
+    assert_eq!(verified.expires_at, datetime!(2026-11-25 10:52:45 UTC));
+    assert_eq!(signer.verify(&[other], &token), None, "another key");
+    let mut altered = token.clone();
+    let at = altered.len() - 60;
+    let swapped = if &altered[at..=at] == "A" { "B" } else { "A" };
+    altered.replace_range(at..=at, swapped);
+    assert_eq!(signer.verify(std::slice::from_ref(&key), &altered), None);
+    // A JWT key does not verify a PASETO, nor a PASETO key a JWT.
+    let jwt_key = row("jwt-key", &signer.generate_key(KeyUse::Jwt).expect("key"));
+    let jwt = signer.sign(&jwt_key, &claims("Alice")).expect("jwt");
+    assert!(
+        signer
+            .verify(std::slice::from_ref(&jwt_key), &jwt)
+            .is_some()
+    );
+    assert_eq!(signer.verify(&[key], &jwt), None);
+    assert_eq!(signer.verify(&[jwt_key], &token), None);
+}
