@@ -54,18 +54,23 @@ pub(super) fn build() -> Result {
     ]))
 }
 
-fn redis_url() -> String {
-    std::env::var("AUTH_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+/// The test Redis (`AUTH_TEST_REDIS_URL`, or the local default), when it answers.
+pub(super) fn redis_answering() -> Option<String> {
+    let url = std::env::var("AUTH_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let answers = util::url_host_port(&url, 6379)
+        .is_some_and(|host| util::tcp_answers(&host, std::time::Duration::from_secs(1)));
+    if !answers {
+        println!("bench: no Redis at {url}; the rows that need it are skipped");
+    }
+    answers.then_some(url)
 }
 
 /// Starts the key servers.
 pub(super) fn start(binary: &Path, temp: &Path) -> Result<KeyServers> {
     let sessions = ("AUTH_API_KEY_SESSIONS", "true");
     let database = Server::start(binary, temp, "keys", &[sessions])?;
-    let url = redis_url();
-    let answers = util::url_host_port(&url, 6379)
-        .is_some_and(|host| util::tcp_answers(&host, std::time::Duration::from_secs(1)));
-    let redis = if answers {
+    let redis = if let Some(url) = redis_answering() {
         let prefix = format!("bench-{}", util::random_hex(8)?);
         Some(Server::start(
             binary,
@@ -78,7 +83,6 @@ pub(super) fn start(binary: &Path, temp: &Path) -> Result<KeyServers> {
             ],
         )?)
     } else {
-        println!("bench: no Redis at {url}; the Redis-counted rows are skipped");
         None
     };
     Ok(KeyServers { database, redis })

@@ -3,7 +3,8 @@
 //! Measures the time to open them all, the server's memory per open socket (its resident set
 //! before and after), and the time from a sign-out request to the close frame of each of the
 //! signed-out user's sockets: first with no other socket open (the baseline), then with all
-//! the others open (the load). It raises this process's open-file limit to the hard limit, and
+//! the others open (the load), and, when Redis answers, with the sign-out on a second server
+//! sharing the database and Redis (the event crossing instances). It raises this process's open-file limit to the hard limit, and
 //! the server inherits it.
 //!
 //! Depends on: `std`, `serde_json`, `tokio`, `tokio-tungstenite`, `crate::load`, `crate::util`.
@@ -42,6 +43,8 @@ pub(super) struct Report {
     bytes_per_socket: f64,
     baseline_us: Vec<u64>,
     loaded_us: Vec<u64>,
+    /// Sign-out on another instance sharing Redis (when Redis answers).
+    across_us: Option<Vec<u64>>,
 }
 
 /// One signed-in user: a bearer token.
@@ -98,6 +101,50 @@ pub(super) fn run(binary: &Path, temp: &Path, connections: usize) -> Result<Repo
         .map_err(|e| format!("bench: no runtime: {e}"))?;
     let outcome = runtime.block_on(measure(&server, connections));
     server.stop();
+    let mut report = outcome?;
+    if let Some(redis) = super::api_keys::redis_answering() {
+        report.across_us = Some(across_instances(binary, temp, &redis, &runtime)?);
+    }
+    Ok(report)
+}
+
+/// Two servers sharing a database and Redis: a socket on the first, its sign-out on the
+/// second, [`BASELINE_ROUNDS`] times: the time from the sign-out to the close frame.
+fn across_instances(
+    binary: &Path,
+    temp: &Path,
+    redis: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Vec<u64>> {
+    let secret = crate::util::random_hex(32)?;
+    let prefix = format!("bench-{}", crate::util::random_hex(8)?);
+    let shared = [
+        ("AUTH_WEBSOCKET", "true"),
+        ("AUTH_SECRET", secret.as_str()),
+        ("AUTH_REDIS_URL", redis),
+        ("AUTH_REDIS_PREFIX", prefix.as_str()),
+    ];
+    let mut first = Server::start(binary, temp, "websocket-first", &shared)?;
+    let database = first.database.clone();
+    let mut env = shared.to_vec();
+    env.push(("AUTH_DATABASE_URL", database.as_str()));
+    let mut second = Server::start(binary, temp, "websocket-second", &env)?;
+    println!("bench: websocket: sign-out on one instance, close on another");
+    let outcome = runtime.block_on(async {
+        let mut latencies = Vec::new();
+        for round in 0..BASELINE_ROUNDS {
+            let user = sign_up(first.addr, round)?;
+            let closes = Arc::new(Closes::default());
+            closes.at.lock().map_err(|_| "bench: lock")?.push(None);
+            open(first.addr, &user.token, 0, &closes)
+                .await
+                .map_err(|e| format!("bench: a socket did not open: {e}"))?;
+            latencies.extend(sign_out_and_wait(second.addr, &user, &[0], &closes).await?);
+        }
+        Ok(latencies)
+    });
+    first.stop();
+    second.stop();
     outcome
 }
 
@@ -163,6 +210,7 @@ async fn measure(server: &Server, connections: usize) -> Result<Report> {
         bytes_per_socket,
         baseline_us,
         loaded_us,
+        across_us: None,
     })
 }
 
@@ -343,10 +391,14 @@ impl Report {
             self.connections as f64 / self.opening.as_secs_f64().max(f64::EPSILON),
             self.bytes_per_socket / 1024.0
         );
-        for (name, latencies) in [
+        let mut rows = vec![
             ("alone", &self.baseline_us),
             ("under load", &self.loaded_us),
-        ] {
+        ];
+        if let Some(across) = &self.across_us {
+            rows.push(("across instances", across));
+        }
+        for (name, latencies) in rows {
             println!(
                 "  sign-out to close, {name}: p50 {} p95 {} p99 {} max {} ms ({} closes)",
                 ms(percentile(latencies, 50.0)),
@@ -396,6 +448,12 @@ impl Report {
             ),
             &self.loaded_us,
         ));
+        if let Some(across) = &self.across_us {
+            out.push_str(&row(
+                "across instances (one socket open; sign-out on a second instance sharing the database and Redis)",
+                across,
+            ));
+        }
         out
     }
 }
@@ -441,6 +499,7 @@ mod tests {
             bytes_per_socket: 2048.0,
             baseline_us: vec![1_000; 10],
             loaded_us: vec![3_000; 10],
+            across_us: Some(vec![2_000; 10]),
         };
         let text = report.markdown();
         assert!(text.contains("opened in 2.00 s (50 per second"), "{text}");
