@@ -635,7 +635,8 @@ async fn the_per_user_limit_counts_sockets_on_every_instance_sharing_redis() {
 
 #[tokio::test]
 async fn an_api_key_opens_a_socket_that_closes_when_the_key_is_disabled() {
-    let app = app_with(|config| config.api_key_sessions = true).await;
+    // Keys need not stand for sessions on the HTTP routes to open sockets.
+    let app = app_with(|config| config.api_key_sessions = false).await;
     app.sign_up("kay@example.com", "password-123").await;
     let created: Value = app
         .post("/api-key/create", &json!({"name": "socket"}))
@@ -649,6 +650,10 @@ async fn an_api_key_opens_a_socket_that_closes_when_the_key_is_disabled() {
         .expect("an API key opens a socket");
     let who = hello(&mut socket).await;
     assert_eq!(who["userId"], created["referenceId"]);
+    assert_eq!(
+        who["apiKeyId"], created["id"],
+        "the application sees the key"
+    );
     let forged = "f".repeat(64);
     let (status, body) = open(&app, "", &[("x-api-key", forged.as_str())])
         .await

@@ -51,6 +51,7 @@ async fn session_socket(who: Authenticated, mut incoming: Incoming, outgoing: Ou
         "type": "session",
         "userId": who.context.user.id.as_str(),
         "sessionId": who.context.session.id.as_str(),
+        "apiKeyId": who.api_key.as_ref().map(|principal| principal.key.id.as_str()),
     });
     if !outgoing.send(Message::Text(hello.to_string())).await {
         return;

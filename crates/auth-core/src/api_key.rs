@@ -505,6 +505,15 @@ fn millis(value: Option<i64>) -> Option<Duration> {
     value.map(Duration::milliseconds)
 }
 
+/// What a key presented as a session stands for ([`ApiKeys::key_session`]).
+#[derive(Debug, Clone)]
+pub struct KeySession {
+    /// The owner and the session the key stands for.
+    pub context: AuthContext,
+    /// The key after this use.
+    pub key: ApiKey,
+}
+
 /// The API-key use cases over the key store; each runs on the façade it is given (users,
 /// clock, randomness). The same value is the plugin's use-case side ([`AuthPlugin`]).
 #[derive(Clone)]
@@ -1243,6 +1252,20 @@ impl ApiKeys {
         key: &str,
         client: &ClientInfo,
     ) -> Result<AuthContext, AuthError> {
+        Ok(self.key_session(auth, key, client).await?.context)
+    }
+
+    /// As [`ApiKeys::session_for`], with the key after this use (its permissions): what a
+    /// connection a key opens stands for.
+    ///
+    /// # Errors
+    /// As [`ApiKeys::session_for`].
+    pub async fn key_session(
+        &self,
+        auth: &Auth,
+        key: &str,
+        client: &ClientInfo,
+    ) -> Result<KeySession, AuthError> {
         if key.len() < self.config.key_length {
             return Err(refuse(codes::INVALID_API_KEY_LENGTH));
         }
@@ -1277,7 +1300,7 @@ impl ApiKeys {
         });
         let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
         let session = Session {
-            id: SessionId::new(api_key.id),
+            id: SessionId::new(api_key.id.clone()),
             token: SessionToken::new(key.to_owned()),
             user_id,
             expires_at,
@@ -1287,7 +1310,10 @@ impl ApiKeys {
             user_agent: non_empty(&client.user_agent),
             fields: Fields::declared(auth.field_specs(), Model::Session),
         };
-        Ok(AuthContext { session, user })
+        Ok(KeySession {
+            context: AuthContext { session, user },
+            key: api_key,
+        })
     }
 }
 

@@ -26,8 +26,8 @@ mod ws_ticket;
 
 pub use api_key::{
     ApiKeyConfig, ApiKeys, Caller, CreateApiKey, CreatedApiKey, DEFAULT_CONFIG_ID, KeyOwner,
-    KeyPage, KeyRateLimit, KeySort, ListApiKeys, MAX_KEY_NUMBER, OrganizationKeys, UpdateApiKey,
-    refusal_error, unauthorized_session,
+    KeyPage, KeyRateLimit, KeySession, KeySort, ListApiKeys, MAX_KEY_NUMBER, OrganizationKeys,
+    UpdateApiKey, refusal_error, unauthorized_session,
 };
 pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
 pub use delete_user::{DeleteOutcome, DeleteUser};

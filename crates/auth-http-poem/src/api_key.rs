@@ -763,6 +763,37 @@ impl ApiKeyPrincipal {
 }
 
 /// The API-key plugin of the state the request runs in.
+/// The key a request presents, as the session of its owner and the principal (the key, with
+/// its permissions), for one use of the key: what a connection a key opens stands for (a
+/// WebSocket upgrade), whether or not keys stand for sessions on the HTTP routes. `None` when
+/// the request presents no key or the plugin is off. An organization's key is refused
+/// (`401 INVALID_REFERENCE_ID_FROM_API_KEY`): it is no user.
+pub async fn key_session(
+    request: &Request,
+) -> Option<Result<(AuthContext, ApiKeyPrincipal), ApiError>> {
+    let state = request.data::<Arc<HttpState>>()?;
+    let plugin = state.plugin::<ApiKeyPlugin>()?;
+    let key = plugin.presented(request)?;
+    let client = client_info(request);
+    let mut resolved = plugin.keys.key_session(state.auth(), key, &client).await;
+    if let Err(error) = &resolved
+        && let Some(organization) = plugin.other_keys(error)
+    {
+        resolved = organization.key_session(state.auth(), key, &client).await;
+    }
+    Some(
+        resolved
+            .map(|session| {
+                let principal = ApiKeyPrincipal {
+                    key: session.key,
+                    owned_by: KeyOwner::User,
+                };
+                (session.context, principal)
+            })
+            .map_err(ApiError::from),
+    )
+}
+
 fn plugin_of(request: &Request) -> Result<(&HttpState, &ApiKeyPlugin), ApiError> {
     request
         .data::<Arc<HttpState>>()

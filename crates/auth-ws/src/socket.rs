@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{AuthContext, TokenIssuer};
+use auth_http_poem::api_key::ApiKeyPrincipal;
 use auth_http_poem::{ApiError, HttpState, SessionUser};
 use futures_util::{SinkExt, StreamExt};
 use poem::http::{StatusCode, header};
@@ -82,9 +83,20 @@ impl Default for WsConfig {
 /// The connection an application gets: who is on the other end.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    /// The session (an API key's, for a key) and its user; the session's fields hold the
-    /// active organization.
+    /// The session (an API key's, for a key; a signed token's, for a JWT or PASETO) and its
+    /// user; the session's fields hold the active organization.
     pub context: AuthContext,
+    /// The API key that opened the socket, with its permissions.
+    pub api_key: Option<ApiKeyPrincipal>,
+}
+
+impl Authenticated {
+    fn session(context: AuthContext) -> Self {
+        Self {
+            context,
+            api_key: None,
+        }
+    }
 }
 
 /// The client's messages (text and binary), until the socket closes.
@@ -173,24 +185,36 @@ fn signed_token(request: &Request) -> Option<&str> {
     (token.starts_with("v4.public.") || token.split('.').count() == 3).then_some(token)
 }
 
-/// The session an upgrade request stands for, and the subprotocol to answer: a ticket, else
-/// the credential the HTTP guards accept. A browser sends cookies on a cross-site upgrade, so
-/// an upgrade that a cookie alone authenticates must come from a trusted origin.
+/// A refusal of an upgrade: its metric's reason (none for a dependency that is down) and its
+/// answer.
+type Refused = (Option<Refusal>, ApiError);
+
+/// A guard's refusal, as an upgrade's.
+fn refused_by_guard(status: StatusCode, error: ApiError) -> Refused {
+    // A dependency that is down (503) or a rate limit is not a refused credential.
+    let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    (refused.then_some(Refusal::Unauthorized), error)
+}
+
+/// Who an upgrade request stands for, and the subprotocol to answer: a ticket, a signed token,
+/// an API key, else the credential the HTTP guards accept. A browser sends cookies on a
+/// cross-site upgrade, so an upgrade that a cookie alone authenticates must come from a
+/// trusted origin.
 async fn authenticate(
     state: &HttpState,
     tokens: Option<&TokenIssuer>,
     request: &Request,
-) -> Result<(AuthContext, Option<String>), (Option<Refusal>, ApiError)> {
+) -> Result<(Authenticated, Option<String>), Refused> {
     if let Some((ticket, protocol)) = presented_ticket(request) {
         return match state.auth().redeem_ws_ticket(&ticket).await {
-            Ok(Some(context)) => Ok((context, protocol)),
+            Ok(Some(context)) => Ok((Authenticated::session(context), protocol)),
             Ok(None) => Err((Some(Refusal::InvalidTicket), invalid_ticket())),
             Err(error) => Err((None, error.into())),
         };
     }
     if let (Some(tokens), Some(token)) = (tokens, signed_token(request)) {
         return match tokens.context_for(state.auth(), token).await {
-            Ok(Some(context)) => Ok((context, None)),
+            Ok(Some(context)) => Ok((Authenticated::session(context), None)),
             Ok(None) => Err((
                 Some(Refusal::Unauthorized),
                 ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN", "Invalid token"),
@@ -198,10 +222,21 @@ async fn authenticate(
             Err(error) => Err((None, error.into())),
         };
     }
+    if let Some(found) = auth_http_poem::api_key::key_session(request).await {
+        return match found {
+            Ok((context, key)) => Ok((
+                Authenticated {
+                    context,
+                    api_key: Some(key),
+                },
+                None,
+            )),
+            Err(error) => Err(refused_by_guard(error.status, error)),
+        };
+    }
     let headers = request.headers();
-    let cookie_only = headers.contains_key(header::COOKIE)
-        && !headers.contains_key(header::AUTHORIZATION)
-        && !headers.contains_key("x-api-key");
+    let cookie_only =
+        headers.contains_key(header::COOKIE) && !headers.contains_key(header::AUTHORIZATION);
     if cookie_only {
         let origin = headers
             .get(header::ORIGIN)
@@ -213,16 +248,13 @@ async fn authenticate(
     }
     let mut body = RequestBody::default();
     match SessionUser::from_request(request, &mut body).await {
-        Ok(user) => Ok((user.0, None)),
+        Ok(user) => Ok((Authenticated::session(user.0), None)),
         Err(error) => {
             let status = error.status();
             let error = error
                 .downcast::<ApiError>()
                 .unwrap_or_else(|_| ApiError::new(status, "UNAUTHORIZED", "Unauthorized"));
-            // A dependency that is down (503) or a rate limit is not a refused credential.
-            let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-            let refusal = refused.then_some(Refusal::Unauthorized);
-            Err((refusal, error))
+            Err(refused_by_guard(status, error))
         }
     }
 }
@@ -239,7 +271,7 @@ where
             tracing::error!("the WebSocket endpoint needs the HTTP state; mount it through `app`");
             return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
-        let (context, protocol) = match authenticate(&state, self.hub.tokens(), &request).await {
+        let (who, protocol) = match authenticate(&state, self.hub.tokens(), &request).await {
             Ok(found) => found,
             Err((refusal, error)) => {
                 if let Some(refusal) = refusal {
@@ -262,7 +294,7 @@ where
         let admission = self
             .hub
             .admit(
-                &context.user.id,
+                &who.context.user.id,
                 config.max_per_user,
                 config.close_oldest,
                 config.slot_ttl(),
@@ -284,7 +316,7 @@ where
         .config(config.protocol());
         let (hub, handler) = (self.hub.clone(), self.handler.clone());
         let now = state.auth().now();
-        let until_expiry = (context.session.expires_at - now)
+        let until_expiry = (who.context.session.expires_at - now)
             .try_into()
             .unwrap_or(Duration::ZERO);
         Ok(socket
@@ -293,7 +325,7 @@ where
                     id,
                     hub,
                     config,
-                    context,
+                    who,
                     until_expiry,
                 };
                 serve(stream, socket, handler).await;
@@ -319,7 +351,7 @@ struct Socket {
     id: u64,
     hub: Arc<Hub>,
     config: WsConfig,
-    context: AuthContext,
+    who: Authenticated,
     /// Until its session expires.
     until_expiry: Duration,
 }
@@ -334,20 +366,16 @@ where
         id,
         hub,
         config,
-        context,
+        who,
         until_expiry,
     } = socket;
-    let user = context.user.id.clone();
-    let organization = auth_core::Organizations::active_id(&context.session);
-    let mut closed = hub.register(id, &user, &context.session.id, organization);
+    let user = who.context.user.id.clone();
+    let organization = auth_core::Organizations::active_id(&who.context.session);
+    let mut closed = hub.register(id, &user, &who.context.session.id, organization);
     let (mut sink, mut source) = stream.split();
     let (to_app, incoming) = mpsc::channel(32);
     let (outgoing, mut from_app) = mpsc::channel(32);
-    let app = tokio::spawn(handler(
-        Authenticated { context },
-        Incoming(incoming),
-        Outgoing(outgoing),
-    ));
+    let app = tokio::spawn(handler(who, Incoming(incoming), Outgoing(outgoing)));
     let expiry = tokio::time::sleep(until_expiry);
     tokio::pin!(expiry);
     let mut heartbeat = tokio::time::interval(config.ping_interval);
