@@ -748,3 +748,21 @@ async fn a_jwt_or_a_paseto_opens_a_socket_that_revoking_every_session_closes() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_closed_after_the_idle_timeout() {
+    let app = app_with(|config| {
+        config.websocket_ping_interval_ms = 100;
+        config.websocket_idle_timeout_ms = 300;
+    })
+    .await;
+    let token = signed_up(&app, "ola@example.com").await;
+    let bearer = format!("Bearer {token}");
+    let mut socket = open(&app, "", &[("authorization", bearer.as_str())])
+        .await
+        .expect("upgrade");
+    hello(&mut socket).await;
+    // Reading answers the pings: the peer is alive, only idle.
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(3)).await, 4011);
+    app.stop().await;
+}

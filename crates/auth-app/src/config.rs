@@ -239,6 +239,9 @@ pub struct AppConfig {
     /// `AUTH_WEBSOCKET_PONG_TIMEOUT_MS`: how long a pong may be late before the peer counts as
     /// dead.
     pub websocket_pong_timeout_ms: u64,
+    /// `AUTH_WEBSOCKET_IDLE_TIMEOUT_MS`: how long a client may send nothing before its socket
+    /// is closed.
+    pub websocket_idle_timeout_ms: u64,
     /// `AUTH_TWO_FACTOR_ISSUER`: the issuer authenticator apps show for TOTP (default: the
     /// app's name).
     #[serde(default)]
@@ -400,6 +403,7 @@ impl Default for AppConfig {
             websocket_close_oldest: false,
             websocket_ping_interval_ms: 25_000,
             websocket_pong_timeout_ms: 10_000,
+            websocket_idle_timeout_ms: 300_000,
             multi_session: false,
             multi_session_maximum: 5,
             api_key_cache_ttl_ms: 1000,
@@ -553,6 +557,7 @@ impl std::fmt::Debug for AppConfig {
                 &self.websocket_ping_interval_ms,
             )
             .field("websocket_pong_timeout_ms", &self.websocket_pong_timeout_ms)
+            .field("websocket_idle_timeout_ms", &self.websocket_idle_timeout_ms)
             .field("multi_session", &self.multi_session)
             .field("multi_session_maximum", &self.multi_session_maximum)
             .field("organization_allow_create", &self.organization_allow_create)
@@ -678,6 +683,9 @@ impl AppConfig {
         }
         if !(100..=3_600_000).contains(&self.websocket_pong_timeout_ms) {
             bail!("AUTH_WEBSOCKET_PONG_TIMEOUT_MS must be between 100 and 3600000");
+        }
+        if !(100..=86_400_000).contains(&self.websocket_idle_timeout_ms) {
+            bail!("AUTH_WEBSOCKET_IDLE_TIMEOUT_MS must be between 100 and 86400000");
         }
         if !(1..=100).contains(&self.multi_session_maximum) {
             bail!("AUTH_MULTI_SESSION_MAXIMUM must be between 1 and 100");
@@ -815,6 +823,26 @@ impl AppConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websocket_limits_out_of_range_are_refused() {
+        let changes: [fn(&mut AppConfig); 7] = [
+            |config| config.websocket_max_per_user = 0,
+            |config| config.websocket_max_per_user = 10_001,
+            |config| config.websocket_ping_interval_ms = 99,
+            |config| config.websocket_pong_timeout_ms = 3_600_001,
+            |config| config.websocket_idle_timeout_ms = 99,
+            |config| config.websocket_idle_timeout_ms = 86_400_001,
+            |config| config.websocket_ping_interval_ms = 3_600_001,
+        ];
+        for change in changes {
+            let mut config = AppConfig::default();
+            assert!(config.validate().is_ok());
+            change(&mut config);
+            let error = config.validate().expect_err("out of range").to_string();
+            assert!(error.starts_with("AUTH_WEBSOCKET_"), "{error}");
+        }
+    }
 
     #[test]
     fn comma_separated_lists_and_secrets_are_validated() {

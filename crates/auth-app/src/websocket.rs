@@ -39,6 +39,7 @@ pub fn settings(config: &AppConfig) -> WsConfig {
     WsConfig {
         ping_interval: Duration::from_millis(config.websocket_ping_interval_ms),
         pong_timeout: Duration::from_millis(config.websocket_pong_timeout_ms),
+        idle_timeout: Duration::from_millis(config.websocket_idle_timeout_ms),
         max_per_user: config.websocket_max_per_user,
         close_oldest: config.websocket_close_oldest,
         ..WsConfig::default()

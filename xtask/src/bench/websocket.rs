@@ -109,7 +109,7 @@ pub(super) fn run(binary: &Path, temp: &Path, connections: usize) -> Result<Repo
 }
 
 /// Two servers sharing a database and Redis: a socket on the first, its sign-out on the
-/// second, [`BASELINE_ROUNDS`] times: the time from the sign-out to the close frame.
+/// second ([`one_socket_rounds`]).
 fn across_instances(
     binary: &Path,
     temp: &Path,
@@ -130,19 +130,7 @@ fn across_instances(
     env.push(("AUTH_DATABASE_URL", database.as_str()));
     let mut second = Server::start(binary, temp, "websocket-second", &env)?;
     println!("bench: websocket: sign-out on one instance, close on another");
-    let outcome = runtime.block_on(async {
-        let mut latencies = Vec::new();
-        for round in 0..BASELINE_ROUNDS {
-            let user = sign_up(first.addr, round)?;
-            let closes = Arc::new(Closes::default());
-            closes.at.lock().map_err(|_| "bench: lock")?.push(None);
-            open(first.addr, &user.token, 0, &closes)
-                .await
-                .map_err(|e| format!("bench: a socket did not open: {e}"))?;
-            latencies.extend(sign_out_and_wait(second.addr, &user, &[0], &closes).await?);
-        }
-        Ok(latencies)
-    });
+    let outcome = runtime.block_on(one_socket_rounds(first.addr, second.addr, 0));
     first.stop();
     second.stop();
     outcome
@@ -156,16 +144,7 @@ async fn measure(server: &Server, connections: usize) -> Result<Report> {
         .collect::<Result<Vec<_>>>()?;
 
     // The baseline: one socket, nothing else open.
-    let mut baseline_us = Vec::new();
-    for round in 0..BASELINE_ROUNDS {
-        let user = sign_up(addr, USERS + round)?;
-        let closes = Arc::new(Closes::default());
-        closes.at.lock().map_err(|_| "bench: lock")?.push(None);
-        open(addr, &user.token, 0, &closes)
-            .await
-            .map_err(|e| format!("bench: a baseline socket did not open: {e}"))?;
-        baseline_us.extend(sign_out_and_wait(addr, &user, &[0], &closes).await?);
-    }
+    let baseline_us = one_socket_rounds(addr, addr, USERS).await?;
 
     let rss_before = resident_bytes(server)?;
     let closes = Arc::new(Closes::default());
@@ -212,6 +191,30 @@ async fn measure(server: &Server, connections: usize) -> Result<Report> {
         loaded_us,
         across_us: None,
     })
+}
+
+/// [`BASELINE_ROUNDS`] times, after one round to warm up: a new user (numbered from `first_user`)
+/// opens one socket on `sockets`, and is signed out on `sign_outs`; the time from the sign-out
+/// to the close frame.
+async fn one_socket_rounds(
+    sockets: SocketAddr,
+    sign_outs: SocketAddr,
+    first_user: usize,
+) -> Result<Vec<u64>> {
+    let mut latencies = Vec::new();
+    for round in 0..=BASELINE_ROUNDS {
+        let user = sign_up(sockets, first_user + round)?;
+        let closes = Arc::new(Closes::default());
+        closes.at.lock().map_err(|_| "bench: lock")?.push(None);
+        open(sockets, &user.token, 0, &closes)
+            .await
+            .map_err(|e| format!("bench: a socket did not open: {e}"))?;
+        let latency = sign_out_and_wait(sign_outs, &user, &[0], &closes).await?;
+        if round > 0 {
+            latencies.extend(latency);
+        }
+    }
+    Ok(latencies)
 }
 
 /// Opens socket `index` with `token` and leaves a task reading it, which records when the
