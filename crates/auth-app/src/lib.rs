@@ -544,7 +544,12 @@ impl Application {
                 }
             })
         }));
-        warn_two_factor_users(&auth).await;
+        if !plugins
+            .iter()
+            .any(|plugin| plugin.id() == auth_core::TWO_FACTOR)
+        {
+            warn_two_factor_users(&auth).await;
+        }
         // Uses are counted in Redis, and written back, only when Redis is configured.
         let counted_in_redis = redis.is_some() && plugins.iter().any(|p| p.id() == "api-key");
         let write_back = api_key::spawn_write_back(&api_keys, counted_in_redis);
