@@ -204,7 +204,7 @@ fn migrate_and_openapi_subcommands_work_and_bad_configuration_stops_with_a_messa
 }
 
 #[test]
-fn serve_warns_once_with_the_count_when_users_have_two_factor_on() {
+fn serve_without_the_two_factor_plugin_warns_once_with_the_count_of_two_factor_users() {
     let dir = temp_dir("two-factor");
     let database = auth_store_seaorm::test_db::TestDatabase::sqlite();
     let migrate = command(&dir)
@@ -231,6 +231,8 @@ fn serve_warns_once_with_the_count_when_users_have_two_factor_on() {
         .env("AUTH_BIND", addr.to_string())
         .env("AUTH_DATABASE_URL", &database.url)
         .env("AUTH_SECRET", "m".repeat(32))
+        // The two-factor plugin off: these users cannot sign in here.
+        .env("AUTH_PLUGINS", "bearer,jwt")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
