@@ -766,3 +766,54 @@ async fn a_client_that_sends_nothing_is_closed_after_the_idle_timeout() {
     assert_eq!(closed_with(&mut socket, Duration::from_secs(3)).await, 4011);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn upgrades_are_rate_limited_per_client() {
+    let app = app_with(|config| {
+        config.rate_limit_enabled = true;
+        config.rate_limit_max = 2;
+        config.rate_limit_window = 60;
+    })
+    .await;
+    for _ in 0..2 {
+        let (status, _) = open(&app, "", &[]).await.expect_err("no credential");
+        assert_eq!(status, 401);
+    }
+    let (status, body) = open(&app, "", &[]).await.expect_err("limited");
+    assert_eq!(status, 429);
+    assert!(
+        body["message"].is_string(),
+        "the API's JSON refusal: {body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_whose_sockets_would_never_close_does_not_start() {
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.websocket = true;
+    config.plugins = Some(vec!["bearer".to_owned()]);
+    let without_plugin = auth_app::Application::build(config, auth_app::Overrides::default())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        without_plugin.to_string().contains("`websocket` plugin"),
+        "{without_plugin}"
+    );
+    let overrides = auth_app::Overrides {
+        websocket_hub: Some(std::sync::Arc::new(auth_ws::Hub::new())),
+        ..auth_app::Overrides::default()
+    };
+    let without_sockets = auth_app::Application::build(base_config(&database.url), overrides)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        without_sockets
+            .to_string()
+            .contains("AUTH_WEBSOCKET is off"),
+        "{without_sockets}"
+    );
+}

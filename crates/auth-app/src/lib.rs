@@ -496,10 +496,19 @@ impl Application {
             two_factor::plugin(&config, Arc::new(store.clone()), &secret),
         ];
         extra.extend(multi_session_plugin(&config));
+        if overrides.websocket_hub.is_some() && !config.websocket {
+            bail!(
+                "a WebSocket hub was given, but AUTH_WEBSOCKET is off: its sockets would never close"
+            );
+        }
         let websocket = websocket::plugin(&config, overrides.websocket_hub, redis.as_ref());
         extra.extend(websocket.as_ref().map(|(_, plugin)| plugin.clone()));
         extra.extend(overrides.plugins);
         let plugins = plugins::enabled(config.plugins.as_deref(), extra)?;
+        if config.websocket && !plugins.iter().any(|plugin| plugin.id() == "websocket") {
+            // Without the plugin no event would reach the sockets: none would ever close.
+            bail!("AUTH_WEBSOCKET=true needs the `websocket` plugin: add it to AUTH_PLUGINS");
+        }
         if let Some((hub, _)) = &websocket
             && plugins.iter().any(|plugin| plugin.id() == "jwt")
         {

@@ -10,9 +10,9 @@ use auth_ports::{ConnectionSlots, PortError, SlotGrant};
 use deadpool_redis::Pool;
 use deadpool_redis::redis::Script;
 
-/// KEYS: the set by opening time, the deadlines. ARGV: slot, max, evict (`1`), ttl in ms.
-/// Answers `{"full"}` or `{"ok", evicted or ""}`. Times are Redis's own clock.
-const ACQUIRE: &str = r"
+/// The start of `ACQUIRE` and `REFRESH`: `now` by Redis's clock, and the user's lapsed slots
+/// dropped.
+const PURGE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local held = redis.call('HGETALL', KEYS[2])
@@ -22,6 +22,11 @@ for i = 1, #held, 2 do
     redis.call('ZREM', KEYS[1], held[i])
   end
 end
+";
+
+/// KEYS: the set by opening time, the deadlines. ARGV: slot, max, evict (`1`), ttl in ms.
+/// Answers `{"full"}` or `{"ok", evicted or ""}`. Times are Redis's own clock.
+const ACQUIRE: &str = r"
 local evicted = ''
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   if ARGV[3] ~= '1' then return {'full'} end
@@ -38,12 +43,15 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 return {'ok', evicted}
 ";
 
-/// KEYS as for `ACQUIRE`. ARGV: slot, ttl in ms. Answers 1 when the slot is still held.
+/// KEYS as for `ACQUIRE`. ARGV: slot, ttl in ms, max. Answers 1 when the slot is held: kept,
+/// or taken again when it is gone and the user holds fewer than `max` live slots; 0 when it is
+/// gone and the user is full (another slot took its place).
 const REFRESH: &str = r"
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+end
 redis.call('HSET', KEYS[2], ARGV[1], now + ttl)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
@@ -94,8 +102,8 @@ impl RedisConnectionSlots {
             pool,
             prefix: prefix.to_owned(),
             timeout,
-            acquire: Script::new(ACQUIRE),
-            refresh: Script::new(REFRESH),
+            acquire: Script::new(&format!("{PURGE}{ACQUIRE}")),
+            refresh: Script::new(&format!("{PURGE}{REFRESH}")),
             release: Script::new(RELEASE),
         }
     }
@@ -151,8 +159,14 @@ impl ConnectionSlots for RedisConnectionSlots {
         }
     }
 
-    async fn refresh(&self, user: &str, slot: &str, ttl: Duration) -> Result<bool, PortError> {
-        let args = [slot.to_owned(), millis(ttl).to_string()];
+    async fn refresh(
+        &self,
+        user: &str,
+        slot: &str,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<bool, PortError> {
+        let args = [slot.to_owned(), millis(ttl).to_string(), max.to_string()];
         let held: i64 = self.run(&self.refresh, user, &args).await?;
         Ok(held == 1)
     }

@@ -177,6 +177,8 @@ struct Inner {
     /// Held while the key table is reloaded (and a missing key created), so that concurrent
     /// callers wait for one reload instead of each creating a key of its own.
     reloading: futures_util::lock::Mutex<()>,
+    /// The key table as last read to check a presented token, and until when it is used.
+    verifying: Mutex<Option<(Arc<[Jwk]>, OffsetDateTime)>>,
 }
 
 /// How far in the future a token's `iat` may be (clocks of instances differ a little).
@@ -212,6 +214,7 @@ impl TokenIssuer {
                 jwks: Mutex::new(None),
                 jwks_generation: AtomicU64::new(0),
                 reloading: futures_util::lock::Mutex::new(()),
+                verifying: Mutex::new(None),
             }),
         }
     }
@@ -276,7 +279,7 @@ impl TokenIssuer {
         } else {
             KeyUse::Jwt
         };
-        let keys = self.inner.deps.jwks.list_all().await?;
+        let keys = self.keys_to_verify(now).await?;
         let published: Vec<Jwk> = self
             .config()
             .rotation
@@ -313,6 +316,28 @@ impl TokenIssuer {
             fields: auth_domain::Fields::declared(auth.field_specs(), auth_domain::Model::Session),
         };
         Ok(Some(AuthContext { session, user }))
+    }
+
+    /// The key table, read at most once per [`JWKS_FRESHNESS`] however many tokens are
+    /// presented (forged ones included).
+    async fn keys_to_verify(&self, now: OffsetDateTime) -> Result<Arc<[Jwk]>, AuthError> {
+        let fresh = |cached: &Option<(Arc<[Jwk]>, OffsetDateTime)>| match cached {
+            Some((keys, until)) if now < *until => Some(keys.clone()),
+            _ => None,
+        };
+        if let Some(keys) = fresh(&self.lock_verifying()) {
+            return Ok(keys);
+        }
+        let keys: Arc<[Jwk]> = self.inner.deps.jwks.list_all().await?.into();
+        *self.lock_verifying() = Some((keys.clone(), now + JWKS_FRESHNESS));
+        Ok(keys)
+    }
+
+    fn lock_verifying(&self) -> MutexGuard<'_, Option<(Arc<[Jwk]>, OffsetDateTime)>> {
+        self.inner
+            .verifying
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The public JWT keys (`GET /jwks`): every key until its grace period after expiry has

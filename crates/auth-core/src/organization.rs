@@ -888,8 +888,7 @@ impl Organizations {
             Ok(MemberChange::LastHolder) => return refused(OrgRefusal::OnlyOwner),
             Err(error) => return Err(error.into()),
         }
-        self.clear_active_for(auth, &member.user_id, &member.organization_id)
-            .await?;
+        // Told first: the membership is gone even when clearing the sessions fails.
         auth.emit(
             auth_domain::AuthEvent::MemberRemoved {
                 organization_id: member.organization_id.clone(),
@@ -898,7 +897,8 @@ impl Organizations {
             &crate::ClientInfo::default(),
         )
         .await;
-        Ok(())
+        self.clear_active_for(auth, &member.user_id, &member.organization_id)
+            .await
     }
 
     /// Clears `organization_id` as the active organization of the user's sessions, with their

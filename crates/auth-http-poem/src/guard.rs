@@ -420,7 +420,7 @@ fn status_label(status: StatusCode) -> metrics::SharedString {
     metrics::SharedString::const_str(known)
 }
 
-fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
+pub(crate) fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
     let peer = request
         .remote_addr()
         .as_socket_addr()

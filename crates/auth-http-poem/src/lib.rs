@@ -33,6 +33,7 @@ use std::sync::Arc;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
+pub use api::client_info;
 pub use error::{ApiError, ErrorBody};
 pub use plugin::{Answered, HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution, pass};
 pub use session_user::SessionUser;

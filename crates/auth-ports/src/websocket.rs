@@ -36,12 +36,19 @@ pub trait ConnectionSlots: Send + Sync {
         ttl: Duration,
     ) -> Result<SlotGrant, PortError>;
 
-    /// Keeps `slot` alive for another `ttl`: `false` when it is no longer held (evicted, or
-    /// lapsed).
+    /// Keeps `slot` alive for another `ttl`. A slot no longer held (it lapsed while the store
+    /// was unreachable, or was never taken because it was) is taken again when the user holds
+    /// fewer than `max`. `false` when it is not held and cannot be: another took its place.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached in time.
-    async fn refresh(&self, user: &str, slot: &str, ttl: Duration) -> Result<bool, PortError>;
+    async fn refresh(
+        &self,
+        user: &str,
+        slot: &str,
+        max: usize,
+        ttl: Duration,
+    ) -> Result<bool, PortError>;
 
     /// Gives `slot` back.
     ///

@@ -1,6 +1,6 @@
 //! The open sockets of this instance by user, and the events that close them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -118,12 +118,35 @@ struct Entry {
     /// The session's active organization at the upgrade.
     organization: Option<String>,
     close: mpsc::UnboundedSender<CloseReason>,
+    /// Told to close already (it no longer counts towards the limit).
+    closing: bool,
+}
+
+impl Entry {
+    fn shut(&mut self, reason: CloseReason) {
+        if !self.closing {
+            self.closing = true;
+            let _ = self.close.send(reason);
+        }
+    }
+}
+
+/// How many of the latest closing events a hub keeps, for the upgrades that were being
+/// authenticated when they were heard.
+const RECENT_EVENTS: usize = 1024;
+
+/// The sockets, and the closing events lately heard (numbered from 1).
+#[derive(Debug, Default)]
+struct State {
+    sockets: HashMap<UserId, Vec<Entry>>,
+    recent: VecDeque<(u64, AuthEvent)>,
+    heard: u64,
 }
 
 /// The open sockets of this instance, by user; with [`Hub::count_across`], each also holds a
 /// slot shared by the instances, for the per-user limit.
 pub struct Hub {
-    sockets: Mutex<HashMap<UserId, Vec<Entry>>>,
+    state: Mutex<State>,
     next: AtomicU64,
     /// This hub's name in the shared slots: unique per hub.
     instance: String,
@@ -151,7 +174,7 @@ impl Default for Hub {
             .map(|since| since.as_nanos())
             .unwrap_or_default();
         Self {
-            sockets: Mutex::default(),
+            state: Mutex::default(),
             next: AtomicU64::new(0),
             instance: format!(
                 "{}-{started:x}-{}",
@@ -164,13 +187,122 @@ impl Default for Hub {
     }
 }
 
-/// What [`Hub::admit`] decides about a new socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
-    /// Let in, under this id.
-    Admitted(u64),
-    /// The user is at the limit.
-    Full,
+/// A socket in the hub, from its admission on: dropping it forgets the socket and gives its
+/// shared slot back (also when the upgrade never completes).
+#[derive(Debug)]
+pub(crate) struct Registration {
+    hub: Arc<Hub>,
+    user: UserId,
+    pub(crate) id: u64,
+    /// Where its closing arrives.
+    pub(crate) closed: mpsc::UnboundedReceiver<CloseReason>,
+    holds_slot: bool,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.forget(&self.user, self.id);
+        if self.holds_slot
+            && let (Some(slots), Ok(runtime)) = (
+                self.hub.slots.get().cloned(),
+                tokio::runtime::Handle::try_current(),
+            )
+        {
+            let (user, slot) = (self.user.clone(), self.hub.slot(self.id));
+            runtime.spawn(async move {
+                if let Err(error) = slots.release(user.as_str(), &slot).await {
+                    tracing::warn!(error = %error, "a WebSocket slot was not given back; it lapses");
+                }
+            });
+        }
+    }
+}
+
+/// Who a socket being admitted is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Applicant<'a> {
+    pub(crate) user: &'a UserId,
+    pub(crate) session: &'a SessionId,
+    pub(crate) organization: Option<&'a str>,
+    /// [`Hub::mark`] before its credential was checked.
+    pub(crate) since: u64,
+}
+
+/// The per-user limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    pub(crate) max: usize,
+    pub(crate) close_oldest: bool,
+    /// How long a shared slot lives unrefreshed.
+    pub(crate) ttl: Duration,
+}
+
+/// Which sockets an event may close: a user's, or anyone's.
+enum Scope<'a> {
+    User(&'a UserId),
+    Anyone,
+}
+
+/// The sockets an event closes and why: a session's, every session of a user (but the one
+/// kept), a deleted user's, a revoked key's, those whose active organization the user left or
+/// that was deleted. `None` for an event that closes nothing.
+fn scope(event: &AuthEvent) -> Option<Scope<'_>> {
+    match event {
+        AuthEvent::SessionEnded { user_id, .. }
+        | AuthEvent::UserSessionsEnded { user_id, .. }
+        | AuthEvent::PasswordChanged { user_id }
+        | AuthEvent::UserDeleted { user_id }
+        | AuthEvent::MemberRemoved { user_id, .. } => Some(Scope::User(user_id)),
+        AuthEvent::ApiKeyChanged { revoked: true, .. } | AuthEvent::OrganizationDeleted { .. } => {
+            Some(Scope::Anyone)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `event` closes `entry` (a socket of `user`), and why.
+fn closes(event: &AuthEvent, user: &UserId, entry: &Entry) -> Option<CloseReason> {
+    let of_user = |id: &UserId| id == user;
+    match event {
+        AuthEvent::SessionEnded {
+            user_id,
+            session_id,
+            reason,
+            ..
+        } if of_user(user_id) && entry.session == *session_id => {
+            Some(if *reason == SessionEnd::SignOut {
+                CloseReason::SignedOut
+            } else {
+                CloseReason::Revoked
+            })
+        }
+        AuthEvent::UserSessionsEnded { user_id, kept, .. }
+            if of_user(user_id) && kept.as_ref() != Some(&entry.session) =>
+        {
+            Some(CloseReason::Revoked)
+        }
+        AuthEvent::PasswordChanged { user_id } if of_user(user_id) => {
+            Some(CloseReason::PasswordChanged)
+        }
+        AuthEvent::UserDeleted { user_id } if of_user(user_id) => Some(CloseReason::UserDeleted),
+        AuthEvent::ApiKeyChanged {
+            key_id,
+            revoked: true,
+            ..
+        } if entry.session.as_str() == key_id => Some(CloseReason::KeyRevoked),
+        AuthEvent::MemberRemoved {
+            organization_id,
+            user_id,
+        } if of_user(user_id) && entry.organization.as_deref() == Some(organization_id) => {
+            Some(CloseReason::RemovedFromOrganization)
+        }
+        AuthEvent::OrganizationDeleted { organization_id }
+            if entry.organization.as_deref() == Some(organization_id) =>
+        {
+            Some(CloseReason::RemovedFromOrganization)
+        }
+        _ => None,
+    }
 }
 
 impl Hub {
@@ -201,63 +333,133 @@ impl Hub {
         format!("{}:{id}", self.instance)
     }
 
-    /// Decides whether `user` may open one more socket (at most `max`; at the limit, with
-    /// `close_oldest`, the user's oldest socket is closed to make room). Across instances when
-    /// counted across them, a slot held for `ttl` at a time; on this instance alone when the
-    /// slots cannot be reached (logged).
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many sockets the user has open here.
+    #[must_use]
+    pub fn count(&self, user: &UserId) -> usize {
+        self.state().sockets.get(user).map_or(0, Vec::len)
+    }
+
+    /// How many sockets are open here.
+    #[must_use]
+    pub fn open(&self) -> usize {
+        self.state().sockets.values().map(Vec::len).sum()
+    }
+
+    /// Where the hub is in the events it heard: taken before a credential is checked, so that
+    /// an event heard meanwhile still closes the socket it admits ([`Hub::admit`]).
+    pub(crate) fn mark(&self) -> u64 {
+        self.state().heard
+    }
+
+    /// Admits a socket for `who` under `limit` (at the limit, with `close_oldest`, the user's
+    /// oldest socket is closed to make room), or `None` when the user is at the limit. Counted
+    /// across instances when counted across them (a slot held for `limit.ttl` at a time), on
+    /// this instance alone otherwise or when the slots cannot be reached (logged). The closing
+    /// events heard since `who.since` are applied to it: a session that ended while its
+    /// upgrade was being authenticated gets a socket that closes at once.
     pub(crate) async fn admit(
-        &self,
-        user: &UserId,
-        max: usize,
-        close_oldest: bool,
-        ttl: Duration,
-    ) -> Admission {
+        self: &Arc<Self>,
+        who: Applicant<'_>,
+        limit: Limit,
+    ) -> Option<Registration> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut holds_slot = false;
         if let Some(slots) = self.slots.get() {
             let slot = self.slot(id);
-            match slots
-                .acquire(user.as_str(), &slot, max, close_oldest, ttl)
-                .await
-            {
+            let taken = slots
+                .acquire(
+                    who.user.as_str(),
+                    &slot,
+                    limit.max,
+                    limit.close_oldest,
+                    limit.ttl,
+                )
+                .await;
+            match taken {
                 Ok(SlotGrant::Taken { evicted }) => {
                     if let Some(evicted) = evicted {
-                        self.close_slot(user, &evicted);
+                        self.close_slot(who.user, &evicted);
                     }
-                    return Admission::Admitted(id);
+                    holds_slot = true;
                 }
-                Ok(SlotGrant::Full) => return Admission::Full,
+                Ok(SlotGrant::Full) => return None,
                 Err(error) => {
                     tracing::warn!(error = %error, "WebSocket slots unreachable; counting on this instance");
                 }
             }
         }
-        if self.count(user) >= max {
-            if !close_oldest {
-                return Admission::Full;
+        let (close, closed) = mpsc::unbounded_channel();
+        let mut state = self.state();
+        let state = &mut *state;
+        let entries = state.sockets.entry(who.user.clone()).or_default();
+        if !holds_slot && entries.iter().filter(|entry| !entry.closing).count() >= limit.max {
+            if !limit.close_oldest {
+                if entries.is_empty() {
+                    state.sockets.remove(who.user);
+                }
+                return None;
             }
-            self.close_oldest(user);
+            if let Some(oldest) = entries.iter_mut().find(|entry| !entry.closing) {
+                oldest.shut(CloseReason::Replaced);
+            }
         }
-        Admission::Admitted(id)
+        let mut entry = Entry {
+            id,
+            session: who.session.clone(),
+            organization: who.organization.map(str::to_owned),
+            close,
+            closing: false,
+        };
+        let missed = state
+            .recent
+            .front()
+            .is_some_and(|(first, _)| *first > who.since + 1);
+        if missed {
+            // More events than the hub keeps were heard during the upgrade: one of them may
+            // have ended this session.
+            entry.shut(CloseReason::Revoked);
+        }
+        for (_, event) in state.recent.iter().filter(|(seq, _)| *seq > who.since) {
+            if let Some(reason) = closes(event, who.user, &entry) {
+                entry.shut(reason);
+            }
+        }
+        entries.push(entry);
+        Some(Registration {
+            hub: self.clone(),
+            user: who.user.clone(),
+            id,
+            closed,
+            holds_slot,
+        })
     }
 
     /// Keeps a socket's shared slot alive: `false` when another instance took its place.
-    pub(crate) async fn refresh(&self, user: &UserId, id: u64, ttl: Duration) -> bool {
+    pub(crate) async fn refresh(&self, user: &UserId, id: u64, limit: Limit) -> bool {
         let Some(slots) = self.slots.get() else {
             return true;
         };
         // An unreachable store keeps the socket: its slot lapses, or is refreshed later.
         slots
-            .refresh(user.as_str(), &self.slot(id), ttl)
+            .refresh(user.as_str(), &self.slot(id), limit.max, limit.ttl)
             .await
             .unwrap_or(true)
     }
 
-    /// Gives a closed socket's shared slot back.
-    async fn release(&self, user: &UserId, id: u64) {
-        if let Some(slots) = self.slots.get()
-            && let Err(error) = slots.release(user.as_str(), &self.slot(id)).await
-        {
-            tracing::warn!(error = %error, "a WebSocket slot was not given back; it lapses");
+    /// Forgets a socket.
+    fn forget(&self, user: &UserId, id: u64) {
+        let mut state = self.state();
+        if let Some(entries) = state.sockets.get_mut(user) {
+            entries.retain(|entry| entry.id != id);
+            if entries.is_empty() {
+                state.sockets.remove(user);
+            }
         }
     }
 
@@ -270,222 +472,276 @@ impl Hub {
         else {
             return;
         };
-        self.close(user, CloseReason::Replaced, |entry| entry.id == id);
-    }
-
-    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Vec<Entry>>> {
-        self.sockets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// How many sockets the user has open here.
-    #[must_use]
-    pub fn count(&self, user: &UserId) -> usize {
-        self.sockets().get(user).map_or(0, Vec::len)
-    }
-
-    /// How many sockets are open here.
-    #[must_use]
-    pub fn open(&self) -> usize {
-        self.sockets().values().map(Vec::len).sum()
-    }
-
-    /// Registers the socket admitted as `id`, of `session`, whose active organization is
-    /// `organization`: the channel its closing arrives on.
-    pub(crate) fn register(
-        &self,
-        id: u64,
-        user: &UserId,
-        session: &SessionId,
-        organization: Option<&str>,
-    ) -> mpsc::UnboundedReceiver<CloseReason> {
-        let (close, closed) = mpsc::unbounded_channel();
-        self.sockets().entry(user.clone()).or_default().push(Entry {
-            id,
-            session: session.clone(),
-            organization: organization.map(str::to_owned),
-            close,
-        });
-        closed
-    }
-
-    /// Forgets a closed socket, and gives its shared slot back.
-    pub(crate) async fn unregister(&self, user: &UserId, id: u64) {
-        {
-            let mut sockets = self.sockets();
-            if let Some(entries) = sockets.get_mut(user) {
-                entries.retain(|entry| entry.id != id);
-                if entries.is_empty() {
-                    sockets.remove(user);
-                }
-            }
-        }
-        self.release(user, id).await;
-    }
-
-    /// Closes the user's oldest socket (to make room for a new one).
-    pub(crate) fn close_oldest(&self, user: &UserId) {
-        if let Some(oldest) = self.sockets().get(user).and_then(|entries| entries.first()) {
-            let _ = oldest.close.send(CloseReason::Replaced);
-        }
-    }
-
-    /// Closes the user's sockets that `which` selects.
-    fn close(&self, user: &UserId, reason: CloseReason, which: impl Fn(&Entry) -> bool) {
-        if let Some(entries) = self.sockets().get(user) {
-            for entry in entries.iter().filter(|entry| which(entry)) {
-                let _ = entry.close.send(reason);
-            }
-        }
-    }
-
-    /// Closes every socket that `which` selects, whoever's.
-    fn close_any(&self, reason: CloseReason, which: impl Fn(&Entry) -> bool) {
-        for entries in self.sockets().values() {
-            for entry in entries.iter().filter(|entry| which(entry)) {
-                let _ = entry.close.send(reason);
+        if let Some(entries) = self.state().sockets.get_mut(user) {
+            for entry in entries.iter_mut().filter(|entry| entry.id == id) {
+                entry.shut(CloseReason::Replaced);
             }
         }
     }
 
     /// Closes every socket (shutdown).
     pub fn close_all(&self) {
-        self.close_any(CloseReason::Shutdown, |_| true);
+        for entries in self.state().sockets.values_mut() {
+            for entry in entries {
+                entry.shut(CloseReason::Shutdown);
+            }
+        }
     }
 
     /// Closes the sockets an event ends: a session's, every session of a user (but the one
     /// kept), a deleted user's, a revoked key's, those whose active organization the user left
-    /// or that was deleted.
+    /// or that was deleted. The event is kept a while for the upgrades being authenticated.
     pub fn hear(&self, event: &AuthEvent) {
-        match event {
-            AuthEvent::SessionEnded {
-                user_id,
-                session_id,
-                reason,
-                ..
-            } => {
-                let why = if *reason == SessionEnd::SignOut {
-                    CloseReason::SignedOut
-                } else {
-                    CloseReason::Revoked
-                };
-                self.close(user_id, why, |entry| entry.session == *session_id);
+        let Some(scope) = scope(event) else {
+            return;
+        };
+        let mut state = self.state();
+        let state = &mut *state;
+        state.heard += 1;
+        state.recent.push_back((state.heard, event.clone()));
+        while state.recent.len() > RECENT_EVENTS {
+            state.recent.pop_front();
+        }
+        let shut = |user: &UserId, entries: &mut Vec<Entry>| {
+            for entry in entries {
+                if let Some(reason) = closes(event, user, entry) {
+                    entry.shut(reason);
+                }
             }
-            AuthEvent::UserSessionsEnded { user_id, kept, .. } => {
-                self.close(user_id, CloseReason::Revoked, |entry| {
-                    kept.as_ref() != Some(&entry.session)
-                });
+        };
+        match scope {
+            Scope::User(user) => {
+                if let Some(entries) = state.sockets.get_mut(user) {
+                    shut(user, entries);
+                }
             }
-            AuthEvent::PasswordChanged { user_id } => {
-                self.close(user_id, CloseReason::PasswordChanged, |_| true);
+            Scope::Anyone => {
+                for (user, entries) in &mut state.sockets {
+                    shut(user, entries);
+                }
             }
-            AuthEvent::UserDeleted { user_id } => {
-                self.close(user_id, CloseReason::UserDeleted, |_| true);
-            }
-            AuthEvent::ApiKeyChanged {
-                key_id,
-                revoked: true,
-                ..
-            } => {
-                self.close_any(CloseReason::KeyRevoked, |entry| {
-                    entry.session.as_str() == key_id
-                });
-            }
-            AuthEvent::MemberRemoved {
-                organization_id,
-                user_id,
-            } => {
-                self.close(user_id, CloseReason::RemovedFromOrganization, |entry| {
-                    entry.organization.as_deref() == Some(organization_id)
-                });
-            }
-            AuthEvent::OrganizationDeleted { organization_id } => {
-                self.close_any(CloseReason::RemovedFromOrganization, |entry| {
-                    entry.organization.as_deref() == Some(organization_id)
-                });
-            }
-            _ => {}
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
     use auth_domain::{AuthEvent, SessionEnd, SessionId, UserId};
 
-    use super::{CloseReason, Hub};
+    use super::{Applicant, CloseReason, Hub, Limit, Registration};
+
+    const ROOMY: Limit = Limit {
+        max: 10,
+        close_oldest: false,
+        ttl: Duration::from_secs(60),
+    };
+
+    async fn admit(
+        hub: &Arc<Hub>,
+        user: &UserId,
+        session: &str,
+        org: Option<&str>,
+    ) -> Registration {
+        admit_under(hub, user, session, org, ROOMY)
+            .await
+            .expect("admitted")
+    }
+
+    async fn admit_under(
+        hub: &Arc<Hub>,
+        user: &UserId,
+        session: &str,
+        organization: Option<&str>,
+        limit: Limit,
+    ) -> Option<Registration> {
+        let session = SessionId::new(session);
+        let applicant = Applicant {
+            user,
+            session: &session,
+            organization,
+            since: hub.mark(),
+        };
+        hub.admit(applicant, limit).await
+    }
+
+    fn signed_out(user: &UserId, session: &str) -> AuthEvent {
+        AuthEvent::SessionEnded {
+            user_id: user.clone(),
+            session_id: SessionId::new(session),
+            token: None,
+            reason: SessionEnd::SignOut,
+        }
+    }
 
     #[tokio::test]
     async fn events_close_the_sockets_they_end_and_no_others() {
-        let hub = Hub::new();
+        let hub = Arc::new(Hub::new());
         let ada = UserId::new("ada");
         let bob = UserId::new("bob");
-        let first = 0;
-        let mut first_closed = hub.register(first, &ada, &SessionId::new("s1"), None);
-        let mut second_closed = hub.register(1, &ada, &SessionId::new("s2"), None);
-        let mut bobs_closed = hub.register(2, &bob, &SessionId::new("key-1"), None);
+        let mut first = admit(&hub, &ada, "s1", None).await;
+        let mut second = admit(&hub, &ada, "s2", None).await;
+        let mut bobs = admit(&hub, &bob, "key-1", None).await;
         assert_eq!((hub.count(&ada), hub.count(&bob), hub.open()), (2, 1, 3));
 
-        hub.hear(&AuthEvent::SessionEnded {
-            user_id: ada.clone(),
-            session_id: SessionId::new("s1"),
-            token: None,
-            reason: SessionEnd::SignOut,
-        });
-        assert_eq!(first_closed.try_recv(), Ok(CloseReason::SignedOut));
-        assert!(second_closed.try_recv().is_err(), "another session stays");
-        hub.hear(&AuthEvent::SessionEnded {
-            user_id: ada.clone(),
-            session_id: SessionId::new("s2"),
-            token: None,
-            reason: SessionEnd::Revoked,
-        });
-        assert_eq!(second_closed.try_recv(), Ok(CloseReason::Revoked));
+        hub.hear(&signed_out(&ada, "s1"));
+        assert_eq!(first.closed.try_recv(), Ok(CloseReason::SignedOut));
+        assert!(second.closed.try_recv().is_err(), "another session stays");
         hub.hear(&AuthEvent::UserSessionsEnded {
             user_id: ada.clone(),
             kept: Some(SessionId::new("s1")),
             reason: SessionEnd::RevokedOthers,
         });
-        assert_eq!(second_closed.try_recv(), Ok(CloseReason::Revoked));
-        assert!(first_closed.try_recv().is_err(), "the kept session stays");
+        assert_eq!(second.closed.try_recv(), Ok(CloseReason::Revoked));
         hub.hear(&AuthEvent::PasswordChanged {
             user_id: ada.clone(),
         });
-        assert_eq!(first_closed.try_recv(), Ok(CloseReason::PasswordChanged));
-        hub.hear(&AuthEvent::UserDeleted {
-            user_id: ada.clone(),
-        });
-        assert_eq!(first_closed.try_recv(), Ok(CloseReason::UserDeleted));
+        assert!(first.closed.try_recv().is_err(), "a socket is told once");
         hub.hear(&AuthEvent::ApiKeyChanged {
             owner: "bob".to_owned(),
             key_id: "key-1".to_owned(),
             revoked: false,
         });
-        assert!(bobs_closed.try_recv().is_err(), "an updated key stays");
+        assert!(bobs.closed.try_recv().is_err(), "an updated key stays");
+        hub.hear(&AuthEvent::SessionCreated {
+            session: auth_domain::Session {
+                id: SessionId::new("s9"),
+                token: auth_domain::SessionToken::new("t".to_owned()),
+                user_id: bob.clone(),
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+                updated_at: time::OffsetDateTime::UNIX_EPOCH,
+                ip_address: None,
+                user_agent: None,
+                fields: Default::default(),
+            },
+        });
+        assert!(
+            bobs.closed.try_recv().is_err(),
+            "a new session closes nothing"
+        );
         hub.hear(&AuthEvent::ApiKeyChanged {
             owner: "bob".to_owned(),
             key_id: "key-1".to_owned(),
             revoked: true,
         });
-        assert_eq!(bobs_closed.try_recv(), Ok(CloseReason::KeyRevoked));
-        hub.hear(&AuthEvent::OrganizationDeleted {
-            organization_id: "o".to_owned(),
-        });
-        assert!(bobs_closed.try_recv().is_err());
+        assert_eq!(bobs.closed.try_recv(), Ok(CloseReason::KeyRevoked));
 
-        hub.close_oldest(&ada);
-        assert_eq!(first_closed.try_recv(), Ok(CloseReason::Replaced));
+        let mut third = admit(&hub, &ada, "s3", None).await;
+        hub.hear(&AuthEvent::UserDeleted {
+            user_id: ada.clone(),
+        });
+        assert_eq!(third.closed.try_recv(), Ok(CloseReason::UserDeleted));
+        let mut fourth = admit(&hub, &bob, "s4", None).await;
         hub.close_all();
-        assert_eq!(bobs_closed.try_recv(), Ok(CloseReason::Shutdown));
-        hub.unregister(&ada, first).await;
-        assert_eq!(hub.count(&ada), 1);
-        hub.unregister(&ada, first).await;
+        assert_eq!(fourth.closed.try_recv(), Ok(CloseReason::Shutdown));
+        drop((first, second, third));
+        assert_eq!(hub.count(&ada), 0, "a dropped registration is forgotten");
         assert_eq!(hub.open(), 2);
+        assert!(format!("{hub:?}").contains("open: 2"));
+    }
+
+    #[tokio::test]
+    async fn a_session_that_ended_while_its_upgrade_was_checked_gets_a_socket_that_closes_at_once()
+    {
+        let hub = Arc::new(Hub::new());
+        let ada = UserId::new("ada");
+        let since = hub.mark();
+        // Heard after the credential was checked, before the socket is admitted.
+        hub.hear(&signed_out(&ada, "s1"));
+        let session = SessionId::new("s1");
+        let applicant = Applicant {
+            user: &ada,
+            session: &session,
+            organization: None,
+            since,
+        };
+        let mut late = hub.admit(applicant, ROOMY).await.expect("admitted");
+        assert_eq!(late.closed.try_recv(), Ok(CloseReason::SignedOut));
+        let mut other = admit(&hub, &ada, "s2", None).await;
+        assert!(
+            other.closed.try_recv().is_err(),
+            "an earlier event is not replayed"
+        );
+
+        // More events than the hub keeps: the socket cannot be vouched for.
+        let since = hub.mark();
+        for n in 0..=super::RECENT_EVENTS {
+            hub.hear(&signed_out(&UserId::new(format!("user-{n}")), "x"));
+        }
+        let applicant = Applicant { since, ..applicant };
+        let mut missed = hub.admit(applicant, ROOMY).await.expect("admitted");
+        assert_eq!(missed.closed.try_recv(), Ok(CloseReason::Revoked));
+    }
+
+    #[tokio::test]
+    async fn the_limit_holds_for_upgrades_in_flight_and_close_oldest_picks_a_live_socket() {
+        let hub = Arc::new(Hub::new());
+        let ada = UserId::new("ada");
+        let one = Limit { max: 1, ..ROOMY };
+        let held = admit_under(&hub, &ada, "s1", None, one)
+            .await
+            .expect("first");
+        assert!(admit_under(&hub, &ada, "s2", None, one).await.is_none());
+        drop(held);
+        assert!(admit_under(&hub, &ada, "s2", None, one).await.is_some());
+        assert_eq!(hub.count(&ada), 0, "refused and dropped: nothing left");
+
+        let evicting = Limit {
+            close_oldest: true,
+            ..one
+        };
+        let mut first = admit_under(&hub, &ada, "s1", None, evicting)
+            .await
+            .expect("1");
+        let mut second = admit_under(&hub, &ada, "s2", None, evicting)
+            .await
+            .expect("2");
+        let mut third = admit_under(&hub, &ada, "s3", None, evicting)
+            .await
+            .expect("3");
+        assert_eq!(first.closed.try_recv(), Ok(CloseReason::Replaced));
+        assert_eq!(second.closed.try_recv(), Ok(CloseReason::Replaced));
+        assert!(third.closed.try_recv().is_err(), "the newest stays");
+    }
+
+    #[tokio::test]
+    async fn leaving_or_deleting_the_active_organization_closes_its_sockets_only() {
+        let hub = Arc::new(Hub::new());
+        let ada = UserId::new("ada");
+        let bob = UserId::new("bob");
+        let mut in_acme = admit(&hub, &ada, "s1", Some("acme")).await;
+        let mut in_other = admit(&hub, &ada, "s2", Some("other")).await;
+        let mut no_org = admit(&hub, &ada, "s3", None).await;
+        let mut bob_in_acme = admit(&hub, &bob, "s4", Some("acme")).await;
+        hub.hear(&AuthEvent::MemberRemoved {
+            organization_id: "acme".to_owned(),
+            user_id: ada.clone(),
+        });
+        assert_eq!(
+            in_acme.closed.try_recv(),
+            Ok(CloseReason::RemovedFromOrganization)
+        );
+        assert!(in_other.closed.try_recv().is_err());
+        assert!(no_org.closed.try_recv().is_err());
+        assert!(
+            bob_in_acme.closed.try_recv().is_err(),
+            "another member stays"
+        );
+        hub.hear(&AuthEvent::OrganizationDeleted {
+            organization_id: "acme".to_owned(),
+        });
+        assert_eq!(
+            bob_in_acme.closed.try_recv(),
+            Ok(CloseReason::RemovedFromOrganization)
+        );
+        assert!(in_other.closed.try_recv().is_err());
     }
 
     #[test]
-    fn every_close_reason_has_its_own_code_and_text() {
+    fn every_close_reason_has_its_own_code_label_and_text() {
         let all = CloseReason::ALL;
         let mut codes: Vec<u16> = all.iter().map(|reason| reason.code()).collect();
         codes.sort_unstable();
@@ -496,32 +752,5 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), all.len());
         assert!(all.iter().all(|reason| !reason.text().is_empty()));
-    }
-
-    #[test]
-    fn leaving_or_deleting_the_active_organization_closes_its_sockets_only() {
-        let hub = Hub::new();
-        let ada = UserId::new("ada");
-        let bob = UserId::new("bob");
-        let mut in_acme = hub.register(0, &ada, &SessionId::new("s1"), Some("acme"));
-        let mut in_other = hub.register(1, &ada, &SessionId::new("s2"), Some("other"));
-        let mut no_org = hub.register(2, &ada, &SessionId::new("s3"), None);
-        let mut bob_in_acme = hub.register(3, &bob, &SessionId::new("s4"), Some("acme"));
-        hub.hear(&AuthEvent::MemberRemoved {
-            organization_id: "acme".to_owned(),
-            user_id: ada.clone(),
-        });
-        assert_eq!(in_acme.try_recv(), Ok(CloseReason::RemovedFromOrganization));
-        assert!(in_other.try_recv().is_err());
-        assert!(no_org.try_recv().is_err());
-        assert!(bob_in_acme.try_recv().is_err(), "another member stays");
-        hub.hear(&AuthEvent::OrganizationDeleted {
-            organization_id: "acme".to_owned(),
-        });
-        assert_eq!(
-            bob_in_acme.try_recv(),
-            Ok(CloseReason::RemovedFromOrganization)
-        );
-        assert!(in_other.try_recv().is_err());
     }
 }

@@ -12,15 +12,17 @@ pub(crate) enum Refusal {
     InvalidOrigin,
     TooManyConnections,
     NotAnUpgrade,
+    RateLimited,
 }
 
 impl Refusal {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::InvalidTicket,
         Self::Unauthorized,
         Self::InvalidOrigin,
         Self::TooManyConnections,
         Self::NotAnUpgrade,
+        Self::RateLimited,
     ];
 
     fn label(self) -> &'static str {
@@ -30,6 +32,7 @@ impl Refusal {
             Self::InvalidOrigin => "invalid_origin",
             Self::TooManyConnections => "too_many_connections",
             Self::NotAnUpgrade => "not_an_upgrade",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

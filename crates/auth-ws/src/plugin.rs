@@ -31,6 +31,18 @@ impl AuthPlugin for WsPlugin {
         "websocket"
     }
 
+    /// Tickets are cheap to ask for and each is a stored row for thirty seconds: thirty a
+    /// minute per client.
+    fn rate_limits(&self) -> Vec<auth_core::RouteLimit> {
+        vec![auth_core::RouteLimit::Rule(
+            "/ws-ticket",
+            auth_ports::RateLimitRule {
+                window: time::Duration::minutes(1),
+                max: 30,
+            },
+        )]
+    }
+
     fn on_event<'a>(&'a self, _auth: &'a Auth, event: &'a AuthEvent) -> PluginFuture<'a, ()> {
         self.hub.hear(event);
         Box::pin(std::future::ready(()))

@@ -15,7 +15,7 @@ use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::hub::{Admission, CloseReason, Hub};
+use crate::hub::{Applicant, CloseReason, Hub, Limit, Registration};
 use crate::metrics::{self, Ended, Refusal};
 
 /// Limits and timers of the sockets.
@@ -36,9 +36,23 @@ pub struct WsConfig {
 }
 
 impl WsConfig {
-    /// How long a socket's shared slot outlives its last heartbeat (two pings and a pong).
-    fn slot_ttl(&self) -> Duration {
-        self.ping_interval * 2 + self.pong_timeout
+    /// The settings within their working ranges: a ping interval of at least 10 ms and a
+    /// limit of at least one socket per user.
+    fn sane(self) -> Self {
+        Self {
+            ping_interval: self.ping_interval.max(Duration::from_millis(10)),
+            max_per_user: self.max_per_user.max(1),
+            ..self
+        }
+    }
+
+    /// The per-user limit; a shared slot outlives its last heartbeat by two pings and a pong.
+    fn limit(&self) -> Limit {
+        Limit {
+            max: self.max_per_user,
+            close_oldest: self.close_oldest,
+            ttl: self.ping_interval * 2 + self.pong_timeout,
+        }
     }
 
     /// The protocol's own limits: small buffers allocated up front (the memory of an idle
@@ -235,8 +249,11 @@ async fn authenticate(
         };
     }
     let headers = request.headers();
-    let cookie_only =
-        headers.contains_key(header::COOKIE) && !headers.contains_key(header::AUTHORIZATION);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("Bearer "));
+    let cookie_only = headers.contains_key(header::COOKIE) && !bearer;
     if cookie_only {
         let origin = headers
             .get(header::ORIGIN)
@@ -271,6 +288,18 @@ where
             tracing::error!("the WebSocket endpoint needs the HTTP state; mount it through `app`");
             return Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         };
+        // Upgrade attempts are limited per client like the API's routes (one label for every
+        // WebSocket endpoint): each costs a credential lookup.
+        let client = auth_http_poem::client_info(&request);
+        let query = auth_core::RateLimitQuery {
+            route: RATE_LIMIT_LABEL,
+            client: &client,
+        };
+        if let Err(error) = state.auth().check_rate_limit(query).await {
+            metrics::refused(Refusal::RateLimited);
+            return Ok(ApiError::from(error).into_response());
+        }
+        let since = self.hub.mark();
         let (who, protocol) = match authenticate(&state, self.hub.tokens(), &request).await {
             Ok(found) => found,
             Err((refusal, error)) => {
@@ -290,17 +319,14 @@ where
             );
             return Ok(refused.into_response());
         };
-        let config = self.config;
-        let admission = self
-            .hub
-            .admit(
-                &who.context.user.id,
-                config.max_per_user,
-                config.close_oldest,
-                config.slot_ttl(),
-            )
-            .await;
-        let Admission::Admitted(id) = admission else {
+        let config = self.config.sane();
+        let applicant = Applicant {
+            user: &who.context.user.id,
+            session: &who.context.session.id,
+            organization: auth_core::Organizations::active_id(&who.context.session),
+            since,
+        };
+        let Some(registration) = self.hub.admit(applicant, config.limit()).await else {
             metrics::refused(Refusal::TooManyConnections);
             let refused = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -314,15 +340,21 @@ where
             None => socket,
         }
         .config(config.protocol());
-        let (hub, handler) = (self.hub.clone(), self.handler.clone());
+        // An API key's socket lasts as long as the key; a session's, as long as the session.
+        let ends = match &who.api_key {
+            Some(principal) => principal.key.expires_at,
+            None => Some(who.context.session.expires_at),
+        };
         let now = state.auth().now();
-        let until_expiry = (who.context.session.expires_at - now)
-            .try_into()
-            .unwrap_or(Duration::ZERO);
+        let until_expiry = ends.map_or(NEVER, |ends| {
+            (ends - now).try_into().unwrap_or(Duration::ZERO).min(NEVER)
+        });
+        let (hub, handler) = (self.hub.clone(), self.handler.clone());
+        // Dropped with the callback when the upgrade fails: the socket is then forgotten.
         Ok(socket
             .on_upgrade(move |stream| async move {
                 let socket = Socket {
-                    id,
+                    registration,
                     hub,
                     config,
                     who,
@@ -334,25 +366,46 @@ where
     }
 }
 
-/// Sends a close frame with `reason`.
+/// The rate-limit label of WebSocket upgrades.
+const RATE_LIMIT_LABEL: &str = "/websocket";
+
+/// A socket whose credential does not expire still ends in a year.
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How long a frame may take to be written before the client counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `message`, within [`SEND_TIMEOUT`]: `false` when the client is gone or stopped reading.
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends a close frame with `reason` (within [`SEND_TIMEOUT`]).
 async fn close_with(
     sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>,
     code: u16,
     text: &str,
 ) {
     let frame = Message::Close(Some((CloseCode::from(code), text.to_owned())));
-    let _ = sink.send(frame).await;
-    let _ = sink.close().await;
+    if send_within(sink, frame).await {
+        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+    }
 }
 
 /// One admitted socket, before it is served.
 struct Socket {
-    /// Its id in the hub.
-    id: u64,
+    /// Its place in the hub: the socket is forgotten when this is dropped.
+    registration: Registration,
     hub: Arc<Hub>,
     config: WsConfig,
     who: Authenticated,
-    /// Until its session expires.
+    /// Until its credential expires.
     until_expiry: Duration,
 }
 
@@ -363,15 +416,14 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Socket {
-        id,
+        registration,
         hub,
         config,
         who,
         until_expiry,
     } = socket;
-    let user = who.context.user.id.clone();
-    let organization = auth_core::Organizations::active_id(&who.context.session);
-    let mut closed = hub.register(id, &user, &who.context.session.id, organization);
+    let (id, user) = (registration.id, who.context.user.id.clone());
+    let mut registration = registration;
     let (mut sink, mut source) = stream.split();
     let (to_app, incoming) = mpsc::channel(32);
     let (outgoing, mut from_app) = mpsc::channel(32);
@@ -385,7 +437,7 @@ where
     metrics::opened();
     let ended = loop {
         tokio::select! {
-            reason = closed.recv() => {
+            reason = registration.closed.recv() => {
                 let reason = reason.unwrap_or(CloseReason::Shutdown);
                 close_with(&mut sink, reason.code(), reason.text()).await;
                 break Ended::Closed(reason);
@@ -407,12 +459,12 @@ where
                     close_with(&mut sink, reason.code(), reason.text()).await;
                     break Ended::Closed(reason);
                 }
-                if !hub.refresh(&user, id, config.slot_ttl()).await {
+                if !hub.refresh(&user, id, config.limit()).await {
                     let reason = CloseReason::Replaced;
                     close_with(&mut sink, reason.code(), reason.text()).await;
                     break Ended::Closed(reason);
                 }
-                if sink.send(Message::Ping(Vec::new())).await.is_err() {
+                if !send_within(&mut sink, Message::Ping(Vec::new())).await {
                     break Ended::ByClient;
                 }
             }
@@ -424,9 +476,17 @@ where
                     metrics::message(true);
                     last_message = Instant::now();
                     last_pong = Instant::now();
-                    if to_app.send(message).await.is_err() {
-                        close_with(&mut sink, 1000, "").await;
-                        break Ended::ByApplication;
+                    // An application that does not read its messages is not waited for.
+                    match tokio::time::timeout(SEND_TIMEOUT, to_app.send(message)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => {
+                            close_with(&mut sink, 1000, "").await;
+                            break Ended::ByApplication;
+                        }
+                        Err(_) => {
+                            close_with(&mut sink, 1008, "messages not read").await;
+                            break Ended::ByApplication;
+                        }
                     }
                 }
                 Some(Err(error)) if too_big(&error) => {
@@ -438,7 +498,7 @@ where
             message = from_app.recv() => match message {
                 Some(message) => {
                     metrics::message(false);
-                    if sink.send(message).await.is_err() {
+                    if !send_within(&mut sink, message).await {
                         break Ended::ByClient;
                     }
                 }
@@ -451,5 +511,5 @@ where
     };
     metrics::ended(ended);
     app.abort();
-    hub.unregister(&user, id).await;
+    drop(registration);
 }

@@ -429,8 +429,11 @@ async fn connection_slots_hold_the_limit_under_parallel_upgrades_evict_the_oldes
             evicted: Some("b1".to_owned())
         }
     );
-    assert!(!slots.refresh("bob", "b1", ttl).await.expect("refresh"));
-    assert!(slots.refresh("bob", "b2", ttl).await.expect("refresh"));
+    assert!(
+        !slots.refresh("bob", "b1", 1, ttl).await.expect("refresh"),
+        "the evicted slot's place is taken"
+    );
+    assert!(slots.refresh("bob", "b2", 1, ttl).await.expect("refresh"));
 
     // A slot that is not refreshed lapses (its instance died).
     let short = Duration::from_millis(150);
@@ -450,7 +453,28 @@ async fn connection_slots_hold_the_limit_under_parallel_upgrades_evict_the_oldes
         slots.acquire("cy", "c2", 1, false, ttl).await.expect("c2"),
         SlotGrant::Taken { evicted: None }
     );
-    assert!(!slots.refresh("cy", "c1", ttl).await.expect("refresh"));
+    assert!(!slots.refresh("cy", "c1", 1, ttl).await.expect("refresh"));
+
+    // A slot that lapsed (its store was unreachable) is taken again while there is room.
+    slots
+        .acquire("dee", "d1", 2, false, short)
+        .await
+        .expect("d1");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(slots.refresh("dee", "d1", 2, ttl).await.expect("refresh"));
+    slots.acquire("dee", "d2", 2, false, ttl).await.expect("d2");
+    assert_eq!(
+        slots.acquire("dee", "d3", 2, false, ttl).await.expect("d3"),
+        SlotGrant::Full,
+        "the slot taken again counts"
+    );
+    assert!(
+        slots
+            .refresh("eve", "never-taken", 1, ttl)
+            .await
+            .expect("refresh"),
+        "a socket opened while the store was down takes its slot"
+    );
 }
 
 #[tokio::test]
@@ -475,6 +499,6 @@ async fn connection_slots_report_redis_down_as_unavailable() {
         slots.acquire("ada", "s1", 1, false, ttl).await,
         Err(PortError::Unavailable(_))
     ));
-    assert!(slots.refresh("ada", "s1", ttl).await.is_err());
+    assert!(slots.refresh("ada", "s1", 1, ttl).await.is_err());
     assert!(slots.release("ada", "s1").await.is_err());
 }

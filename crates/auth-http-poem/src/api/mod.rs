@@ -78,13 +78,16 @@ pub(crate) fn all(
     )
 }
 
-/// Who is asking, as resolved by the guard (client address behind trusted proxies, and the
-/// `User-Agent`).
-pub(crate) fn client_info(request: &Request) -> ClientInfo {
+/// Who is asking: the client address behind trusted proxies, and the `User-Agent`; as the
+/// auth API's guard resolved it, or resolved here for a route beside the API (a WebSocket
+/// endpoint).
+pub fn client_info(request: &Request) -> ClientInfo {
+    if let Some(client) = request.extensions().get::<ClientInfo>() {
+        return client.clone();
+    }
     request
-        .extensions()
-        .get::<ClientInfo>()
-        .cloned()
+        .data::<std::sync::Arc<HttpState>>()
+        .map(|state| crate::guard::client_of(state, request))
         .unwrap_or_default()
 }
 
