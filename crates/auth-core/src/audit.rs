@@ -5,7 +5,8 @@ use auth_domain::{AuditEvent, AuditKind, AuthEvent, SessionEnd, UserId};
 use crate::{Auth, AuthError, ClientInfo};
 
 impl Auth {
-    /// Records an event. A failing audit store is logged, not fatal to the request.
+    /// Records an event, and logs it as one line (target `auth::audit`, its kind in `event`)
+    /// for log pipelines. A failing audit store is logged, not fatal to the request.
     pub(crate) async fn audit(
         &self,
         kind: AuditKind,
@@ -22,6 +23,14 @@ impl Auth {
             user_agent: client.user_agent.clone(),
             created_at: self.now(),
         };
+        tracing::info!(
+            target: "auth::audit",
+            event = kind.as_str(),
+            user_id = user_id.map(UserId::as_str),
+            reason,
+            ip_address = %client.ip_address,
+            "security event"
+        );
         if let Err(error) = self.deps().audit.record(&event).await {
             tracing::error!(error = %error, kind = kind.as_str(), "audit event not recorded");
         }

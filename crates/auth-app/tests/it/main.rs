@@ -251,6 +251,51 @@ fn serve_without_the_two_factor_plugin_warns_once_with_the_count_of_two_factor_u
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[test]
+fn every_audited_event_is_also_one_json_log_line_with_its_event() {
+    let dir = temp_dir("audit-log");
+    let addr = free_port();
+    let mut child = command(&dir)
+        .env("AUTH_BIND", addr.to_string())
+        .env(
+            "AUTH_DATABASE_URL",
+            format!("sqlite://{}/audit.db?mode=rwc", dir.display()),
+        )
+        .env("AUTH_SECRET", "a".repeat(32))
+        .env("AUTH_LOG", "warn,auth::audit=info")
+        .env("AUTH_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_until_ready(addr, &mut child);
+    let mut connection = Connection::open(addr);
+    let sign_up = r#"{"name":"Ada","email":"ada@example.com","password":"password-123"}"#;
+    assert_eq!(connection.post("/api/auth/sign-up/email", sign_up), 200);
+    let wrong = r#"{"email":"ada@example.com","password":"wrong-password"}"#;
+    assert_eq!(connection.post("/api/auth/sign-in/email", wrong), 401);
+    let output = terminate(child);
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "auth::audit")
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|line| line["fields"]["event"].as_str())
+        .collect();
+    assert_eq!(kinds, ["sign_up", "sign_in_failed"], "{logs}");
+    assert!(
+        events[0]["fields"]["user_id"].is_string(),
+        "the user is named: {}",
+        events[0]
+    );
+    assert!(!logs.contains("password-123"), "no secret in the logs");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The resident memory of a process, in bytes.
 fn resident_bytes(pid: u32) -> u64 {
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).expect("statm");
