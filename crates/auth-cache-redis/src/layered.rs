@@ -493,7 +493,7 @@ impl SessionCache for LayeredSessionCache {
             }
             Err(Unsealed::Forged) => {
                 metrics::counter!("auth_cache_forged_entries_total").increment(1);
-                tracing::warn!(target: "auth::audit", "session cache: an entry in redis does not carry our seal; ignored");
+                tracing::warn!(target: "auth::audit", event = "forged_cache_entry", "session cache: an entry in redis does not carry our seal; ignored");
                 None
             }
             Err(Unsealed::Unreadable) => None,

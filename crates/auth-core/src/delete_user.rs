@@ -150,7 +150,6 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         self.deps().users.delete(&context.user.id).await?;
-        tracing::info!(target: "auth::audit", user_id = %context.user.id, "user deleted");
         self.emit(
             AuthEvent::UserDeleted {
                 user_id: context.user.id.clone(),

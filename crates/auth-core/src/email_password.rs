@@ -149,7 +149,6 @@ impl Auth {
             Err(PortError::Conflict) => return Err(AuthError::UserAlreadyExists),
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(target: "auth::audit", user_id = %user.id, "sign-up");
         self.audit(AuditKind::SignUp, Some(&user.id), None, &command.client)
             .await;
         if rules.send_verification_on_sign_up || rules.require_email_verification {
@@ -191,7 +190,6 @@ impl Auth {
         // limits say nothing about which accounts exist); a correct password never is.
         self.record_sign_in_failure(&email, &command.client).await;
         let (user_id, reason) = refusal;
-        tracing::warn!(target: "auth::audit", user_id = user_id.as_ref().map(tracing::field::display), reason, "sign-in refused");
         self.audit(
             AuditKind::SignInFailed,
             user_id.as_ref(),
@@ -231,7 +229,6 @@ impl Auth {
         command: &SignInEmail,
     ) -> Result<SignInOutcome, AuthError> {
         if self.config().email.require_email_verification && !user.email_verified {
-            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "email_not_verified", "sign-in refused");
             self.audit(
                 AuditKind::SignInFailed,
                 Some(&user.id),
@@ -251,7 +248,7 @@ impl Auth {
                     cookies.extend(set);
                 }
                 SignInStep::Divert(mut diversion) => {
-                    tracing::info!(target: "auth::audit", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
+                    tracing::info!(target: "auth::audit", event = "sign_in_diverted", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
                     diversion.remember_me = command.remember_me;
                     return Ok(SignInOutcome::Diverted(*diversion));
                 }
@@ -260,7 +257,6 @@ impl Auth {
         if user.two_factor_enabled && !vouched {
             // Fail closed: the password alone never opens an account that has a second factor,
             // and no plugin asked for it or vouched for it.
-            tracing::warn!(target: "auth::audit", user_id = %user.id, reason = "two_factor_not_available", "sign-in refused");
             self.audit(
                 AuditKind::SignInFailed,
                 Some(&user.id),
@@ -273,7 +269,6 @@ impl Auth {
         let session = self
             .create_session(&user.id, command.remember_me, &command.client)
             .await?;
-        tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in");
         self.audit(AuditKind::SignIn, Some(&user.id), None, &command.client)
             .await;
         let mut signed = self.after_session(user, session).await?;
@@ -340,7 +335,6 @@ impl Auth {
             .accounts
             .update_password(&account.id, &new_hash, self.now())
             .await?;
-        tracing::info!(target: "auth::audit", "password changed");
         self.emit(
             AuthEvent::PasswordChanged {
                 user_id: context.user.id.clone(),

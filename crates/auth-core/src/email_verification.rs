@@ -148,7 +148,7 @@ impl Auth {
             return Err(AuthError::NoEmailChangeFlow);
         }
         if self.deps().users.find_by_email(&new_email).await?.is_some() {
-            tracing::info!(target: "auth::audit", user_id = %context.user.id, "email change to a taken address");
+            tracing::info!(target: "auth::audit", event = "email_change_taken", user_id = %context.user.id, "email change to a taken address");
             return Ok(());
         }
         if without_verification {
@@ -163,7 +163,7 @@ impl Auth {
                 Err(error) => return Err(error.into()),
             }
             self.invalidate_cached_user(&user.id).await;
-            tracing::info!(target: "auth::audit", user_id = %user.id, "email changed");
+            tracing::info!(target: "auth::audit", event = "email_changed", user_id = %user.id, "email changed");
             if mail.is_some() {
                 self.mail_verification(&user, callback_url).await?;
             }
@@ -283,7 +283,7 @@ impl Auth {
             Err(error) => return Err(error.into()),
         }
         self.invalidate_cached_user(&user.id).await;
-        tracing::info!(target: "auth::audit", user_id = %user.id, "email changed");
+        tracing::info!(target: "auth::audit", event = "email_changed", user_id = %user.id, "email changed");
         if legacy {
             self.mail_verification(&user, callback_url).await?;
         }
@@ -348,7 +348,7 @@ impl Auth {
         user.updated_at = self.now();
         self.deps().users.update(&user).await?;
         self.invalidate_cached_user(&user.id).await;
-        tracing::info!(target: "auth::audit", user_id = %user.id, "email verified");
+        tracing::info!(target: "auth::audit", event = "email_verified", user_id = %user.id, "email verified");
         let signed_in_already = current.is_some_and(|context| context.user.id == user.id);
         let session = if self.config().email.auto_sign_in_after_verification
             && !signed_in_already

@@ -484,7 +484,7 @@ impl TokenIssuer {
                 }
             }
             let key = self.create_key(key_use).await?;
-            tracing::info!(target: "auth::audit", key_id = %key.id, alg = key.jose_alg(), "signing key rotated");
+            tracing::info!(target: "auth::audit", event = "signing_key_rotated", key_id = %key.id, alg = key.jose_alg(), "signing key rotated");
             created.push(self.info(&key, KeyStatus::Signing, now));
         }
         self.invalidate_cache();
@@ -640,7 +640,7 @@ impl TokenIssuer {
             crv: Some(generated.crv),
         };
         self.inner.deps.jwks.create(&key).await?;
-        tracing::info!(target: "auth::audit", key_id = %key.id, alg = key.jose_alg(), "signing key created");
+        tracing::info!(target: "auth::audit", event = "signing_key_created", key_id = %key.id, alg = key.jose_alg(), "signing key created");
         let key = Arc::new(key);
         self.invalidate_jwks();
         if let Some(cached) = self.cache().as_mut() {

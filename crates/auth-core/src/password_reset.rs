@@ -55,7 +55,7 @@ impl Auth {
             }));
         };
         let Some(user) = self.deps().users.find_by_email(&email).await? else {
-            tracing::info!(target: "auth::audit", "password reset asked for an unknown email");
+            tracing::info!(target: "auth::audit", event = "password_reset_unknown_email", "password reset asked for an unknown email");
             return Ok(());
         };
         let token = self.deps().random.string(ALPHANUMERIC, 24);
@@ -75,7 +75,7 @@ impl Auth {
             encode_uri_component(redirect_to.unwrap_or_default())
         );
         mail.send(&mail.templates.reset_password, &user, &url).await;
-        tracing::info!(target: "auth::audit", user_id = %user.id, "password reset link sent");
+        tracing::info!(target: "auth::audit", event = "password_reset_requested", user_id = %user.id, "password reset link sent");
         Ok(())
     }
 
@@ -139,7 +139,7 @@ impl Auth {
                 self.deps().accounts.create(&account).await?;
             }
         }
-        tracing::info!(target: "auth::audit", user_id = %user.id, "password reset");
+        tracing::info!(target: "auth::audit", event = "password_reset", user_id = %user.id, "password reset");
         self.emit(
             AuthEvent::PasswordChanged {
                 user_id: user.id.clone(),

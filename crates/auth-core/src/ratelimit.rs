@@ -272,7 +272,6 @@ impl Auth {
             };
         }
         let left_out = self.suppressed_refusals().take(key);
-        tracing::warn!(target: "auth::audit", route, left_out, "rate limit reached");
         let reason = match left_out {
             0 => route.to_owned(),
             n => format!("{route} ({n} more refused since the last record)"),

