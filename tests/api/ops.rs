@@ -68,6 +68,78 @@ async fn metrics_are_prometheus_text_and_can_be_protected_by_a_token() {
     ] {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
+    // The recorder is the process's, shared by the tests: at least this test's events.
+    for (series, least) in [
+        ("auth_sign_ups_total ", 1.0),
+        ("auth_sign_ins_total{outcome=\"wrong_credentials\"} ", 1.0),
+        ("auth_sign_ins_total{outcome=\"locked\"} ", 0.0),
+        ("auth_session_ends_total{reason=\"revoked_all\"} ", 0.0),
+    ] {
+        let value: f64 = text
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from\n{text}"));
+        assert!(value >= least, "{series} {value}");
+    }
+    app.stop().await;
+}
+
+/// The metrics table of docs/operations.md, by name.
+fn documented_metrics() -> Vec<String> {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/operations.md"
+    ))
+    .expect("docs/operations.md");
+    docs.lines()
+        .filter_map(|line| line.strip_prefix("| `auth_"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| format!("auth_{name}"))
+        .collect()
+}
+
+/// The metric families of a Prometheus text exposition.
+fn exposed_families(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_documented_metric_is_exposed_and_every_exposed_one_is_documented() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |config| config.websocket = true).await else {
+        return;
+    };
+    app.sign_up("documented@example.com", "password-123").await;
+    let text = scrape(&app, None).await.text().await.expect("text");
+    let exposed = exposed_families(&text);
+    let documented = documented_metrics();
+    assert!(documented.len() > 10, "the table is read: {documented:?}");
+    // These appear with their first event (their label values are not known ahead), or need
+    // what this test's server does not have: Redis, a mail transport (its mailer is the
+    // test's, in memory).
+    let on_first_event = [
+        "auth_rate_limited_total",
+        "auth_ratelimit_fallback_total",
+        "auth_redis_errors_total",
+        "auth_redis_pool_connections",
+        "auth_mail_sent_total",
+        "auth_mail_failed_total",
+    ];
+    for name in &documented {
+        assert!(
+            exposed.contains(name) || on_first_event.contains(&name.as_str()),
+            "{name} is documented but not exposed:\n{text}"
+        );
+    }
+    for name in exposed.iter().filter(|name| name.starts_with("auth_")) {
+        assert!(
+            documented.contains(name),
+            "{name} is exposed but not in docs/operations.md"
+        );
+    }
     app.stop().await;
 }
 

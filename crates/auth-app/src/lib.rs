@@ -461,6 +461,10 @@ impl Application {
     /// Bad configuration, an unreachable database, or a port that cannot be bound.
     pub async fn build(config: AppConfig, overrides: Overrides) -> anyhow::Result<Self> {
         config.validate()?;
+        if config.metrics_enabled {
+            // First, so that the series every part creates at zero are recorded.
+            ops::install_recorder();
+        }
         let secret = secret::resolve(&config)?;
         let store = connect(&config).await?;
         if config.auto_migrate {

@@ -17,6 +17,11 @@ use crate::AppConfig;
 /// How long a readiness probe waits for each dependency.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Installs the process-wide Prometheus recorder, once.
+pub(crate) fn install_recorder() {
+    prometheus();
+}
+
 /// The process-wide Prometheus recorder (one per process, however many servers it runs).
 fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -71,6 +76,7 @@ pub(crate) fn routes(
         };
     }
     prometheus();
+    auth_core::metrics::register();
     let metrics = get(metrics_endpoint).data(dependencies);
     if config.metrics_bind.is_some() {
         return Routes {

@@ -186,6 +186,18 @@ impl LayeredSessionCache {
     /// # Errors
     /// `PortError::Internal` for a malformed Redis URL, or a Redis URL without a secret.
     pub fn start(config: &CacheConfig) -> Result<Self, PortError> {
+        let layers: &[&'static str] = if config.redis_url.is_some() {
+            &["l1", "l2"]
+        } else {
+            &["l1"]
+        };
+        for layer in layers {
+            for result in ["hit", "miss"] {
+                // Every series from the first scrape, at zero.
+                metrics::counter!("auth_cache_requests_total", "layer" => *layer, "result" => result)
+                    .increment(0);
+            }
+        }
         // A zero TTL switches the in-process layer off.
         let capacity = if config.l1_ttl.is_zero() {
             0

@@ -23,6 +23,7 @@ impl Auth {
             user_agent: client.user_agent.clone(),
             created_at: self.now(),
         };
+        crate::metrics::audited(kind, reason);
         tracing::info!(
             target: "auth::audit",
             event = kind.as_str(),

@@ -202,6 +202,13 @@ impl Auth {
     /// order, then the other instances.
     pub(crate) async fn emit(&self, event: AuthEvent, client: &ClientInfo) {
         match &event {
+            AuthEvent::SessionEnded { reason, .. }
+            | AuthEvent::UserSessionsEnded { reason, .. } => {
+                crate::metrics::sessions_ended(*reason);
+            }
+            _ => {}
+        }
+        match &event {
             AuthEvent::SessionEnded {
                 token: Some(token), ..
             } => self.invalidate_cached(token).await,

@@ -248,6 +248,7 @@ impl Auth {
                     cookies.extend(set);
                 }
                 SignInStep::Divert(mut diversion) => {
+                    crate::metrics::signed_in(crate::metrics::SignIn::TwoFactorRequired);
                     tracing::info!(target: "auth::audit", event = "sign_in_diverted", user_id = %user.id, plugin = diversion.plugin, "sign-in diverted");
                     diversion.remember_me = command.remember_me;
                     return Ok(SignInOutcome::Diverted(*diversion));

@@ -15,6 +15,7 @@ mod email_verification;
 mod error;
 mod jwt;
 mod mail;
+pub mod metrics;
 mod organization;
 mod password_reset;
 mod plugin;

@@ -251,6 +251,11 @@ impl Auth {
         client: &crate::ClientInfo,
         retry_after: Duration,
     ) -> AuthError {
+        if key.starts_with("fail:") {
+            crate::metrics::signed_in(crate::metrics::SignIn::Locked);
+        } else if is_under(route, "/sign-in") {
+            crate::metrics::signed_in(crate::metrics::SignIn::RateLimited);
+        }
         let millis = retry_after.whole_milliseconds().max(1);
         let seconds = u64::try_from((millis + 999) / 1000).unwrap_or(1);
         let once = RateLimitRule {

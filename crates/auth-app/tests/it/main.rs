@@ -287,7 +287,11 @@ fn every_audited_event_is_also_one_json_log_line_with_its_event() {
         .filter_map(|line| line["fields"]["event"].as_str())
         .collect();
     assert_eq!(kinds, ["sign_up", "sign_in_failed"], "{logs}");
-    assert_eq!(kinds.len(), events.len(), "every audit line has its event: {logs}");
+    assert_eq!(
+        kinds.len(),
+        events.len(),
+        "every audit line has its event: {logs}"
+    );
     assert!(
         events[0]["fields"]["user_id"].is_string(),
         "the user is named: {}",

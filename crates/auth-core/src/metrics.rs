@@ -1,0 +1,85 @@
+//! Counters of the auth operations, for `/metrics`: `auth_sign_ups_total`,
+//! `auth_sign_ins_total{outcome}` and `auth_session_ends_total{reason}` (sign-outs and
+//! revocations by cause). Every label comes from a fixed set, and [`register`] creates every
+//! series at zero so that a dashboard shows them from the first scrape.
+
+use auth_domain::{AuditKind, SessionEnd};
+
+/// How a password sign-in ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignIn {
+    /// A session was issued (after the second factor, when one was asked for).
+    Success,
+    /// Unknown email, no password, or a wrong one.
+    WrongCredentials,
+    /// The email is not verified and verification is required.
+    EmailNotVerified,
+    /// A second factor was asked for.
+    TwoFactorRequired,
+    /// The user has a second factor this server cannot check.
+    TwoFactorUnavailable,
+    /// Too many failures for the account.
+    Locked,
+    /// Too many requests from the client.
+    RateLimited,
+}
+
+impl SignIn {
+    const ALL: [Self; 7] = [
+        Self::Success,
+        Self::WrongCredentials,
+        Self::EmailNotVerified,
+        Self::TwoFactorRequired,
+        Self::TwoFactorUnavailable,
+        Self::Locked,
+        Self::RateLimited,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::WrongCredentials => "wrong_credentials",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::TwoFactorRequired => "two_factor_required",
+            Self::TwoFactorUnavailable => "two_factor_unavailable",
+            Self::Locked => "locked",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Creates every series of the auth operations at zero (after the metrics recorder is
+/// installed).
+pub fn register() {
+    metrics::counter!("auth_sign_ups_total").increment(0);
+    for outcome in SignIn::ALL {
+        metrics::counter!("auth_sign_ins_total", "outcome" => outcome.label()).increment(0);
+    }
+    for reason in SessionEnd::ALL {
+        metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(0);
+    }
+}
+
+/// Counts what an audited event says about sign-ups and sign-ins.
+pub(crate) fn audited(kind: AuditKind, reason: Option<&str>) {
+    match (kind, reason) {
+        (AuditKind::SignUp, _) => metrics::counter!("auth_sign_ups_total").increment(1),
+        (AuditKind::SignIn, _) => signed_in(SignIn::Success),
+        (AuditKind::SignInFailed, Some("email_not_verified")) => {
+            signed_in(SignIn::EmailNotVerified);
+        }
+        (AuditKind::SignInFailed, Some("two_factor_not_available")) => {
+            signed_in(SignIn::TwoFactorUnavailable);
+        }
+        (AuditKind::SignInFailed, _) => signed_in(SignIn::WrongCredentials),
+        _ => {}
+    }
+}
+
+pub(crate) fn signed_in(outcome: SignIn) {
+    metrics::counter!("auth_sign_ins_total", "outcome" => outcome.label()).increment(1);
+}
+
+pub(crate) fn sessions_ended(reason: SessionEnd) {
+    metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(1);
+}
