@@ -1006,6 +1006,17 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<Used, AuthError> {
+        let used = self.use_presented_uncounted(auth, key, required).await;
+        crate::metrics::key_verified(&used);
+        used
+    }
+
+    async fn use_presented_uncounted(
+        &self,
+        auth: &Auth,
+        key: &str,
+        required: Option<&Permissions>,
+    ) -> Result<Used, AuthError> {
         let digest = self.hasher.digest(key);
         let now = auth.now();
         let limits = self.config.rate_limit.enabled;

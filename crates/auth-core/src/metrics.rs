@@ -1,6 +1,7 @@
 //! Counters of the auth operations, for `/metrics`: `auth_sign_ups_total`,
-//! `auth_sign_ins_total{outcome}` and `auth_session_ends_total{reason}` (sign-outs and
-//! revocations by cause). Every label comes from a fixed set, and [`register`] creates every
+//! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
+//! revocations by cause), `auth_api_key_verifications_total{outcome}` and
+//! `auth_two_factor_verifications_total{method, outcome}`. Every label comes from a fixed set, and [`register`] creates every
 //! series at zero so that a dashboard shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
@@ -58,6 +59,67 @@ pub fn register() {
     for reason in SessionEnd::ALL {
         metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(0);
     }
+    for outcome in KEY_OUTCOMES {
+        metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
+    }
+    for method in SECOND_FACTORS {
+        for outcome in SECOND_FACTOR_OUTCOMES {
+            metrics::counter!("auth_two_factor_verifications_total", "method" => method, "outcome" => outcome)
+                .increment(0);
+        }
+    }
+}
+
+/// The methods of a second factor.
+const SECOND_FACTORS: [&str; 3] = ["totp", "backup_code", "otp"];
+
+/// The outcomes of a second factor's check.
+const SECOND_FACTOR_OUTCOMES: [&str; 5] = ["success", "invalid", "locked", "expired", "other"];
+
+/// Counts one check of a second factor by method and outcome.
+pub(crate) fn second_factor<T>(method: &'static str, result: &Result<T, crate::AuthError>) {
+    let outcome = match result {
+        Ok(_) => "success",
+        Err(error) => match error.code() {
+            Some("INVALID_CODE" | "INVALID_BACKUP_CODE") => "invalid",
+            Some("ACCOUNT_TEMPORARILY_LOCKED" | "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE") => "locked",
+            Some("OTP_HAS_EXPIRED" | "INVALID_TWO_FACTOR_COOKIE") => "expired",
+            _ => "other",
+        },
+    };
+    metrics::counter!("auth_two_factor_verifications_total", "method" => method, "outcome" => outcome)
+        .increment(1);
+}
+
+/// The outcomes of presenting an API key.
+const KEY_OUTCOMES: [&str; 9] = [
+    "valid",
+    "invalid",
+    "disabled",
+    "expired",
+    "usage_exceeded",
+    "rate_limited",
+    "not_permitted",
+    "unavailable",
+    "other",
+];
+
+/// Counts one presented API key by how its use ended (quota refusals are `usage_exceeded`).
+pub(crate) fn key_verified<T>(result: &Result<T, crate::AuthError>) {
+    let outcome = match result {
+        Ok(_) => "valid",
+        Err(crate::AuthError::Unavailable(_)) => "unavailable",
+        Err(error) => match error.code() {
+            Some("INVALID_API_KEY" | "INVALID_API_KEY_LENGTH") => "invalid",
+            Some("KEY_DISABLED") => "disabled",
+            Some("KEY_EXPIRED") => "expired",
+            Some("USAGE_EXCEEDED") => "usage_exceeded",
+            Some("RATE_LIMITED") => "rate_limited",
+            Some("KEY_NOT_FOUND") => "not_permitted",
+            _ => "other",
+        },
+    };
+    metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(1);
 }
 
 /// Counts what an audited event says about sign-ups and sign-ins.

@@ -360,6 +360,17 @@ impl TwoFactors {
         proof: Proof<'_>,
         code: &str,
     ) -> Result<Completion, AuthError> {
+        let result = self.verify_totp_uncounted(auth, proof, code).await;
+        crate::metrics::second_factor("totp", &result);
+        result
+    }
+
+    async fn verify_totp_uncounted(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
         match proof {
             Proof::Session(context) => {
                 let Some(row) = self.repo.find_two_factor(&context.user.id).await? else {
@@ -679,6 +690,17 @@ impl TwoFactors {
         proof: Proof<'_>,
         code: &str,
     ) -> Result<Completion, AuthError> {
+        let result = self.verify_backup_code_uncounted(auth, proof, code).await;
+        crate::metrics::second_factor("backup_code", &result);
+        result
+    }
+
+    async fn verify_backup_code_uncounted(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
         match self.redeem_with(auth, &proof, code).await? {
             Redeemed::BySession => match proof {
                 Proof::Session(context) => Ok(Completion {
@@ -904,6 +926,17 @@ impl TwoFactors {
     /// `OTP_NOT_CONFIGURED`, `INVALID_TWO_FACTOR_COOKIE`, `OTP_HAS_EXPIRED`, `INVALID_CODE`,
     /// `TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE`, `ACCOUNT_TEMPORARILY_LOCKED`, `Unavailable`.
     pub async fn verify_otp(
+        &self,
+        auth: &Auth,
+        proof: Proof<'_>,
+        code: &str,
+    ) -> Result<Completion, AuthError> {
+        let result = self.verify_otp_uncounted(auth, proof, code).await;
+        crate::metrics::second_factor("otp", &result);
+        result
+    }
+
+    async fn verify_otp_uncounted(
         &self,
         auth: &Auth,
         proof: Proof<'_>,

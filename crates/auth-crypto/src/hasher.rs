@@ -81,6 +81,9 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|error| PortError::internal(error.to_string()))?;
+        // Every series from the first scrape.
+        metrics::gauge!("auth_password_hash_in_flight").increment(0.0);
+        metrics::counter!("auth_password_hash_saturated_total").increment(0);
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
@@ -94,24 +97,34 @@ impl Argon2Hasher {
         F: FnOnce() -> T + Send + 'static,
     {
         let waiting = Arc::clone(&self.permits).acquire_owned();
+        let queued = std::time::Instant::now();
         let permit = match tokio::time::timeout(self.queue_timeout, waiting).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(error)) => return Err(PortError::Unavailable(Box::new(error))),
             Err(_) => {
+                metrics::counter!("auth_password_hash_saturated_total").increment(1);
                 tracing::warn!("password hashing is saturated; request refused");
                 return Err(PortError::Unavailable(
                     "password hashing is saturated: no slot within the queue timeout".into(),
                 ));
             }
         };
+        metrics::histogram!("auth_password_hash_queue_wait_seconds")
+            .record(queued.elapsed().as_secs_f64());
+        let in_flight = metrics::gauge!("auth_password_hash_in_flight");
+        in_flight.increment(1.0);
         let span = tracing::Span::current();
         let joined = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let started = std::time::Instant::now();
             let result = work();
+            metrics::histogram!("auth_password_hash_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
             drop(permit);
             result
         })
         .await;
+        in_flight.decrement(1.0);
         joined.map_err(|error| PortError::internal(error.to_string()))
     }
 }
