@@ -92,9 +92,10 @@ fn documented_metrics() -> Vec<String> {
     ))
     .expect("docs/operations.md");
     docs.lines()
-        .filter_map(|line| line.strip_prefix("| `auth_"))
+        .filter_map(|line| line.strip_prefix("| `"))
         .filter_map(|rest| rest.split_once('`'))
-        .map(|(name, _)| format!("auth_{name}"))
+        .map(|(name, _)| name.to_owned())
+        .filter(|name| name.starts_with("auth_") || name.starts_with("process_"))
         .collect()
 }
 
@@ -134,7 +135,14 @@ async fn every_documented_metric_is_exposed_and_every_exposed_one_is_documented(
             "{name} is documented but not exposed:\n{text}"
         );
     }
-    for name in exposed.iter().filter(|name| name.starts_with("auth_")) {
+    assert!(
+        text.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "the build info names the version"
+    );
+    for name in exposed
+        .iter()
+        .filter(|name| name.starts_with("auth_") || name.starts_with("process_"))
+    {
         assert!(
             documented.contains(name),
             "{name} is exposed but not in docs/operations.md"

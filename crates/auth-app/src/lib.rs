@@ -519,6 +519,8 @@ impl Application {
             // The tokens the JWT plugin signs authenticate WebSocket upgrades too.
             hub.accept_tokens(tokens);
         }
+        let plugin_ids: Vec<&str> = plugins.iter().map(|plugin| plugin.id()).collect();
+        ops::record_build_info(&plugin_ids.join(","));
         let core_plugins = core_plugins(&plugins);
         let store = store.with_fields(&field_specs(&core_plugins));
         if config.auto_migrate {

@@ -159,9 +159,68 @@ fn metrics_endpoint(
         metrics::gauge!("auth_redis_pool_connections", "state" => "idle")
             .set(status.available as f64);
     }
+    sample_process();
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(prometheus().render())
+}
+
+/// The process's own figures, read from `/proc` at each scrape (Linux; elsewhere absent):
+/// resident memory, CPU time, open and allowed file descriptors.
+fn sample_process() {
+    if let Some(resident) = proc_status_kib("VmRSS:") {
+        metrics::gauge!("process_resident_memory_bytes").set(resident * 1024.0);
+    }
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+        // After the command name (in parentheses, which may hold spaces): utime and stime are
+        // the 12th and 13th fields, in clock ticks of 1/100 s (USER_HZ, fixed by the ABI).
+        let ticks: f64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().skip(11).take(2))
+            .into_iter()
+            .flatten()
+            .filter_map(|field| field.parse::<f64>().ok())
+            .sum();
+        // A counter: whole seconds (the exporter's counters are integers).
+        metrics::counter!("process_cpu_seconds_total").absolute((ticks / 100.0) as u64);
+    }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        metrics::gauge!("process_open_fds").set(entries.count() as f64);
+    }
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits
+                .lines()
+                .find(|line| line.starts_with("Max open files"))?
+                .to_owned();
+            line.split_whitespace().nth(3)?.parse::<f64>().ok()
+        });
+    if let Some(limit) = limit {
+        metrics::gauge!("process_max_fds").set(limit);
+    }
+}
+
+/// A `kB` figure of `/proc/self/status`.
+fn proc_status_kib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `auth_build_info`: 1, labelled with the version and the plugins on.
+pub(crate) fn record_build_info(plugins: &str) {
+    metrics::gauge!(
+        "auth_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "plugins" => plugins.to_owned()
+    )
+    .set(1.0);
 }
 
 /// Deletes audit events past the retention period, once at start and then hourly.
