@@ -114,7 +114,28 @@ async fn every_documented_metric_is_exposed_and_every_exposed_one_is_documented(
         return;
     };
     app.sign_up("documented@example.com", "password-123").await;
+    assert_eq!(
+        app.get("/token").await.status(),
+        200,
+        "a signing key is made"
+    );
     let text = scrape(&app, None).await.text().await.expect("text");
+    let key_left: f64 = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("auth_signing_key_expires_in_seconds{use=\"jwt\"} ")?
+                .parse()
+                .ok()
+        })
+        .expect("the signing key's time left");
+    assert!(
+        key_left > 89.0 * 86_400.0,
+        "a new key has 90 days: {key_left}"
+    );
+    assert!(
+        text.contains("auth_dependency_up{dependency=\"database\"} 1"),
+        "{text}"
+    );
     let exposed = exposed_families(&text);
     let documented = documented_metrics();
     assert!(documented.len() > 10, "the table is read: {documented:?}");
@@ -128,6 +149,7 @@ async fn every_documented_metric_is_exposed_and_every_exposed_one_is_documented(
         "auth_redis_pool_connections",
         "auth_mail_sent_total",
         "auth_mail_failed_total",
+        "auth_signing_key_expires_in_seconds",
     ];
     for name in &documented {
         assert!(

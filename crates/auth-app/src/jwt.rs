@@ -43,19 +43,24 @@ pub(crate) fn validate(config: &AppConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// When signing keys expire and how long they stay published.
+pub(crate) fn rotation_policy(config: &AppConfig) -> KeyRotationPolicy {
+    let rotation_interval =
+        (config.jwt_rotation_interval > 0).then(|| Duration::seconds(config.jwt_rotation_interval));
+    KeyRotationPolicy {
+        rotation_interval,
+        grace_period: GRACE_PERIOD,
+    }
+}
+
 fn token_config(config: &AppConfig) -> TokenConfig {
     let base_url = config.base_url();
     let origin = auth_http_poem::origin::origin_of(&base_url).unwrap_or(base_url);
-    let rotation_interval =
-        (config.jwt_rotation_interval > 0).then(|| Duration::seconds(config.jwt_rotation_interval));
     TokenConfig {
         issuer: config.jwt_issuer.clone().unwrap_or_else(|| origin.clone()),
         audience: config.jwt_audience.clone().unwrap_or(origin),
         expires_in: Duration::seconds(config.jwt_expires_in),
-        rotation: KeyRotationPolicy {
-            rotation_interval,
-            grace_period: GRACE_PERIOD,
-        },
+        rotation: rotation_policy(config),
         format: match config.token_format {
             TokenFormatSetting::Jwt => TokenFormat::Jwt,
             TokenFormatSetting::Paseto => TokenFormat::Paseto,

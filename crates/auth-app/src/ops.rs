@@ -45,6 +45,7 @@ struct Dependencies {
     store: SeaOrmStore,
     redis: Option<deadpool_redis::Pool>,
     metrics_token: Option<String>,
+    rotation: auth_domain::KeyRotationPolicy,
 }
 
 /// The operations routes: health (mounted at the root beside `/api/auth`) and `/metrics`,
@@ -65,6 +66,7 @@ pub(crate) fn routes(
         store,
         redis,
         metrics_token: config.metrics_token.clone(),
+        rotation: crate::jwt::rotation_policy(config),
     });
     let mut main = Route::new()
         .at("/health/live", get(live))
@@ -109,16 +111,12 @@ async fn check_redis(pool: &deadpool_redis::Pool) -> bool {
 
 #[handler]
 async fn ready(dependencies: poem::web::Data<&Arc<Dependencies>>) -> Response {
-    let database = matches!(
-        tokio::time::timeout(READY_TIMEOUT, dependencies.store.ping()).await,
-        Ok(Ok(()))
-    );
+    let (database, redis) = check_dependencies(&dependencies).await;
     let mut checks = json!({"database": if database { "ok" } else { "unavailable" }});
     // Without Redis the service still works (limits in memory, sessions from the database):
     // it is degraded, not unready, so an orchestrator keeps routing to it.
     let mut degraded = false;
-    if let Some(pool) = &dependencies.redis {
-        let redis = check_redis(pool).await;
+    if let Some(redis) = redis {
         checks["redis"] = json!(if redis { "ok" } else { "unavailable" });
         degraded = !redis;
     }
@@ -131,8 +129,27 @@ async fn ready(dependencies: poem::web::Data<&Arc<Dependencies>>) -> Response {
     Json(body).with_status(status).into_response()
 }
 
+/// Whether the database and Redis (when configured) answer, each within [`READY_TIMEOUT`]; as
+/// `auth_dependency_up{dependency}` too.
+async fn check_dependencies(dependencies: &Dependencies) -> (bool, Option<bool>) {
+    let database = matches!(
+        tokio::time::timeout(READY_TIMEOUT, dependencies.store.ping()).await,
+        Ok(Ok(()))
+    );
+    let up = |answers: bool| if answers { 1.0 } else { 0.0 };
+    metrics::gauge!("auth_dependency_up", "dependency" => "database").set(up(database));
+    let redis = match &dependencies.redis {
+        Some(pool) => Some(check_redis(pool).await),
+        None => None,
+    };
+    if let Some(redis) = redis {
+        metrics::gauge!("auth_dependency_up", "dependency" => "redis").set(up(redis));
+    }
+    (database, redis)
+}
+
 #[handler]
-fn metrics_endpoint(
+async fn metrics_endpoint(
     request: &Request,
     dependencies: poem::web::Data<&Arc<Dependencies>>,
 ) -> Response {
@@ -150,6 +167,8 @@ fn metrics_endpoint(
                 .into_response();
         }
     }
+    check_dependencies(&dependencies).await;
+    sample_signing_keys(&dependencies).await;
     let (size, idle) = dependencies.store.pool_status();
     metrics::gauge!("auth_db_pool_connections", "state" => "open").set(f64::from(size));
     metrics::gauge!("auth_db_pool_connections", "state" => "idle").set(idle as f64);
@@ -163,6 +182,31 @@ fn metrics_endpoint(
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(prometheus().render())
+}
+
+/// `auth_signing_key_expires_in_seconds{use}`: how long the key that signs JWTs (or PASETOs)
+/// has left before the next one takes over, for keys that expire.
+async fn sample_signing_keys(dependencies: &Dependencies) {
+    use auth_ports::{Clock as _, JwksRepo as _};
+    let Ok(Ok(keys)) = tokio::time::timeout(READY_TIMEOUT, dependencies.store.list_all()).await
+    else {
+        return;
+    };
+    let now = auth_crypto::SystemClock.now();
+    let uses = [
+        (auth_domain::KeyUse::Jwt, "jwt"),
+        (auth_domain::KeyUse::PasetoPublic, "paseto"),
+    ];
+    for (key_use, label) in uses {
+        let expires = dependencies
+            .rotation
+            .signing_key(&keys, key_use, now)
+            .and_then(|key| key.expires_at);
+        if let Some(expires) = expires {
+            metrics::gauge!("auth_signing_key_expires_in_seconds", "use" => label)
+                .set((expires - now).as_seconds_f64());
+        }
+    }
 }
 
 /// The process's own figures, read from `/proc` at each scrape (Linux; elsewhere absent):
