@@ -99,6 +99,26 @@ fn documented_metrics() -> Vec<String> {
         .collect()
 }
 
+/// A file of `deploy/`.
+fn deploy_file(path: &str) -> String {
+    let full = format!("{}/../deploy/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("{full}: {error}"))
+}
+
+/// The server's metric families a PromQL text names (a histogram's by its family name).
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("auth_") || word.starts_with("process_"))
+        .map(|word| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| word.strip_suffix(suffix))
+                .unwrap_or(word)
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The metric families of a Prometheus text exposition.
 fn exposed_families(text: &str) -> std::collections::BTreeSet<String> {
     text.lines()
@@ -156,6 +176,31 @@ async fn every_documented_metric_is_exposed_and_every_exposed_one_is_documented(
             exposed.contains(name) || on_first_event.contains(&name.as_str()),
             "{name} is documented but not exposed:\n{text}"
         );
+    }
+    // The dashboard's panels and the alert rules query only metrics the server has.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&deploy_file("grafana/auth-server.json"))
+            .expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    let queries: Vec<&str> = panels
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
+        .filter_map(|target| target["expr"].as_str())
+        .collect();
+    assert!(queries.len() >= panels.len(), "every panel queries");
+    let alerts = deploy_file("prometheus/alerts.yml");
+    for (source, text) in queries
+        .iter()
+        .map(|query| ("the dashboard", *query))
+        .chain([("the alert rules", alerts.as_str())])
+    {
+        for name in metric_names(text) {
+            assert!(
+                documented.contains(&name)
+                    && (exposed.contains(&name) || on_first_event.contains(&name.as_str())),
+                "{source} queries {name}, which the server does not expose"
+            );
+        }
     }
     assert!(
         text.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
@@ -260,4 +305,38 @@ async fn metrics_can_be_served_on_a_listener_of_their_own() {
     let _ = stop.send(());
     server.await.expect("join").expect("clean stop");
     database.cleanup().await;
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_and_their_unit_tests() {
+    let directory = format!("{}/../deploy/prometheus", env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(&directory)
+            .output()
+    };
+    let checked = match run(&["check", "rules", "alerts.yml"]) {
+        Ok(output) => output,
+        Err(error) => {
+            assert!(
+                !auth_testkit::services::services_required(),
+                "promtool (Debian's prometheus package) is required: {error}"
+            );
+            eprintln!("skipped: no promtool ({error})");
+            return;
+        }
+    };
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let tested = run(&["test", "rules", "alerts.test.yml"]).expect("promtool");
+    assert!(
+        tested.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        String::from_utf8_lossy(&tested.stderr)
+    );
 }
