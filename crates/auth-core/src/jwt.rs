@@ -250,6 +250,10 @@ impl TokenIssuer {
             expires_at: issued_at + config.expires_in,
         };
         let token = self.inner.deps.signer.sign(&key, &claims)?;
+        crate::metrics::token_issued(match config.format {
+            TokenFormat::Jwt => "jwt",
+            TokenFormat::Paseto => "paseto",
+        });
         Ok(IssuedToken {
             token,
             format: config.format,
@@ -274,10 +278,10 @@ impl TokenIssuer {
         token: &str,
     ) -> Result<Option<AuthContext>, AuthError> {
         let now = self.now();
-        let key_use = if token.starts_with("v4.public.") {
-            KeyUse::PasetoPublic
+        let (key_use, format) = if token.starts_with("v4.public.") {
+            (KeyUse::PasetoPublic, "paseto")
         } else {
-            KeyUse::Jwt
+            (KeyUse::Jwt, "jwt")
         };
         let keys = self.keys_to_verify(now).await?;
         let published: Vec<Jwk> = self
@@ -288,22 +292,29 @@ impl TokenIssuer {
             .cloned()
             .collect();
         let Some(verified) = self.inner.deps.signer.verify(&published, token) else {
+            crate::metrics::token_checked(format, "invalid");
             return Ok(None);
         };
         let config = self.config();
-        let holds = verified.issuer == config.issuer
+        let ours = verified.issuer == config.issuer
             && verified.audience == config.audience
-            && verified.expires_at > now
             && verified
                 .issued_at
                 .is_none_or(|at| at <= now + ISSUED_AT_LEEWAY);
-        if !holds {
+        if !ours {
+            crate::metrics::token_checked(format, "invalid");
+            return Ok(None);
+        }
+        if verified.expires_at <= now {
+            crate::metrics::token_checked(format, "expired");
             return Ok(None);
         }
         let user_id = auth_domain::UserId::new(verified.subject);
         let Some(user) = auth.user(&user_id).await? else {
+            crate::metrics::token_checked(format, "unknown_user");
             return Ok(None);
         };
+        crate::metrics::token_checked(format, "valid");
         let session = auth_domain::Session {
             id: auth_domain::SessionId::new(format!("token:{user_id}")),
             token: auth_domain::SessionToken::new(String::new()),

@@ -1,7 +1,8 @@
 //! Counters of the auth operations, for `/metrics`: `auth_sign_ups_total`,
 //! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
-//! revocations by cause), `auth_api_key_verifications_total{outcome}` and
-//! `auth_two_factor_verifications_total{method, outcome}`. Every label comes from a fixed set, and [`register`] creates every
+//! revocations by cause), `auth_api_key_verifications_total{outcome}`,
+//! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`
+//! and `auth_token_verifications_total{format, outcome}`. Every label comes from a fixed set, and [`register`] creates every
 //! series at zero so that a dashboard shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
@@ -62,12 +63,36 @@ pub fn register() {
     for outcome in KEY_OUTCOMES {
         metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
     }
+    for format in TOKEN_FORMATS {
+        metrics::counter!("auth_tokens_issued_total", "format" => format).increment(0);
+        for outcome in TOKEN_OUTCOMES {
+            metrics::counter!("auth_token_verifications_total", "format" => format, "outcome" => outcome)
+                .increment(0);
+        }
+    }
     for method in SECOND_FACTORS {
         for outcome in SECOND_FACTOR_OUTCOMES {
             metrics::counter!("auth_two_factor_verifications_total", "method" => method, "outcome" => outcome)
                 .increment(0);
         }
     }
+}
+
+/// The formats of signed tokens.
+const TOKEN_FORMATS: [&str; 2] = ["jwt", "paseto"];
+
+/// The outcomes of checking a presented signed token.
+const TOKEN_OUTCOMES: [&str; 4] = ["valid", "invalid", "expired", "unknown_user"];
+
+/// Counts a signed token issued.
+pub(crate) fn token_issued(format: &'static str) {
+    metrics::counter!("auth_tokens_issued_total", "format" => format).increment(1);
+}
+
+/// Counts a presented signed token checked: `outcome` is one of [`TOKEN_OUTCOMES`].
+pub(crate) fn token_checked(format: &'static str, outcome: &'static str) {
+    metrics::counter!("auth_token_verifications_total", "format" => format, "outcome" => outcome)
+        .increment(1);
 }
 
 /// The methods of a second factor.
