@@ -74,6 +74,8 @@ async fn metrics_are_prometheus_text_and_can_be_protected_by_a_token() {
         ("auth_sign_ins_total{outcome=\"wrong_credentials\"} ", 1.0),
         ("auth_sign_ins_total{outcome=\"locked\"} ", 0.0),
         ("auth_session_ends_total{reason=\"revoked_all\"} ", 0.0),
+        ("auth_session_checks_total{source=\"none\"} ", 0.0),
+        ("auth_session_checks_total{source=\"database\"} ", 0.0),
     ] {
         let value: f64 = text
             .lines()

@@ -470,12 +470,14 @@ impl SessionCache for LayeredSessionCache {
             return Ok(CacheLookup {
                 found: Some((*entry).clone()),
                 ticket: FillTicket::new(local, None),
+                shared: false,
             });
         }
         hit("l1", false);
         let miss = CacheLookup {
             found: None,
             ticket: FillTicket::new(local, None),
+            shared: false,
         };
         let Some(redis) = self.redis() else {
             return Ok(miss);
@@ -518,6 +520,7 @@ impl SessionCache for LayeredSessionCache {
             }
         }
         Ok(CacheLookup {
+            shared: lookup.is_some(),
             found: lookup,
             ticket: FillTicket::new(local, now_ms),
         })

@@ -2,7 +2,7 @@
 //! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
 //! revocations by cause), `auth_api_key_verifications_total{outcome}`,
 //! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`
-//! and `auth_token_verifications_total{format, outcome}`. Every label comes from a fixed set, and [`register`] creates every
+//! `auth_token_verifications_total{format, outcome}` and `auth_session_checks_total{source}`. Every label comes from a fixed set, and [`register`] creates every
 //! series at zero so that a dashboard shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
@@ -63,6 +63,9 @@ pub fn register() {
     for outcome in KEY_OUTCOMES {
         metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
     }
+    for source in SESSION_SOURCES {
+        metrics::counter!("auth_session_checks_total", "source" => source).increment(0);
+    }
     for format in TOKEN_FORMATS {
         metrics::counter!("auth_tokens_issued_total", "format" => format).increment(0);
         for outcome in TOKEN_OUTCOMES {
@@ -76,6 +79,15 @@ pub fn register() {
                 .increment(0);
         }
     }
+}
+
+/// Where a session check found its session.
+const SESSION_SOURCES: [&str; 4] = ["l1", "l2", "database", "none"];
+
+/// Counts a session check by where the session came from: `l1` (in process), `l2` (Redis),
+/// `database`, or `none` (no session).
+pub(crate) fn session_checked(source: &'static str) {
+    metrics::counter!("auth_session_checks_total", "source" => source).increment(1);
 }
 
 /// The formats of signed tokens.

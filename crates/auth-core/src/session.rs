@@ -42,11 +42,11 @@ impl Auth {
     pub async fn get_session(&self, query: GetSession) -> Result<Option<SessionLookup>, AuthError> {
         let now = self.now();
         let policy = self.config().session;
-        let (cached, ticket) = match self.deps().cache.get(&query.token).await {
-            Ok(lookup) => (lookup.found, lookup.ticket),
+        let (cached, ticket, shared) = match self.deps().cache.get(&query.token).await {
+            Ok(lookup) => (lookup.found, lookup.ticket, lookup.shared),
             Err(error) => {
                 tracing::warn!(error = %error, "session cache unavailable; reading the store");
-                (None, auth_ports::FillTicket::default())
+                (None, auth_ports::FillTicket::default(), false)
             }
         };
         let from_cache = cached.is_some();
@@ -54,6 +54,12 @@ impl Auth {
             Some(found) => Some(found),
             None => self.deps().sessions.find_with_user(&query.token).await?,
         };
+        crate::metrics::session_checked(match (&found, from_cache, shared) {
+            (None, ..) => "none",
+            (Some(_), false, _) => "database",
+            (Some(_), true, false) => "l1",
+            (Some(_), true, true) => "l2",
+        });
         let Some((mut session, user)) = found else {
             return Ok(None);
         };

@@ -748,6 +748,7 @@ async fn a_cached_session_is_served_without_the_store_and_dropped_on_sign_out() 
         Ok(auth_ports::CacheLookup {
             found: Some(cached.clone()),
             ticket: auth_ports::FillTicket::default(),
+            shared: false,
         })
     });
     cache.expect_invalidate().times(1).returning(|_| Ok(()));

@@ -41,6 +41,8 @@ pub struct CacheLookup {
     pub found: Option<(Session, User)>,
     /// Hand this to `put` when caching what the store returned for this lookup.
     pub ticket: FillTicket,
+    /// Found in a shared layer (Redis), not in the process's own.
+    pub shared: bool,
 }
 
 /// A cache of session lookups, in front of the session store. Entries are keyed by session token

@@ -502,3 +502,23 @@ async fn connection_slots_report_redis_down_as_unavailable() {
     assert!(slots.refresh("ada", "s1", 1, ttl).await.is_err());
     assert!(slots.release("ada", "s1").await.is_err());
 }
+
+#[tokio::test]
+async fn a_lookup_says_whether_it_was_found_in_redis_or_in_process() {
+    let prefix = unique_prefix();
+    let (Some(filler), Some(reader)) = (redis_cache(&prefix).await, redis_cache(&prefix).await)
+    else {
+        return;
+    };
+    let (session, user) = lookup("layers", "u-layers");
+    fill(&filler, &session, &user).await;
+    let first = reader.get(&session.token).await.expect("get");
+    assert!(first.found.is_some() && first.shared, "found in Redis");
+    let again = reader.get(&session.token).await.expect("get");
+    assert!(again.found.is_some() && !again.shared, "then in process");
+    let missing = reader
+        .get(&SessionToken::new("no-such-token".to_owned()))
+        .await
+        .expect("get");
+    assert!(missing.found.is_none() && !missing.shared);
+}
