@@ -220,6 +220,25 @@ impl TestApp {
         .await
     }
 
+    /// The value of one series of `/metrics`, named with its labels as exposed
+    /// (`auth_sign_ups_total`, `auth_sign_ins_total{outcome="locked"}`). The recorder is the
+    /// process's and shared by the tests running in it, so a test compares values taken before
+    /// and after what it does and expects at least its own events.
+    pub(crate) async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.address))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+    }
+
     /// The body of `GET /get-session` (JSON `null` when signed out).
     pub(crate) async fn session(&self) -> Value {
         session_of(&self.client, self).await

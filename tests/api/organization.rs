@@ -621,6 +621,9 @@ async fn deleting_an_organization_clears_it_everywhere_and_leaves_the_rest() {
         let app = &world.app;
         let ada = User::sign_up(app, "ada@example.com").await;
         let bob = User::sign_up(app, "bob@example.com").await;
+        let creations = "auth_organization_events_total{event=\"organization_created\"}";
+        let deletions = "auth_organization_events_total{event=\"organization_deleted\"}";
+        let before = (app.metric(creations).await, app.metric(deletions).await);
         let acme = create_id(app, &ada, "acme").await;
         let other = create_id(app, &bob, "other").await;
         world.add(&acme, &bob, "member").await;
@@ -663,6 +666,8 @@ async fn deleting_an_organization_clears_it_everywhere_and_leaves_the_rest() {
             )
             .await;
         expect_error(read, 400, Some("ORGANIZATION_NOT_FOUND")).await;
+        assert!(app.metric(creations).await - before.0 >= 2.0, "two created");
+        assert!(app.metric(deletions).await - before.1 >= 1.0, "one deleted");
         world.app.stop().await;
     }
 }
@@ -674,6 +679,12 @@ async fn an_invitation_is_mailed_and_accepted_once_by_its_recipient() {
         let ada = User::sign_up(app, "ada@example.com").await;
         let bob = User::sign_up(app, "bob@example.com").await;
         let eve = User::sign_up(app, "eve@example.com").await;
+        let counted =
+            |event: &str| format!("auth_organization_events_total{{event=\"invitation_{event}\"}}");
+        let mut before = Vec::new();
+        for event in ["sent", "accepted", "canceled"] {
+            before.push(app.metric(&counted(event)).await);
+        }
         create_id(app, &ada, "acme").await;
         let invitation = ada
             .json(
@@ -820,6 +831,13 @@ async fn an_invitation_is_mailed_and_accepted_once_by_its_recipient() {
             )
             .await;
         assert_eq!(cancelled["status"], "canceled");
+        for (event, (least, before)) in ["sent", "accepted", "canceled"]
+            .into_iter()
+            .zip([2.0, 1.0, 1.0].into_iter().zip(before))
+        {
+            let after = app.metric(&counted(event)).await;
+            assert!(after - before >= least, "{event}: {before} -> {after}");
+        }
         world.app.stop().await;
     }
 }

@@ -206,6 +206,10 @@ impl Auth {
             | AuthEvent::UserSessionsEnded { reason, .. } => {
                 crate::metrics::sessions_ended(*reason);
             }
+            AuthEvent::OrganizationDeleted { .. } => {
+                crate::metrics::organization_event("organization_deleted");
+            }
+            AuthEvent::MemberRemoved { .. } => crate::metrics::organization_event("member_removed"),
             _ => {}
         }
         match &event {

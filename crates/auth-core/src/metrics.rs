@@ -2,7 +2,8 @@
 //! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
 //! revocations by cause), `auth_api_key_verifications_total{outcome}`,
 //! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`
-//! `auth_token_verifications_total{format, outcome}` and `auth_session_checks_total{source}`. Every label comes from a fixed set, and [`register`] creates every
+//! `auth_token_verifications_total{format, outcome}`, `auth_session_checks_total{source}` and
+//! `auth_organization_events_total{event}`. Every label comes from a fixed set, and [`register`] creates every
 //! series at zero so that a dashboard shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
@@ -63,6 +64,9 @@ pub fn register() {
     for outcome in KEY_OUTCOMES {
         metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
     }
+    for event in ORGANIZATION_EVENTS {
+        metrics::counter!("auth_organization_events_total", "event" => event).increment(0);
+    }
     for source in SESSION_SOURCES {
         metrics::counter!("auth_session_checks_total", "source" => source).increment(0);
     }
@@ -88,6 +92,24 @@ const SESSION_SOURCES: [&str; 4] = ["l1", "l2", "database", "none"];
 /// `database`, or `none` (no session).
 pub(crate) fn session_checked(source: &'static str) {
     metrics::counter!("auth_session_checks_total", "source" => source).increment(1);
+}
+
+/// What happens to organizations and their invitations.
+const ORGANIZATION_EVENTS: [&str; 9] = [
+    "organization_created",
+    "organization_deleted",
+    "member_added",
+    "member_removed",
+    "invitation_sent",
+    "invitation_resent",
+    "invitation_accepted",
+    "invitation_rejected",
+    "invitation_canceled",
+];
+
+/// Counts an organization event (one of [`ORGANIZATION_EVENTS`]).
+pub(crate) fn organization_event(event: &'static str) {
+    metrics::counter!("auth_organization_events_total", "event" => event).increment(1);
 }
 
 /// The formats of signed tokens.

@@ -317,6 +317,7 @@ impl Organizations {
             }
             self.write_session(auth, &context.session, &active).await?;
         }
+        crate::metrics::organization_event("organization_created");
         Ok(CreatedOrganization {
             organization,
             members: vec![creator],
@@ -731,7 +732,10 @@ impl Organizations {
             .add_member(&member, self.config.membership_limit)
             .await
         {
-            Ok(MemberAdded::Added) => Ok(member),
+            Ok(MemberAdded::Added) => {
+                crate::metrics::organization_event("member_added");
+                Ok(member)
+            }
             Ok(MemberAdded::LimitReached) => refused(OrgRefusal::MembershipLimit),
             Err(PortError::Conflict) => refused(OrgRefusal::AlreadyAMember),
             Err(PortError::NotFound) => refused(OrgRefusal::NotFound),

@@ -110,6 +110,7 @@ impl Organizations {
             };
             self.mail_invitation(auth, context, &organization, &resent, &email)
                 .await;
+            crate::metrics::organization_event("invitation_resent");
             return Ok(resent);
         }
         let invitation = Invitation {
@@ -137,6 +138,7 @@ impl Organizations {
         }
         self.mail_invitation(auth, context, &organization, &invitation, &email)
             .await;
+        crate::metrics::organization_event("invitation_sent");
         Ok(invitation)
     }
 
@@ -300,6 +302,7 @@ impl Organizations {
             status: InvitationStatus::Accepted,
             ..invitation
         };
+        crate::metrics::organization_event("invitation_accepted");
         Ok((accepted, member))
     }
 
@@ -379,6 +382,11 @@ impl Organizations {
         {
             return refused(OrgRefusal::InvitationNotFound);
         }
+        crate::metrics::organization_event(if status == InvitationStatus::Rejected {
+            "invitation_rejected"
+        } else {
+            "invitation_canceled"
+        });
         Ok(Invitation {
             status,
             ..invitation
