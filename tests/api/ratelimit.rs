@@ -54,6 +54,8 @@ async fn sign_in_is_limited_to_five_per_fifteen_minutes_per_client_exactly_at_th
     let Some(app) = limited_app(&[]).await else {
         return;
     };
+    let refusals = "auth_rate_limited_total{rule=\"credential\"}";
+    let before = app.metric(refusals).await;
     for n in 0..5 {
         let response = attempt(&app, "/sign-in/email", &format!("u{n}@example.com"), None).await;
         assert_eq!(response.status(), 401, "attempt {n} reaches the handler");
@@ -75,6 +77,11 @@ async fn sign_in_is_limited_to_five_per_fifteen_minutes_per_client_exactly_at_th
     );
     // Other routes have their own, looser rule.
     assert_eq!(app.get("/ok").await.status(), 200);
+    let after = app.metric(refusals).await;
+    assert!(
+        after - before >= 2.0,
+        "two refusals counted: {before} -> {after}"
+    );
     app.stop().await;
 }
 
@@ -198,6 +205,8 @@ async fn distributed_guessing_on_one_account_reaches_its_ceiling() {
         return;
     };
     sign_up_from(&app, "target@example.com", "198.51.100.200").await;
+    let refusals = "auth_rate_limited_total{rule=\"account_ceiling\"}";
+    let before = app.metric(refusals).await;
     for n in 0..3 {
         let client = format!("203.0.113.{n}");
         let response = sign_in_from(&app, "target@example.com", "guess-guess", &client).await;
@@ -206,6 +215,10 @@ async fn distributed_guessing_on_one_account_reaches_its_ceiling() {
     // Every client is refused on that account now, the owner too, until the window passes...
     assert_limited(sign_in_from(&app, "target@example.com", "password-123", "198.51.100.99").await)
         .await;
+    assert!(
+        app.metric(refusals).await - before >= 1.0,
+        "the ceiling's refusal"
+    );
     // ...while other accounts are untouched.
     let other = sign_in_from(&app, "other@example.com", "guess-guess", "198.51.100.98").await;
     assert_eq!(other.status(), 401);

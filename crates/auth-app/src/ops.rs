@@ -79,6 +79,11 @@ pub(crate) fn routes(
     }
     prometheus();
     auth_core::metrics::register();
+    auth_store_seaorm::register_metrics();
+    if dependencies.redis.is_some() {
+        auth_cache_redis::register_metrics();
+        auth_ratelimit::register_metrics();
+    }
     let metrics = get(metrics_endpoint).data(dependencies);
     if config.metrics_bind.is_some() {
         return Routes {

@@ -266,15 +266,13 @@ impl EventBus for RedisEventBus {
                 .pool
                 .get()
                 .await
-                .map_err(|e| PortError::Unavailable(Box::new(e)))?;
+                .map_err(|e| crate::redis_error("events", e))?;
             connection
                 .publish::<_, _, ()>(&self.channel, payload)
                 .await
-                .map_err(|e| PortError::Unavailable(Box::new(e)))
+                .map_err(|e| crate::redis_error("events", e))
         };
-        tokio::time::timeout(self.timeout, publish)
-            .await
-            .map_err(|_| PortError::Unavailable("publishing an event timed out".into()))?
+        crate::within(self.timeout, "events", publish).await
     }
 
     fn listen(&self, handler: EventHandler) {
@@ -304,9 +302,11 @@ impl EventBus for RedisEventBus {
                                 }
                             }
                         }
+                        let _ = crate::redis_error("events", "the subscription was lost");
                         tracing::warn!("event bus: channel lost; reconnecting");
                     }
                     Err(error) => {
+                        let _ = crate::redis_error("events", &error);
                         tracing::debug!(error = %error, "event bus: cannot subscribe yet")
                     }
                 }

@@ -18,7 +18,19 @@ pub use key_counters::RedisKeyCounters;
 pub use layered::{CacheConfig, LayeredSessionCache};
 pub use websocket::RedisConnectionSlots;
 
-/// A Redis failure as `Unavailable`, counted in `auth_redis_errors_total{component}`.
+/// The components of this crate that count their Redis failures.
+const COMPONENTS: [&str; 4] = ["cache", "events", "api_key_counters", "websocket"];
+
+/// Creates this crate's `auth_redis_errors_total` series at zero, so that a deployment with
+/// Redis shows them from the first scrape. Call it once the metrics recorder is installed.
+pub fn register_metrics() {
+    for component in COMPONENTS {
+        metrics::counter!("auth_redis_errors_total", "component" => component).increment(0);
+    }
+}
+
+/// A Redis failure as `Unavailable`, counted in `auth_redis_errors_total{component}` (one of
+/// [`COMPONENTS`]).
 fn redis_error(component: &'static str, error: impl std::fmt::Display) -> auth_ports::PortError {
     metrics::counter!("auth_redis_errors_total", "component" => component).increment(1);
     auth_ports::PortError::Unavailable(error.to_string().into())

@@ -2,8 +2,8 @@
 //! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
 //! revocations by cause), `auth_api_key_verifications_total{outcome}`,
 //! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`
-//! `auth_token_verifications_total{format, outcome}`, `auth_session_checks_total{source}` and
-//! `auth_organization_events_total{event}`. Every label comes from a fixed set, and [`register`] creates every
+//! `auth_token_verifications_total{format, outcome}`, `auth_session_checks_total{source}`,
+//! `auth_organization_events_total{event}` and `auth_rate_limited_total{rule}`. Every label comes from a fixed set, and [`register`] creates every
 //! series at zero so that a dashboard shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
@@ -64,6 +64,9 @@ pub fn register() {
     for outcome in KEY_OUTCOMES {
         metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
     }
+    for rule in RATE_LIMIT_RULES {
+        metrics::counter!("auth_rate_limited_total", "rule" => rule).increment(0);
+    }
     for event in ORGANIZATION_EVENTS {
         metrics::counter!("auth_organization_events_total", "event" => event).increment(0);
     }
@@ -92,6 +95,22 @@ const SESSION_SOURCES: [&str; 4] = ["l1", "l2", "database", "none"];
 /// `database`, or `none` (no session).
 pub(crate) fn session_checked(source: &'static str) {
     metrics::counter!("auth_session_checks_total", "source" => source).increment(1);
+}
+
+/// The rate-limit rules, by name: `general` (every route), `credential` (the credential
+/// routes), `plugin` (a plugin's own rule for its routes), `account` (failed sign-ins on one
+/// account from one client), `account_ceiling` (from every client together).
+const RATE_LIMIT_RULES: [&str; 5] = [
+    "general",
+    "credential",
+    "plugin",
+    "account",
+    "account_ceiling",
+];
+
+/// Counts a request refused by a rate-limit rule (one of [`RATE_LIMIT_RULES`]).
+pub(crate) fn rate_limited(rule: &'static str) {
+    metrics::counter!("auth_rate_limited_total", "rule" => rule).increment(1);
 }
 
 /// What happens to organizations and their invitations.

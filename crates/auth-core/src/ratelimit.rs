@@ -139,17 +139,18 @@ fn is_credential_route(route: &str) -> bool {
 impl Auth {
     /// The rule of a route: a plugin's rule for it (the longest matching path), else the
     /// credential rule for the built-in credential routes, else the general one.
-    pub(crate) fn rule_for(&self, route: &str) -> RateLimitRule {
+    /// It comes with its name in `auth_rate_limited_total`.
+    pub(crate) fn rule_for(&self, route: &str) -> (&'static str, RateLimitRule) {
         let rules = self.config().rate_limit;
         let plugin = self
             .route_limits()
             .iter()
             .find(|limit| is_under(route, limit.path()));
         match plugin {
-            Some(crate::RouteLimit::Rule(_, rule)) => *rule,
-            Some(crate::RouteLimit::Credential(_)) => rules.credential,
-            None if is_credential_route(route) => rules.credential,
-            None => rules.general,
+            Some(crate::RouteLimit::Rule(_, rule)) => ("plugin", *rule),
+            Some(crate::RouteLimit::Credential(_)) => ("credential", rules.credential),
+            None if is_credential_route(route) => ("credential", rules.credential),
+            None => ("general", rules.general),
         }
     }
 
@@ -163,7 +164,7 @@ impl Auth {
         if !rules.enabled {
             return Ok(());
         }
-        let rule = self.rule_for(query.route);
+        let (name, rule) = self.rule_for(query.route);
         let key = format!(
             "ip:{}|{}",
             client_key(&query.client.ip_address, rules.ipv6_subnet),
@@ -173,7 +174,7 @@ impl Auth {
         match self.deps().rate_limiter.check(&key, rule, now).await {
             Ok(RateLimitDecision::Allowed) => Ok(()),
             Ok(RateLimitDecision::Limited { retry_after }) => Err(self
-                .refused(&key, rule, query.route, query.client, retry_after)
+                .refused(&key, (name, rule), query.route, query.client, retry_after)
                 .await),
             Err(error) => {
                 tracing::warn!(error = %error, "rate limiter failed; request allowed");
@@ -194,12 +195,12 @@ impl Auth {
             return Ok(());
         }
         let now = self.deps().clock.now();
-        for (key, rule) in self.sign_in_failure_keys(email, client) {
+        for (key, (name, rule)) in self.sign_in_failure_keys(email, client) {
             match self.deps().rate_limiter.peek(&key, rule, now).await {
                 Ok(RateLimitDecision::Allowed) => {}
                 Ok(RateLimitDecision::Limited { retry_after }) => {
                     return Err(self
-                        .refused(&key, rule, SIGN_IN_ROUTE, client, retry_after)
+                        .refused(&key, (name, rule), SIGN_IN_ROUTE, client, retry_after)
                         .await);
                 }
                 Err(error) => {
@@ -220,7 +221,7 @@ impl Auth {
             return;
         }
         let now = self.deps().clock.now();
-        for (key, rule) in self.sign_in_failure_keys(email, client) {
+        for (key, (_, rule)) in self.sign_in_failure_keys(email, client) {
             if let Err(error) = self.deps().rate_limiter.check(&key, rule, now).await {
                 tracing::warn!(error = %error, "rate limiter failed; sign-in failure not counted");
             }
@@ -231,26 +232,33 @@ impl Auth {
         &self,
         email: &auth_domain::Email,
         client: &crate::ClientInfo,
-    ) -> [(String, RateLimitRule); 2] {
+    ) -> [(String, (&'static str, RateLimitRule)); 2] {
         let rules = self.config().rate_limit;
         let client = client_key(&client.ip_address, rules.ipv6_subnet);
         [
-            (format!("fail:{}|{client}", email.as_str()), rules.account),
-            (format!("fail:{}", email.as_str()), rules.account_ceiling),
+            (
+                format!("fail:{}|{client}", email.as_str()),
+                ("account", rules.account),
+            ),
+            (
+                format!("fail:{}", email.as_str()),
+                ("account_ceiling", rules.account_ceiling),
+            ),
         ]
     }
 
-    /// The refusal of a request over `rule` on `key`: logged and audited once per key and
-    /// window (a flood of refusals writes nothing more; the next record says how many were
-    /// left out), counted in metrics by the caller.
+    /// The refusal of a request over `rule` (with its name) on `key`: counted in
+    /// `auth_rate_limited_total{rule}`, logged and audited once per key and window (a flood of
+    /// refusals writes nothing more; the next record says how many were left out).
     async fn refused(
         &self,
         key: &str,
-        rule: RateLimitRule,
+        (name, rule): (&'static str, RateLimitRule),
         route: &str,
         client: &crate::ClientInfo,
         retry_after: Duration,
     ) -> AuthError {
+        crate::metrics::rate_limited(name);
         if key.starts_with("fail:") {
             crate::metrics::signed_in(crate::metrics::SignIn::Locked);
         } else if is_under(route, "/sign-in") {

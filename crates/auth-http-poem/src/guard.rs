@@ -137,7 +137,6 @@ async fn guarded<E: Endpoint>(
         client: &client,
     };
     if let Err(error) = state.auth().check_rate_limit(query).await {
-        metrics::counter!("auth_rate_limited_total", "route" => metrics::SharedString::from(route.clone())).increment(1);
         return ApiError::from(error).into_response();
     }
     request.extensions_mut().insert(client);

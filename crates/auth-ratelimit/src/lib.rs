@@ -14,3 +14,11 @@ mod window;
 pub use fallback::FallbackLimiter;
 pub use memory::{DEFAULT_MAX_KEYS, MemoryRateLimiter};
 pub use redis::{RedisConfig, RedisRateLimiter, redis_pool};
+
+/// Creates the series of the Redis limiter's fallback at zero (`auth_ratelimit_fallback_total`,
+/// `auth_redis_errors_total{component="ratelimit"}`), so that a deployment with Redis shows
+/// them from the first scrape. Call it once the metrics recorder is installed.
+pub fn register_metrics() {
+    metrics::counter!("auth_ratelimit_fallback_total").increment(0);
+    metrics::counter!("auth_redis_errors_total", "component" => "ratelimit").increment(0);
+}

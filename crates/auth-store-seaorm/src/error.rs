@@ -7,12 +7,27 @@ pub(crate) fn port_error(error: DbErr) -> PortError {
     if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
         return PortError::Conflict;
     }
-    if is_unavailable(&error) {
-        tracing::warn!(error = %error, "database unavailable");
-        return PortError::Unavailable(Box::new(error));
+    let kind = kind(&error);
+    metrics::counter!("auth_db_errors_total", "kind" => kind.label()).increment(1);
+    if kind == Kind::Query {
+        tracing::error!(error = %error, "database error");
+        return PortError::Internal(Box::new(error));
     }
-    tracing::error!(error = %error, "database error");
-    PortError::Internal(Box::new(error))
+    tracing::warn!(error = %error, kind = kind.label(), "database unavailable");
+    PortError::Unavailable(Box::new(error))
+}
+
+/// Creates the `auth_db_errors_total` series at zero, so that they show from the first
+/// scrape. Call it once the metrics recorder is installed.
+pub fn register_metrics() {
+    for kind in [
+        Kind::Connection,
+        Kind::Timeout,
+        Kind::Contention,
+        Kind::Query,
+    ] {
+        metrics::counter!("auth_db_errors_total", "kind" => kind.label()).increment(0);
+    }
 }
 
 /// An update of one row by its key: `NotFound` when no row had that key.
@@ -23,52 +38,113 @@ pub(crate) fn one_row(result: Result<sea_orm::UpdateResult, DbErr>) -> Result<()
     Ok(())
 }
 
-/// SQLSTATE and SQLite codes that mean "try again later", not "this request is wrong".
-fn is_transient(code: &str) -> bool {
-    // Postgres: 08 connection exception, 53 insufficient resources (too many connections, out
-    // of memory, disk full), 57 operator intervention (statement timeout 57014, shutdown
-    // 57P0x), 40001 serialization failure, 40P01 deadlock, 55P03 lock not available.
-    ["08", "53", "57"].iter().any(|class| code.starts_with(class))
-        || matches!(code, "40001" | "40P01" | "55P03")
-        // SQLite: SQLITE_BUSY and SQLITE_LOCKED once the busy timeout has passed, and their
-        // extended codes (517, SQLITE_BUSY_SNAPSHOT: a read transaction that cannot become a
-        // write one under a concurrent writer).
-        || matches!(code, "5" | "6" | "261" | "262" | "517" | "773")
+/// What went wrong with the database, for `auth_db_errors_total{kind}`. All but `Query` are
+/// worth retrying later and answer `503`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No connection: refused, lost, closed pool, TLS or protocol failure, the server out of
+    /// connections or shutting down.
+    Connection,
+    /// No connection free in time, or a statement over its timeout.
+    Timeout,
+    /// Writers in each other's way past the busy timeout: SQLite busy or locked, Postgres
+    /// serialization failures, deadlocks and lock timeouts.
+    Contention,
+    /// Anything else: a statement the database refused, a row that does not decode.
+    Query,
 }
 
-fn is_unavailable(error: &DbErr) -> bool {
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Connection => "connection",
+            Self::Timeout => "timeout",
+            Self::Contention => "contention",
+            Self::Query => "query",
+        }
+    }
+}
+
+/// The kind of a SQLSTATE or SQLite code.
+fn code_kind(code: &str) -> Kind {
+    match code {
+        // Postgres: statement timeout.
+        "57014" => Kind::Timeout,
+        // Postgres: serialization failure, deadlock, lock not available. SQLite: SQLITE_BUSY
+        // and SQLITE_LOCKED once the busy timeout has passed, and their extended codes (517,
+        // SQLITE_BUSY_SNAPSHOT: a read transaction that cannot become a write one under a
+        // concurrent writer).
+        "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "262" | "517" | "773" => Kind::Contention,
+        // Postgres: 08 connection exception, 53 insufficient resources (too many connections,
+        // out of memory, disk full), 57 operator intervention (shutdown 57P0x).
+        _ if ["08", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class)) =>
+        {
+            Kind::Connection
+        }
+        _ => Kind::Query,
+    }
+}
+
+fn kind(error: &DbErr) -> Kind {
     match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => Kind::Timeout,
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Kind::Connection,
         DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
             match inner.as_ref() {
+                sqlx::Error::PoolTimedOut => Kind::Timeout,
                 sqlx::Error::Io(_)
                 | sqlx::Error::Tls(_)
-                | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Protocol(_) => true,
-                sqlx::Error::Database(db) => db.code().is_some_and(|code| is_transient(&code)),
-                _ => false,
+                | sqlx::Error::Protocol(_) => Kind::Connection,
+                sqlx::Error::Database(db) => db.code().map_or(Kind::Query, |code| code_kind(&code)),
+                _ => Kind::Query,
             }
         }
-        _ => false,
+        _ => Kind::Query,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_transient;
+    use super::{Kind, code_kind, kind};
+    use sea_orm::DbErr;
+    use sea_orm::error::ConnAcquireErr;
 
     #[test]
-    fn retryable_database_codes_are_transient_and_others_are_not() {
+    fn database_codes_are_sorted_by_what_went_wrong() {
+        for code in ["08006", "53300", "53100", "57P01"] {
+            assert_eq!(code_kind(code), Kind::Connection, "{code}");
+        }
+        assert_eq!(code_kind("57014"), Kind::Timeout);
         for code in [
-            "08006", "53300", "53100", "57014", "57P01", "40001", "40P01", "55P03", "5", "6",
-            "517", "261", "773",
+            "40001", "40P01", "55P03", "5", "6", "517", "261", "262", "773",
         ] {
-            assert!(is_transient(code), "{code}");
+            assert_eq!(code_kind(code), Kind::Contention, "{code}");
         }
         for code in ["23505", "23503", "42P01", "22001", "19", "1"] {
-            assert!(!is_transient(code), "{code}");
+            assert_eq!(code_kind(code), Kind::Query, "{code}");
         }
+    }
+
+    #[test]
+    fn pool_failures_are_timeouts_or_lost_connections_and_the_rest_are_queries() {
+        assert_eq!(
+            kind(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            Kind::Timeout
+        );
+        assert_eq!(
+            kind(&DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
+            Kind::Connection
+        );
+        assert_eq!(
+            kind(&DbErr::Conn(sea_orm::RuntimeErr::Internal(
+                "refused".into()
+            ))),
+            Kind::Connection
+        );
+        assert_eq!(kind(&DbErr::RecordNotFound("user".into())), Kind::Query);
     }
 }

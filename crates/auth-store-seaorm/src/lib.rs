@@ -18,4 +18,5 @@ mod store;
 pub mod test_db;
 mod two_factor;
 
+pub use error::register_metrics;
 pub use store::{SeaOrmStore, StoreConfig};

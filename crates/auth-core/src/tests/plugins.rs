@@ -178,11 +178,25 @@ async fn plugins_hear_session_events_in_order_with_their_reasons() {
 fn a_plugin_rule_wins_over_the_built_in_ones_by_the_longest_path() {
     let f = with_plugin(Arc::new(Recorder::default()));
     let rules = RateLimitConfig::default();
-    assert_eq!(f.auth.rule_for("/two-factor/verify-totp"), rules.credential);
-    assert_eq!(f.auth.rule_for("/two-factor/list").max, 1);
-    assert_eq!(f.auth.rule_for("/two-factorx"), rules.general);
-    assert_eq!(f.auth.rule_for("/sign-in/email"), rules.credential);
-    assert_eq!(f.auth.rule_for("/get-session"), rules.general);
+    assert_eq!(
+        f.auth.rule_for("/two-factor/verify-totp").1,
+        rules.credential
+    );
+    assert_eq!(f.auth.rule_for("/two-factor/list").1.max, 1);
+    assert_eq!(f.auth.rule_for("/two-factorx").1, rules.general);
+    assert_eq!(f.auth.rule_for("/sign-in/email").1, rules.credential);
+    assert_eq!(f.auth.rule_for("/get-session").1, rules.general);
+    let names = [
+        "/two-factor/verify-totp",
+        "/two-factor/list",
+        "/get-session",
+    ]
+    .map(|route| f.auth.rule_for(route).0);
+    assert_eq!(
+        names,
+        ["credential", "plugin", "general"],
+        "named in metrics"
+    );
 }
 
 #[test]
