@@ -36,10 +36,12 @@ pub(crate) struct TestApp {
 
 pub(crate) fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
-        auth_app::telemetry::init(&AppConfig {
+        // Nothing is exported: the handle has nothing to send at exit.
+        let _logs = auth_app::telemetry::init(&AppConfig {
             log: Some("debug".into()),
             ..AppConfig::default()
-        });
+        })
+        .expect("logs");
     }
 }
 

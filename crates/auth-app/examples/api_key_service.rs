@@ -30,7 +30,7 @@ fn reports(principal: ApiKeyPrincipal) -> Json<Value> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = AppConfig::load()?;
-    telemetry::init(&config);
+    let _telemetry = telemetry::init(&config)?;
     let guarded = get(reports)
         .with(RequireApiKey::with(&[("reports", &["read"])]))
         .boxed();

@@ -32,7 +32,7 @@ async fn echo(who: Authenticated, mut incoming: Incoming, outgoing: Outgoing) {
 async fn main() -> anyhow::Result<()> {
     let config = AppConfig::load()?;
     anyhow::ensure!(config.websocket, "set AUTH_WEBSOCKET=true");
-    telemetry::init(&config);
+    let _telemetry = telemetry::init(&config)?;
     // One hub for the server's sockets and ours: ending a session closes both.
     let hub = Arc::new(Hub::new());
     let route = websocket(hub.clone(), websocket_settings(&config), echo).boxed();

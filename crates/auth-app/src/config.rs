@@ -35,6 +35,10 @@ pub struct AppConfig {
     pub log_format: LogFormat,
     /// `AUTH_LOG`: a tracing filter (`info`, `auth=debug,warn`); `RUST_LOG` is read when unset.
     pub log: Option<String>,
+    /// `AUTH_OTEL_ENDPOINT`: the OpenTelemetry collector's OTLP/HTTP address
+    /// (`http://127.0.0.1:4318`) the spans are exported to; needs the `otel` feature.
+    #[serde(default)]
+    pub otel_endpoint: Option<String>,
     /// `AUTH_CORS_ENABLED`: answer preflights and add CORS headers for trusted origins.
     pub cors_enabled: bool,
     /// `AUTH_CORS_ALLOWED_HEADERS`: request headers allowed besides the built-in ones.
@@ -324,6 +328,7 @@ impl Default for AppConfig {
             plugins: None,
             log_format: LogFormat::Pretty,
             log: None,
+            otel_endpoint: None,
             cors_enabled: true,
             cors_allowed_headers: Vec::new(),
             cors_max_age: 600,
@@ -608,6 +613,10 @@ impl std::fmt::Debug for AppConfig {
             .field("organization_default_team", &self.organization_default_team)
             .field("redis_timeout_ms", &self.redis_timeout_ms)
             .field("log", &self.log)
+            .field(
+                "otel_endpoint",
+                &self.otel_endpoint.as_deref().map(redact_url),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -702,6 +711,17 @@ impl AppConfig {
             .is_some_and(|url| !(url.starts_with("smtp://") || url.starts_with("smtps://")))
         {
             bail!("AUTH_SMTP_URL must start with smtp:// or smtps://");
+        }
+        if let Some(endpoint) = &self.otel_endpoint {
+            if !cfg!(feature = "otel") {
+                bail!("AUTH_OTEL_ENDPOINT needs a server built with the `otel` feature");
+            }
+            if !endpoint.starts_with("http://") {
+                bail!(
+                    "AUTH_OTEL_ENDPOINT must be an http:// address: run the collector (or its \
+                     agent) beside the server"
+                );
+            }
         }
         crate::api_key::validate(self)?;
         crate::organization::validate(self)?;
@@ -868,6 +888,25 @@ mod tests {
             !format!("{config:?}").contains("hunter2"),
             "the SMTP password is redacted"
         );
+    }
+
+    #[test]
+    fn an_otel_endpoint_needs_the_feature_and_plain_http() {
+        let mut config = AppConfig {
+            otel_endpoint: Some("http://u:hunter2@collector:4318".to_owned()),
+            ..AppConfig::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"), "redacted");
+        let built = config.validate();
+        if cfg!(feature = "otel") {
+            assert!(built.is_ok(), "{built:?}");
+            config.otel_endpoint = Some("https://collector:4318".to_owned());
+            let error = config.validate().expect_err("https").to_string();
+            assert!(error.contains("http://"), "{error}");
+        } else {
+            let error = built.expect_err("no feature").to_string();
+            assert!(error.contains("`otel` feature"), "{error}");
+        }
     }
 
     #[test]

@@ -580,7 +580,10 @@ impl Application {
             .fold(ops.main, |routes, (path, endpoint)| {
                 routes.at(path, endpoint)
             });
-        let endpoint = poem::EndpointExt::boxed(auth_http_poem::app(&state, main));
+        let endpoint = telemetry::traced(
+            poem::EndpointExt::boxed(auth_http_poem::app(&state, main)),
+            &config,
+        );
         let metrics = match (ops.metrics, &config.metrics_bind) {
             (Some(route), Some(bind)) => {
                 let listener = tokio::net::TcpListener::bind(bind.as_str())

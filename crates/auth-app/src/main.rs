@@ -154,18 +154,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            telemetry::init(&config);
+            let telemetry = telemetry::init(&config)?;
             auth_app::migrate(&config).await?;
             tracing::info!("migrations applied");
+            tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
             Ok(())
         }
         Command::Serve => {
-            telemetry::init(&config);
+            let telemetry = telemetry::init(&config)?;
             tracing::info!(config = ?config, "starting");
             let app = Application::build(config, Overrides::default())
                 .await
                 .context("starting the server")?;
-            app.run_until(shutdown_signal()).await
+            let served = app.run_until(shutdown_signal()).await;
+            tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
+            served
         }
     }
 }

@@ -121,6 +121,7 @@ async fn guarded<E: Endpoint>(
         Some(RouteLabel(route)) => route,
         None => Arc::from(OTHER_ROUTE),
     };
+    name_span(request.method(), &route);
     let client = client_of(state, &request);
     if let Err(error) = check_origin(state, &request, &route) {
         return error.into_response();
@@ -456,4 +457,15 @@ pub(crate) fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
         user_agent,
         cookies,
     }
+}
+
+/// Names the request's span, when the composition root opened one (to export it), after the
+/// route: `POST /sign-in/email`, never raw path text.
+fn name_span(method: &poem::http::Method, route: &str) {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    span.record("http.route", route);
+    span.record("otel.name", format!("{method} {route}"));
 }
