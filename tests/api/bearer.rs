@@ -46,6 +46,15 @@ both_backends!(
 both_backends!(
     a_bearer_header_authenticates_in_its_signed_raw_and_encoded_forms,
     async |app: &TestApp| {
+        let counted = |what: &str| {
+            format!("auth_token_verifications_total{{format=\"bearer\",outcome=\"{what}\"}}")
+        };
+        let issued = "auth_tokens_issued_total{format=\"bearer\"}";
+        let before = [
+            app.metric(&counted("valid")).await,
+            app.metric(&counted("invalid")).await,
+            app.metric(issued).await,
+        ];
         let response = app.sign_up("forms@example.com", "password-123").await;
         let signed = response
             .headers()
@@ -73,6 +82,17 @@ both_backends!(
         assert_eq!(bearer_get_session(app, &tampered).await, Value::Null);
         assert_eq!(bearer_get_session(app, "Basic abc").await, Value::Null);
         assert_eq!(bearer_get_session(app, "Bearer ").await, Value::Null);
+        let after = [
+            app.metric(&counted("valid")).await,
+            app.metric(&counted("invalid")).await,
+            app.metric(issued).await,
+        ];
+        for ((what, least), (before, after)) in [("valid", 3.0), ("invalid", 1.0), ("issued", 1.0)]
+            .into_iter()
+            .zip(before.into_iter().zip(after))
+        {
+            assert!(after - before >= least, "{what}: {before} -> {after}");
+        }
     }
 );
 

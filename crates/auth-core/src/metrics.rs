@@ -131,19 +131,22 @@ pub(crate) fn organization_event(event: &'static str) {
     metrics::counter!("auth_organization_events_total", "event" => event).increment(1);
 }
 
-/// The formats of signed tokens.
-const TOKEN_FORMATS: [&str; 2] = ["jwt", "paseto"];
+/// The formats of signed tokens: JWT and PASETO tokens, and the bearer plugin's signed session
+/// tokens (`set-auth-token`, `Authorization: Bearer`).
+pub const TOKEN_FORMATS: [&str; 3] = ["jwt", "paseto", "bearer"];
 
-/// The outcomes of checking a presented signed token.
-const TOKEN_OUTCOMES: [&str; 4] = ["valid", "invalid", "expired", "unknown_user"];
+/// The outcomes of checking a presented signed token (a bearer token is `valid` or `invalid`:
+/// its session's own state is counted in `auth_session_checks_total`).
+pub const TOKEN_OUTCOMES: [&str; 4] = ["valid", "invalid", "expired", "unknown_user"];
 
-/// Counts a signed token issued.
-pub(crate) fn token_issued(format: &'static str) {
+/// Counts a signed token issued, of one of [`TOKEN_FORMATS`].
+pub fn token_issued(format: &'static str) {
     metrics::counter!("auth_tokens_issued_total", "format" => format).increment(1);
 }
 
-/// Counts a presented signed token checked: `outcome` is one of [`TOKEN_OUTCOMES`].
-pub(crate) fn token_checked(format: &'static str, outcome: &'static str) {
+/// Counts a presented signed token checked: `format` is one of [`TOKEN_FORMATS`], `outcome`
+/// one of [`TOKEN_OUTCOMES`].
+pub fn token_checked(format: &'static str, outcome: &'static str) {
     metrics::counter!("auth_token_verifications_total", "format" => format, "outcome" => outcome)
         .increment(1);
 }

@@ -55,7 +55,11 @@ impl BearerPlugin {
         } else {
             state.cookies().sign(token)
         };
-        let token = state.cookies().verify(&signed)?;
+        let Some(token) = state.cookies().verify(&signed) else {
+            auth_core::metrics::token_checked("bearer", "invalid");
+            return None;
+        };
+        auth_core::metrics::token_checked("bearer", "valid");
         Some(SessionToken::new(token.to_owned()))
     }
 }
@@ -96,6 +100,7 @@ impl HttpPlugin for BearerPlugin {
     fn session_issued(&self, _state: &HttpState, issued: &IssuedSession, headers: &mut HeaderMap) {
         if let Ok(value) = HeaderValue::from_str(issued.signed_token()) {
             headers.insert(SET_AUTH_TOKEN, value);
+            auth_core::metrics::token_issued("bearer");
         }
     }
 }
