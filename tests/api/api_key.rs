@@ -700,6 +700,62 @@ async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
     database.cleanup().await;
 }
 
+/// The `requestCount` of key `id` in the database, once it reaches `count` (within five
+/// seconds; the write-back runs every second).
+async fn request_count_reaches(database: &TestDatabase, id: &str, count: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let stored = database
+            .query_count(&format!(
+                r#"SELECT CAST("requestCount" AS BIGINT) AS n FROM "apikey" WHERE "id" = '{id}'"#
+            ))
+            .await;
+        if stored == count {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database holds {stored} uses, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn uses_counted_while_the_database_is_down_reach_it_once_it_is_back() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let (proxy, url) = crate::helpers::proxied(&database).await;
+    let mut config = base_config(&url);
+    config.redis_url = Some(redis);
+    config.redis_prefix = auth_testkit::services::unique_prefix();
+    config.api_key_sessions = true;
+    config.database_max_connections = Some(2);
+    let app = start_app(config, None).await;
+    app.sign_up("outage-counts@example.com", PASSWORD).await;
+    let created = create(&app, &json!({"name": "counted"})).await;
+    let key = created["key"].as_str().expect("key");
+    let id = created["id"].as_str().expect("id");
+    assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
+    request_count_reaches(&database, id, 1).await;
+
+    proxy.down();
+    // The key and its owner are in memory and its uses are counted in Redis: it keeps working.
+    for _ in 0..3 {
+        assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
+    }
+    // Write-backs take the key and fail meanwhile; each gives it back.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    proxy.up();
+    request_count_reaches(&database, id, 4).await;
+    app.stop().await;
+    database.cleanup().await;
+}
+
 #[poem::handler]
 fn reports(principal: auth_http_poem::api_key::ApiKeyPrincipal) -> poem::web::Json<Value> {
     poem::web::Json(json!({"owner": principal.owner_id(), "remaining": principal.key.remaining}))

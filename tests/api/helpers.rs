@@ -133,6 +133,22 @@ pub(crate) async fn start_app_customised(
     }
 }
 
+/// A proxy in front of `database` (Postgres) that a test can take down and bring back, and the
+/// database's URL through it.
+pub(crate) async fn proxied(database: &TestDatabase) -> (auth_testkit::TcpProxy, String) {
+    let (host_port, rest) = database
+        .url
+        .trim_start_matches("postgres://")
+        .split_once('/')
+        .expect("a postgres:// URL");
+    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
+    let proxy = auth_testkit::TcpProxy::start(host_port.parse().expect("host:port"))
+        .await
+        .expect("proxy");
+    let url = format!("postgres://postgres@127.0.0.1:{}/{rest}", proxy.port());
+    (proxy, url)
+}
+
 /// The test Redis, or `None` (skip) when it does not answer outside CI.
 pub(crate) async fn redis_url() -> Option<String> {
     let url = auth_testkit::services::redis_url();

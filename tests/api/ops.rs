@@ -4,7 +4,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, base_config, spawn_app, spawn_app_with, start_app};
 use auth_store_seaorm::test_db::TestDatabase;
-use auth_testkit::TcpProxy;
 
 #[tokio::test]
 async fn health_endpoints_report_liveness_and_readiness_as_json() {
@@ -225,16 +224,7 @@ async fn a_database_outage_gives_503_json_and_the_service_recovers_by_itself() {
         return;
     };
     database.store().await.close().await;
-    let (host_port, rest) = database
-        .url
-        .trim_start_matches("postgres://")
-        .split_once('/')
-        .expect("url");
-    let host_port = host_port.rsplit_once('@').map_or(host_port, |(_, hp)| hp);
-    let proxy = TcpProxy::start(host_port.parse().expect("addr"))
-        .await
-        .expect("proxy");
-    let url = format!("postgres://postgres@127.0.0.1:{}/{rest}", proxy.port());
+    let (proxy, url) = crate::helpers::proxied(&database).await;
     let mut config = base_config(&url);
     config.database_max_connections = Some(2);
     let app = start_app(config, Some(database)).await;

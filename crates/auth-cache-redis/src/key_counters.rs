@@ -394,4 +394,21 @@ impl KeyCounters for RedisKeyCounters {
             })
             .collect()
     }
+
+    async fn mark_changed(&self, key_ids: &[String]) -> Result<(), PortError> {
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        self.run(async {
+            let mut connection = self.pool.get().await.map_err(unavailable)?;
+            deadpool_redis::redis::cmd("SADD")
+                .arg(self.changed_set())
+                .arg(key_ids)
+                .query_async::<i64>(&mut connection)
+                .await
+                .map(|_| ())
+                .map_err(unavailable)
+        })
+        .await
+    }
 }

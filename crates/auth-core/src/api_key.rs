@@ -1118,7 +1118,7 @@ impl ApiKeys {
             if let Some(claim) = claim {
                 let granted = match &reserved {
                     Ok(Some(Reserved::Granted { counters, uses })) => {
-                        Some((uses - 1, counters.remaining))
+                        Some(lease::Grant::of(key, counters, uses - 1))
                     }
                     _ => None,
                 };
@@ -1168,7 +1168,9 @@ impl ApiKeys {
             None => self.keys.reserve(&key.id, now, size).await,
         };
         let granted = match reserved {
-            Ok(Reserved::Granted { counters, uses }) => Some((uses, counters.remaining)),
+            Ok(Reserved::Granted { counters, uses }) => {
+                Some(lease::Grant::of(key, &counters, uses))
+            }
             Ok(Reserved::Refused(_) | Reserved::Gone) => None,
             Err(error) => {
                 tracing::warn!(error = %error, "an api key's next block was not reserved");
@@ -1184,7 +1186,7 @@ impl ApiKeys {
     ///
     /// # Errors
     /// `Unavailable` when Redis or the database is down (what was taken and not written is
-    /// written by a later run only if used again).
+    /// given back to the shared counters, and a later run writes it).
     pub async fn write_back(&self) -> Result<usize, AuthError> {
         const BATCH: usize = 500;
         let Some(counters) = &self.counters else {
@@ -1193,8 +1195,17 @@ impl ApiKeys {
         let mut written = 0;
         loop {
             let taken = counters.take_changed(BATCH).await?;
-            for (id, used) in &taken {
-                self.keys.write_counters(id, used).await?;
+            for (index, (id, used)) in taken.iter().enumerate() {
+                if let Err(error) = self.keys.write_counters(id, used).await {
+                    // Give back what was taken and not written: the next write-back takes
+                    // those keys again, with their counters as they are then.
+                    let left: Vec<String> =
+                        taken[index..].iter().map(|(id, _)| id.clone()).collect();
+                    if let Err(lost) = counters.mark_changed(&left).await {
+                        tracing::warn!(error = %lost, keys = left.len(), "api key counters not given back: written at their next use");
+                    }
+                    return Err(error.into());
+                }
             }
             written += taken.len();
             if taken.len() < BATCH {

@@ -169,4 +169,8 @@ pub trait KeyCounters: Send + Sync {
     /// Up to `max` keys whose counters changed since they were last taken, with those
     /// counters; the caller writes them to the database.
     async fn take_changed(&self, max: usize) -> Result<Vec<(String, ApiKeyUse)>, PortError>;
+
+    /// Marks keys changed again, so that a later [`KeyCounters::take_changed`] takes them
+    /// with their counters then: what a write-back took and could not write is given back.
+    async fn mark_changed(&self, key_ids: &[String]) -> Result<(), PortError>;
 }

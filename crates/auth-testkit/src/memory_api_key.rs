@@ -11,6 +11,8 @@ use time::OffsetDateTime;
 #[derive(Debug, Default)]
 pub struct MemoryApiKeyRepo {
     keys: Mutex<Vec<(ApiKey, String)>>,
+    /// `write_counters` answers `Unavailable` while set, as a database that is down would.
+    counter_writes_fail: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryApiKeyRepo {
@@ -18,6 +20,12 @@ impl MemoryApiKeyRepo {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes `write_counters` fail (`Unavailable`) or work again.
+    pub fn fail_counter_writes(&self, fail: bool) {
+        self.counter_writes_fail
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
@@ -146,6 +154,12 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     }
 
     async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {
+        if self
+            .counter_writes_fail
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(PortError::Unavailable("the key table is down".into()));
+        }
         if let Some((key, _)) = self.keys().iter_mut().find(|(key, _)| key.id == id) {
             *key = key.clone().with_use(counters);
         }

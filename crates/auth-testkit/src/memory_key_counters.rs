@@ -156,6 +156,11 @@ impl KeyCounters for MemoryKeyCounters {
         }
         Ok(taken)
     }
+
+    async fn mark_changed(&self, key_ids: &[String]) -> Result<(), PortError> {
+        self.state().changed.extend(key_ids.iter().cloned());
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! block rather than per use. The granted uses of every process never exceed the quota. One
 //! reservation per key is in flight at a time (requests that find none left meanwhile are
 //! counted one use at a time), the next block is reserved ahead when under half of the last is
-//! left, a lease lives no longer than the key cache's TTL, and a change of the key drops it
+//! left, a lease lives no longer than the key cache's TTL nor past the key's next refill (its
+//! uses were the last interval's), and a change of the key drops it
 //! (even one reserved while the change was told). Blocks follow the key's traffic: they double
 //! while spent in time and halve when one expires unspent, whose uses are lost from the quota.
 
@@ -27,6 +28,38 @@ const FIRST_BLOCK: i64 = 16;
 /// Most keys with a lease in one process; past it, every lease is dropped.
 const MAX_KEYS: usize = 10_000;
 
+/// What a reservation granted, to keep in the lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Grant {
+    /// Uses to spend here.
+    pub(super) uses: i64,
+    /// What the shared counters had left after it.
+    pub(super) shared: Option<i64>,
+    /// When the key's quota is refilled next ([`Grant::refill_due`]).
+    pub(super) refill_due: Option<OffsetDateTime>,
+}
+
+impl Grant {
+    /// `uses` of `key`, the shared counters being `counters` after the reservation.
+    pub(super) fn of(key: &ApiKey, counters: &ApiKeyUse, uses: i64) -> Self {
+        Self {
+            uses,
+            shared: counters.remaining,
+            refill_due: Self::refill_due(key, counters),
+        }
+    }
+
+    /// When the quota of `key` is refilled next, its counters being `counters`: the refill
+    /// comes at the first use more than `refillInterval` after the last refill (or the key's
+    /// creation); `None` when the key is not refilled.
+    fn refill_due(key: &ApiKey, counters: &ApiKeyUse) -> Option<OffsetDateTime> {
+        key.refill_amount?;
+        let interval = key.refill_interval?;
+        let since = counters.last_refill_at.unwrap_or(key.created_at);
+        since.checked_add(interval)
+    }
+}
+
 /// This process's leases.
 #[derive(Debug, Default)]
 pub(super) struct Leases {
@@ -45,6 +78,9 @@ struct Lease {
     shared: Option<i64>,
     /// When the uses were reserved.
     leased_at: OffsetDateTime,
+    /// When the key's quota is refilled next, as the reservation left it: uses reserved before
+    /// a refill belong to the interval that ends there and are not spent after it.
+    refill_due: Option<OffsetDateTime>,
     /// Bumped when the key changes: a reservation started before is not kept.
     generation: u64,
     /// A reservation is in flight.
@@ -59,6 +95,7 @@ impl Lease {
             next: 0,
             shared: None,
             leased_at: OffsetDateTime::UNIX_EPOCH,
+            refill_due: None,
             generation: 0,
             reserving: false,
         }
@@ -84,6 +121,13 @@ impl Leases {
     ) -> Option<(ApiKeyUse, bool)> {
         let mut by_key = self.by_key();
         let lease = by_key.get_mut(&key.id)?;
+        if lease.refill_due.is_some_and(|due| now > due) {
+            // The quota was refilled (or is at the next use): what is left of the lease was
+            // the last interval's, and spending it now would exceed the new one's amount.
+            lease.left = 0;
+            lease.refill_due = None;
+            return None;
+        }
         if now - lease.leased_at >= ttl {
             if lease.left > 0 {
                 // Expired unspent: the key is quieter than its blocks; the uses are lost.
@@ -158,25 +202,24 @@ impl Leases {
 
     /// Ends the reservation claimed by [`Leases::begin`]: keeps `uses` more uses (the shared
     /// counters having `shared` left) unless the key changed meanwhile.
-    fn end(
-        &self,
-        key_id: &str,
-        generation: u64,
-        granted: Option<(i64, Option<i64>)>,
-        now: OffsetDateTime,
-    ) {
+    fn end(&self, key_id: &str, generation: u64, granted: Option<Grant>, now: OffsetDateTime) {
         let mut by_key = self.by_key();
         let Some(lease) = by_key.get_mut(key_id) else {
             return;
         };
         lease.reserving = false;
-        if let Some((uses, shared)) = granted
+        if let Some(grant) = granted
             && lease.generation == generation
         {
-            lease.left += uses.max(0);
-            lease.block = uses.max(0);
-            lease.shared = shared;
+            if grant.refill_due != lease.refill_due {
+                // A refill happened since the last block: what was left of it is spent.
+                lease.left = 0;
+            }
+            lease.left += grant.uses.max(0);
+            lease.block = grant.uses.max(0);
+            lease.shared = grant.shared;
             lease.leased_at = now;
+            lease.refill_due = grant.refill_due;
         }
     }
 
@@ -207,9 +250,9 @@ pub(super) struct Claim<'a> {
 }
 
 impl Claim<'_> {
-    /// Keeps `uses` more uses (the shared counters having `shared` left), when granted, unless
-    /// the key changed meanwhile; releases the reservation.
-    pub(super) fn end(mut self, granted: Option<(i64, Option<i64>)>, now: OffsetDateTime) {
+    /// Keeps the granted uses, when granted, unless the key changed meanwhile; releases the
+    /// reservation.
+    pub(super) fn end(mut self, granted: Option<Grant>, now: OffsetDateTime) {
         self.ended = true;
         self.leases.end(&self.key_id, self.generation, granted, now);
     }
@@ -237,6 +280,14 @@ mod tests {
     const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
     const TTL: Duration = Duration::seconds(1);
 
+    fn grant(uses: i64, shared: Option<i64>) -> Grant {
+        Grant {
+            uses,
+            shared,
+            refill_due: None,
+        }
+    }
+
     #[test]
     fn leases_are_a_hundredth_of_what_is_left_and_single_uses_near_the_end() {
         let leases = Leases::default();
@@ -250,7 +301,7 @@ mod tests {
         assert_eq!(leases.size_for("k", None), 1);
         let claim = leases.claim("k").expect("first");
         assert!(leases.claim("k").is_none(), "one reservation at a time");
-        claim.end(Some((2, Some(1_000))), T0);
+        claim.end(Some(grant(2, Some(1_000))), T0);
         assert_eq!(
             leases.size_for("k", Some(1_000_000)),
             1,
@@ -272,13 +323,13 @@ mod tests {
         leases
             .claim("k")
             .expect("claimed")
-            .end(Some((4, Some(50_000))), T0);
+            .end(Some(grant(4, Some(50_000))), T0);
         let low = |leases: &Leases| leases.take(&key, T0, TTL).expect("leased").1;
         assert!(!low(&leases), "three of four left");
         assert!(!low(&leases), "two of four left: half");
         let ahead = leases.claim("k").expect("the next block is claimed");
         assert!(!low(&leases), "under half, but a reservation is in flight");
-        ahead.end(Some((4, Some(49_000))), T0);
+        ahead.end(Some(grant(4, Some(49_000))), T0);
         assert_eq!(
             leases.take(&key, T0, TTL).map(|(used, _)| used.remaining),
             Some(Some(49_004)),
@@ -295,7 +346,7 @@ mod tests {
             leases
                 .claim("k")
                 .expect("claimed")
-                .end(Some((size, Some(900_000_000))), T0);
+                .end(Some(grant(size, Some(900_000_000))), T0);
         };
         let mut size = leases.size_for("k", plenty);
         assert_eq!(size, FIRST_BLOCK);
@@ -330,7 +381,7 @@ mod tests {
         leases
             .claim("k")
             .expect("claimed")
-            .end(Some((5, Some(50_000))), T0);
+            .end(Some(grant(5, Some(50_000))), T0);
         assert!(
             leases.take(&key, T0 + TTL, TTL).is_none(),
             "no older than the TTL"
@@ -338,12 +389,12 @@ mod tests {
         leases
             .claim("k")
             .expect("claimed")
-            .end(Some((5, Some(50_000))), T0);
+            .end(Some(grant(5, Some(50_000))), T0);
         leases.drop_key("k");
         assert!(leases.take(&key, T0, TTL).is_none(), "dropped with the key");
         let in_flight = leases.claim("k").expect("claimed");
         leases.drop_key("k");
-        in_flight.end(Some((5, Some(50_000))), T0);
+        in_flight.end(Some(grant(5, Some(50_000))), T0);
         assert!(
             leases.take(&key, T0, TTL).is_none(),
             "a reservation that raced the change is not kept"
@@ -355,5 +406,56 @@ mod tests {
             !leases.claimed("k"),
             "a cancelled reservation releases its claim"
         );
+    }
+
+    #[test]
+    fn a_lease_reserved_before_a_refill_is_not_spent_after_it() {
+        let leases = Leases::default();
+        let key = ApiKey {
+            refill_amount: Some(1_000_000),
+            refill_interval: Some(Duration::minutes(1)),
+            ..auth_testkit::fixtures::bare_api_key("k", "o", T0)
+        };
+        let counters = ApiKeyUse {
+            remaining: Some(500_000),
+            last_refill_at: Some(T0),
+            request_count: 0,
+            last_request: T0,
+        };
+        let granted = Grant::of(&key, &counters, 100);
+        assert_eq!(granted.refill_due, Some(T0 + Duration::minutes(1)));
+        let ttl = Duration::minutes(5);
+        leases.claim("k").expect("claim").end(Some(granted), T0);
+        let at_the_refill = T0 + Duration::minutes(1);
+        assert!(
+            leases.take(&key, at_the_refill, ttl).is_some(),
+            "still this interval"
+        );
+        assert!(
+            leases
+                .take(&key, at_the_refill + Duration::milliseconds(1), ttl)
+                .is_none(),
+            "past the refill the rest of the block is not spent"
+        );
+        // The next block, reserved after the refill, is spent.
+        let refilled = ApiKeyUse {
+            last_refill_at: Some(at_the_refill + Duration::seconds(1)),
+            ..counters
+        };
+        let next = Grant::of(&key, &refilled, 10);
+        leases
+            .claim("k")
+            .expect("claim")
+            .end(Some(next), at_the_refill);
+        assert!(
+            leases
+                .take(&key, at_the_refill + Duration::seconds(2), ttl)
+                .is_some()
+        );
+        let unrefilled = ApiKey {
+            refill_interval: None,
+            ..key.clone()
+        };
+        assert_eq!(Grant::of(&unrefilled, &counters, 1).refill_due, None);
     }
 }

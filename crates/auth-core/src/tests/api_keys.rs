@@ -707,6 +707,39 @@ async fn with_shared_counters_a_counted_key_writes_the_database_only_on_write_ba
 }
 
 #[tokio::test]
+async fn a_write_back_that_fails_gives_its_keys_back_and_the_next_one_writes_them() {
+    let counters = shared_counters();
+    let k = keys_counted_by(Some(counters.clone()), |_| {}).await;
+    let mut stored = Vec::new();
+    for _ in 0..2 {
+        let mut quota = request(&k, Caller::Server);
+        quota.remaining = Some(100);
+        let (key, row) = create(&k, quota).await;
+        k.keys.verify(&k.auth, &key, None).await.expect("allowed");
+        stored.push((key, row.id));
+    }
+    k.repo.fail_counter_writes(true);
+    assert!(
+        matches!(k.keys.write_back().await, Err(AuthError::Unavailable(_))),
+        "the database is down"
+    );
+    // A use meanwhile: the next write-back writes the counters as they are then.
+    k.keys
+        .verify(&k.auth, &stored[0].0, None)
+        .await
+        .expect("allowed");
+    k.repo.fail_counter_writes(false);
+    assert_eq!(k.keys.write_back().await.expect("written"), 2, "both keys");
+    let remaining: Vec<Option<i64>> =
+        futures_util::future::join_all(stored.iter().map(|(_, id)| k.repo.find(id)))
+            .await
+            .into_iter()
+            .map(|row| row.expect("read").expect("key").remaining)
+            .collect();
+    assert_eq!(remaining, [Some(98), Some(99)]);
+}
+
+#[tokio::test]
 async fn with_shared_counters_concurrent_uses_never_exceed_the_quota() {
     let k = keys_counted_by(Some(shared_counters()), |_| {}).await;
     let mut quota = request(&k, Caller::Server);

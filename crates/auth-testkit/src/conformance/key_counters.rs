@@ -265,4 +265,22 @@ async fn changed_counters_are_taken_once(counters: &dyn KeyCounters) {
         matches!(&again, Ok(taken) if taken.is_empty()),
         "key_counters: and only once: {again:?}"
     );
+    // A write-back that failed gives the key back; it is taken again with its counters then.
+    let used = count(counters, &stored, T0).await;
+    assert!(counters.take_changed(10).await.is_ok());
+    let given_back = counters.mark_changed(&["kc-taken".to_owned()]).await;
+    assert!(
+        given_back.is_ok(),
+        "key_counters: mark_changed: {given_back:?}"
+    );
+    let retaken = counters.take_changed(10).await;
+    assert_eq!(
+        retaken.ok(),
+        used.ok().map(|used| vec![("kc-taken".to_owned(), used)]),
+        "key_counters: a key given back is taken again"
+    );
+    assert!(
+        counters.mark_changed(&[]).await.is_ok(),
+        "key_counters: giving back nothing is fine"
+    );
 }
