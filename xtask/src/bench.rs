@@ -99,6 +99,50 @@ impl Options {
     }
 }
 
+/// `cargo xtask load <host:port> <path> [--header "name: value"]... [--connections N]
+/// [--duration SECS] [--warmup SECS]`: the bench's load generator alone against a running
+/// server, with the CPU time it spent itself per request, to set beside an outside generator's
+/// (`wrk -t1 -c64`) on the same server.
+pub(crate) fn load_one(args: &[String]) -> Result {
+    if cfg!(debug_assertions) {
+        let mut command = util::cargo(["run", "--release", "--quiet", "-p", "xtask", "--", "load"]);
+        return util::run(command.args(args));
+    }
+    let [addr, path, rest @ ..] = args else {
+        return Err("load: give <host:port> <path>".to_owned());
+    };
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|_| format!("load: {addr:?} is not host:port"))?;
+    let mut scenario = Scenario::get("load", path);
+    let mut numeric = Vec::new();
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--header" {
+            let header = rest.next().ok_or("load: --header needs a value")?;
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| format!("load: {header:?} is not \"name: value\""))?;
+            scenario = scenario.header(name.trim(), value.trim());
+        } else {
+            numeric.push(arg.clone());
+        }
+    }
+    let options = Options::parse(&numeric)?;
+    load::run(addr, &scenario, options.connections, options.warmup);
+    let cpu_before = util::own_cpu_time();
+    let stats = load::run(addr, &scenario, options.connections, options.duration);
+    let cpu = util::own_cpu_time().saturating_sub(cpu_before);
+    print_stats(&stats);
+    if let Some(per_request) = cpu.as_micros().checked_div(u128::from(stats.ok)) {
+        println!(
+            "  generator CPU: {:.1} s, {per_request} µs per request",
+            cpu.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the benchmark.
 pub(crate) fn run(args: &[String]) -> Result {
     let options = Options::parse(args)?;

@@ -37,7 +37,9 @@ tasks:
   deny           cargo-deny with the offline advisory database
   coverage       the test suite under cargo-llvm-cov; per-crate table, lcov and HTML; the 90%/85% gate
   openapi        regenerate docs/openapi.json
-  bench          load-test a release build [--connections N] [--duration SECS] [--warmup SECS]";
+  bench          load-test a release build [--connections N] [--duration SECS] [--warmup SECS]
+  load           the bench's load generator alone: <host:port> <path> [--header \"name: value\"]...
+                 [--connections N] [--duration SECS] [--warmup SECS], with its own CPU per request";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
     };
     let result = match (task, rest) {
         ("bench", rest) => bench::run(rest),
+        ("load", rest) => bench::load_one(rest),
         ("help" | "-h" | "--help", _) => {
             println!("{HELP}");
             Ok(())
