@@ -224,7 +224,7 @@ impl ApiKeyRepo for SeaOrmStore {
             vec![digest.into()],
             || apikey::Entity::find().filter(apikey::Column::Key.eq(digest)),
         );
-        let row = self.db.query_one_raw(statement).await.map_err(port_error)?;
+        let row = self.lane.first_row(statement.sql, digest).await?;
         Ok(model::<apikey::Model>(row)?.map(from_row))
     }
 

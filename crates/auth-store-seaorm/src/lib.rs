@@ -10,6 +10,7 @@ mod entity;
 mod error;
 mod fields;
 mod jwks;
+mod lane;
 mod mapping;
 mod organization;
 mod query;

@@ -64,6 +64,18 @@ impl StoreConfig {
     }
 }
 
+/// How many connections the read lane holds besides the pool: as many as the pool for SQLite
+/// (in process, they cost a thread each), a quarter of it for Postgres (each is a server
+/// process), at least one.
+fn lane_size(config: &StoreConfig) -> usize {
+    let pool = config.max_connections as usize;
+    if config.url.starts_with("sqlite:") {
+        pool.max(1)
+    } else {
+        (pool / 4).max(1)
+    }
+}
+
 /// The storage ports on a sea-orm connection pool.
 #[derive(Clone)]
 pub struct SeaOrmStore {
@@ -71,6 +83,8 @@ pub struct SeaOrmStore {
     config: StoreConfig,
     fields: Arc<DeclaredFields>,
     pub(crate) shapes: Arc<Shapes>,
+    /// Connections out of the pool for the hot lookups.
+    pub(crate) lane: Arc<crate::lane::ReadLane>,
 }
 
 /// The hot lookups, their SQL built once per store (and again when its fields change).
@@ -106,11 +120,14 @@ impl SeaOrmStore {
                 .await
                 .map_err(port_error)?;
         }
+        let lane =
+            crate::lane::ReadLane::new(db.clone(), lane_size(config), config.acquire_timeout);
         Ok(Self {
             db,
             config: config.clone(),
             fields: Arc::default(),
             shapes: Arc::default(),
+            lane: Arc::new(lane),
         })
     }
 
@@ -444,7 +461,7 @@ impl SessionRepo for SeaOrmStore {
                 self.fields.select(select, Model::User, "fu")
             },
         );
-        let row = self.db.query_one_raw(statement).await.map_err(port_error)?;
+        let row = self.lane.first_row(statement.sql, token.expose()).await?;
         let Some(row) = row else {
             return Ok(None);
         };
