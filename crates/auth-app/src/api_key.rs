@@ -193,22 +193,38 @@ pub(crate) async fn write_back(keys: &ApiKeys) {
 }
 
 /// The task that writes the shared counters back every second, when there are any.
-pub(crate) fn spawn_write_back(
-    keys: &ApiKeys,
-    enabled: bool,
-) -> Option<tokio::task::JoinHandle<()>> {
+pub(crate) struct WriteBack {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl WriteBack {
+    /// Stops the task between two write-backs (never in the middle of one, which would lose
+    /// the keys it took), then writes back what changed since.
+    pub(crate) async fn finish(self, keys: &ApiKeys) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        write_back(keys).await;
+    }
+}
+
+pub(crate) fn spawn_write_back(keys: &ApiKeys, enabled: bool) -> Option<WriteBack> {
     if !enabled {
         return None;
     }
     let keys = keys.clone();
-    Some(tokio::spawn(async move {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
         let mut interval = tokio::time::interval(WRITE_BACK_EVERY);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            interval.tick().await;
-            write_back(&keys).await;
+            tokio::select! {
+                _ = interval.tick() => write_back(&keys).await,
+                _ = stopped.changed() => return,
+            }
         }
-    }))
+    });
+    Some(WriteBack { task, stop })
 }
 
 #[async_trait::async_trait]

@@ -78,7 +78,7 @@ pub struct Application {
     server: ServerConfig,
     store: SeaOrmStore,
     /// The API-key use cases and the task that writes their shared counters back.
-    api_keys: (auth_core::ApiKeys, Option<tokio::task::JoinHandle<()>>),
+    api_keys: (auth_core::ApiKeys, Option<api_key::WriteBack>),
     /// The open WebSockets (`AUTH_WEBSOCKET`), closed at shutdown.
     sockets: Option<Arc<auth_ws::Hub>>,
 }
@@ -663,9 +663,8 @@ impl Application {
             let _ = metrics.await;
         }
         let (api_keys, write_back) = self.api_keys;
-        if let Some(task) = write_back {
-            task.abort();
-            api_key::write_back(&api_keys).await;
+        if let Some(write_back) = write_back {
+            write_back.finish(&api_keys).await;
         }
         self.store.close().await;
         served?;

@@ -117,7 +117,10 @@ mod otel {
         let resource = opentelemetry_sdk::Resource::builder()
             .with_service_name(name)
             .build();
+        // Every request is traced: a caller's `traceparent` names the trace, but its sampling
+        // flag cannot switch tracing off for its own requests.
         Ok(SdkTracerProvider::builder()
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
             .with_batch_exporter(exporter)
             .with_resource(resource)
             .build())
@@ -154,13 +157,13 @@ mod otel {
         type Output = Response;
 
         async fn call(&self, request: Request) -> poem::Result<Response> {
-            let method = request.method().as_str().to_owned();
+            let method = auth_http_poem::method_label(request.method());
             let span = tracing::info_span!(
                 "request",
-                otel.name = %method,
+                otel.name = method,
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
-                http.request.method = %method,
+                http.request.method = method,
                 http.route = tracing::field::Empty,
                 http.response.status_code = tracing::field::Empty,
             );

@@ -1196,18 +1196,25 @@ impl ApiKeys {
         loop {
             let taken = counters.take_changed(BATCH).await?;
             for (index, (id, used)) in taken.iter().enumerate() {
-                if let Err(error) = self.keys.write_counters(id, used).await {
-                    // Give back what was taken and not written: the next write-back takes
-                    // those keys again, with their counters as they are then.
-                    let left: Vec<String> =
-                        taken[index..].iter().map(|(id, _)| id.clone()).collect();
-                    if let Err(lost) = counters.mark_changed(&left).await {
-                        tracing::warn!(error = %lost, keys = left.len(), "api key counters not given back: written at their next use");
+                match self.keys.write_counters(id, used).await {
+                    Ok(()) => written += 1,
+                    Err(error @ auth_ports::PortError::Unavailable(_)) => {
+                        // Give back what was taken and not written: the next write-back takes
+                        // those keys again, with their counters as they are then.
+                        let left: Vec<String> =
+                            taken[index..].iter().map(|(id, _)| id.clone()).collect();
+                        if let Err(lost) = counters.mark_changed(&left).await {
+                            tracing::warn!(error = %lost, keys = left.len(), "api key counters not given back: written at their next use");
+                        }
+                        return Err(error.into());
                     }
-                    return Err(error.into());
+                    // A key whose counters cannot be written (not a passing outage): giving it
+                    // back would stop every later write-back at it.
+                    Err(error) => {
+                        tracing::error!(error = %error, "api key counters not written back");
+                    }
                 }
             }
-            written += taken.len();
             if taken.len() < BATCH {
                 return Ok(written);
             }

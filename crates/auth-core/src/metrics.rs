@@ -1,10 +1,11 @@
 //! Counters of the auth operations, for `/metrics`: `auth_sign_ups_total`,
 //! `auth_sign_ins_total{outcome}`, `auth_session_ends_total{reason}` (sign-outs and
 //! revocations by cause), `auth_api_key_verifications_total{outcome}`,
-//! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`
+//! `auth_two_factor_verifications_total{method, outcome}`, `auth_tokens_issued_total{format}`,
 //! `auth_token_verifications_total{format, outcome}`, `auth_session_checks_total{source}`,
-//! `auth_organization_events_total{event}` and `auth_rate_limited_total{rule}`. Every label comes from a fixed set, and [`register`] creates every
-//! series at zero so that a dashboard shows them from the first scrape.
+//! `auth_organization_events_total{event}` and `auth_rate_limited_total{rule}`. Every label
+//! comes from a fixed set, and [`register`] creates every series at zero so that a dashboard
+//! shows them from the first scrape.
 
 use auth_domain::{AuditKind, SessionEnd};
 

@@ -467,5 +467,39 @@ fn name_span(method: &poem::http::Method, route: &str) {
         return;
     }
     span.record("http.route", route);
-    span.record("otel.name", format!("{method} {route}"));
+    span.record("otel.name", format!("{} {route}", method_label(method)));
+}
+
+/// A request method as spans name it: the standard ones as they are, any other `_OTHER` (a
+/// client may send any token as a method).
+#[must_use]
+pub fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::Method;
+
+    use super::method_label;
+
+    #[test]
+    fn standard_methods_name_spans_as_they_are_and_any_other_is_other() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        let invented = Method::from_bytes(b"BREW-1234").expect("a method token");
+        assert_eq!(method_label(&invented), "_OTHER");
+    }
 }

@@ -35,6 +35,7 @@ use poem_openapi::OpenApiService;
 
 pub use api::client_info;
 pub use error::{ApiError, ErrorBody};
+pub use guard::method_label;
 pub use plugin::{Answered, HttpPlugin, IssuedSession, PluginApi, PluginFuture, Resolution, pass};
 pub use session_user::SessionUser;
 pub use state::{HttpConfig, HttpState};

@@ -6,18 +6,30 @@
 //! A held connection is lent to one query at a time and put back only when the query has
 //! finished: a query dropped halfway (its request cancelled) drops its connection with it, so
 //! no connection is ever reused in the middle of an answer. A connection that failed is dropped
-//! too, and a new one is taken from the pool at the next use.
+//! too, and a new one is taken from the pool at the next use. As the pool does, a connection
+//! idle for a while is pinged before it is used and one past its age is replaced, so that one
+//! dropped by a proxy or left on a server that was switched away from does not answer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth_ports::PortError;
 use sea_orm::{DatabaseConnection, DbBackend, QueryResult, sqlx};
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::error::port_error;
+use crate::store::IDLE_BEFORE_PING;
 
-/// A connection of the lane, out of the pool.
-enum Held {
+/// A lane connection older than this is replaced by a new one from the pool.
+const MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// A connection of the lane, out of the pool, with when it was opened and last used.
+struct Held {
+    connection: Connection,
+    opened: Instant,
+    used: Instant,
+}
+
+enum Connection {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::SqliteConnection),
     #[cfg(feature = "postgres")]
@@ -25,7 +37,8 @@ enum Held {
 }
 
 /// The lane of a store: `slots` connections (taken from the pool when first needed), one query
-/// each at a time; callers past them wait, as long as the pool's acquire timeout at most.
+/// each at a time; callers past them wait, as long as the pool's acquire timeout at most (the
+/// wait for a slot and for a new connection together).
 pub(crate) struct ReadLane {
     db: DatabaseConnection,
     slots: Vec<Mutex<Option<Held>>>,
@@ -51,9 +64,10 @@ impl ReadLane {
         sql: String,
         value: &str,
     ) -> Result<Option<QueryResult>, PortError> {
-        let _permit = tokio::time::timeout(self.acquire_timeout, self.free.acquire())
+        let deadline = tokio::time::Instant::now() + self.acquire_timeout;
+        let _permit = tokio::time::timeout_at(deadline, self.free.acquire())
             .await
-            .map_err(|_| PortError::Unavailable("no read connection free in time".into()))?
+            .map_err(|_| timed_out())?
             .map_err(|_| PortError::Unavailable("the read lane is closed".into()))?;
         // A permit guarantees a free slot.
         let mut slot = self
@@ -62,13 +76,19 @@ impl ReadLane {
             .find_map(|slot| slot.try_lock().ok())
             .ok_or_else(|| PortError::Internal("a read lane permit without a free slot".into()))?;
         // Lent out: put back only when the query has run to its end.
-        let mut held = match slot.take() {
-            Some(held) => held,
-            None => self.open().await?,
+        let held = match slot.take() {
+            Some(held) => usable(held).await,
+            None => None,
         };
-        let row = fetch(&mut held, sql, value).await;
-        match row {
+        let mut held = match held {
+            Some(held) => held,
+            None => tokio::time::timeout_at(deadline, self.open())
+                .await
+                .map_err(|_| timed_out())??,
+        };
+        match fetch(&mut held.connection, sql, value).await {
             Ok(row) => {
+                held.used = Instant::now();
                 *slot = Some(held);
                 Ok(row)
             }
@@ -78,33 +98,64 @@ impl ReadLane {
 
     /// A connection of the pool, taken out of it (the pool may open another in its place).
     async fn open(&self) -> Result<Held, PortError> {
-        match self.db.get_database_backend() {
+        let connection = match self.db.get_database_backend() {
             #[cfg(feature = "sqlite")]
             DbBackend::Sqlite => {
-                let connection = self.db.get_sqlite_connection_pool().acquire().await;
-                Ok(Held::Sqlite(
-                    connection
+                let pool = self.db.get_sqlite_connection_pool();
+                let acquired = pool.acquire().await;
+                Connection::Sqlite(
+                    acquired
                         .map_err(|error| port_error(db_error(error)))?
                         .detach(),
-                ))
+                )
             }
             #[cfg(feature = "postgres")]
             DbBackend::Postgres => {
-                let connection = self.db.get_postgres_connection_pool().acquire().await;
-                Ok(Held::Postgres(
-                    connection
+                let pool = self.db.get_postgres_connection_pool();
+                let acquired = pool.acquire().await;
+                Connection::Postgres(
+                    acquired
                         .map_err(|error| port_error(db_error(error)))?
                         .detach(),
-                ))
+                )
             }
-            _ => Err(PortError::Internal("no read lane for this database".into())),
-        }
+            _ => return Err(PortError::Internal("no read lane for this database".into())),
+        };
+        let now = Instant::now();
+        Ok(Held {
+            connection,
+            opened: now,
+            used: now,
+        })
     }
+}
+
+/// No slot or connection in time: counted as a database timeout.
+fn timed_out() -> PortError {
+    port_error(db_error(sqlx::Error::PoolTimedOut))
+}
+
+/// `held`, unless it is past its age or, idle for a while, does not answer a ping.
+async fn usable(mut held: Held) -> Option<Held> {
+    if held.opened.elapsed() >= MAX_AGE {
+        return None;
+    }
+    if held.used.elapsed() < IDLE_BEFORE_PING {
+        return Some(held);
+    }
+    use sqlx::Connection as _;
+    let answered = match &mut held.connection {
+        #[cfg(feature = "sqlite")]
+        Connection::Sqlite(connection) => connection.ping().await,
+        #[cfg(feature = "postgres")]
+        Connection::Postgres(connection) => connection.ping().await,
+    };
+    answered.ok().map(|()| held)
 }
 
 /// Runs the query on a held connection.
 async fn fetch(
-    held: &mut Held,
+    held: &mut Connection,
     sql: String,
     value: &str,
 ) -> Result<Option<QueryResult>, sea_orm::DbErr> {
@@ -112,13 +163,13 @@ async fn fetch(
     let sql = sqlx::AssertSqlSafe(sql);
     let row = match held {
         #[cfg(feature = "sqlite")]
-        Held::Sqlite(connection) => sqlx::query(sql)
+        Connection::Sqlite(connection) => sqlx::query(sql)
             .bind(value)
             .fetch_optional(connection)
             .await
             .map(|row| row.map(QueryResult::from)),
         #[cfg(feature = "postgres")]
-        Held::Postgres(connection) => sqlx::query(sql)
+        Connection::Postgres(connection) => sqlx::query(sql)
             .bind(value)
             .fetch_optional(connection)
             .await
@@ -140,7 +191,10 @@ mod tests {
 
     use crate::test_db::TestDatabase;
 
-    #[expect(clippy::expect_used, reason = "a test helper: a missing row fails the test")]
+    #[expect(
+        clippy::expect_used,
+        reason = "a test helper: a missing row fails the test"
+    )]
     fn text(row: Option<sea_orm::QueryResult>) -> String {
         row.expect("a row")
             .try_get::<String>("", "v")
@@ -177,6 +231,28 @@ mod tests {
             .await
             .expect("read");
         assert!(none.is_none());
+        database.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_past_its_age_is_replaced_and_an_idle_one_is_pinged_first() {
+        let database = TestDatabase::sqlite();
+        let store = database.store().await;
+        let lane = &store.lane;
+        let earlier = |by: Duration| {
+            std::time::Instant::now()
+                .checked_sub(by)
+                .expect("the clock is past it")
+        };
+        let mut old = lane.open().await.expect("open");
+        old.opened = earlier(super::MAX_AGE);
+        assert!(super::usable(old).await.is_none(), "too old");
+        let mut idle = lane.open().await.expect("open");
+        idle.used = earlier(super::IDLE_BEFORE_PING);
+        let pinged = super::usable(idle).await.expect("it answers its ping");
+        drop(pinged);
+        let fresh = lane.open().await.expect("open");
+        assert!(super::usable(fresh).await.is_some());
         database.cleanup().await;
     }
 

@@ -24,7 +24,7 @@ use crate::mapping;
 use crate::query::{Shape, first, first_row};
 
 /// A pooled Postgres connection idle this long is pinged before it is handed out.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
 /// How to reach the database. `Debug` leaves the URL out: it may hold a password.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,13 +66,13 @@ impl StoreConfig {
 
 /// How many connections the read lane holds besides the pool: as many as the pool for SQLite
 /// (in process, they cost a thread each), a quarter of it for Postgres (each is a server
-/// process), at least one.
+/// process), at least two.
 fn lane_size(config: &StoreConfig) -> usize {
     let pool = config.max_connections as usize;
     if config.url.starts_with("sqlite:") {
-        pool.max(1)
+        pool.max(2)
     } else {
-        (pool / 4).max(1)
+        (pool / 4).max(2)
     }
 }
 

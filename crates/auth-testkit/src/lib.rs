@@ -18,7 +18,7 @@ pub use fakes::{
     FakeRateLimiter, FastHasher, ManualClock, MemoryMailer, PlainEmailTokens, SeededRandom,
 };
 pub use memory::MemoryStore;
-pub use memory_api_key::MemoryApiKeyRepo;
+pub use memory_api_key::{CounterWrites, MemoryApiKeyRepo};
 pub use memory_jwks::MemoryJwksRepo;
 pub use memory_key_counters::MemoryKeyCounters;
 pub use proxy::TcpProxy;

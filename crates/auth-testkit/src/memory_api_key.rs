@@ -11,8 +11,19 @@ use time::OffsetDateTime;
 #[derive(Debug, Default)]
 pub struct MemoryApiKeyRepo {
     keys: Mutex<Vec<(ApiKey, String)>>,
-    /// `write_counters` answers `Unavailable` while set, as a database that is down would.
-    counter_writes_fail: std::sync::atomic::AtomicBool,
+    /// How `write_counters` answers ([`CounterWrites`] as a number).
+    counter_writes: std::sync::atomic::AtomicU8,
+}
+
+/// How [`MemoryApiKeyRepo::write_counters`] answers, to test what callers do with failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CounterWrites {
+    /// It writes.
+    Work = 0,
+    /// `Unavailable`, as a database that is down.
+    Unavailable = 1,
+    /// `Internal`, as a row the database will never take.
+    Broken = 2,
 }
 
 impl MemoryApiKeyRepo {
@@ -22,10 +33,10 @@ impl MemoryApiKeyRepo {
         Self::default()
     }
 
-    /// Makes `write_counters` fail (`Unavailable`) or work again.
-    pub fn fail_counter_writes(&self, fail: bool) {
-        self.counter_writes_fail
-            .store(fail, std::sync::atomic::Ordering::SeqCst);
+    /// Makes `write_counters` answer as `answer` says.
+    pub fn counter_writes(&self, answer: CounterWrites) {
+        self.counter_writes
+            .store(answer as u8, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
@@ -154,11 +165,13 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     }
 
     async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {
-        if self
-            .counter_writes_fail
+        match self
+            .counter_writes
             .load(std::sync::atomic::Ordering::SeqCst)
         {
-            return Err(PortError::Unavailable("the key table is down".into()));
+            1 => return Err(PortError::Unavailable("the key table is down".into())),
+            2 => return Err(PortError::Internal("the counters do not fit".into())),
+            _ => {}
         }
         if let Some((key, _)) = self.keys().iter_mut().find(|(key, _)| key.id == id) {
             *key = key.clone().with_use(counters);

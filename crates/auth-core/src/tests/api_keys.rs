@@ -4,7 +4,7 @@
 
 use auth_domain::{ApiKey, AuthEvent, Permissions, UserId};
 use auth_ports::{ApiKeyHasher, ApiKeyRepo, Clock};
-use auth_testkit::MemoryApiKeyRepo;
+use auth_testkit::{CounterWrites, MemoryApiKeyRepo};
 
 use super::*;
 
@@ -718,7 +718,7 @@ async fn a_write_back_that_fails_gives_its_keys_back_and_the_next_one_writes_the
         k.keys.verify(&k.auth, &key, None).await.expect("allowed");
         stored.push((key, row.id));
     }
-    k.repo.fail_counter_writes(true);
+    k.repo.counter_writes(CounterWrites::Unavailable);
     assert!(
         matches!(k.keys.write_back().await, Err(AuthError::Unavailable(_))),
         "the database is down"
@@ -728,7 +728,7 @@ async fn a_write_back_that_fails_gives_its_keys_back_and_the_next_one_writes_the
         .verify(&k.auth, &stored[0].0, None)
         .await
         .expect("allowed");
-    k.repo.fail_counter_writes(false);
+    k.repo.counter_writes(CounterWrites::Work);
     assert_eq!(k.keys.write_back().await.expect("written"), 2, "both keys");
     let remaining: Vec<Option<i64>> =
         futures_util::future::join_all(stored.iter().map(|(_, id)| k.repo.find(id)))
@@ -737,6 +737,15 @@ async fn a_write_back_that_fails_gives_its_keys_back_and_the_next_one_writes_the
             .map(|row| row.expect("read").expect("key").remaining)
             .collect();
     assert_eq!(remaining, [Some(98), Some(99)]);
+
+    // Counters the database will never take are not given back: later write-backs go on.
+    for (key, _) in &stored {
+        k.keys.verify(&k.auth, key, None).await.expect("allowed");
+    }
+    k.repo.counter_writes(CounterWrites::Broken);
+    assert_eq!(k.keys.write_back().await.expect("skipped"), 0);
+    k.repo.counter_writes(CounterWrites::Work);
+    assert_eq!(k.keys.write_back().await.expect("nothing left"), 0);
 }
 
 #[tokio::test]
