@@ -459,21 +459,14 @@ fn ttl_ms(session: &Session, ceiling: Duration, now: OffsetDateTime) -> u64 {
     remaining.min(millis(ceiling))
 }
 
-#[async_trait::async_trait]
-impl SessionCache for LayeredSessionCache {
-    async fn get(&self, token: &SessionToken) -> Result<CacheLookup, PortError> {
-        let key = key_of(token);
-        // Read before looking, so that any invalidation after this point voids the ticket.
-        let local = self.inner.generation.load(Ordering::SeqCst);
-        if let Some(entry) = self.inner.l1.get(&key) {
-            hit("l1", true);
-            return Ok(CacheLookup {
-                found: Some((*entry).clone()),
-                ticket: FillTicket::new(local, None),
-                shared: false,
-            });
-        }
-        hit("l1", false);
+impl LayeredSessionCache {
+    /// The L2 half of [`SessionCache::get`], after an L1 miss.
+    async fn l2_get(
+        &self,
+        token: &SessionToken,
+        key: String,
+        local: u64,
+    ) -> Result<CacheLookup, PortError> {
         let miss = CacheLookup {
             found: None,
             ticket: FillTicket::new(local, None),
@@ -524,6 +517,28 @@ impl SessionCache for LayeredSessionCache {
             found: lookup,
             ticket: FillTicket::new(local, now_ms),
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionCache for LayeredSessionCache {
+    async fn get(&self, token: &SessionToken) -> Result<CacheLookup, PortError> {
+        let key = key_of(token);
+        // Read before looking, so that any invalidation after this point voids the ticket.
+        let local = self.inner.generation.load(Ordering::SeqCst);
+        if let Some(entry) = self.inner.l1.get(&key) {
+            hit("l1", true);
+            return Ok(CacheLookup {
+                found: Some((*entry).clone()),
+                ticket: FillTicket::new(local, None),
+                shared: false,
+            });
+        }
+        hit("l1", false);
+        // Boxed: the Redis round trip is a large future, and inline it would make every call
+        // of `get`, L1 hits included, allocate and copy all of it (a fifth of a cached
+        // session check's instructions).
+        Box::pin(self.l2_get(token, key, local)).await
     }
 
     async fn put(
