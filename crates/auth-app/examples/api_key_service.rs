@@ -17,6 +17,10 @@ use poem::web::Json;
 use poem::{EndpointExt, get, handler};
 use serde_json::{Value, json};
 
+/// The allocator the server binary uses (see its `main.rs`); an application picks its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The key that passed `RequireApiKey`: its owner and what it may do.
 #[handler]
 fn reports(principal: ApiKeyPrincipal) -> Json<Value> {

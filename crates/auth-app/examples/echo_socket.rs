@@ -16,6 +16,10 @@ use auth_ws::{Authenticated, Hub, Incoming, Outgoing, websocket};
 use poem::EndpointExt;
 use poem::web::websocket::Message;
 
+/// The allocator the server binary uses (see its `main.rs`); an application picks its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Echoes each text message, signed with the sender's name.
 async fn echo(who: Authenticated, mut incoming: Incoming, outgoing: Outgoing) {
     while let Some(message) = incoming.next().await {
