@@ -756,6 +756,35 @@ async fn uses_counted_while_the_database_is_down_reach_it_once_it_is_back() {
     database.cleanup().await;
 }
 
+#[tokio::test]
+async fn uses_counted_in_redis_reach_the_database_when_the_server_stops() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    let database = TestDatabase::sqlite();
+    let mut config = base_config(&database.url);
+    config.redis_url = Some(redis);
+    config.redis_prefix = auth_testkit::services::unique_prefix();
+    config.api_key_sessions = true;
+    let app = start_app(config, None).await;
+    app.sign_up("stop-counts@example.com", PASSWORD).await;
+    let created = create(&app, &json!({"name": "counted"})).await;
+    let key = created["key"].as_str().expect("key");
+    let id = created["id"].as_str().expect("id").to_owned();
+    for _ in 0..3 {
+        assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
+    }
+    // Stopped well before the next write-back tick: only the one at shutdown writes them.
+    app.stop().await;
+    let stored = database
+        .query_count(&format!(
+            r#"SELECT CAST("requestCount" AS BIGINT) AS n FROM "apikey" WHERE "id" = '{id}'"#
+        ))
+        .await;
+    assert_eq!(stored, 3, "the uses were written back at shutdown");
+    database.cleanup().await;
+}
+
 #[poem::handler]
 fn reports(principal: auth_http_poem::api_key::ApiKeyPrincipal) -> poem::web::Json<Value> {
     poem::web::Json(json!({"owner": principal.owner_id(), "remaining": principal.key.remaining}))
