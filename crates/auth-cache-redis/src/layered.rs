@@ -168,14 +168,12 @@ fn unavailable(error: impl std::fmt::Display) -> PortError {
     crate::redis_error("cache", error)
 }
 
+use crate::millis;
+
 fn hit(layer: &'static str, found: bool) {
     let result = if found { "hit" } else { "miss" };
     metrics::counter!("auth_cache_requests_total", "layer" => layer, "result" => result)
         .increment(1);
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl LayeredSessionCache {

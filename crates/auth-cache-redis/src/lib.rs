@@ -36,6 +36,11 @@ fn redis_error(component: &'static str, error: impl std::fmt::Display) -> auth_p
     auth_ports::PortError::Unavailable(error.to_string().into())
 }
 
+/// A duration in whole milliseconds (saturating).
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// `work`, given `timeout` to finish; no answer in time is a Redis failure of `component`.
 async fn within<T>(
     timeout: std::time::Duration,

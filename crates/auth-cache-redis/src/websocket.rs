@@ -88,10 +88,9 @@ fn unavailable(error: impl std::fmt::Display) -> PortError {
     crate::redis_error("websocket", error)
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis())
-        .unwrap_or(u64::MAX)
-        .max(1)
+/// A slot's lifetime in whole milliseconds, at least one (Redis refuses a zero expiry).
+fn ttl_millis(ttl: Duration) -> u64 {
+    crate::millis(ttl).max(1)
 }
 
 impl RedisConnectionSlots {
@@ -145,7 +144,7 @@ impl ConnectionSlots for RedisConnectionSlots {
             slot.to_owned(),
             max.to_string(),
             if evict_oldest { "1" } else { "0" }.to_owned(),
-            millis(ttl).to_string(),
+            ttl_millis(ttl).to_string(),
         ];
         let answer: Vec<String> = self.run(&self.acquire, user, &args).await?;
         match answer.first().map(String::as_str) {
@@ -166,7 +165,11 @@ impl ConnectionSlots for RedisConnectionSlots {
         max: usize,
         ttl: Duration,
     ) -> Result<bool, PortError> {
-        let args = [slot.to_owned(), millis(ttl).to_string(), max.to_string()];
+        let args = [
+            slot.to_owned(),
+            ttl_millis(ttl).to_string(),
+            max.to_string(),
+        ];
         let held: i64 = self.run(&self.refresh, user, &args).await?;
         Ok(held == 1)
     }

@@ -297,7 +297,7 @@ impl TokenIssuer {
         };
         let config = self.config();
         let ours = verified.issuer == config.issuer
-            && verified.audience == config.audience
+            && verified.audiences.contains(&config.audience)
             && verified
                 .issued_at
                 .is_none_or(|at| at <= now + ISSUED_AT_LEEWAY);

@@ -762,7 +762,6 @@ impl ApiKeyPrincipal {
     }
 }
 
-/// The API-key plugin of the state the request runs in.
 /// The key a request presents, as the session of its owner and the principal (the key, with
 /// its permissions), for one use of the key: what a connection a key opens stands for (a
 /// WebSocket upgrade), whether or not keys stand for sessions on the HTTP routes. `None` when
@@ -794,6 +793,7 @@ pub async fn key_session(
     )
 }
 
+/// The API-key plugin of the state the request runs in.
 fn plugin_of(request: &Request) -> Result<(&HttpState, &ApiKeyPlugin), ApiError> {
     request
         .data::<Arc<HttpState>>()

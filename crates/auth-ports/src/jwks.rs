@@ -57,8 +57,8 @@ pub struct VerifiedToken {
     pub subject: String,
     /// `iss`.
     pub issuer: String,
-    /// `aud` (a JWT's first audience when it lists several).
-    pub audience: String,
+    /// `aud`: one audience, or a JWT's list of them.
+    pub audiences: Vec<String>,
     /// `iat`, when present.
     pub issued_at: Option<OffsetDateTime>,
     /// `exp`.

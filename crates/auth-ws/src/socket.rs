@@ -190,13 +190,21 @@ fn presented_ticket(request: &Request) -> Option<(String, Option<String>)> {
 /// A JWT (three dot-separated parts) or a `v4.public` PASETO in `Authorization: Bearer`: a
 /// signed token, not a session token.
 fn signed_token(request: &Request) -> Option<&str> {
+    let token = bearer(request)?;
+    (token.starts_with("v4.public.") || token.split('.').count() == 3).then_some(token)
+}
+
+/// The token of `Authorization: Bearer <token>`, the scheme in any case (as the HTTP API and
+/// `auth-guard` read it).
+fn bearer(request: &Request) -> Option<&str> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let token = value.strip_prefix("Bearer ")?.trim();
-    (token.starts_with("v4.public.") || token.split('.').count() == 3).then_some(token)
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// A refusal of an upgrade: its metric's reason (none for a dependency that is down) and its
@@ -249,11 +257,7 @@ async fn authenticate(
         };
     }
     let headers = request.headers();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("Bearer "));
-    let cookie_only = headers.contains_key(header::COOKIE) && !bearer;
+    let cookie_only = headers.contains_key(header::COOKIE) && bearer(request).is_none();
     if cookie_only {
         let origin = headers
             .get(header::ORIGIN)
@@ -512,4 +516,40 @@ where
     metrics::ended(ended);
     app.abort();
     drop(registration);
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::Request;
+    use poem::http::header;
+
+    use super::{bearer, signed_token};
+
+    fn with_authorization(value: &str) -> Request {
+        Request::builder()
+            .header(header::AUTHORIZATION, value)
+            .finish()
+    }
+
+    #[test]
+    fn a_bearer_scheme_is_read_in_any_case_and_only_signed_tokens_are_signed() {
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc "] {
+            assert_eq!(bearer(&with_authorization(value)), Some("abc"), "{value}");
+        }
+        for value in ["Basic abc", "Bearer ", "Bearer", "Bearerabc"] {
+            assert_eq!(bearer(&with_authorization(value)), None, "{value}");
+        }
+        assert_eq!(
+            signed_token(&with_authorization("bearer a.b.c")),
+            Some("a.b.c")
+        );
+        assert_eq!(
+            signed_token(&with_authorization("Bearer v4.public.xyz")),
+            Some("v4.public.xyz")
+        );
+        assert_eq!(
+            signed_token(&with_authorization("Bearer session.sig")),
+            None
+        );
+    }
 }

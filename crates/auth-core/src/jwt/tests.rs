@@ -50,7 +50,7 @@ impl TokenSigner for FakeSigner {
         Some(VerifiedToken {
             subject: subject.to_owned(),
             issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
+            audiences: vec![audience.to_owned()],
             issued_at: None,
             expires_at: OffsetDateTime::from_unix_timestamp(exp.parse().ok()?).ok()?,
         })

@@ -294,7 +294,7 @@ fn a_better_auth_jwt_verifies_and_any_change_or_unknown_key_does_not() {
         .expect("Better-Auth's own token");
     assert_eq!(verified.subject, "9bZm1cnhLKg2RHqvBhaozTLst5HpA7A5");
     assert_eq!(verified.issuer, "http://localhost:3000");
-    assert_eq!(verified.audience, "http://localhost:3000");
+    assert_eq!(verified.audiences, ["http://localhost:3000"]);
     assert_eq!(verified.expires_at.unix_timestamp(), 1_795_603_965);
     assert_eq!(
         verified.issued_at.map(|at| at.unix_timestamp()),

@@ -29,11 +29,14 @@ struct Header {
     kid: String,
 }
 
-/// `aud` as a string, or the first of a list.
-fn audience(value: Option<&Value>) -> Option<String> {
+/// `aud`: a string, or a list of strings (every one of them).
+fn audiences(value: Option<&Value>) -> Option<Vec<String>> {
     match value? {
-        Value::String(audience) => Some(audience.clone()),
-        Value::Array(list) => list.first()?.as_str().map(str::to_owned),
+        Value::String(audience) => Some(vec![audience.clone()]),
+        Value::Array(list) => list
+            .iter()
+            .map(|audience| audience.as_str().map(str::to_owned))
+            .collect(),
         _ => None,
     }
 }
@@ -71,7 +74,7 @@ pub(super) fn jwt(keys: &[Jwk], token: &str) -> Option<VerifiedToken> {
     Some(VerifiedToken {
         subject: text(&payload, "sub")?,
         issuer: text(&payload, "iss")?,
-        audience: audience(payload.get("aud"))?,
+        audiences: audiences(payload.get("aud"))?,
         issued_at: seconds("iat"),
         expires_at: seconds("exp")?,
     })
@@ -111,8 +114,34 @@ pub(super) fn paseto(
     Some(VerifiedToken {
         subject: text(&payload, "sub")?,
         issuer: text(&payload, "iss")?,
-        audience: audience(payload.get("aud"))?,
+        audiences: audiences(payload.get("aud"))?,
         issued_at: instant("iat"),
         expires_at: instant("exp")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::audiences;
+
+    #[test]
+    fn every_audience_of_a_list_is_kept_and_anything_else_is_refused() {
+        let list = json!(["https://other.example", "http://localhost:3000"]);
+        assert_eq!(
+            audiences(Some(&list)),
+            Some(vec![
+                "https://other.example".to_owned(),
+                "http://localhost:3000".to_owned()
+            ])
+        );
+        assert_eq!(
+            audiences(Some(&json!("http://localhost:3000"))),
+            Some(vec!["http://localhost:3000".to_owned()])
+        );
+        assert_eq!(audiences(Some(&json!(["a", 1]))), None, "not all strings");
+        assert_eq!(audiences(Some(&json!(7))), None);
+        assert_eq!(audiences(None), None);
+    }
 }
