@@ -411,6 +411,13 @@ async fn near_miss_forged_disabled_and_expired_keys_never_authenticate() {
     })
     .await;
     app.sign_up("forged@example.com", PASSWORD).await;
+    let counted =
+        |outcome: &str| format!("auth_api_key_verifications_total{{outcome=\"{outcome}\"}}");
+    let outcomes = ["valid", "invalid", "disabled", "expired"];
+    let mut before = Vec::new();
+    for outcome in outcomes {
+        before.push(app.metric(&counted(outcome)).await);
+    }
     let created = create(&app, &json!({"expiresIn": 86_400})).await;
     let key = created["key"].as_str().expect("key").to_owned();
     let flipped: String = key
@@ -476,6 +483,12 @@ async fn near_miss_forged_disabled_and_expired_keys_never_authenticate() {
         Some("KEY_NOT_FOUND"),
     )
     .await;
+    // Each refusal is counted by its own outcome (the metrics are the process's, shared with
+    // the tests running beside this one: at least these many).
+    for ((outcome, least), before) in outcomes.into_iter().zip([1.0, 7.0, 1.0, 1.0]).zip(before) {
+        let after = app.metric(&counted(outcome)).await;
+        assert!(after - before >= least, "{outcome}: {before} -> {after}");
+    }
     app.stop().await;
 }
 

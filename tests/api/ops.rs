@@ -82,6 +82,26 @@ async fn metrics_are_prometheus_text_and_can_be_protected_by_a_token() {
             .unwrap_or_else(|| panic!("{series} missing from\n{text}"));
         assert!(value >= least, "{series} {value}");
     }
+    // The process's figures are read from `/proc` at the scrape: plausible values, not zeros.
+    let gauge = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+    };
+    let resident = gauge("process_resident_memory_bytes");
+    assert!(
+        (1024.0 * 1024.0..64.0 * 1024.0 * 1024.0 * 1024.0).contains(&resident),
+        "resident {resident}"
+    );
+    let (open, max) = (gauge("process_open_fds"), gauge("process_max_fds"));
+    // At least stdin, stdout, stderr, the listener and the scrape's own connection.
+    assert!(open >= 5.0 && open <= max, "{open} of {max} descriptors");
     app.stop().await;
 }
 

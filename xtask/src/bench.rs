@@ -2,7 +2,9 @@
 //! loopback port with a fresh SQLite database, signs up one user, then
 //! drives each [`Scenario`] with the std load generator in `crate::load`
 //! and prints throughput, latency percentiles, errors and a markdown table
-//! for `docs/performance.md`. It reports numbers and asserts none.
+//! for `docs/performance.md`, then the latency of the faster rows at a fixed
+//! load (an open loop at half of `ok`'s throughput in the same run) in a
+//! second table. It reports numbers and asserts none.
 //!
 //! Flags: `--connections N` (64), `--duration SECS` (10), `--warmup SECS` (2),
 //! `--ws-connections N` (10000 WebSockets, `0` to skip them; see `bench/websocket.rs`).
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::load::{self, Connection, Scenario, Stats};
+use crate::load::{self, Connection, Pace, Scenario, Stats};
 use crate::util::{self, Result};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -99,10 +101,11 @@ impl Options {
     }
 }
 
-/// `cargo xtask load <host:port> <path> [--header "name: value"]... [--connections N]
-/// [--duration SECS] [--warmup SECS]`: the bench's load generator alone against a running
-/// server, with the CPU time it spent itself per request, to set beside an outside generator's
-/// (`wrk -t1 -c64`) on the same server.
+/// `cargo xtask load <host:port> <path> [--header "name: value"]... [--rate REQ_PER_SEC]
+/// [--connections N] [--duration SECS] [--warmup SECS]`: the bench's load generator alone
+/// against a running server, with the CPU time it spent itself per request, to set beside an
+/// outside generator's (`wrk -t1 -c64`) on the same server. `--rate` runs the open loop at that
+/// many requests per second instead of saturating.
 pub(crate) fn load_one(args: &[String]) -> Result {
     if cfg!(debug_assertions) {
         let mut command = util::cargo(["run", "--release", "--quiet", "-p", "xtask", "--", "load"]);
@@ -116,9 +119,18 @@ pub(crate) fn load_one(args: &[String]) -> Result {
         .map_err(|_| format!("load: {addr:?} is not host:port"))?;
     let mut scenario = Scenario::get("load", path);
     let mut numeric = Vec::new();
+    let mut pace = Pace::Saturate;
     let mut rest = rest.iter();
     while let Some(arg) = rest.next() {
-        if arg == "--header" {
+        if arg == "--rate" {
+            let value = rest.next().ok_or("load: --rate needs a value")?;
+            let rate = value
+                .parse::<f64>()
+                .ok()
+                .filter(|rate| *rate > 0.0 && rate.is_finite())
+                .ok_or_else(|| format!("load: --rate {value:?} is not a positive number"))?;
+            pace = Pace::Rate(rate);
+        } else if arg == "--header" {
             let header = rest.next().ok_or("load: --header needs a value")?;
             let (name, value) = header
                 .split_once(':')
@@ -129,9 +141,9 @@ pub(crate) fn load_one(args: &[String]) -> Result {
         }
     }
     let options = Options::parse(&numeric)?;
-    load::run(addr, &scenario, options.connections, options.warmup);
+    load::run_paced(addr, &scenario, options.connections, options.warmup, pace);
     let cpu_before = util::own_cpu_time();
-    let stats = load::run(addr, &scenario, options.connections, options.duration);
+    let stats = load::run_paced(addr, &scenario, options.connections, options.duration, pace);
     let cpu = util::own_cpu_time().saturating_sub(cpu_before);
     print_stats(&stats);
     if let Some(per_request) = cpu.as_micros().checked_div(u128::from(stats.ok)) {
@@ -254,9 +266,54 @@ fn measure(
         rows.push(measure_one(*addr, scenario, options));
     }
     rows.push(during_sign_in_storm(addr, &storm, options));
+    // Latency at a fixed load: half of `ok`'s throughput in this run, the share the API-key
+    // rows must sustain. Only the rows that reach it at saturation (the cold path and the JWT
+    // example service do not, and would only measure their queue).
+    let rate = rows[0].stats.requests_per_sec() * FIXED_LOAD_SHARE;
+    let mut paced = Vec::new();
+    let fixed_load = [(addr, &ok), (addr, &hot), (addr, &jwks)]
+        .into_iter()
+        .chain(
+            key_scenarios
+                .iter()
+                .map(|(addr, scenario)| (*addr, scenario)),
+        );
+    for (addr, scenario) in fixed_load {
+        paced.push(measure_paced(addr, scenario, rate, options));
+    }
     println!();
     println!("{}", markdown(&rows, options));
+    println!();
+    println!("{}", paced_markdown(&paced, rate, options));
     Ok(())
+}
+
+/// The fixed load of the open-loop rows, as a share of `ok`'s throughput in the same run.
+const FIXED_LOAD_SHARE: f64 = 0.5;
+
+/// Measures `scenario` in an open loop at `rate` requests per second.
+fn measure_paced<'a>(
+    addr: SocketAddr,
+    scenario: &'a Scenario,
+    rate: f64,
+    options: &Options,
+) -> Row<'a> {
+    println!(
+        "bench: {} {} {} at {rate:.0} req/s ({} connections, {} s warm-up, {} s measured)",
+        scenario.name,
+        scenario.method,
+        scenario.path,
+        options.connections,
+        options.warmup.as_secs(),
+        options.duration.as_secs()
+    );
+    let pace = Pace::Rate(rate);
+    if !options.warmup.is_zero() {
+        load::run_paced(addr, scenario, options.connections, options.warmup, pace);
+    }
+    let stats = load::run_paced(addr, scenario, options.connections, options.duration, pace);
+    print_stats(&stats);
+    Row { scenario, stats }
 }
 
 fn measure_one<'a>(addr: SocketAddr, scenario: &'a Scenario, options: &Options) -> Row<'a> {
@@ -360,8 +417,39 @@ pub(crate) fn cookie_header<'a>(set_cookies: impl Iterator<Item = &'a str>) -> S
 /// The results as a markdown table, with throughput and p99 against the first (`ok`) row.
 fn markdown(rows: &[Row<'_>], options: &Options) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mut out = String::from(
-        "| Scenario | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | Errors | Throughput vs `ok` | p99 vs `ok` |\n\
+    let mut out = table(rows, Pace::Saturate);
+    out.push_str(&format!(
+        "\n_`cargo xtask bench`: release build, SQLite, {} keep-alive connections, {} s per scenario after {} s warm-up, {cpus} CPUs, load generator (one thread) on the same machine._",
+        options.connections,
+        options.duration.as_secs(),
+        options.warmup.as_secs()
+    ));
+    out
+}
+
+/// The open-loop rows as a markdown table, with p95 and p99 against the first (`ok`) row.
+fn paced_markdown(rows: &[Row<'_>], rate: f64, options: &Options) -> String {
+    let mut out = table(rows, Pace::Rate(rate));
+    out.push_str(&format!(
+        "\n_Open loop at {rate:.0} requests/s ({:.0} % of `ok`'s throughput above) over {} keep-alive connections, {} s per scenario after {} s warm-up; latency counted from when each request was due._",
+        FIXED_LOAD_SHARE * 100.0,
+        options.connections,
+        options.duration.as_secs(),
+        options.warmup.as_secs()
+    ));
+    out
+}
+
+/// The rows of one pace as a markdown table. The last two columns set each row against the
+/// first (`ok`): throughput and p99 at saturation; p95 and p99 at a fixed load, where every row
+/// has the same throughput.
+fn table(rows: &[Row<'_>], pace: Pace) -> String {
+    let (first, compared) = match pace {
+        Pace::Saturate => ("Scenario", "Throughput"),
+        Pace::Rate(_) => ("Scenario at a fixed load", "p95"),
+    };
+    let mut out = format!(
+        "| {first} | Requests/s | p50 (ms) | p95 (ms) | p99 (ms) | Errors | {compared} vs `ok` | p99 vs `ok` |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let Some(base) = rows.first().map(|row| &row.stats) else {
@@ -369,27 +457,27 @@ fn markdown(rows: &[Row<'_>], options: &Options) -> String {
     };
     for row in rows {
         let stats = &row.stats;
+        let against_base = match pace {
+            Pace::Saturate => ratio(stats.requests_per_sec(), base.requests_per_sec()),
+            Pace::Rate(_) => ratio(
+                stats.percentile_us(95.0) as f64,
+                base.percentile_us(95.0) as f64,
+            ),
+        };
         out.push_str(&format!(
-            "| {} | {:.0} | {} | {} | {} | {} | {:.2} | {:.2} |\n",
+            "| {} | {:.0} | {} | {} | {} | {} | {against_base:.2} | {:.2} |\n",
             row.scenario.name,
             stats.requests_per_sec(),
             ms(stats.percentile_us(50.0)),
             ms(stats.percentile_us(95.0)),
             ms(stats.percentile_us(99.0)),
             stats.errors,
-            ratio(stats.requests_per_sec(), base.requests_per_sec()),
             ratio(
                 stats.percentile_us(99.0) as f64,
                 base.percentile_us(99.0) as f64
             )
         ));
     }
-    out.push_str(&format!(
-        "\n_`cargo xtask bench`: release build, SQLite, {} keep-alive connections, {} s per scenario after {} s warm-up, {cpus} CPUs, load generator (one thread) on the same machine._",
-        options.connections,
-        options.duration.as_secs(),
-        options.warmup.as_secs()
-    ));
     out
 }
 

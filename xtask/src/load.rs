@@ -1,9 +1,11 @@
 //! A small HTTP/1.1 load generator used by `cargo xtask bench`. All connections of a run are
-//! driven by one thread (a single-threaded tokio runtime), so the generator takes as little of
-//! the machine from the server as it can. Requests are written by hand and responses parsed
+//! driven by one thread (a single-threaded tokio runtime; an open loop adds a second that
+//! releases requests on schedule), so the generator takes as little of the machine from the
+//! server as it can. Requests are written by hand and responses parsed
 //! with `httparse` (`Content-Length` and chunked bodies); any status other than 200 counts as
-//! an error. The loop is closed: each connection sends its next request as soon as the previous
-//! answer is in, so a run measures throughput and latency at saturation. It measures; it
+//! an error. A run is paced one of two ways ([`Pace`]): a closed loop, where each connection
+//! sends its next request as soon as the previous answer is in (throughput, and latency at
+//! saturation), or an open loop at a fixed rate (latency at a given load). It measures; it
 //! asserts nothing about speed.
 //!
 //! Depends on: `std`, `tokio` (one current-thread runtime per run), `httparse`.
@@ -54,6 +56,76 @@ pub(crate) struct Connection {
     stream: TcpStream,
     buffer: Vec<u8>,
     closed: bool,
+}
+
+/// How a run sends its requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Pace {
+    /// A closed loop: each connection sends its next request as soon as the previous answer is
+    /// in. The run measures throughput; its latency is the latency at saturation, about
+    /// `connections / throughput` by Little's law, so it says as much about the machine as
+    /// about the server.
+    Saturate,
+    /// An open loop: this many requests per second over all connections, released on a fixed
+    /// schedule. A request's latency counts from the moment it was due, so the time it waits
+    /// for a free connection (a server falling behind the schedule) is charged to it rather
+    /// than hidden (no coordinated omission).
+    Rate(f64),
+}
+
+/// How often the open loop's schedule releases the requests that have fallen due. A request
+/// may be released up to this much (plus the sleep's slack) after it was due; that wait
+/// counts in its latency, so the figures err on the slow side.
+const PACER_TICK: Duration = Duration::from_micros(100);
+
+/// The open loop's schedule: request `k` of a run is due `k / rate` seconds after its start.
+struct Schedule {
+    permits: tokio::sync::Semaphore,
+    taken: std::sync::atomic::AtomicU64,
+    start: Instant,
+    /// Seconds between two requests.
+    period: f64,
+}
+
+impl Schedule {
+    fn new(rate: f64, start: Instant) -> Self {
+        Self {
+            permits: tokio::sync::Semaphore::new(0),
+            taken: std::sync::atomic::AtomicU64::new(0),
+            start,
+            period: 1.0 / rate.max(f64::MIN_POSITIVE),
+        }
+    }
+
+    /// Waits for the next request's turn and returns when it was due; `None` once the run is
+    /// over.
+    async fn next(&self) -> Option<Instant> {
+        self.permits.acquire().await.ok()?.forget();
+        let k = self
+            .taken
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(self.start + Duration::from_secs_f64(k as f64 * self.period))
+    }
+
+    /// Releases each request when it falls due, on the calling thread, until `deadline`; then
+    /// ends the run for every connection still waiting.
+    fn release_until(&self, deadline: Instant) {
+        let mut released: u64 = 0;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let due = (now.duration_since(self.start).as_secs_f64() / self.period) as u64 + 1;
+            if due > released {
+                self.permits
+                    .add_permits(usize::try_from(due - released).unwrap_or(usize::MAX));
+                released = due;
+            }
+            std::thread::sleep(PACER_TICK);
+        }
+        self.permits.close();
+    }
 }
 
 /// What one run of a scenario measured.
@@ -178,13 +250,25 @@ impl Stats {
     }
 }
 
-/// Sends `scenario` over `connections` keep-alive connections for `duration` and merges what
-/// they measured.
+/// Sends `scenario` over `connections` keep-alive connections for `duration` in a closed loop
+/// and merges what they measured.
 pub(crate) fn run(
     addr: SocketAddr,
     scenario: &Scenario,
     connections: usize,
     duration: Duration,
+) -> Stats {
+    run_paced(addr, scenario, connections, duration, Pace::Saturate)
+}
+
+/// Sends `scenario` over `connections` keep-alive connections for `duration`, paced by
+/// `pace`, and merges what they measured.
+pub(crate) fn run_paced(
+    addr: SocketAddr,
+    scenario: &Scenario,
+    connections: usize,
+    duration: Duration,
+    pace: Pace,
 ) -> Stats {
     let request: std::sync::Arc<[u8]> = scenario.encode(addr).into();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -201,9 +285,16 @@ pub(crate) fn run(
     };
     let start = Instant::now();
     let deadline = start + duration;
+    let schedule = match pace {
+        Pace::Saturate => None,
+        Pace::Rate(rate) => Some(std::sync::Arc::new(Schedule::new(rate, start))),
+    };
+    let pacer = schedule
+        .clone()
+        .map(|schedule| std::thread::spawn(move || schedule.release_until(deadline)));
     let per_connection: Vec<Stats> = runtime.block_on(async {
         let tasks: Vec<_> = (0..connections.max(1))
-            .map(|_| tokio::spawn(worker(addr, request.clone(), deadline)))
+            .map(|_| tokio::spawn(worker(addr, request.clone(), deadline, schedule.clone())))
             .collect();
         let mut all = Vec::with_capacity(tasks.len());
         for task in tasks {
@@ -214,6 +305,9 @@ pub(crate) fn run(
         }
         all
     });
+    if let Some(pacer) = pacer {
+        let _ = pacer.join();
+    }
     let mut total = Stats {
         elapsed: start.elapsed(),
         ..Stats::default()
@@ -227,14 +321,26 @@ pub(crate) fn run(
     total
 }
 
-/// One connection's loop: connect when needed, send, read the answer, record.
-async fn worker(addr: SocketAddr, request: std::sync::Arc<[u8]>, deadline: Instant) -> Stats {
+/// One connection's loop: wait for the request's turn (open loop only), connect when needed,
+/// send, read the answer, record its latency from when it was due.
+async fn worker(
+    addr: SocketAddr,
+    request: std::sync::Arc<[u8]>,
+    deadline: Instant,
+    schedule: Option<std::sync::Arc<Schedule>>,
+) -> Stats {
     let mut stats = Stats::default();
     let mut stream: Option<tokio::net::TcpStream> = None;
     let mut buffer = Vec::with_capacity(READ_CHUNK);
     loop {
-        let sent = Instant::now();
-        if sent >= deadline {
+        let due = match &schedule {
+            None => Instant::now(),
+            Some(schedule) => match schedule.next().await {
+                Some(due) => due,
+                None => break,
+            },
+        };
+        if Instant::now() >= deadline {
             break;
         }
         let conn = match stream.as_mut() {
@@ -257,7 +363,7 @@ async fn worker(addr: SocketAddr, request: std::sync::Arc<[u8]>, deadline: Insta
         };
         match tokio::time::timeout(IO_TIMEOUT, exchange(conn, &request, &mut buffer)).await {
             Ok(Ok((status, close))) => {
-                let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                let micros = u64::try_from(due.elapsed().as_micros()).unwrap_or(u64::MAX);
                 stats.latencies_us.push(micros);
                 if status == 200 {
                     stats.ok += 1;

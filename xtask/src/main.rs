@@ -39,7 +39,8 @@ tasks:
   openapi        regenerate docs/openapi.json
   bench          load-test a release build [--connections N] [--duration SECS] [--warmup SECS]
   load           the bench's load generator alone: <host:port> <path> [--header \"name: value\"]...
-                 [--connections N] [--duration SECS] [--warmup SECS], with its own CPU per request";
+                 [--rate REQ_PER_SEC] [--connections N] [--duration SECS] [--warmup SECS],
+                 with its own CPU per request (saturating, or an open loop at --rate)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

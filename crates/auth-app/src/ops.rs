@@ -183,7 +183,9 @@ async fn metrics_endpoint(
         metrics::gauge!("auth_redis_pool_connections", "state" => "idle")
             .set(status.available as f64);
     }
-    sample_process();
+    // Reading `/proc` is blocking file I/O (one entry per open socket for the descriptor
+    // count): off the async workers.
+    let _ = tokio::task::spawn_blocking(sample_process).await;
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(prometheus().render())

@@ -332,6 +332,12 @@ pub struct KeyPage {
 }
 
 /// The error codes of section 7.4 and 7.5.
+/// Whether `code` is the code of a presented key that is none (unknown, or not the configured
+/// length).
+pub(crate) fn is_invalid_key_code(code: &str) -> bool {
+    code == codes::INVALID_API_KEY.code || code == codes::INVALID_API_KEY_LENGTH.code
+}
+
 mod codes {
     use super::{PluginError, PluginErrorKind};
 
@@ -1296,7 +1302,10 @@ impl ApiKeys {
         client: &ClientInfo,
     ) -> Result<KeySession, AuthError> {
         if key.len() < self.config.key_length {
-            return Err(refuse(codes::INVALID_API_KEY_LENGTH));
+            // A presented key too short to be one is counted as the invalid key it is.
+            let refused: Result<KeySession, AuthError> = Err(refuse(codes::INVALID_API_KEY_LENGTH));
+            crate::metrics::key_verified(&refused);
+            return refused;
         }
         let Used {
             key: api_key,

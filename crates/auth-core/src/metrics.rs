@@ -191,15 +191,28 @@ pub(crate) fn key_verified<T>(result: &Result<T, crate::AuthError>) {
     let outcome = match result {
         Ok(_) => "valid",
         Err(crate::AuthError::Unavailable(_)) => "unavailable",
-        Err(error) => match error.code() {
-            Some("INVALID_API_KEY" | "INVALID_API_KEY_LENGTH") => "invalid",
-            Some("KEY_DISABLED") => "disabled",
-            Some("KEY_EXPIRED") => "expired",
-            Some("USAGE_EXCEEDED") => "usage_exceeded",
-            Some("RATE_LIMITED") => "rate_limited",
-            Some("KEY_NOT_FOUND") => "not_permitted",
-            _ => "other",
-        },
+        Err(error) => {
+            use auth_domain::api_key::KeyRefusal;
+            let code = error.code().unwrap_or_default();
+            let refused = |refusal: KeyRefusal| code == refusal.code();
+            if crate::api_key::is_invalid_key_code(code) {
+                "invalid"
+            } else if refused(KeyRefusal::Disabled) {
+                "disabled"
+            } else if refused(KeyRefusal::Expired) {
+                "expired"
+            } else if refused(KeyRefusal::UsageExceeded { spent: false }) {
+                "usage_exceeded"
+            } else if refused(KeyRefusal::RateLimited {
+                try_again_in: time::Duration::ZERO,
+            }) {
+                "rate_limited"
+            } else if refused(KeyRefusal::MissingPermission) {
+                "not_permitted"
+            } else {
+                "other"
+            }
+        }
     };
     metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(1);
 }

@@ -344,6 +344,18 @@ pub(crate) fn check_origin(
 
 /// The route as rate limits and metrics see it: percent-decoded, lower-cased, without repeated
 /// or trailing slashes, so `//Sign-In/email/` and `/sign-in%2Femail` count as `/sign-in/email`.
+/// Whether `raw` is already what [`normalise_route`] would make of it: a leading `/`, no
+/// empty segment, nothing percent-encoded, no capital.
+fn is_normal_route(raw: &str) -> bool {
+    raw.len() > 1
+        && raw.starts_with('/')
+        && !raw.ends_with('/')
+        && !raw.contains("//")
+        && !raw
+            .bytes()
+            .any(|byte| byte == b'%' || byte.is_ascii_uppercase())
+}
+
 pub(crate) fn normalise_route(raw: &str) -> String {
     let decoded = percent_decode(raw)
         .unwrap_or_else(|| raw.to_owned())
@@ -385,11 +397,13 @@ impl RouteTable {
     /// The label of a raw path below the base path: the normalised route when the API serves
     /// it, else `other`.
     pub(crate) fn label(&self, raw: &str) -> Arc<str> {
-        let route = normalise_route(raw);
-        self.labels
-            .get(route.as_str())
-            .unwrap_or(&self.other)
-            .clone()
+        let found = if is_normal_route(raw) {
+            // As clients send them: nothing to decode, fold or collapse.
+            self.labels.get(raw)
+        } else {
+            self.labels.get(normalise_route(raw).as_str())
+        };
+        found.unwrap_or(&self.other).clone()
     }
 }
 
@@ -493,7 +507,42 @@ pub fn method_label(method: &poem::http::Method) -> &'static str {
 mod tests {
     use poem::http::Method;
 
-    use super::method_label;
+    use super::{RouteTable, is_normal_route, method_label, normalise_route};
+
+    #[test]
+    fn a_route_as_clients_send_it_is_found_without_normalising_and_others_after() {
+        let table = RouteTable::new(["/get-session".to_owned(), "/api-key/get".to_owned()]);
+        for raw in [
+            "/get-session",
+            "/GET-Session",
+            "//get-session/",
+            "/get%2Dsession",
+            "get-session",
+        ] {
+            assert_eq!(&*table.label(raw), "/get-session", "{raw}");
+        }
+        assert_eq!(&*table.label("/api-key/get"), "/api-key/get");
+        for unknown in ["/", "", "/nope", "/get-session/x"] {
+            assert_eq!(&*table.label(unknown), "other", "{unknown}");
+        }
+        // The fast path takes only what normalising would leave as it is.
+        for raw in [
+            "/get-session",
+            "/a/b",
+            "/x+1",
+            "/é",
+            "/",
+            "/A",
+            "/a//b",
+            "/a/",
+            "/%41",
+        ] {
+            if is_normal_route(raw) {
+                assert_eq!(normalise_route(raw), raw);
+            }
+        }
+        assert!(is_normal_route("/sign-in/email") && !is_normal_route("/Sign-in/email"));
+    }
 
     #[test]
     fn standard_methods_name_spans_as_they_are_and_any_other_is_other() {

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::{Options, cookie_header};
+use super::{Options, Row, cookie_header, table};
+use crate::load::{Pace, Scenario, Stats};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -44,5 +45,42 @@ fn the_cookie_header_keeps_name_value_pairs() {
     assert_eq!(
         cookie_header(set_cookies.into_iter()),
         "better-auth.session_token=abc.def; better-auth.session_data=xyz"
+    );
+}
+
+#[test]
+fn tables_set_throughput_at_saturation_and_p95_at_a_fixed_load_against_ok() {
+    let ok = Scenario::get("ok", "/ok");
+    let slow = Scenario::get("slow", "/slow");
+    let stats = |ok: u64, latency_us: u64| Stats {
+        ok,
+        errors: 0,
+        elapsed: Duration::from_secs(1),
+        latencies_us: vec![latency_us; 100],
+    };
+    let rows = [
+        Row {
+            scenario: &ok,
+            stats: stats(1000, 400),
+        },
+        Row {
+            scenario: &slow,
+            stats: stats(500, 1000),
+        },
+    ];
+    let saturated = table(&rows, Pace::Saturate);
+    assert!(
+        saturated.starts_with("| Scenario | Requests/s |"),
+        "{saturated}"
+    );
+    assert!(
+        saturated.contains("| slow | 500 | 1.00 | 1.00 | 1.00 | 0 | 0.50 | 2.50 |"),
+        "{saturated}"
+    );
+    let fixed = table(&rows, Pace::Rate(500.0));
+    assert!(fixed.contains("| p95 vs `ok` |"), "{fixed}");
+    assert!(
+        fixed.contains("| slow | 500 | 1.00 | 1.00 | 1.00 | 0 | 2.50 | 2.50 |"),
+        "{fixed}"
     );
 }

@@ -4,23 +4,28 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use super::{Connection, Scenario, Stats, parse_response, run};
+use super::{Connection, Pace, Scenario, Stats, parse_response, run, run_paced};
 
 /// Starts a keep-alive responder on a free port. It answers every request
 /// with `status` and a small body; chunked when `chunked` is set.
 fn responder(status: &'static str, chunked: bool) -> SocketAddr {
+    responder_taking(status, chunked, Duration::ZERO)
+}
+
+/// [`responder`], taking `delay` over each answer.
+fn responder_taking(status: &'static str, chunked: bool, delay: Duration) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
-            std::thread::spawn(move || serve(stream, status, chunked));
+            std::thread::spawn(move || serve(stream, status, chunked, delay));
         }
     });
     addr
 }
 
-fn serve(stream: TcpStream, status: &str, chunked: bool) {
+fn serve(stream: TcpStream, status: &str, chunked: bool, delay: Duration) {
     let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
@@ -42,6 +47,7 @@ fn serve(stream: TcpStream, status: &str, chunked: bool) {
         }
         let mut body = vec![0; content_length];
         reader.read_exact(&mut body).unwrap();
+        std::thread::sleep(delay);
         let response = if chunked {
             format!(
                 "HTTP/1.1 {status}\r\nSet-Cookie: a=1; Path=/\r\nset-cookie: b=2; HttpOnly\r\n\
@@ -72,6 +78,52 @@ fn load_against_a_healthy_server_counts_requests_and_no_errors() {
     assert_eq!(stats.latencies_us.len() as u64, stats.ok);
     assert!(stats.requests_per_sec() > 0.0);
     assert!(stats.percentile_us(50.0) <= stats.percentile_us(99.0));
+}
+
+#[test]
+fn an_open_loop_sends_no_more_requests_than_have_fallen_due() {
+    let addr = responder("200 OK", false);
+    let rate = 500.0;
+    let duration = Duration::from_millis(400);
+    let stats = run_paced(
+        addr,
+        &Scenario::get("ok", "/ok"),
+        4,
+        duration,
+        Pace::Rate(rate),
+    );
+    assert_eq!(stats.errors, 0, "{stats:?}");
+    // Request k is due k / rate seconds after the start: at most 201 fall due in 0.4 s, where
+    // a closed loop on four connections would send thousands.
+    let due = (rate * duration.as_secs_f64()) as u64 + 1;
+    assert!(stats.ok > 0 && stats.ok <= due, "{} of {due} due", stats.ok);
+}
+
+#[test]
+fn an_open_loop_charges_the_wait_for_a_busy_connection_to_the_request() {
+    // One connection to a server taking 20 ms per answer, with a request due every 5 ms: the
+    // requests fall further and further behind their schedule.
+    let delay = Duration::from_millis(20);
+    let addr = responder_taking("200 OK", false, delay);
+    let stats = run_paced(
+        addr,
+        &Scenario::get("ok", "/ok"),
+        1,
+        Duration::from_millis(300),
+        Pace::Rate(200.0),
+    );
+    assert!(stats.ok >= 3, "{stats:?}");
+    let slowest = stats.percentile_us(100.0);
+    // A closed loop would see about 20 ms for each; counted from when each was due, the later
+    // ones have waited for the earlier ones too.
+    assert!(slowest >= 3 * 20_000, "slowest {slowest} µs");
+    let closed = run(
+        addr,
+        &Scenario::get("ok", "/ok"),
+        1,
+        Duration::from_millis(150),
+    );
+    assert!(closed.percentile_us(100.0) < slowest, "{closed:?}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use time::macros::datetime;
 
 use super::*;
 
-/// Signs `"<iss>|<aud>|<kid>|<sub>|<exp>"`: enough to see which key signed what, and to
+/// Signs `"<iss>|<aud>|<kid>|<sub>|<exp>|<iat>"`: enough to see which key signed what, and to
 /// verify.
 #[derive(Default)]
 struct FakeSigner(AtomicU32);
@@ -33,17 +33,19 @@ impl TokenSigner for FakeSigner {
 
     fn sign(&self, key: &Jwk, claims: &TokenClaims) -> Result<String, PortError> {
         Ok(format!(
-            "{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}",
             claims.issuer,
             claims.audience,
             key.id,
             claims.subject,
-            claims.expires_at.unix_timestamp()
+            claims.expires_at.unix_timestamp(),
+            claims.issued_at.unix_timestamp()
         ))
     }
 
     fn verify(&self, keys: &[Jwk], token: &str) -> Option<VerifiedToken> {
-        let [issuer, audience, kid, subject, exp] = token.split('|').collect::<Vec<_>>()[..] else {
+        let [issuer, audience, kid, subject, exp, iat] = token.split('|').collect::<Vec<_>>()[..]
+        else {
             return None;
         };
         keys.iter().find(|key| key.id.as_str() == kid)?;
@@ -51,7 +53,7 @@ impl TokenSigner for FakeSigner {
             subject: subject.to_owned(),
             issuer: issuer.to_owned(),
             audiences: vec![audience.to_owned()],
-            issued_at: None,
+            issued_at: Some(OffsetDateTime::from_unix_timestamp(iat.parse().ok()?).ok()?),
             expires_at: OffsetDateTime::from_unix_timestamp(exp.parse().ok()?).ok()?,
         })
     }
@@ -130,7 +132,7 @@ async fn the_first_token_creates_a_key_that_expires_after_the_rotation_interval(
     assert!(
         token
             .token
-            .ends_with(&format!("|u1|{}", token.expires_at.unix_timestamp()))
+            .contains(&format!("|u1|{}|", token.expires_at.unix_timestamp()))
     );
     let keys = f.jwks.list_all().await.expect("keys");
     assert_eq!(keys.len(), 1);
@@ -407,9 +409,9 @@ async fn a_load_that_overlaps_a_key_creation_here_is_not_kept() {
     assert_eq!(after.len(), 2);
 }
 
-#[tokio::test]
-async fn a_token_stands_for_its_user_until_it_expires_and_nothing_else_does() {
-    let f = fixture(TokenFormat::Jwt);
+/// An `Auth` on an in-memory store sharing the fixture's clock, with Alice signed up: her
+/// session, as a context to sign tokens for.
+async fn signed_up(f: &Fixture) -> (crate::Auth, AuthContext) {
     let store = Arc::new(auth_testkit::MemoryStore::new());
     let auth = crate::Auth::new(
         crate::tests::deps(&store, &f.clock),
@@ -431,6 +433,13 @@ async fn a_token_stands_for_its_user_until_it_expires_and_nothing_else_does() {
         session: signed_up.session.expect("a session"),
         user: signed_up.user,
     };
+    (auth, context)
+}
+
+#[tokio::test]
+async fn a_token_stands_for_its_user_until_it_expires_and_nothing_else_does() {
+    let f = fixture(TokenFormat::Jwt);
+    let (auth, context) = signed_up(&f).await;
     let issued = f.tokens.get_token(&context).await.expect("token");
 
     let found = f
@@ -464,4 +473,63 @@ async fn a_token_stands_for_its_user_until_it_expires_and_nothing_else_does() {
         .await
         .expect("ok");
     assert!(expired.is_none(), "an expired token");
+}
+
+#[tokio::test]
+async fn a_token_issued_ahead_of_this_clock_is_refused_past_the_leeway() {
+    let f = fixture(TokenFormat::Jwt);
+    let (auth, context) = signed_up(&f).await;
+    let issued = f.tokens.get_token(&context).await.expect("token");
+    // Read by an instance whose clock is behind: within the leeway, the token holds.
+    f.clock.advance(-ISSUED_AT_LEEWAY);
+    let within = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok");
+    assert!(within.is_some(), "issued a leeway ahead");
+    // Further behind, the token was issued in this clock's future: refused.
+    f.clock.advance(-Duration::seconds(1));
+    let ahead = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok");
+    assert!(ahead.is_none(), "issued past the leeway ahead");
+}
+
+#[tokio::test]
+async fn presented_tokens_read_the_key_table_at_most_once_per_freshness_window() {
+    let f = fixture(TokenFormat::Jwt);
+    let (auth, context) = signed_up(&f).await;
+    // Junk read the (empty) key table once; it is not read again for each token presented.
+    let junk = f.tokens.context_for(&auth, "junk").await.expect("ok");
+    assert!(junk.is_none());
+    // Another instance on the same table signs with a key of its own.
+    let elsewhere = TokenIssuer::new(
+        TokenDeps {
+            jwks: f.jwks.clone(),
+            signer: Arc::new(FakeSigner::default()),
+            clock: f.clock.clone(),
+            random: Arc::new(SeededRandom::default()),
+        },
+        TokenConfig::for_origin("http://localhost:3000"),
+    );
+    let issued = elsewhere.get_token(&context).await.expect("token");
+    let cached = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok");
+    assert!(
+        cached.is_none(),
+        "the table as read a moment ago has no key for it"
+    );
+    f.clock.advance(JWKS_FRESHNESS);
+    let reread = f
+        .tokens
+        .context_for(&auth, &issued.token)
+        .await
+        .expect("ok");
+    assert!(reread.is_some(), "read again once the window has passed");
 }
