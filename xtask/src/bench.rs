@@ -260,10 +260,10 @@ fn measure(
         (addr, &jwks),
         (example.addr, &guarded),
     ] {
-        rows.push(measure_one(addr, scenario, options));
+        rows.push(measure_one(addr, scenario, Pace::Saturate, options));
     }
     for (addr, scenario) in &key_scenarios {
-        rows.push(measure_one(*addr, scenario, options));
+        rows.push(measure_one(*addr, scenario, Pace::Saturate, options));
     }
     rows.push(during_sign_in_storm(addr, &storm, options));
     // Latency at a fixed load: half of `ok`'s throughput in this run, the share the API-key
@@ -279,7 +279,7 @@ fn measure(
                 .map(|(addr, scenario)| (*addr, scenario)),
         );
     for (addr, scenario) in fixed_load {
-        paced.push(measure_paced(addr, scenario, rate, options));
+        paced.push(measure_one(addr, scenario, Pace::Rate(rate), options));
     }
     println!();
     println!("{}", markdown(&rows, options));
@@ -291,15 +291,19 @@ fn measure(
 /// The fixed load of the open-loop rows, as a share of `ok`'s throughput in the same run.
 const FIXED_LOAD_SHARE: f64 = 0.5;
 
-/// Measures `scenario` in an open loop at `rate` requests per second.
-fn measure_paced<'a>(
+/// Measures `scenario` at `pace`, after a warm-up at the same pace.
+fn measure_one<'a>(
     addr: SocketAddr,
     scenario: &'a Scenario,
-    rate: f64,
+    pace: Pace,
     options: &Options,
 ) -> Row<'a> {
+    let at = match pace {
+        Pace::Saturate => String::new(),
+        Pace::Rate(rate) => format!(" at {rate:.0} req/s"),
+    };
     println!(
-        "bench: {} {} {} at {rate:.0} req/s ({} connections, {} s warm-up, {} s measured)",
+        "bench: {} {} {}{at} ({} connections, {} s warm-up, {} s measured)",
         scenario.name,
         scenario.method,
         scenario.path,
@@ -307,29 +311,10 @@ fn measure_paced<'a>(
         options.warmup.as_secs(),
         options.duration.as_secs()
     );
-    let pace = Pace::Rate(rate);
     if !options.warmup.is_zero() {
         load::run_paced(addr, scenario, options.connections, options.warmup, pace);
     }
     let stats = load::run_paced(addr, scenario, options.connections, options.duration, pace);
-    print_stats(&stats);
-    Row { scenario, stats }
-}
-
-fn measure_one<'a>(addr: SocketAddr, scenario: &'a Scenario, options: &Options) -> Row<'a> {
-    println!(
-        "bench: {} {} {} ({} connections, {} s warm-up, {} s measured)",
-        scenario.name,
-        scenario.method,
-        scenario.path,
-        options.connections,
-        options.warmup.as_secs(),
-        options.duration.as_secs()
-    );
-    if !options.warmup.is_zero() {
-        load::run(addr, scenario, options.connections, options.warmup);
-    }
-    let stats = load::run(addr, scenario, options.connections, options.duration);
     print_stats(&stats);
     Row { scenario, stats }
 }
