@@ -105,6 +105,25 @@ async fn metrics_are_prometheus_text_and_can_be_protected_by_a_token() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn the_recorder_is_drained_by_a_thread_of_its_own_without_scrapes() {
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    // Histogram samples wait in the recorder until drained: without this thread, a server
+    // nobody scrapes would grow by every request's sample.
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
+    assert!(
+        threads.iter().any(|name| name == "metrics-upkeep"),
+        "{threads:?}"
+    );
+    app.stop().await;
+}
+
 /// The metrics table of docs/operations.md, by name.
 fn documented_metrics() -> Vec<String> {
     let docs = std::fs::read_to_string(concat!(
