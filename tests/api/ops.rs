@@ -124,6 +124,48 @@ async fn the_recorder_is_drained_by_a_thread_of_its_own_without_scrapes() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn verification_records_expired_over_a_day_ago_are_deleted_when_the_server_starts() {
+    use auth_ports::VerificationRepo as _;
+    let mut databases = vec![TestDatabase::sqlite()];
+    databases.extend(TestDatabase::postgres().await);
+    for database in databases {
+        // Written as Better-Auth writes them: a reset link nobody followed, and a live one.
+        let store = database.store().await;
+        for (id, expires) in [
+            ("stale", "2001-01-01T00:00:00.000Z"),
+            ("live", "2999-01-01T00:00:00.000Z"),
+        ] {
+            database
+                .execute(&format!(
+                    r#"INSERT INTO "verification" ("id","identifier","value","expiresAt","createdAt","updatedAt")
+                       VALUES ('{id}','reset-password:{id}','user','{expires}','2001-01-01T00:00:00.000Z','2001-01-01T00:00:00.000Z')"#
+                ))
+                .await;
+        }
+        let app = start_app(base_config(&database.url), Some(database)).await;
+        let mut stale = true;
+        for _ in 0..50 {
+            stale = store
+                .find_latest("reset-password:stale")
+                .await
+                .expect("read")
+                .is_some();
+            if !stale {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(!stale, "the expired record is deleted at start");
+        let live = store
+            .find_latest("reset-password:live")
+            .await
+            .expect("read");
+        assert!(live.is_some(), "the live record stays");
+        app.stop().await;
+    }
+}
+
 /// The metrics table of docs/operations.md, by name.
 fn documented_metrics() -> Vec<String> {
     let docs = std::fs::read_to_string(concat!(

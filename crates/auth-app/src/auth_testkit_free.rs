@@ -97,6 +97,9 @@ impl VerificationRepo for NoStore {
     async fn delete(&self, _: &VerificationId) -> Result<bool, PortError> {
         Err(none())
     }
+    async fn delete_expired(&self, _: time::OffsetDateTime) -> Result<u64, PortError> {
+        Err(none())
+    }
 }
 
 #[async_trait::async_trait]

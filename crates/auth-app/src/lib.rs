@@ -568,7 +568,7 @@ impl Application {
         // Uses are counted in Redis, and written back, only when Redis is configured.
         let counted_in_redis = redis.is_some() && plugins.iter().any(|p| p.id() == "api-key");
         let write_back = api_key::spawn_write_back(&api_keys, counted_in_redis);
-        ops::spawn_audit_retention(auth.clone(), config.audit_retention_days);
+        ops::spawn_housekeeping(auth.clone(), config.audit_retention_days);
         let state = http_state(&config, auth, secret, &plugins);
         let ops = ops::routes(&config, store.clone(), redis);
         let mut routes = overrides.routes;

@@ -301,19 +301,27 @@ pub(crate) fn record_build_info(plugins: &str) {
     .set(1.0);
 }
 
-/// Deletes audit events past the retention period, once at start and then hourly.
-pub(crate) fn spawn_audit_retention(auth: Auth, days: i64) {
-    if days <= 0 {
-        return;
-    }
+/// Once at start and then hourly: deletes audit events past the retention period (none when
+/// `audit_days` is 0) and verification records that expired over a day ago.
+pub(crate) fn spawn_housekeeping(auth: Auth, audit_days: i64) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_secs(3600));
         loop {
             interval.tick().await;
-            match auth.purge_audit_events(time::Duration::days(days)).await {
+            if audit_days > 0 {
+                match auth
+                    .purge_audit_events(time::Duration::days(audit_days))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "old audit events deleted"),
+                    Err(error) => tracing::warn!(error = %error, "audit retention pass failed"),
+                }
+            }
+            match auth.purge_expired_verifications().await {
                 Ok(0) => {}
-                Ok(count) => tracing::info!(count, "old audit events deleted"),
-                Err(error) => tracing::warn!(error = %error, "audit retention pass failed"),
+                Ok(count) => tracing::info!(count, "expired verification records deleted"),
+                Err(error) => tracing::warn!(error = %error, "verification purge failed"),
             }
         }
     });

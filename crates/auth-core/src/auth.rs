@@ -151,6 +151,10 @@ struct Inner {
     field_specs: Vec<FieldSpec>,
 }
 
+/// How long an expired verification record is kept before [`Auth::purge_expired_verifications`]
+/// deletes it.
+pub const EXPIRED_VERIFICATION_GRACE: time::Duration = time::Duration::days(1);
+
 impl Auth {
     /// Builds the façade without plugins.
     #[must_use]
@@ -269,6 +273,18 @@ impl Auth {
         let now = self.inner.deps.clock.now();
         let millis = now.millisecond();
         now.replace_millisecond(millis).unwrap_or(now)
+    }
+
+    /// Deletes verification records (reset and verification links, codes) that expired more
+    /// than [`EXPIRED_VERIFICATION_GRACE`] ago; returns how many. Flows delete a record when it
+    /// is used, so these are the links nobody followed: without this, a table anyone can add
+    /// rows to (a reset asked for an existing address) would only grow.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store is down.
+    pub async fn purge_expired_verifications(&self) -> Result<u64, AuthError> {
+        let before = self.now() - EXPIRED_VERIFICATION_GRACE;
+        Ok(self.deps().verifications.delete_expired(before).await?)
     }
 
     /// A new 32-character id.

@@ -30,7 +30,9 @@ pub use api_key::{
     KeyPage, KeyRateLimit, KeySession, KeySort, ListApiKeys, MAX_KEY_NUMBER, OrganizationKeys,
     UpdateApiKey, refusal_error, unauthorized_session,
 };
-pub use auth::{Auth, AuthConfig, AuthDeps, ClientInfo, EmailRules, WeakAuth};
+pub use auth::{
+    Auth, AuthConfig, AuthDeps, ClientInfo, EXPIRED_VERIFICATION_GRACE, EmailRules, WeakAuth,
+};
 pub use delete_user::{DeleteOutcome, DeleteUser};
 pub use email_password::{
     ChangePassword, ChangedPassword, SignInEmail, SignInOutcome, SignUpEmail, SignedIn,

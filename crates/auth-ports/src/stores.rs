@@ -144,4 +144,9 @@ pub trait VerificationRepo: Send + Sync {
     /// Deletes the record with this id, if it exists, and returns whether it did: of two racing
     /// consumers exactly one sees `true`.
     async fn delete(&self, id: &VerificationId) -> Result<bool, PortError>;
+
+    /// Deletes records that expired before `before` and returns how many. A store that keeps
+    /// dates as text may misorder two times within one second; callers pass a `before` well in
+    /// the past, so that only long-expired records are at stake.
+    async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, PortError>;
 }

@@ -65,25 +65,14 @@ impl AuditLog for SeaOrmStore {
         Ok(events)
     }
 
+    /// In batches chosen by the database (SQLite's RFC 3339 text dates order as the times do,
+    /// to the second). It used to read the whole table into memory at every hourly pass.
     async fn purge_before(&self, before: OffsetDateTime) -> Result<u64, PortError> {
-        let rows = audit_event::Entity::find()
-            .all(self.db())
-            .await
-            .map_err(port_error)?;
-        let old: Vec<String> = rows
-            .into_iter()
-            .filter(|row| row.created_at < before)
-            .map(|row| row.id)
-            .collect();
-        let mut deleted = 0;
-        for chunk in old.chunks(500) {
-            let result = audit_event::Entity::delete_many()
-                .filter(audit_event::Column::Id.is_in(chunk.iter().cloned()))
-                .exec(self.db())
-                .await
-                .map_err(port_error)?;
-            deleted += result.rows_affected;
-        }
-        Ok(deleted)
+        crate::store::purge::<audit_event::Entity>(
+            self.db(),
+            audit_event::Column::Id,
+            audit_event::Column::CreatedAt.lt(before),
+        )
+        .await
     }
 }

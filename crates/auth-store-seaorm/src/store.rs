@@ -13,7 +13,7 @@ use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -611,4 +611,55 @@ impl VerificationRepo for SeaOrmStore {
             .map_err(port_error)?;
         Ok(result.rows_affected > 0)
     }
+
+    /// In batches, each a short write: a table left to grow is not held locked in one go.
+    /// SQLite keeps dates as RFC 3339 text, ours and Better-Auth's alike (`…T12:00:00.123Z`),
+    /// which orders as the times do except within one second, where the number of fraction
+    /// digits differs.
+    async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, PortError> {
+        purge::<verification::Entity>(
+            &self.db,
+            verification::Column::Id,
+            verification::Column::ExpiresAt.lt(before),
+        )
+        .await
+    }
 }
+
+/// Deletes the rows of `E` that `condition` selects, [`PURGE_BATCH`] at a time (`id` is the
+/// primary key, text): each statement a short write, however many rows there are, and none
+/// read into memory but their ids.
+pub(crate) async fn purge<E: EntityTrait>(
+    db: &DatabaseConnection,
+    id: E::Column,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<u64, PortError> {
+    let mut deleted = 0;
+    loop {
+        let ids: Vec<String> = E::find()
+            .select_only()
+            .column(id)
+            .filter(condition.clone())
+            .limit(PURGE_BATCH)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(port_error)?;
+        if ids.is_empty() {
+            return Ok(deleted);
+        }
+        let result = E::delete_many()
+            .filter(id.is_in(ids))
+            .exec(db)
+            .await
+            .map_err(port_error)?;
+        if result.rows_affected == 0 {
+            // Another instance took this batch: its pass finishes the job.
+            return Ok(deleted);
+        }
+        deleted += result.rows_affected;
+    }
+}
+
+/// Rows deleted per statement by the purges.
+pub(crate) const PURGE_BATCH: u64 = 500;

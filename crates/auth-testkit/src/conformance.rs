@@ -71,6 +71,7 @@ pub async fn run_store_suite(stores: &Stores) {
     session_expiry_update_and_listing(stores).await;
     session_deletion(stores).await;
     verification_newest_wins_and_delete_once(stores).await;
+    verification_expired_records_are_purged(stores).await;
     two_factor_flag_is_read_and_counted(stores).await;
     accounts_are_created_for_existing_users(stores).await;
     plugin_fields_of_missing_rows_are_not_found(stores).await;
@@ -598,6 +599,43 @@ async fn verification_newest_wins_and_delete_once(stores: &Stores) {
         .ok()
         .flatten();
     assert_eq!(none, None, "verification: unknown identifier");
+}
+
+async fn verification_expired_records_are_purged(stores: &Stores) {
+    let record = |id: &str, expires_at: OffsetDateTime| Verification {
+        id: VerificationId::new(id),
+        identifier: format!("purge:{id}"),
+        value: "v".to_owned(),
+        expires_at,
+        created_at: T0 - Duration::days(1),
+        updated_at: T0 - Duration::days(1),
+    };
+    let old = record("purge-old", T0 - Duration::days(2));
+    let just = record("purge-just", T0 - Duration::seconds(1));
+    let live = record("purge-live", T0 + Duration::hours(1));
+    for r in [&old, &just, &live] {
+        assert!(
+            stores.verifications.create(r).await.is_ok(),
+            "purge: create"
+        );
+    }
+    let purged = stores.verifications.delete_expired(T0).await.ok();
+    assert_eq!(
+        purged,
+        Some(2),
+        "purge: the records expired before the bound"
+    );
+    for (r, kept) in [(&old, false), (&just, false), (&live, true)] {
+        let found = stores
+            .verifications
+            .find_latest(&r.identifier)
+            .await
+            .ok()
+            .flatten();
+        assert_eq!(found.is_some(), kept, "purge: {}", r.id.as_str());
+    }
+    let again = stores.verifications.delete_expired(T0).await.ok();
+    assert_eq!(again, Some(0), "purge: nothing left to delete");
 }
 
 /// Runs the audit-log cases against an empty audit store.

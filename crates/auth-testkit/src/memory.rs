@@ -321,6 +321,15 @@ impl VerificationRepo for MemoryStore {
     async fn delete(&self, id: &VerificationId) -> Result<bool, PortError> {
         Ok(self.state().verifications.remove(id).is_some())
     }
+
+    async fn delete_expired(&self, before: OffsetDateTime) -> Result<u64, PortError> {
+        let mut state = self.state();
+        let count = state.verifications.len();
+        state
+            .verifications
+            .retain(|_, record| record.expires_at >= before);
+        Ok(u64::try_from(count - state.verifications.len()).unwrap_or(u64::MAX))
+    }
 }
 
 #[async_trait::async_trait]

@@ -120,6 +120,36 @@ async fn a_token_of_a_user_who_is_gone_is_refused_as_user_not_found() {
     ));
 }
 
+#[tokio::test]
+async fn a_reset_link_nobody_followed_is_purged_a_day_after_it_expired() {
+    let mailer = Arc::new(MemoryMailer::new());
+    let f = with_mail(mailer.clone());
+    f.auth
+        .sign_up_email_session(sign_up("late@example.com", "password-1"))
+        .await
+        .expect("sign-up");
+    f.auth
+        .request_password_reset("late@example.com", None)
+        .await
+        .expect("asked");
+    let token = token_in(&mailer, "late@example.com");
+    let identifier = format!("reset-password:{token}");
+    let stored = || async {
+        auth_ports::VerificationRepo::find_latest(f.store.as_ref(), &identifier)
+            .await
+            .expect("read")
+    };
+    assert_eq!(f.auth.purge_expired_verifications().await.ok(), Some(0));
+    assert!(stored().await.is_some(), "a live link stays");
+    // Expired (a reset link lasts an hour), but within the grace: kept.
+    f.clock.advance(time::Duration::hours(2));
+    assert_eq!(f.auth.purge_expired_verifications().await.ok(), Some(0));
+    assert!(stored().await.is_some(), "expired less than a day ago");
+    f.clock.advance(crate::EXPIRED_VERIFICATION_GRACE);
+    assert_eq!(f.auth.purge_expired_verifications().await.ok(), Some(1));
+    assert!(stored().await.is_none(), "purged");
+}
+
 #[test]
 fn commands_with_tokens_never_show_them_in_debug() {
     let shown = format!("{:?}", reset("secret-token-123", "password-9"));
