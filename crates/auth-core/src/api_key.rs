@@ -562,6 +562,13 @@ impl std::fmt::Debug for ApiKeys {
 }
 
 impl ApiKeys {
+    /// Whether `error` refuses a presented key as none of this configuration's (unknown, or
+    /// not its length): all one configuration's keys can say of another's key.
+    #[must_use]
+    pub fn refused_as_unknown(error: &AuthError) -> bool {
+        error.code().is_some_and(is_invalid_key_code)
+    }
+
     /// The use cases with these parts and settings.
     #[must_use]
     pub fn new(

@@ -79,9 +79,7 @@ impl ApiKeyPlugin {
     /// `INVALID_API_KEY` is all the users' keys say of another configuration's key.
     fn other_keys(&self, error: &AuthError) -> Option<&ApiKeys> {
         match &self.organization {
-            Some(organization) if error.code() == Some("INVALID_API_KEY") => {
-                Some(organization.keys())
-            }
+            Some(organization) if ApiKeys::refused_as_unknown(error) => Some(organization.keys()),
             _ => None,
         }
     }
@@ -824,7 +822,7 @@ async fn verify(
     let users = plugin.keys.verify(state.auth(), key, required).await;
     // A key of the other configuration is not found among the users'.
     let (verified, keys) = match (users, &plugin.organization) {
-        (Err(error), Some(organization)) if error.code() == Some("INVALID_API_KEY") => (
+        (Err(error), Some(organization)) if ApiKeys::refused_as_unknown(&error) => (
             organization
                 .keys()
                 .verify(state.auth(), key, required)
