@@ -1,7 +1,7 @@
 //! The `otel` feature: spans exported over OTLP/HTTP to a receiver this test starts on
 //! loopback, one span per request named after its route, the child of the caller's W3C
-//! `traceparent`, with the use case's span below it. A test binary of its own: it installs the
-//! process's global subscriber.
+//! `traceparent`, with the use case's span below it, and a failing route's span marked as an
+//! error. A test binary of its own: it installs the process's global subscriber.
 //! Must not depend on: internals of the server; only `auth_app` and HTTP.
 #![allow(clippy::expect_used, reason = "a test binary: broken fixtures panic")]
 
@@ -73,7 +73,16 @@ async fn each_request_is_exported_as_a_server_span_under_the_callers_trace() {
         ..AppConfig::default()
     };
     let telemetry = auth_app::telemetry::init(&config).expect("the exporter is built");
-    let app = Application::build(config, Overrides::default())
+    // An application route beside the API that fails: its span is marked as an error.
+    let failing = poem::get(poem::endpoint::make_sync(|_| {
+        poem::http::StatusCode::INTERNAL_SERVER_ERROR
+    }))
+    .boxed();
+    let overrides = Overrides {
+        routes: vec![("/v1/failing".to_owned(), Arc::new(failing))],
+        ..Overrides::default()
+    };
+    let app = Application::build(config, overrides)
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -104,6 +113,13 @@ async fn each_request_is_exported_as_a_server_span_under_the_callers_trace() {
         400,
         "a bad traceparent starts a trace of its own"
     );
+
+    let failed = client
+        .get(format!("{address}/v1/failing"))
+        .send()
+        .await
+        .expect("failing route");
+    assert_eq!(failed.status(), 500);
 
     let _ = stop.send(());
     let _ = server.await;
@@ -171,5 +187,18 @@ async fn each_request_is_exported_as_a_server_span_under_the_callers_trace() {
         attribute(refused, "http.response.status_code"),
         Some(&Any::IntValue(400))
     );
+    let unset = opentelemetry_proto::tonic::trace::v1::status::StatusCode::Unset as i32;
+    let error = opentelemetry_proto::tonic::trace::v1::status::StatusCode::Error as i32;
+    let status = |span: &Span| span.status.as_ref().map_or(unset, |status| status.code);
+    assert_eq!(
+        status(refused),
+        unset,
+        "a 4xx is the client's error, not the server's"
+    );
+    let failed = spans
+        .iter()
+        .find(|span| attribute(span, "http.response.status_code") == Some(&Any::IntValue(500)))
+        .unwrap_or_else(|| panic!("the failing route's span in {names:?}"));
+    assert_eq!(status(failed), error, "a 5xx marks the span as an error");
     database.cleanup().await;
 }
