@@ -372,12 +372,30 @@ async fn echo_app(customise: impl FnOnce(&mut auth_app::AppConfig)) -> TestApp {
         }
     }
 
+    app_serving(echo, customise, |settings| settings).await
+}
+
+/// A server with `handler` as an application's socket endpoint at `/echo`, its settings those
+/// of the configuration changed by `settings`.
+async fn app_serving<F, Fut>(
+    handler: F,
+    customise: impl FnOnce(&mut auth_app::AppConfig),
+    settings: impl FnOnce(auth_ws::WsConfig) -> auth_ws::WsConfig,
+) -> TestApp
+where
+    F: Fn(auth_ws::Authenticated, auth_ws::Incoming, auth_ws::Outgoing) -> Fut
+        + Send
+        + Sync
+        + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let database = TestDatabase::sqlite();
     let mut config = base_config(&database.url);
     config.websocket = true;
     customise(&mut config);
     let hub = std::sync::Arc::new(auth_ws::Hub::new());
-    let route = auth_ws::websocket(hub.clone(), auth_app::websocket_settings(&config), echo);
+    let settings = settings(auth_app::websocket_settings(&config));
+    let route = auth_ws::websocket(hub.clone(), settings, handler);
     crate::helpers::start_app_customised(config, Some(database), move |overrides| {
         overrides.routes = vec![(
             "/echo".to_owned(),
@@ -386,6 +404,36 @@ async fn echo_app(customise: impl FnOnce(&mut auth_app::AppConfig)) -> TestApp {
         overrides.websocket_hub = Some(hub);
     })
     .await
+}
+
+#[tokio::test]
+async fn an_application_that_does_not_take_its_messages_has_the_socket_closed_with_1008() {
+    use futures_util::SinkExt;
+
+    // Holds its messages without ever reading them.
+    async fn deaf(_: auth_ws::Authenticated, incoming: auth_ws::Incoming, _: auth_ws::Outgoing) {
+        let _held = incoming;
+        std::future::pending::<()>().await;
+    }
+    let app = app_serving(
+        deaf,
+        |_| {},
+        |settings| auth_ws::WsConfig {
+            send_timeout: Duration::from_millis(200),
+            ..settings
+        },
+    )
+    .await;
+    let token = signed_up(&app, "deaf@example.com").await;
+    let mut socket = open_echo(&app, &format!("Bearer {token}")).await;
+    // The first messages wait in the application's queue; the one after has nowhere to go.
+    for n in 0..40 {
+        if socket.send(Message::text(format!("{n}"))).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(closed_with(&mut socket, Duration::from_secs(5)).await, 1008);
+    app.stop().await;
 }
 
 async fn open_echo(app: &TestApp, bearer: &str) -> Socket {

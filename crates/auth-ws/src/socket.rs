@@ -33,6 +33,10 @@ pub struct WsConfig {
     pub max_per_user: usize,
     /// At the limit, close the user's oldest socket (else refuse the new one, `429`).
     pub close_oldest: bool,
+    /// How long a frame may take to be written before the client counts as gone, and how long
+    /// a client's message may wait for the application to take it before the socket is closed
+    /// (1008, "messages not read") (10 s).
+    pub send_timeout: Duration,
 }
 
 impl WsConfig {
@@ -90,6 +94,7 @@ impl Default for WsConfig {
             max_message_bytes: 64 * 1024,
             max_per_user: 10,
             close_oldest: false,
+            send_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -376,29 +381,27 @@ const RATE_LIMIT_LABEL: &str = "/websocket";
 /// A socket whose credential does not expire still ends in a year.
 const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// How long a frame may take to be written before the client counts as gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Sends `message`, within [`SEND_TIMEOUT`]: `false` when the client is gone or stopped reading.
-async fn send_within(
-    sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>,
-    message: Message,
-) -> bool {
-    matches!(
-        tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await,
-        Ok(Ok(()))
-    )
+/// The socket's sending half: every write bounded by the send timeout.
+struct Sender {
+    sink: futures_util::stream::SplitSink<WebSocketStream, Message>,
+    timeout: Duration,
 }
 
-/// Sends a close frame with `reason` (within [`SEND_TIMEOUT`]).
-async fn close_with(
-    sink: &mut futures_util::stream::SplitSink<WebSocketStream, Message>,
-    code: u16,
-    text: &str,
-) {
-    let frame = Message::Close(Some((CloseCode::from(code), text.to_owned())));
-    if send_within(sink, frame).await {
-        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+impl Sender {
+    /// Sends `message` within the timeout: `false` when the client is gone or stopped reading.
+    async fn send_within(&mut self, message: Message) -> bool {
+        matches!(
+            tokio::time::timeout(self.timeout, self.sink.send(message)).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Sends a close frame with `code` and `text`, then closes (each within the timeout).
+    async fn close_with(&mut self, code: u16, text: &str) {
+        let frame = Message::Close(Some((CloseCode::from(code), text.to_owned())));
+        if self.send_within(frame).await {
+            let _ = tokio::time::timeout(self.timeout, self.sink.close()).await;
+        }
     }
 }
 
@@ -428,7 +431,11 @@ where
     } = socket;
     let (id, user) = (registration.id, who.context.user.id.clone());
     let mut registration = registration;
-    let (mut sink, mut source) = stream.split();
+    let (sink, mut source) = stream.split();
+    let mut sink = Sender {
+        sink,
+        timeout: config.send_timeout,
+    };
     let (to_app, incoming) = mpsc::channel(32);
     let (outgoing, mut from_app) = mpsc::channel(32);
     let app = tokio::spawn(handler(who, Incoming(incoming), Outgoing(outgoing)));
@@ -443,12 +450,12 @@ where
         tokio::select! {
             reason = registration.closed.recv() => {
                 let reason = reason.unwrap_or(CloseReason::Shutdown);
-                close_with(&mut sink, reason.code(), reason.text()).await;
+                sink.close_with(reason.code(), reason.text()).await;
                 break Ended::Closed(reason);
             }
             () = &mut expiry => {
                 let reason = CloseReason::Expired;
-                close_with(&mut sink, reason.code(), reason.text()).await;
+                sink.close_with(reason.code(), reason.text()).await;
                 break Ended::Closed(reason);
             }
             _ = heartbeat.tick() => {
@@ -460,15 +467,15 @@ where
                     None
                 };
                 if let Some(reason) = reason {
-                    close_with(&mut sink, reason.code(), reason.text()).await;
+                    sink.close_with(reason.code(), reason.text()).await;
                     break Ended::Closed(reason);
                 }
                 if !hub.refresh(&user, id, config.limit()).await {
                     let reason = CloseReason::Replaced;
-                    close_with(&mut sink, reason.code(), reason.text()).await;
+                    sink.close_with(reason.code(), reason.text()).await;
                     break Ended::Closed(reason);
                 }
-                if !send_within(&mut sink, Message::Ping(Vec::new())).await {
+                if !sink.send_within(Message::Ping(Vec::new())).await {
                     break Ended::ByClient;
                 }
             }
@@ -481,20 +488,20 @@ where
                     last_message = Instant::now();
                     last_pong = Instant::now();
                     // An application that does not read its messages is not waited for.
-                    match tokio::time::timeout(SEND_TIMEOUT, to_app.send(message)).await {
+                    match tokio::time::timeout(config.send_timeout, to_app.send(message)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => {
-                            close_with(&mut sink, 1000, "").await;
+                            sink.close_with(1000, "").await;
                             break Ended::ByApplication;
                         }
                         Err(_) => {
-                            close_with(&mut sink, 1008, "messages not read").await;
+                            sink.close_with(1008, "messages not read").await;
                             break Ended::ByApplication;
                         }
                     }
                 }
                 Some(Err(error)) if too_big(&error) => {
-                    close_with(&mut sink, 1009, "message too big").await;
+                    sink.close_with(1009, "message too big").await;
                     break Ended::TooBig;
                 }
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break Ended::ByClient,
@@ -502,12 +509,12 @@ where
             message = from_app.recv() => match message {
                 Some(message) => {
                     metrics::message(false);
-                    if !send_within(&mut sink, message).await {
+                    if !sink.send_within(message).await {
                         break Ended::ByClient;
                     }
                 }
                 None => {
-                    close_with(&mut sink, 1000, "").await;
+                    sink.close_with(1000, "").await;
                     break Ended::ByApplication;
                 }
             },
