@@ -331,13 +331,13 @@ pub struct KeyPage {
     pub total: usize,
 }
 
-/// The error codes of section 7.4 and 7.5.
 /// Whether `code` is the code of a presented key that is none (unknown, or not the configured
 /// length).
 pub(crate) fn is_invalid_key_code(code: &str) -> bool {
     code == codes::INVALID_API_KEY.code || code == codes::INVALID_API_KEY_LENGTH.code
 }
 
+/// The error codes of section 7.4 and 7.5.
 mod codes {
     use super::{PluginError, PluginErrorKind};
 

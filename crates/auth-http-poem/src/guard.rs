@@ -342,8 +342,6 @@ pub(crate) fn check_origin(
     Ok(())
 }
 
-/// The route as rate limits and metrics see it: percent-decoded, lower-cased, without repeated
-/// or trailing slashes, so `//Sign-In/email/` and `/sign-in%2Femail` count as `/sign-in/email`.
 /// Whether `raw` is already what [`normalise_route`] would make of it: a leading `/`, no
 /// empty segment, nothing percent-encoded, no capital.
 fn is_normal_route(raw: &str) -> bool {
@@ -356,6 +354,8 @@ fn is_normal_route(raw: &str) -> bool {
             .any(|byte| byte == b'%' || byte.is_ascii_uppercase())
 }
 
+/// The route as rate limits and metrics see it: percent-decoded, lower-cased, without repeated
+/// or trailing slashes, so `//Sign-In/email/` and `/sign-in%2Femail` count as `/sign-in/email`.
 pub(crate) fn normalise_route(raw: &str) -> String {
     let decoded = percent_decode(raw)
         .unwrap_or_else(|| raw.to_owned())
