@@ -678,21 +678,45 @@ async fn a_key_cached_on_another_instance_is_dropped_there_when_deleted_or_disab
     database.cleanup().await;
 }
 
-#[tokio::test]
-async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
-    let Some(redis) = redis_url().await else {
-        return;
-    };
-    let database = TestDatabase::sqlite();
-    let mut config = base_config(&database.url);
+/// A server on `database_url` counting key uses in Redis (`None` without a Redis), with a user
+/// of `email` and a key of theirs: the server, the key and its id.
+async fn counting_in_redis(
+    database_url: &str,
+    email: &str,
+    customise: impl FnOnce(&mut auth_app::AppConfig),
+) -> Option<(TestApp, String, String)> {
+    let redis = redis_url().await?;
+    let mut config = base_config(database_url);
     config.redis_url = Some(redis);
     config.redis_prefix = auth_testkit::services::unique_prefix();
     config.api_key_sessions = true;
+    customise(&mut config);
     let app = start_app(config, None).await;
-    app.sign_up("redis-counts@example.com", PASSWORD).await;
+    app.sign_up(email, PASSWORD).await;
     let created = create(&app, &json!({"name": "counted"})).await;
-    let key = created["key"].as_str().expect("key");
-    let id = created["id"].as_str().expect("id");
+    let key = created["key"].as_str().expect("key").to_owned();
+    let id = created["id"].as_str().expect("id").to_owned();
+    Some((app, key, id))
+}
+
+/// The `requestCount` of key `id` as the database holds it.
+async fn stored_request_count(database: &TestDatabase, id: &str) -> i64 {
+    database
+        .query_count(&format!(
+            r#"SELECT CAST("requestCount" AS BIGINT) AS n FROM "apikey" WHERE "id" = '{id}'"#
+        ))
+        .await
+}
+
+#[tokio::test]
+async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
+    let database = TestDatabase::sqlite();
+    let Some((app, key, id)) =
+        counting_in_redis(&database.url, "redis-counts@example.com", |_| {}).await
+    else {
+        return;
+    };
+    let key = key.as_str();
     for _ in 0..3 {
         assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
     }
@@ -718,11 +742,7 @@ async fn with_redis_uses_are_counted_there_and_written_back_to_the_database() {
 async fn request_count_reaches(database: &TestDatabase, id: &str, count: i64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let stored = database
-            .query_count(&format!(
-                r#"SELECT CAST("requestCount" AS BIGINT) AS n FROM "apikey" WHERE "id" = '{id}'"#
-            ))
-            .await;
+        let stored = stored_request_count(database, id).await;
         if stored == count {
             return;
         }
@@ -736,23 +756,18 @@ async fn request_count_reaches(database: &TestDatabase, id: &str, count: i64) {
 
 #[tokio::test]
 async fn uses_counted_while_the_database_is_down_reach_it_once_it_is_back() {
-    let Some(redis) = redis_url().await else {
-        return;
-    };
     let Some(database) = TestDatabase::postgres().await else {
         return;
     };
     let (proxy, url) = crate::helpers::proxied(&database).await;
-    let mut config = base_config(&url);
-    config.redis_url = Some(redis);
-    config.redis_prefix = auth_testkit::services::unique_prefix();
-    config.api_key_sessions = true;
-    config.database_max_connections = Some(2);
-    let app = start_app(config, None).await;
-    app.sign_up("outage-counts@example.com", PASSWORD).await;
-    let created = create(&app, &json!({"name": "counted"})).await;
-    let key = created["key"].as_str().expect("key");
-    let id = created["id"].as_str().expect("id");
+    let Some((app, key, id)) = counting_in_redis(&url, "outage-counts@example.com", |config| {
+        config.database_max_connections = Some(2);
+    })
+    .await
+    else {
+        return;
+    };
+    let (key, id) = (key.as_str(), id.as_str());
     assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
     request_count_reaches(&database, id, 1).await;
 
@@ -771,29 +786,18 @@ async fn uses_counted_while_the_database_is_down_reach_it_once_it_is_back() {
 
 #[tokio::test]
 async fn uses_counted_in_redis_reach_the_database_when_the_server_stops() {
-    let Some(redis) = redis_url().await else {
+    let database = TestDatabase::sqlite();
+    let Some((app, key, id)) =
+        counting_in_redis(&database.url, "stop-counts@example.com", |_| {}).await
+    else {
         return;
     };
-    let database = TestDatabase::sqlite();
-    let mut config = base_config(&database.url);
-    config.redis_url = Some(redis);
-    config.redis_prefix = auth_testkit::services::unique_prefix();
-    config.api_key_sessions = true;
-    let app = start_app(config, None).await;
-    app.sign_up("stop-counts@example.com", PASSWORD).await;
-    let created = create(&app, &json!({"name": "counted"})).await;
-    let key = created["key"].as_str().expect("key");
-    let id = created["id"].as_str().expect("id").to_owned();
     for _ in 0..3 {
-        assert_eq!(with_key(&app, "/get-session", key).await.status(), 200);
+        assert_eq!(with_key(&app, "/get-session", &key).await.status(), 200);
     }
     // Stopped well before the next write-back tick: only the one at shutdown writes them.
     app.stop().await;
-    let stored = database
-        .query_count(&format!(
-            r#"SELECT CAST("requestCount" AS BIGINT) AS n FROM "apikey" WHERE "id" = '{id}'"#
-        ))
-        .await;
+    let stored = stored_request_count(&database, &id).await;
     assert_eq!(stored, 3, "the uses were written back at shutdown");
     database.cleanup().await;
 }
