@@ -26,7 +26,7 @@ pub(crate) fn install_recorder() {
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The name of the thread that drains the recorder.
-pub(crate) const UPKEEP_THREAD: &str = "metrics-upkeep";
+const UPKEEP_THREAD: &str = "metrics-upkeep";
 
 /// The process-wide Prometheus recorder (one per process, however many servers it runs).
 ///
