@@ -123,8 +123,10 @@ impl Leases {
         let lease = by_key.get_mut(&key.id)?;
         if lease.refill_due.is_some_and(|due| now > due) {
             // The quota was refilled (or is at the next use): what is left of the lease was
-            // the last interval's, and spending it now would exceed the new one's amount.
+            // the last interval's, and spending it now would exceed the new one's amount. So
+            // is what the shared counters had left then: the next block is sized afresh.
             lease.left = 0;
+            lease.shared = None;
             lease.refill_due = None;
             return None;
         }
@@ -457,5 +459,33 @@ mod tests {
             ..key.clone()
         };
         assert_eq!(Grant::of(&unrefilled, &counters, 1).refill_due, None);
+    }
+
+    #[test]
+    fn a_key_spent_down_before_its_refill_is_leased_in_blocks_again_after_it() {
+        let leases = Leases::default();
+        let key = ApiKey {
+            refill_amount: Some(1_000_000),
+            refill_interval: Some(Duration::minutes(1)),
+            ..auth_testkit::fixtures::bare_api_key("k", "o", T0)
+        };
+        // The last block left the shared counters near the end of the quota.
+        let spent = ApiKeyUse {
+            remaining: Some(50),
+            last_refill_at: Some(T0),
+            request_count: 0,
+            last_request: T0,
+        };
+        leases
+            .claim("k")
+            .expect("claim")
+            .end(Some(Grant::of(&key, &spent, 10)), T0);
+        assert_eq!(leases.size_for("k", Some(1_000_000)), 1, "near the end");
+        let after = T0 + Duration::minutes(1) + Duration::milliseconds(1);
+        assert!(leases.take(&key, after, Duration::minutes(5)).is_none());
+        assert!(
+            leases.size_for("k", Some(1_000_000)) > 1,
+            "the refilled quota is reserved in blocks, not one use at a time"
+        );
     }
 }
