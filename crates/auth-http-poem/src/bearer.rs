@@ -44,28 +44,22 @@ impl BearerPlugin {
         if token.is_empty() {
             return None;
         }
-        let presented_signed = token.contains('.');
-        let signed = if presented_signed {
-            if token.contains('%') {
-                percent_decode(token)?
-            } else {
-                token.to_owned()
-            }
-        } else if self.config.require_signature {
-            return None;
+        if !token.contains('.') {
+            // A raw token (Better-Auth signs it itself, so it always verifies): nothing to check.
+            return (!self.config.require_signature).then(|| SessionToken::new(token.to_owned()));
+        }
+        let signed = if token.contains('%') {
+            percent_decode(token)?
         } else {
-            state.cookies().sign(token)
+            token.to_owned()
         };
         let verified = state.cookies().verify(&signed);
-        if presented_signed {
-            // Only a signature the client sent is checked; a raw token is signed here.
-            let outcome = if verified.is_some() {
-                "valid"
-            } else {
-                "invalid"
-            };
-            auth_core::metrics::token_checked("bearer", outcome);
-        }
+        let outcome = if verified.is_some() {
+            "valid"
+        } else {
+            "invalid"
+        };
+        auth_core::metrics::token_checked("bearer", outcome);
         Some(SessionToken::new(verified?.to_owned()))
     }
 }
