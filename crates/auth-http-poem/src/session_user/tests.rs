@@ -98,6 +98,30 @@ async fn session_user_reads_the_cookie_or_a_bearer_token_and_refuses_without_one
 }
 
 #[tokio::test]
+async fn requiring_a_signature_refuses_a_raw_bearer_token_and_takes_a_signed_one() {
+    let required = BearerConfig {
+        require_signature: true,
+    };
+    let (state, token) = fixture(vec![Arc::new(BearerPlugin::new(required))]).await;
+    let client = TestClient::new(app(&state, Route::new().at("/me", get(me))));
+    let raw = client
+        .get("/me")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await;
+    raw.assert_status(poem::http::StatusCode::UNAUTHORIZED);
+    let signed = client
+        .get("/me")
+        .header(
+            "authorization",
+            format!("Bearer {}", state.cookies().sign(&token)),
+        )
+        .send()
+        .await;
+    signed.assert_status_is_ok();
+}
+
+#[tokio::test]
 async fn without_the_bearer_plugin_the_authorization_header_is_ignored() {
     let (state, token) = fixture(Vec::new()).await;
     let client = TestClient::new(app(&state, Route::new().at("/me", get(me))));
