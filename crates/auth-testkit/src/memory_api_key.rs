@@ -165,13 +165,14 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     }
 
     async fn write_counters(&self, id: &str, counters: &ApiKeyUse) -> Result<(), PortError> {
-        match self
+        let answer = self
             .counter_writes
-            .load(std::sync::atomic::Ordering::SeqCst)
-        {
-            1 => return Err(PortError::Unavailable("the key table is down".into())),
-            2 => return Err(PortError::Internal("the counters do not fit".into())),
-            _ => {}
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if answer == CounterWrites::Unavailable as u8 {
+            return Err(PortError::Unavailable("the key table is down".into()));
+        }
+        if answer == CounterWrites::Broken as u8 {
+            return Err(PortError::Internal("the counters do not fit".into()));
         }
         if let Some((key, _)) = self.keys().iter_mut().find(|(key, _)| key.id == id) {
             *key = key.clone().with_use(counters);
