@@ -222,6 +222,12 @@ both_backends!(
             ("GET", "/api/auth//ok"),
             ("GET", "/api/auth/forget-password"),
             ("POST", "/api/auth/sign-in/email/"),
+            // The base path itself, and paths that only start like it.
+            ("GET", "/api/auth"),
+            ("GET", "/api/auth/"),
+            ("GET", "/api/authx/ok"),
+            ("GET", "/api/auth-ok"),
+            ("GET", "/api/auth?ok"),
         ] {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
             let response = client

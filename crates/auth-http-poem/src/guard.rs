@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use poem::http::uri::PathAndQuery;
 use poem::http::{HeaderValue, Method, StatusCode, header};
-use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem::{Body, Endpoint, IntoResponse, Request, Response, Route};
 use serde_json::{Map, Value};
 
 use auth_core::{ClientInfo, RateLimitQuery};
@@ -18,44 +19,67 @@ use crate::state::HttpState;
 /// Routes that also accept `application/x-www-form-urlencoded` (and get the form-CSRF check).
 const FORM_ROUTES: [&str; 2] = ["/sign-in/email", "/sign-up/email"];
 
+/// The whole HTTP application as one endpoint: the framing and metrics every request gets, and
+/// for the auth API (below [`crate::BASE_PATH`]) its guard, then its routes. One layer where
+/// poem's `around`, `data` and `nest` would stack eight, each moving the request's future
+/// (several kilobytes) once more on every request.
+pub(crate) struct App {
+    pub(crate) state: Arc<HttpState>,
+    /// The route labels of the auth API.
+    pub(crate) routes: RouteTable,
+    /// The auth API's routes, matched on the path below the base path.
+    pub(crate) auth: Route,
+    /// Everything else (health, metrics, an embedding application's routes).
+    pub(crate) root: Route,
+}
+
+impl Endpoint for App {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        Ok(framing(self, request).await)
+    }
+}
+
 /// The outermost guard: refuses ambiguous framing and turns "no such route" and "wrong method"
 /// into better-call's bare 404.
-pub(crate) async fn framing<E: Endpoint>(
-    inner: Arc<E>,
-    request: Request,
-    routes: Arc<RouteTable>,
-) -> poem::Result<Response> {
+async fn framing(app: &App, mut request: Request) -> Response {
     // Chunked bodies are accepted (the size limit applies to the decoded body). The smuggling
     // defence is hyper's: a request with both `Content-Length` and `Transfer-Encoding` is read
     // as chunked and its connection closed after the answer (RFC 9112 §6.3), so bytes after
     // it are never read as a second request.
     let started = std::time::Instant::now();
-    let mut request = request;
     // HTTP/2 clients split cookies over several lines, and a proxy may append its own
     // `X-Forwarded-For` line after the client's: every reader below sees all lines, in order.
     join_header_lines(request.headers_mut(), &header::COOKIE, "; ");
     join_header_lines(request.headers_mut(), &X_FORWARDED_FOR, ", ");
-    let label = match request.uri().path().strip_prefix(crate::BASE_PATH) {
-        Some(below) => {
-            let label = routes.label(below);
-            request.extensions_mut().insert(RouteLabel(label.clone()));
-            Some(label)
+    request.extensions_mut().insert(app.state.clone());
+    let below = request
+        .uri()
+        .path()
+        .strip_prefix(crate::BASE_PATH)
+        .filter(|below| below.is_empty() || below.starts_with('/'))
+        .map(|below| app.routes.label(below));
+    let (response, label) = match below {
+        Some(label) => {
+            strip_base_path(&mut request);
+            let response = auth_api(&app.auth, request, &app.state, label.clone()).await;
+            (response, metrics::SharedString::from(label))
         }
-        None => None,
-    };
-    let response = match inner.call(request).await {
-        Ok(response) => response.into_response(),
-        Err(error) => error.into_response(),
-    };
-    // Outside the auth API (health, metrics, an embedding application's routes) the router's
-    // own matched pattern names the route: as bounded as the routes mounted.
-    let label = match label {
-        Some(label) => metrics::SharedString::from(label),
-        None => response
-            .data::<poem::PathPattern>()
-            .map_or(metrics::SharedString::const_str(OTHER_ROUTE), |pattern| {
-                metrics::SharedString::from(pattern.0.clone())
-            }),
+        None => {
+            let response = match app.root.call(request).await {
+                Ok(response) => response,
+                Err(error) => error.into_response(),
+            };
+            // Outside the auth API (health, metrics, an embedding application's routes) the
+            // router's own matched pattern names the route: as bounded as the routes mounted.
+            let label = response
+                .data::<poem::PathPattern>()
+                .map_or(metrics::SharedString::const_str(OTHER_ROUTE), |pattern| {
+                    metrics::SharedString::from(pattern.0.clone())
+                });
+            (response, label)
+        }
     };
     let status_label = status_label(response.status());
     metrics::counter!("auth_http_requests_total", "route" => label.clone(), "status" => status_label)
@@ -68,9 +92,30 @@ pub(crate) async fn framing<E: Endpoint>(
         .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
     let status = response.status();
     if status == StatusCode::METHOD_NOT_ALLOWED || (status == StatusCode::NOT_FOUND && !is_json) {
-        return Ok(Response::builder().status(StatusCode::NOT_FOUND).finish());
+        return Response::builder().status(StatusCode::NOT_FOUND).finish();
     }
-    Ok(response)
+    response
+}
+
+/// Takes the base path off the request's URI (its query kept), as mounting the auth API under
+/// it would: its routes match the path below it.
+fn strip_base_path(request: &mut Request) {
+    let uri = std::mem::take(request.uri_mut());
+    let mut parts = uri.into_parts();
+    let below = parts
+        .path_and_query
+        .as_ref()
+        .and_then(|whole| whole.as_str().get(crate::BASE_PATH.len()..))
+        .unwrap_or_default();
+    let below = if below.starts_with('/') {
+        PathAndQuery::try_from(below)
+    } else {
+        PathAndQuery::try_from(format!("/{below}"))
+    };
+    parts.path_and_query = below.ok();
+    if let Ok(uri) = poem::http::Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
 }
 
 static X_FORWARDED_FOR: header::HeaderName = header::HeaderName::from_static("x-forwarded-for");
@@ -98,29 +143,27 @@ fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderN
 /// The auth API's guard: CORS, then body limit, media type, JSON syntax, forms, origin check,
 /// rate limits, then the route and the plugins' hooks on the session it issues. Every answer, refusals included, carries the CORS headers a
 /// trusted origin needs to read it.
-pub(crate) async fn auth_api<E: Endpoint>(
-    inner: Arc<E>,
+async fn auth_api(
+    inner: &Route,
     request: Request,
-    state: Arc<HttpState>,
-) -> poem::Result<Response> {
-    if let Some(preflight) = crate::cors::preflight(&state, &request) {
-        return Ok(preflight);
+    state: &Arc<HttpState>,
+    route: Arc<str>,
+) -> Response {
+    if let Some(preflight) = crate::cors::preflight(state, &request) {
+        return preflight;
     }
-    let cors = crate::cors::Answer::of(&state, &request);
-    let mut response = guarded(inner, request, &state).await;
-    cors.decorate(&state, &mut response);
-    Ok(response)
+    let cors = crate::cors::Answer::of(state, &request);
+    let mut response = guarded(inner, request, state, route).await;
+    cors.decorate(state, &mut response);
+    response
 }
 
-async fn guarded<E: Endpoint>(
-    inner: Arc<E>,
+async fn guarded(
+    inner: &Route,
     mut request: Request,
     state: &Arc<HttpState>,
+    route: Arc<str>,
 ) -> Response {
-    let route = match request.extensions_mut().remove::<RouteLabel>() {
-        Some(RouteLabel(route)) => route,
-        None => Arc::from(OTHER_ROUTE),
-    };
     name_span(request.method(), &route);
     let client = client_of(state, &request);
     if let Err(error) = check_origin(state, &request, &route) {
@@ -410,10 +453,6 @@ impl RouteTable {
 /// The label shared by every path the API does not serve.
 pub(crate) const OTHER_ROUTE: &str = "other";
 
-/// The request's route label, worked out once by [`framing`].
-#[derive(Clone)]
-struct RouteLabel(Arc<str>);
-
 /// The status as a metrics label, without allocating for the statuses this API answers with.
 fn status_label(status: StatusCode) -> metrics::SharedString {
     let known = match status.as_u16() {
@@ -507,7 +546,35 @@ pub fn method_label(method: &poem::http::Method) -> &'static str {
 mod tests {
     use poem::http::Method;
 
-    use super::{RouteTable, is_normal_route, method_label, normalise_route};
+    use super::{RouteTable, is_normal_route, method_label, normalise_route, strip_base_path};
+
+    #[test]
+    fn the_base_path_comes_off_the_uri_and_the_query_stays() {
+        for (uri, below) in [
+            ("/api/auth/get-session", "/get-session"),
+            (
+                "/api/auth/api-key/get?id=k1&x=%2F",
+                "/api-key/get?id=k1&x=%2F",
+            ),
+            ("/api/auth", "/"),
+            ("/api/auth/", "/"),
+            ("/api/auth?x=1", "/?x=1"),
+            ("http://host:3000/api/auth/ok", "/ok"),
+        ] {
+            let mut request = poem::Request::builder().uri_str(uri).finish();
+            strip_base_path(&mut request);
+            let left = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned());
+            assert_eq!(left.as_deref(), Some(below), "{uri}");
+        }
+        let mut request = poem::Request::builder()
+            .uri_str("http://host:3000/api/auth/ok")
+            .finish();
+        strip_base_path(&mut request);
+        assert_eq!(request.uri().host(), Some("host"), "the authority stays");
+    }
 
     #[test]
     fn a_route_as_clients_send_it_is_found_without_normalising_and_others_after() {

@@ -30,7 +30,7 @@ pub mod two_factor;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
+use poem::{Endpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use api::client_info;
@@ -176,15 +176,12 @@ pub fn app(
             paths.push(path);
         }
     }
-    let routes = Arc::new(guard::RouteTable::new(paths));
-    let guard_state = state.clone();
-    let guarded = auth_routes
-        .into_endpoint()
-        .around(move |inner, request| guard::auth_api(inner, request, guard_state.clone()));
-    extra
-        .nest(BASE_PATH, guarded)
-        .data(state.clone())
-        .around(move |inner, request| guard::framing(inner, request, routes.clone()))
+    guard::App {
+        state: state.clone(),
+        routes: guard::RouteTable::new(paths),
+        auth: auth_routes,
+        root: extra,
+    }
 }
 
 /// An OpenAPI path (`/item/{id}`) in poem's route syntax (`/item/:id`).
