@@ -27,8 +27,10 @@ pub(crate) struct App {
     pub(crate) state: Arc<HttpState>,
     /// The route labels of the auth API.
     pub(crate) routes: RouteTable,
-    /// The auth API's routes, matched on the path below the base path.
-    pub(crate) auth: Route,
+    /// The core routes of the auth API (its OpenAPI service), on the path below the base path.
+    pub(crate) core: poem::endpoint::BoxEndpoint<'static>,
+    /// The auth API's other routes (the plugins', the document and Swagger UI), likewise.
+    pub(crate) others: poem::endpoint::BoxEndpoint<'static>,
     /// Everything else (health, metrics, an embedding application's routes).
     pub(crate) root: Route,
 }
@@ -61,9 +63,15 @@ async fn framing(app: &App, mut request: Request) -> Response {
         .filter(|below| below.is_empty() || below.starts_with('/'))
         .map(|below| app.routes.label(below));
     let (response, label) = match below {
-        Some(label) => {
+        Some((label, mount)) => {
             strip_base_path(&mut request);
-            let response = auth_api(&app.auth, request, &app.state, label.clone()).await;
+            // Each router matches the path again, exactly: a path whose label is a plugin's but
+            // whose spelling is not (`/API-KEY/get`) is no route of either.
+            let inner: &dyn poem::endpoint::DynEndpoint<Output = Response> = match mount {
+                Mount::Core => &*app.core,
+                Mount::Other => &*app.others,
+            };
+            let response = auth_api(inner, request, &app.state, label.clone()).await;
             (response, metrics::SharedString::from(label))
         }
         None => {
@@ -144,7 +152,7 @@ fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderN
 /// rate limits, then the route and the plugins' hooks on the session it issues. Every answer, refusals included, carries the CORS headers a
 /// trusted origin needs to read it.
 async fn auth_api(
-    inner: &Route,
+    inner: &dyn poem::endpoint::DynEndpoint<Output = Response>,
     request: Request,
     state: &Arc<HttpState>,
     route: Arc<str>,
@@ -159,7 +167,7 @@ async fn auth_api(
 }
 
 async fn guarded(
-    inner: &Route,
+    inner: &dyn poem::endpoint::DynEndpoint<Output = Response>,
     mut request: Request,
     state: &Arc<HttpState>,
     route: Arc<str>,
@@ -411,42 +419,60 @@ pub(crate) fn normalise_route(raw: &str) -> String {
 }
 
 /// The routes the auth API serves, as the router declares them (the OpenAPI operations and the
-/// plugins' routes, below the base path), each with a shared label. Rate-limit keys, metrics
-/// and audit rows name a route by this label, never by raw path text, so their cardinality is
-/// bounded by the routes there are: every unknown path is `other`.
+/// plugins' routes, below the base path), each with a shared label and the router it is on.
+/// Rate-limit keys, metrics and audit rows name a route by this label, never by raw path text,
+/// so their cardinality is bounded by the routes there are: every unknown path is `other`.
 #[derive(Debug)]
 pub(crate) struct RouteTable {
-    labels: std::collections::HashMap<Box<str>, Arc<str>>,
+    labels: std::collections::HashMap<Box<str>, (Arc<str>, Mount)>,
     other: Arc<str>,
 }
 
+/// Which of the auth API's routers serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mount {
+    /// The core routes (the OpenAPI service), and every path no router serves.
+    Core,
+    /// The plugins' routes, the document and Swagger UI.
+    Other,
+}
+
 impl RouteTable {
-    /// The table of `paths` (below the base path, as the router mounts them).
-    pub(crate) fn new(paths: impl IntoIterator<Item = String>) -> Self {
-        let labels = paths
+    /// The table of the `core` and `other` routes (below the base path, as their routers mount
+    /// them); a route in both is the other router's, as an exact route is before a nested one.
+    pub(crate) fn new(
+        core: impl IntoIterator<Item = String>,
+        other: impl IntoIterator<Item = String>,
+    ) -> Self {
+        let mounted = core
             .into_iter()
-            .map(|path| {
-                let normalised = normalise_route(&path);
-                let label = Arc::<str>::from(normalised.as_str());
-                (normalised.into_boxed_str(), label)
-            })
-            .collect();
+            .map(|path| (path, Mount::Core))
+            .chain(other.into_iter().map(|path| (path, Mount::Other)));
+        let mut labels = std::collections::HashMap::new();
+        for (path, mount) in mounted {
+            let normalised = normalise_route(&path);
+            let label = Arc::<str>::from(normalised.as_str());
+            labels.insert(normalised.into_boxed_str(), (label, mount));
+        }
         Self {
             labels,
             other: Arc::from(OTHER_ROUTE),
         }
     }
 
-    /// The label of a raw path below the base path: the normalised route when the API serves
-    /// it, else `other`.
-    pub(crate) fn label(&self, raw: &str) -> Arc<str> {
+    /// The label of a raw path below the base path (the normalised route when the API serves
+    /// it, else `other`), with the router that serves it.
+    pub(crate) fn label(&self, raw: &str) -> (Arc<str>, Mount) {
         let found = if is_normal_route(raw) {
             // As clients send them: nothing to decode, fold or collapse.
             self.labels.get(raw)
         } else {
             self.labels.get(normalise_route(raw).as_str())
         };
-        found.unwrap_or(&self.other).clone()
+        found.map_or_else(
+            || (self.other.clone(), Mount::Core),
+            |(label, mount)| (label.clone(), *mount),
+        )
     }
 }
 
@@ -546,7 +572,9 @@ pub fn method_label(method: &poem::http::Method) -> &'static str {
 mod tests {
     use poem::http::Method;
 
-    use super::{RouteTable, is_normal_route, method_label, normalise_route, strip_base_path};
+    use super::{
+        Mount, RouteTable, is_normal_route, method_label, normalise_route, strip_base_path,
+    };
 
     #[test]
     fn the_base_path_comes_off_the_uri_and_the_query_stays() {
@@ -578,7 +606,10 @@ mod tests {
 
     #[test]
     fn a_route_as_clients_send_it_is_found_without_normalising_and_others_after() {
-        let table = RouteTable::new(["/get-session".to_owned(), "/api-key/get".to_owned()]);
+        let table = RouteTable::new(
+            ["/get-session".to_owned(), "/docs".to_owned()],
+            ["/api-key/get".to_owned(), "/docs".to_owned()],
+        );
         for raw in [
             "/get-session",
             "/GET-Session",
@@ -586,11 +617,16 @@ mod tests {
             "/get%2Dsession",
             "get-session",
         ] {
-            assert_eq!(&*table.label(raw), "/get-session", "{raw}");
+            let (label, mount) = table.label(raw);
+            assert_eq!((&*label, mount), ("/get-session", Mount::Core), "{raw}");
         }
-        assert_eq!(&*table.label("/api-key/get"), "/api-key/get");
+        let (label, mount) = table.label("/api-key/get");
+        assert_eq!((&*label, mount), ("/api-key/get", Mount::Other));
+        // A route on both routers is the exact one's, as it is before the nested one.
+        assert_eq!(table.label("/docs").1, Mount::Other);
         for unknown in ["/", "", "/nope", "/get-session/x"] {
-            assert_eq!(&*table.label(unknown), "other", "{unknown}");
+            let (label, mount) = table.label(unknown);
+            assert_eq!((&*label, mount), ("other", Mount::Core), "{unknown}");
         }
         // The fast path takes only what normalising would leave as it is.
         for raw in [

@@ -30,7 +30,7 @@ pub mod two_factor;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 
 pub use api::client_info;
@@ -153,10 +153,7 @@ pub fn app(
     let spec = document(state, &core, &plugins);
     // Swagger UI embeds the document it shows: the built-in one, swapped for the whole one.
     let docs_html = service.swagger_ui_html().replacen(&core, &spec, 1);
-    let mut paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
-    paths.extend(api_paths(&api::all(state)));
-    let mut auth_routes = Route::new()
-        .nest("/", service)
+    let mut others = Route::new()
         .at(
             "/docs",
             poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
@@ -169,17 +166,19 @@ pub fn app(
                     .body(spec.clone())
             }),
         );
+    let mut other_paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
     for plugin in plugins {
         for path in plugin.paths {
             // The plugin's own router matches the path again (below the base path).
-            auth_routes = auth_routes.at(poem_path(&path), plugin.endpoint.clone());
-            paths.push(path);
+            others = others.at(poem_path(&path), plugin.endpoint.clone());
+            other_paths.push(path);
         }
     }
     guard::App {
         state: state.clone(),
-        routes: guard::RouteTable::new(paths),
-        auth: auth_routes,
+        routes: guard::RouteTable::new(api_paths(&api::all(state)), other_paths),
+        core: service.into_endpoint(),
+        others: others.boxed(),
         root: extra,
     }
 }
