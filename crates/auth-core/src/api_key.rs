@@ -535,16 +535,43 @@ pub struct ApiKeys {
 
 /// A key after one use, with its owner when known.
 struct Used {
-    key: ApiKey,
+    key: UsedKey,
     owner: Option<auth_domain::User>,
+}
+
+/// The key a use left: the cached entry itself when the use changed nothing in it, so that a
+/// hot key's session is answered without copying the whole key on every request.
+enum UsedKey {
+    Cached(Arc<cache::Cached>),
+    Owned(Box<ApiKey>),
+}
+
+impl std::ops::Deref for UsedKey {
+    type Target = ApiKey;
+
+    fn deref(&self) -> &ApiKey {
+        match self {
+            Self::Cached(cached) => &cached.key,
+            Self::Owned(key) => key,
+        }
+    }
+}
+
+impl UsedKey {
+    fn into_owned(self) -> ApiKey {
+        match self {
+            Self::Cached(cached) => cached.key.clone(),
+            Self::Owned(key) => *key,
+        }
+    }
 }
 
 impl Used {
     /// A cached key, with the counters this use left when it counts.
-    fn from_cache(cached: &cache::Cached, used: Option<&auth_domain::ApiKeyUse>) -> Self {
+    fn from_cache(cached: &Arc<cache::Cached>, used: Option<&auth_domain::ApiKeyUse>) -> Self {
         let key = match used {
-            Some(used) => cached.key.clone().with_use(used),
-            None => cached.key.clone(),
+            Some(used) => UsedKey::Owned(Box::new(cached.key.clone().with_use(used))),
+            None => UsedKey::Cached(cached.clone()),
         };
         Self {
             key,
@@ -1001,7 +1028,11 @@ impl ApiKeys {
         key: &str,
         required: Option<&Permissions>,
     ) -> Result<ApiKey, AuthError> {
-        Ok(self.use_presented(auth, key, required).await?.key)
+        Ok(self
+            .use_presented(auth, key, required)
+            .await?
+            .key
+            .into_owned())
     }
 
     /// Whether a key's uses change a counter that must be exact (a quota, a counted rate
@@ -1081,9 +1112,10 @@ impl ApiKeys {
             return Ok(Used::from_cache(&cached, Some(&used)));
         }
         match self.keys.use_key(&digest, now, required, limits).await? {
-            KeyUse::Allowed(key) if key.config_id == self.config.config_id => {
-                Ok(Used { key, owner: None })
-            }
+            KeyUse::Allowed(key) if key.config_id == self.config.config_id => Ok(Used {
+                key: UsedKey::Owned(Box::new(key)),
+                owner: None,
+            }),
             KeyUse::Allowed(_) | KeyUse::Missing => Err(refuse(codes::INVALID_API_KEY)),
             KeyUse::Refused(key, refusal) => Err(self.refused(auth, &key, refusal).await),
         }
@@ -1294,7 +1326,7 @@ impl ApiKeys {
         key: &str,
         client: &ClientInfo,
     ) -> Result<AuthContext, AuthError> {
-        Ok(self.key_session(auth, key, client).await?.context)
+        Ok(self.key_context(auth, key, client).await?.0)
     }
 
     /// As [`ApiKeys::session_for`], with the key after this use (its permissions): what a
@@ -1308,10 +1340,24 @@ impl ApiKeys {
         key: &str,
         client: &ClientInfo,
     ) -> Result<KeySession, AuthError> {
+        let (context, key) = self.key_context(auth, key, client).await?;
+        Ok(KeySession {
+            context,
+            key: key.into_owned(),
+        })
+    }
+
+    /// The session a key stands for, with the key as this use left it.
+    async fn key_context(
+        &self,
+        auth: &Auth,
+        key: &str,
+        client: &ClientInfo,
+    ) -> Result<(AuthContext, UsedKey), AuthError> {
         if key.len() < self.config.key_length {
             // A presented key too short to be one is counted as the invalid key it is.
-            let refused: Result<KeySession, AuthError> = Err(refuse(codes::INVALID_API_KEY_LENGTH));
-            crate::metrics::key_verified(&refused);
+            let refused = Err(refuse(codes::INVALID_API_KEY_LENGTH));
+            crate::metrics::key_verified::<(AuthContext, UsedKey)>(&refused);
             return refused;
         }
         let Used {
@@ -1355,10 +1401,7 @@ impl ApiKeys {
             user_agent: non_empty(&client.user_agent),
             fields: Fields::declared(auth.field_specs(), Model::Session),
         };
-        Ok(KeySession {
-            context: AuthContext { session, user },
-            key: api_key,
-        })
+        Ok((AuthContext { session, user }, api_key))
     }
 }
 
