@@ -266,6 +266,12 @@ impl TestApi {
             echo: body.message.repeat(times),
         }))
     }
+
+    /// Names the item of the path (a plugin route with a path parameter).
+    #[oai(path = "/test-plugin/items/:id", method = "get")]
+    async fn item(&self, id: poem_openapi::param::Path<String>) -> Reply<EchoResponse> {
+        Reply::new(EchoResponse { echo: id.0 })
+    }
 }
 
 /// The plugin, and what it saw.
@@ -320,6 +326,17 @@ async fn a_plugin_route_is_documented_validated_and_refuses_with_its_own_code() 
         ok.json::<Value>().await.expect("json"),
         json!({"echo": "hihi"})
     );
+
+    // A route with a path parameter has no label of its own, and is still found.
+    let item = app.get("/test-plugin/items/abc").await;
+    assert_eq!(item.status(), 200);
+    assert_eq!(
+        item.json::<Value>().await.expect("json"),
+        json!({"echo": "abc"})
+    );
+    assert!(spec["paths"]["/test-plugin/items/{id}"]["get"].is_object());
+    let nowhere = app.get("/test-plugin/items/abc/more").await;
+    assert_eq!(nowhere.status(), 404);
 
     let wrong = app.post("/test-plugin/echo", &json!({"message": 5})).await;
     assert_eq!(wrong.status(), 400);

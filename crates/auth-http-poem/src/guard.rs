@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub(crate) core: poem::endpoint::BoxEndpoint<'static>,
     /// The auth API's other routes (the plugins', the document and Swagger UI), likewise.
     pub(crate) others: poem::endpoint::BoxEndpoint<'static>,
+    /// All of the auth API's routes on one router, for paths the route table does not know.
+    pub(crate) all: poem::endpoint::BoxEndpoint<'static>,
     /// Everything else (health, metrics, an embedding application's routes).
     pub(crate) root: Route,
 }
@@ -70,6 +72,7 @@ async fn framing(app: &App, mut request: Request) -> Response {
             let inner: &dyn poem::endpoint::DynEndpoint<Output = Response> = match mount {
                 Mount::Core => &*app.core,
                 Mount::Other => &*app.others,
+                Mount::Unknown => &*app.all,
             };
             let response = auth_api(inner, request, &app.state, label.clone()).await;
             (response, metrics::SharedString::from(label))
@@ -431,10 +434,13 @@ pub(crate) struct RouteTable {
 /// Which of the auth API's routers serves a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mount {
-    /// The core routes (the OpenAPI service), and every path no router serves.
+    /// The core routes (the OpenAPI service).
     Core,
     /// The plugins' routes, the document and Swagger UI.
     Other,
+    /// A path the table does not know: no route, or a route with parameters (whose label is
+    /// `other`), for the router of all the routes to tell.
+    Unknown,
 }
 
 impl RouteTable {
@@ -470,7 +476,7 @@ impl RouteTable {
             self.labels.get(normalise_route(raw).as_str())
         };
         found.map_or_else(
-            || (self.other.clone(), Mount::Core),
+            || (self.other.clone(), Mount::Unknown),
             |(label, mount)| (label.clone(), *mount),
         )
     }
@@ -626,7 +632,7 @@ mod tests {
         assert_eq!(table.label("/docs").1, Mount::Other);
         for unknown in ["/", "", "/nope", "/get-session/x"] {
             let (label, mount) = table.label(unknown);
-            assert_eq!((&*label, mount), ("other", Mount::Core), "{unknown}");
+            assert_eq!((&*label, mount), ("other", Mount::Unknown), "{unknown}");
         }
         // The fast path takes only what normalising would leave as it is.
         for raw in [

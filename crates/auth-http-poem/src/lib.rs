@@ -153,32 +153,47 @@ pub fn app(
     let spec = document(state, &core, &plugins);
     // Swagger UI embeds the document it shows: the built-in one, swapped for the whole one.
     let docs_html = service.swagger_ui_html().replacen(&core, &spec, 1);
-    let mut others = Route::new()
-        .at(
-            "/docs",
-            poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
+    let plugin_routes: Vec<(String, Arc<poem::endpoint::BoxEndpoint<'static>>)> = plugins
+        .into_iter()
+        .flat_map(|plugin| {
+            let endpoint = plugin.endpoint;
+            plugin
+                .paths
+                .into_iter()
+                .map(move |path| (path, endpoint.clone()))
+        })
+        .collect();
+    // The routes beside the core ones, on `route`: the document, Swagger UI and the plugins'
+    // (whose own routers match the path again, below the base path).
+    let mount_others = |route: Route| {
+        let (docs_html, spec) = (docs_html.clone(), spec.clone());
+        plugin_routes.iter().fold(
+            route
+                .at(
+                    "/docs",
+                    poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
+                )
+                .at(
+                    "/openapi.json",
+                    poem::endpoint::make_sync(move |_| {
+                        poem::Response::builder()
+                            .content_type("application/json")
+                            .body(spec.clone())
+                    }),
+                ),
+            |route, (path, endpoint)| route.at(poem_path(path), endpoint.clone()),
         )
-        .at(
-            "/openapi.json",
-            poem::endpoint::make_sync(move |_| {
-                poem::Response::builder()
-                    .content_type("application/json")
-                    .body(spec.clone())
-            }),
-        );
+    };
     let mut other_paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
-    for plugin in plugins {
-        for path in plugin.paths {
-            // The plugin's own router matches the path again (below the base path).
-            others = others.at(poem_path(&path), plugin.endpoint.clone());
-            other_paths.push(path);
-        }
-    }
+    other_paths.extend(plugin_routes.iter().map(|(path, _)| path.clone()));
     guard::App {
         state: state.clone(),
         routes: guard::RouteTable::new(api_paths(&api::all(state)), other_paths),
+        others: mount_others(Route::new()).boxed(),
+        // Every route on one router, for the paths the table does not know (a path with
+        // parameters): matched as if the core routes were nested below the others.
+        all: mount_others(Route::new().nest("/", self::service(state))).boxed(),
         core: service.into_endpoint(),
-        others: others.boxed(),
         root: extra,
     }
 }
