@@ -267,7 +267,14 @@ async fn changed_counters_are_taken_once(counters: &dyn KeyCounters) {
     );
     // A write-back that failed gives the key back; it is taken again with its counters then.
     let used = count(counters, &stored, T0).await;
-    assert!(counters.take_changed(10).await.is_ok());
+    let expected = used.ok().map(|used| vec![("kc-taken".to_owned(), used)]);
+    assert!(expected.is_some(), "key_counters: the use to give back");
+    let taken = counters.take_changed(10).await;
+    assert_eq!(
+        taken.ok(),
+        expected.clone(),
+        "key_counters: the use is taken with its counters"
+    );
     let given_back = counters.mark_changed(&["kc-taken".to_owned()]).await;
     assert!(
         given_back.is_ok(),
@@ -276,7 +283,7 @@ async fn changed_counters_are_taken_once(counters: &dyn KeyCounters) {
     let retaken = counters.take_changed(10).await;
     assert_eq!(
         retaken.ok(),
-        used.ok().map(|used| vec![("kc-taken".to_owned(), used)]),
+        expected,
         "key_counters: a key given back is taken again"
     );
     assert!(
