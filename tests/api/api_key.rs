@@ -756,6 +756,10 @@ async fn request_count_reaches(database: &TestDatabase, id: &str, count: i64) {
 
 #[tokio::test]
 async fn uses_counted_while_the_database_is_down_reach_it_once_it_is_back() {
+    // Redis first: a database made before a skip would be left behind.
+    if redis_url().await.is_none() {
+        return;
+    }
     let Some(database) = TestDatabase::postgres().await else {
         return;
     };

@@ -69,7 +69,9 @@ pub(crate) enum Pace {
     /// An open loop: this many requests per second over all connections, released on a fixed
     /// schedule. A request's latency counts from the moment it was due, so the time it waits
     /// for a free connection (a server falling behind the schedule) is charged to it rather
-    /// than hidden (no coordinated omission).
+    /// than hidden (no coordinated omission). Requests still due when the run ends are not
+    /// sent, and their wait is not counted: a row whose requests per second fall short of the
+    /// rate fell behind it, and its percentiles are then a floor.
     Rate(f64),
 }
 

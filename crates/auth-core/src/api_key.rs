@@ -331,10 +331,10 @@ pub struct KeyPage {
     pub total: usize,
 }
 
-/// Whether `code` is the code of a presented key that is none (unknown, or not the configured
-/// length).
+/// Whether `code` is the code of a presented key that is none: unknown, or not the configured
+/// length (both refusals carry `INVALID_API_KEY`, with different statuses).
 pub(crate) fn is_invalid_key_code(code: &str) -> bool {
-    code == codes::INVALID_API_KEY.code || code == codes::INVALID_API_KEY_LENGTH.code
+    code == codes::INVALID_API_KEY.code
 }
 
 /// The error codes of section 7.4 and 7.5.

@@ -29,9 +29,8 @@ pub(crate) struct App {
     pub(crate) routes: RouteTable,
     /// The core routes of the auth API (its OpenAPI service), on the path below the base path.
     pub(crate) core: poem::endpoint::BoxEndpoint<'static>,
-    /// The auth API's other routes (the plugins', the document and Swagger UI), likewise.
-    pub(crate) others: poem::endpoint::BoxEndpoint<'static>,
-    /// All of the auth API's routes on one router, for paths the route table does not know.
+    /// All of the auth API's routes on one router (the plugins', the document, Swagger UI,
+    /// then the core ones nested below them), for every path that is not a core route.
     pub(crate) all: poem::endpoint::BoxEndpoint<'static>,
     /// Everything else (health, metrics, an embedding application's routes).
     pub(crate) root: Route,
@@ -71,8 +70,7 @@ async fn framing(app: &App, mut request: Request) -> Response {
             // whose spelling is not (`/API-KEY/get`) is no route of either.
             let inner: &dyn poem::endpoint::DynEndpoint<Output = Response> = match mount {
                 Mount::Core => &*app.core,
-                Mount::Other => &*app.others,
-                Mount::Unknown => &*app.all,
+                Mount::Other => &*app.all,
             };
             let response = auth_api(inner, request, &app.state, label.clone()).await;
             (response, metrics::SharedString::from(label))
@@ -436,11 +434,10 @@ pub(crate) struct RouteTable {
 pub(crate) enum Mount {
     /// The core routes (the OpenAPI service).
     Core,
-    /// The plugins' routes, the document and Swagger UI.
+    /// The plugins' routes, the document and Swagger UI, and every path the table does not
+    /// know (no route, or a route with parameters, whose label is `other`): the router of all
+    /// the routes tells.
     Other,
-    /// A path the table does not know: no route, or a route with parameters (whose label is
-    /// `other`), for the router of all the routes to tell.
-    Unknown,
 }
 
 impl RouteTable {
@@ -476,7 +473,7 @@ impl RouteTable {
             self.labels.get(normalise_route(raw).as_str())
         };
         found.map_or_else(
-            || (self.other.clone(), Mount::Unknown),
+            || (self.other.clone(), Mount::Other),
             |(label, mount)| (label.clone(), *mount),
         )
     }
@@ -632,7 +629,7 @@ mod tests {
         assert_eq!(table.label("/docs").1, Mount::Other);
         for unknown in ["/", "", "/nope", "/get-session/x"] {
             let (label, mount) = table.label(unknown);
-            assert_eq!((&*label, mount), ("other", Mount::Unknown), "{unknown}");
+            assert_eq!((&*label, mount), ("other", Mount::Other), "{unknown}");
         }
         // The fast path takes only what normalising would leave as it is.
         for raw in [

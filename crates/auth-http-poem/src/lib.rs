@@ -163,36 +163,32 @@ pub fn app(
                 .map(move |path| (path, endpoint.clone()))
         })
         .collect();
-    // The routes beside the core ones, on `route`: the document, Swagger UI and the plugins'
-    // (whose own routers match the path again, below the base path).
-    let mount_others = |route: Route| {
-        let (docs_html, spec) = (docs_html.clone(), spec.clone());
-        plugin_routes.iter().fold(
-            route
-                .at(
-                    "/docs",
-                    poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
-                )
-                .at(
-                    "/openapi.json",
-                    poem::endpoint::make_sync(move |_| {
-                        poem::Response::builder()
-                            .content_type("application/json")
-                            .body(spec.clone())
-                    }),
-                ),
-            |route, (path, endpoint)| route.at(poem_path(path), endpoint.clone()),
-        )
-    };
+    // The routes beside the core ones: the document, Swagger UI and the plugins' (whose own
+    // routers match the path again, below the base path), with the core ones nested below
+    // them for the paths the route table does not send to the core service itself.
+    let all = plugin_routes.iter().fold(
+        Route::new()
+            .nest("/", self::service(state))
+            .at(
+                "/docs",
+                poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone())),
+            )
+            .at(
+                "/openapi.json",
+                poem::endpoint::make_sync(move |_| {
+                    poem::Response::builder()
+                        .content_type("application/json")
+                        .body(spec.clone())
+                }),
+            ),
+        |route, (path, endpoint)| route.at(poem_path(path), endpoint.clone()),
+    );
     let mut other_paths = vec!["/docs".to_owned(), "/openapi.json".to_owned()];
-    other_paths.extend(plugin_routes.iter().map(|(path, _)| path.clone()));
+    other_paths.extend(plugin_routes.into_iter().map(|(path, _)| path));
     guard::App {
         state: state.clone(),
         routes: guard::RouteTable::new(api_paths(&api::all(state)), other_paths),
-        others: mount_others(Route::new()).boxed(),
-        // Every route on one router, for the paths the table does not know (a path with
-        // parameters): matched as if the core routes were nested below the others.
-        all: mount_others(Route::new().nest("/", self::service(state))).boxed(),
+        all: all.boxed(),
         core: service.into_endpoint(),
         root: extra,
     }
