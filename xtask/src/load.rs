@@ -75,14 +75,18 @@ pub(crate) enum Pace {
     Rate(f64),
 }
 
-/// How often the open loop's schedule releases the requests that have fallen due. A request
-/// may be released up to this much (plus the sleep's slack) after it was due; that wait
-/// counts in its latency, so the figures err on the slow side.
+/// How often the open loop's pacer releases the requests that have fallen due while the
+/// generator sleeps. A request may be released up to this much (plus the sleep's slack, about
+/// as much again) after it was due; that wait counts in its latency, so the figures err on the
+/// slow side. While the generator is awake, a connection that comes free releases what is due
+/// itself ([`Schedule::next`]).
 const PACER_TICK: Duration = Duration::from_micros(100);
 
 /// The open loop's schedule: request `k` of a run is due `k / rate` seconds after its start.
 struct Schedule {
     permits: tokio::sync::Semaphore,
+    /// Requests released so far, by the pacer or by a connection.
+    released: std::sync::atomic::AtomicU64,
     taken: std::sync::atomic::AtomicU64,
     start: Instant,
     /// Seconds between two requests.
@@ -93,6 +97,7 @@ impl Schedule {
     fn new(rate: f64, start: Instant) -> Self {
         Self {
             permits: tokio::sync::Semaphore::new(0),
+            released: std::sync::atomic::AtomicU64::new(0),
             taken: std::sync::atomic::AtomicU64::new(0),
             start,
             period: 1.0 / rate.max(f64::MIN_POSITIVE),
@@ -100,8 +105,11 @@ impl Schedule {
     }
 
     /// Waits for the next request's turn and returns when it was due; `None` once the run is
-    /// over.
+    /// over. What has fallen due by now is released first: a connection that comes free while
+    /// the generator is awake sends a due request at once instead of waiting for the pacer's
+    /// next tick (a sleep of [`PACER_TICK`] lasts about twice that).
     async fn next(&self) -> Option<Instant> {
+        self.release_due(Instant::now());
         self.permits.acquire().await.ok()?.forget();
         let k = self
             .taken
@@ -109,21 +117,30 @@ impl Schedule {
         Some(self.start + Duration::from_secs_f64(k as f64 * self.period))
     }
 
+    /// Releases the requests due by `now` that nobody released yet; returns how many.
+    fn release_due(&self, now: Instant) -> u64 {
+        let due = (now.duration_since(self.start).as_secs_f64() / self.period) as u64 + 1;
+        let before = self
+            .released
+            .fetch_max(due, std::sync::atomic::Ordering::Relaxed);
+        let fresh = due.saturating_sub(before);
+        if fresh > 0 {
+            self.permits
+                .add_permits(usize::try_from(fresh).unwrap_or(usize::MAX));
+        }
+        fresh
+    }
+
     /// Releases each request when it falls due, on the calling thread, until `deadline`; then
-    /// ends the run for every connection still waiting.
+    /// ends the run for every connection still waiting. It is what wakes the generator when
+    /// nothing is in flight.
     fn release_until(&self, deadline: Instant) {
-        let mut released: u64 = 0;
         loop {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            let due = (now.duration_since(self.start).as_secs_f64() / self.period) as u64 + 1;
-            if due > released {
-                self.permits
-                    .add_permits(usize::try_from(due - released).unwrap_or(usize::MAX));
-                released = due;
-            }
+            self.release_due(now);
             std::thread::sleep(PACER_TICK);
         }
         self.permits.close();

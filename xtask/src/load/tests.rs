@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use super::{Connection, Pace, Scenario, Stats, parse_response, run, run_paced};
+use super::{Connection, Pace, Scenario, Schedule, Stats, parse_response, run, run_paced};
 
 /// Starts a keep-alive responder on a free port. It answers every request
 /// with `status` and a small body; chunked when `chunked` is set.
@@ -97,6 +97,22 @@ fn an_open_loop_sends_no_more_requests_than_have_fallen_due() {
     // a closed loop on four connections would send thousands.
     let due = (rate * duration.as_secs_f64()) as u64 + 1;
     assert!(stats.ok > 0 && stats.ok <= due, "{} of {due} due", stats.ok);
+}
+
+#[test]
+fn what_falls_due_is_released_once_whoever_releases_it() {
+    // A request every 10 ms: by 35 ms after the start, requests 0 to 3 are due.
+    let start = std::time::Instant::now();
+    let schedule = Schedule::new(100.0, start);
+    let at = |ms| start + Duration::from_millis(ms);
+    assert_eq!(schedule.release_due(at(35)), 4);
+    // The pacer's tick and a connection coming free at the same moment release nothing more,
+    // and an earlier clock reading (a release racing a later one) takes nothing back.
+    assert_eq!(schedule.release_due(at(35)), 0);
+    assert_eq!(schedule.release_due(at(12)), 0);
+    assert_eq!(schedule.permits.available_permits(), 4);
+    assert_eq!(schedule.release_due(at(51)), 2);
+    assert_eq!(schedule.permits.available_permits(), 6);
 }
 
 #[test]
