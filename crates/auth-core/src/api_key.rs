@@ -1064,10 +1064,13 @@ impl ApiKeys {
         let digest = self.hasher.digest(key);
         let now = auth.now();
         let limits = self.config.rate_limit.enabled;
+        // What is not a hot key's plain use (a refusal, a last use to write, shared counters, a
+        // miss) is boxed: inline, those futures would make this one kilobytes larger, and it is
+        // moved whole on every request.
         if let Some(cached) = self.cache.get(&digest, now) {
             if !self.counted(&cached.key) {
                 if let Err(refusal) = cached.key.use_at(now, required, limits) {
-                    return Err(self.refused(auth, &cached.key, refusal).await);
+                    return Err(Box::pin(self.refused(auth, &cached.key, refusal)).await);
                 }
                 if cached.claim_touch(now, self.config.touch_interval)
                     && let Err(error) = self.keys.touch(&cached.key.id, now).await
@@ -1077,13 +1080,26 @@ impl ApiKeys {
                 return Ok(Used::from_cache(&cached, None));
             }
             if self.counters.is_some() || self.leasable(&cached.key) {
-                let used = self.count_shared(auth, &cached.key, now, required).await?;
+                let used = Box::pin(self.count_shared(auth, &cached.key, now, required)).await?;
                 return Ok(Used::from_cache(&cached, Some(&used)));
             }
         }
+        Box::pin(self.use_stored(auth, &digest, now, required)).await
+    }
+
+    /// A use of a key the cache does not hold (or holds but counts in the row): read from the
+    /// store.
+    async fn use_stored(
+        &self,
+        auth: &Auth,
+        digest: &str,
+        now: OffsetDateTime,
+        required: Option<&Permissions>,
+    ) -> Result<Used, AuthError> {
+        let limits = self.config.rate_limit.enabled;
         // A miss reads the row; only a key that counts without shared counters needs the
         // store's atomic use (a write transaction).
-        let Some(stored) = self.keys.find_by_digest(&digest).await? else {
+        let Some(stored) = self.keys.find_by_digest(digest).await? else {
             return Err(refuse(codes::INVALID_API_KEY));
         };
         if stored.config_id != self.config.config_id {
@@ -1102,16 +1118,16 @@ impl ApiKeys {
                 self.keys.touch(&stored.id, now).await?;
             }
             let cached = cache::Cached::new(stored, None, now);
-            self.cache.put(&digest, &cached);
+            self.cache.put(digest, &cached);
             return Ok(Used::from_cache(&cached, None));
         }
         if self.counters.is_some() || self.leasable(&stored) {
             let used = self.count_shared(auth, &stored, now, required).await?;
             let cached = cache::Cached::new(stored, None, now);
-            self.cache.put(&digest, &cached);
+            self.cache.put(digest, &cached);
             return Ok(Used::from_cache(&cached, Some(&used)));
         }
-        match self.keys.use_key(&digest, now, required, limits).await? {
+        match self.keys.use_key(digest, now, required, limits).await? {
             KeyUse::Allowed(key) if key.config_id == self.config.config_id => Ok(Used {
                 key: UsedKey::Owned(Box::new(key)),
                 owner: None,

@@ -173,9 +173,16 @@ impl Auth {
         let now = self.deps().clock.now();
         match self.deps().rate_limiter.check(&key, rule, now).await {
             Ok(RateLimitDecision::Allowed) => Ok(()),
-            Ok(RateLimitDecision::Limited { retry_after }) => Err(self
-                .refused(&key, (name, rule), query.route, query.client, retry_after)
-                .await),
+            // Boxed: the refusal (an audit event) would make the check, which every request
+            // awaits, larger by most of its size.
+            Ok(RateLimitDecision::Limited { retry_after }) => Err(Box::pin(self.refused(
+                &key,
+                (name, rule),
+                query.route,
+                query.client,
+                retry_after,
+            ))
+            .await),
             Err(error) => {
                 tracing::warn!(error = %error, "rate limiter failed; request allowed");
                 Ok(())

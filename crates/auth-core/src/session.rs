@@ -65,10 +65,11 @@ impl Auth {
         };
         if policy.is_expired(&session, now) {
             self.deps().sessions.delete_by_token(&session.token).await?;
-            self.emit(
+            // Boxed: an event's future would make every session check's kilobytes larger.
+            Box::pin(self.emit(
                 AuthEvent::session_ended(session, SessionEnd::Expired),
                 &ClientInfo::default(),
-            )
+            ))
             .await;
             return Ok(None);
         }

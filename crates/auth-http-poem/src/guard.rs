@@ -39,14 +39,25 @@ pub(crate) struct App {
 impl Endpoint for App {
     type Output = Response;
 
-    async fn call(&self, request: Request) -> poem::Result<Response> {
-        Ok(framing(self, request).await)
+    // Not an `async fn`: that would be one more future holding the request, moved whole on
+    // every request.
+    fn call(&self, request: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        framing(self, request)
     }
 }
 
 /// The outermost guard: refuses ambiguous framing and turns "no such route" and "wrong method"
 /// into better-call's bare 404.
-async fn framing(app: &App, mut request: Request) -> Response {
+///
+/// Not an `async fn`, and its answer is finished by a combinator: an async fn holds its request
+/// (about 500 bytes) twice and the future it awaits beside it, and the whole request's future
+/// is moved on every request. This one is the route's future and a few words.
+fn framing(
+    app: &App,
+    mut request: Request,
+) -> impl Future<Output = poem::Result<Response>> + Send + '_ {
+    use futures_util::FutureExt as _;
+    use futures_util::future::Either;
     // Chunked bodies are accepted (the size limit applies to the decoded body). The smuggling
     // defence is hyper's: a request with both `Content-Length` and `Transfer-Encoding` is read
     // as chunked and its connection closed after the answer (RFC 9112 §6.3), so bytes after
@@ -63,7 +74,7 @@ async fn framing(app: &App, mut request: Request) -> Response {
         .strip_prefix(crate::BASE_PATH)
         .filter(|below| below.is_empty() || below.starts_with('/'))
         .map(|below| app.routes.label(below));
-    let (response, label) = match below {
+    match below {
         Some((label, mount)) => {
             strip_base_path(&mut request);
             // Each router matches the path again, exactly: a path whose label is a plugin's but
@@ -72,14 +83,19 @@ async fn framing(app: &App, mut request: Request) -> Response {
                 Mount::Core => &*app.core,
                 Mount::Other => &*app.all,
             };
-            let response = auth_api(inner, request, &app.state, label.clone()).await;
-            (response, metrics::SharedString::from(label))
+            let answer = auth_api(inner, request, &app.state, label.clone());
+            Either::Left(answer.map(move |response| {
+                Ok(framed(
+                    response,
+                    metrics::SharedString::from(label),
+                    started,
+                ))
+            }))
         }
-        None => {
-            let response = match app.root.call(request).await {
-                Ok(response) => response,
-                Err(error) => error.into_response(),
-            };
+        // Boxed: the router's future is as large as the largest route's, and inline it would
+        // be moved along with this one for every request of the auth API too.
+        None => Either::Right(Box::pin(app.root.call(request)).map(move |answer| {
+            let response = answer.unwrap_or_else(|error| error.into_response());
             // Outside the auth API (health, metrics, an embedding application's routes) the
             // router's own matched pattern names the route: as bounded as the routes mounted.
             let label = response
@@ -87,9 +103,18 @@ async fn framing(app: &App, mut request: Request) -> Response {
                 .map_or(metrics::SharedString::const_str(OTHER_ROUTE), |pattern| {
                     metrics::SharedString::from(pattern.0.clone())
                 });
-            (response, label)
-        }
-    };
+            Ok(framed(response, label, started))
+        })),
+    }
+}
+
+/// A route's answer as it leaves: counted and timed under its route label, and "no such route"
+/// or "wrong method" made better-call's bare 404.
+fn framed(
+    response: Response,
+    label: metrics::SharedString,
+    started: std::time::Instant,
+) -> Response {
     let status_label = status_label(response.status());
     metrics::counter!("auth_http_requests_total", "route" => label.clone(), "status" => status_label)
         .increment(1);
@@ -150,63 +175,75 @@ fn join_header_lines(headers: &mut poem::http::HeaderMap, name: &header::HeaderN
 }
 
 /// The auth API's guard: CORS, then body limit, media type, JSON syntax, forms, origin check,
-/// rate limits, then the route and the plugins' hooks on the session it issues. Every answer, refusals included, carries the CORS headers a
-/// trusted origin needs to read it.
-async fn auth_api(
-    inner: &dyn poem::endpoint::DynEndpoint<Output = Response>,
-    request: Request,
-    state: &Arc<HttpState>,
+/// rate limits, then the route and the plugins' hooks on the session it issues. Every answer,
+/// refusals included, carries the CORS headers a trusted origin needs to read it.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` would hold the request twice (its argument and its local)"
+)]
+fn auth_api<'a>(
+    inner: &'a dyn poem::endpoint::DynEndpoint<Output = Response>,
+    mut request: Request,
+    state: &'a Arc<HttpState>,
     route: Arc<str>,
-) -> Response {
-    if let Some(preflight) = crate::cors::preflight(state, &request) {
-        return preflight;
+) -> impl Future<Output = Response> + Send + 'a {
+    async move {
+        if let Some(preflight) = crate::cors::preflight(state, &request) {
+            return preflight;
+        }
+        let route: &str = &route;
+        let cors = crate::cors::Answer::of(state, &request);
+        let mut response = 'answer: {
+            name_span(request.method(), route);
+            let client = client_of(state, &request);
+            if let Err(error) = check_origin(state, &request, route) {
+                break 'answer error.into_response();
+            }
+            // Boxed: reading a body is a large future, and inline it would be copied along with
+            // this guard's future on every request, bodiless `GET`s included.
+            if !is_safe(request.method())
+                && let Err(error) = Box::pin(normalise_body(state, &mut request, route)).await
+            {
+                break 'answer error.into_response();
+            }
+            let query = RateLimitQuery {
+                route,
+                client: &client,
+            };
+            if let Err(error) = state.auth().check_rate_limit(query).await {
+                break 'answer ApiError::from(error).into_response();
+            }
+            request.extensions_mut().insert(client);
+            let cookie_header = request
+                .headers()
+                .get(header::COOKIE)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let response = match inner.call(request).await {
+                Ok(response) => response.into_response(),
+                // A parameter that does not parse (`?limit=-1`) on a route whose answer has no
+                // bad request handler of its own: the same JSON error as every other bad input.
+                Err(error) if error.status() == StatusCode::BAD_REQUEST => {
+                    <ApiError as poem_openapi::ApiResponse>::from_parse_request_error(error)
+                        .into_response()
+                }
+                Err(error) => error.into_response(),
+            };
+            after_route(state, route, cookie_header.as_deref(), response).await
+        };
+        cors.decorate(state, &mut response);
+        response
     }
-    let cors = crate::cors::Answer::of(state, &request);
-    let mut response = guarded(inner, request, state, route).await;
-    cors.decorate(state, &mut response);
-    response
 }
 
-async fn guarded(
-    inner: &dyn poem::endpoint::DynEndpoint<Output = Response>,
-    mut request: Request,
-    state: &Arc<HttpState>,
-    route: Arc<str>,
+/// The plugins' hooks on a route's answer: headers for the session it issues, then cookies of
+/// their own.
+async fn after_route(
+    state: &HttpState,
+    route: &str,
+    cookie_header: Option<&str>,
+    mut response: Response,
 ) -> Response {
-    name_span(request.method(), &route);
-    let client = client_of(state, &request);
-    if let Err(error) = check_origin(state, &request, &route) {
-        return error.into_response();
-    }
-    // Boxed: reading a body is a large future, and inline it would be copied along with this
-    // guard's future on every request, bodiless `GET`s included.
-    if !is_safe(request.method())
-        && let Err(error) = Box::pin(normalise_body(state, &mut request, &route)).await
-    {
-        return error.into_response();
-    }
-    let query = RateLimitQuery {
-        route: &route,
-        client: &client,
-    };
-    if let Err(error) = state.auth().check_rate_limit(query).await {
-        return ApiError::from(error).into_response();
-    }
-    request.extensions_mut().insert(client);
-    let cookie_header = request
-        .headers()
-        .get(header::COOKIE)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let mut response = match inner.call(request).await {
-        Ok(response) => response.into_response(),
-        // A parameter that does not parse (`?limit=-1`) on a route whose answer has no bad
-        // request handler of its own: the same JSON error as every other bad input.
-        Err(error) if error.status() == StatusCode::BAD_REQUEST => {
-            <ApiError as poem_openapi::ApiResponse>::from_parse_request_error(error).into_response()
-        }
-        Err(error) => error.into_response(),
-    };
     if let Some(issued) = response.data::<crate::IssuedSession>().cloned() {
         let mut headers = poem::http::HeaderMap::new();
         for plugin in state.plugins() {
@@ -219,8 +256,8 @@ async fn guarded(
     }
     let issued = response.data::<crate::IssuedSession>().cloned();
     let answered = crate::plugin::Answered {
-        route: &route,
-        cookie_header: cookie_header.as_deref(),
+        route,
+        cookie_header,
         issued: issued.as_ref(),
         status: response.status(),
     };
