@@ -1067,7 +1067,15 @@ impl ApiKeys {
         // What is not a hot key's plain use (a refusal, shared counters, a miss) is boxed:
         // inline, those futures would make this one kilobytes larger, and it is moved whole on
         // every request. (The store's `touch` is a boxed future already.)
-        if let Some(cached) = self.cache.get(&digest, now) {
+        if let Some(mut cached) = self.cache.get(&digest, now) {
+            if self.cache.claim_reload(&cached, now) {
+                match Box::pin(self.reload(auth, &digest, &cached, now)).await {
+                    Ok(Some(reloaded)) => cached = reloaded,
+                    Ok(None) => return Err(refuse(codes::INVALID_API_KEY)),
+                    // The entry holds until it expires; the use after that reads the store.
+                    Err(error) => tracing::warn!(error = %error, "an api key was not reloaded"),
+                }
+            }
             if !self.counted(&cached.key) {
                 if let Err(refusal) = cached.key.use_at(now, required, limits) {
                     return Err(Box::pin(self.refused(auth, &cached.key, refusal)).await);
@@ -1087,6 +1095,32 @@ impl ApiKeys {
         Box::pin(self.use_stored(auth, &digest, now, required)).await
     }
 
+    /// A cached key's row read again ahead of the entry's expiry (with its owner, when the entry
+    /// holds one), and cached in its stead; `None` when the key is gone.
+    async fn reload(
+        &self,
+        auth: &Auth,
+        digest: &str,
+        cached: &cache::Cached,
+        now: OffsetDateTime,
+    ) -> Result<Option<Arc<cache::Cached>>, AuthError> {
+        let generation = self.cache.generation();
+        let stored = match self.keys.find_by_digest(digest).await? {
+            Some(stored) if stored.config_id == self.config.config_id => stored,
+            _ => {
+                self.cache.forget(|key| key.id == cached.key.id);
+                return Ok(None);
+            }
+        };
+        let owner = match cached.owner {
+            Some(_) => auth.user(&UserId::new(stored.reference_id.clone())).await?,
+            None => None,
+        };
+        let reloaded = cached.reloaded(stored, owner, now);
+        self.cache.put(digest, &reloaded, generation);
+        Ok(Some(reloaded))
+    }
+
     /// A use of a key the cache does not hold (or holds but counts in the row): read from the
     /// store.
     async fn use_stored(
@@ -1097,6 +1131,7 @@ impl ApiKeys {
         required: Option<&Permissions>,
     ) -> Result<Used, AuthError> {
         let limits = self.config.rate_limit.enabled;
+        let generation = self.cache.generation();
         // A miss reads the row; only a key that counts without shared counters needs the
         // store's atomic use (a write transaction).
         let Some(stored) = self.keys.find_by_digest(digest).await? else {
@@ -1118,13 +1153,13 @@ impl ApiKeys {
                 self.keys.touch(&stored.id, now).await?;
             }
             let cached = cache::Cached::new(stored, None, now);
-            self.cache.put(digest, &cached);
+            self.cache.put(digest, &cached, generation);
             return Ok(Used::from_cache(&cached, None));
         }
         if self.counters.is_some() || self.leasable(&stored) {
             let used = self.count_shared(auth, &stored, now, required).await?;
             let cached = cache::Cached::new(stored, None, now);
-            self.cache.put(digest, &cached);
+            self.cache.put(digest, &cached, generation);
             return Ok(Used::from_cache(&cached, Some(&used)));
         }
         match self.keys.use_key(digest, now, required, limits).await? {
@@ -1388,12 +1423,14 @@ impl ApiKeys {
             Some(user) => user,
             None => {
                 let user_id = UserId::new(api_key.reference_id.clone());
+                let generation = self.cache.generation();
                 let Some(user) = auth.user(&user_id).await? else {
                     return Err(refuse(codes::INVALID_REFERENCE_ID));
                 };
                 let digest = self.hasher.digest(key);
                 if let Some(cached) = self.cache.get(&digest, auth.now()) {
-                    self.cache.put(&digest, &cached.with_owner(user.clone()));
+                    self.cache
+                        .put(&digest, &cached.with_owner(user.clone()), generation);
                 }
                 user
             }

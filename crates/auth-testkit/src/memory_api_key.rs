@@ -13,6 +13,8 @@ pub struct MemoryApiKeyRepo {
     keys: Mutex<Vec<(ApiKey, String)>>,
     /// How `write_counters` answers ([`CounterWrites`] as a number).
     counter_writes: std::sync::atomic::AtomicU8,
+    /// `find_by_digest` answers `Unavailable` ([`MemoryApiKeyRepo::fail_reads`]).
+    reads_fail: std::sync::atomic::AtomicBool,
 }
 
 /// How [`MemoryApiKeyRepo::write_counters`] answers, to test what callers do with failures.
@@ -37,6 +39,12 @@ impl MemoryApiKeyRepo {
     pub fn counter_writes(&self, answer: CounterWrites) {
         self.counter_writes
             .store(answer as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes `find_by_digest` answer `Unavailable` (a database that is down), or answer again.
+    pub fn fail_reads(&self, fail: bool) {
+        self.reads_fail
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
@@ -66,6 +74,9 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     }
 
     async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError> {
+        if self.reads_fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError::Unavailable("the key table is down".into()));
+        }
         Ok(self
             .keys()
             .iter()

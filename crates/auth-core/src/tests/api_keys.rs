@@ -512,6 +512,80 @@ async fn a_key_that_counts_nothing_is_served_from_memory_for_its_ttl_and_dropped
 }
 
 #[tokio::test]
+async fn one_use_reads_a_hot_key_and_its_owner_again_ahead_of_the_entrys_expiry() {
+    let k = keys_with(|config| config.rate_limit.enabled = false).await;
+    let (key, stored) = create(&k, request(&k, Caller::Client)).await;
+    let client = ClientInfo::default();
+    let context = k
+        .keys
+        .session_for(&k.auth, &key, &client)
+        .await
+        .expect("first use");
+    k.keys
+        .session_for(&k.auth, &key, &client)
+        .await
+        .expect("owner cached");
+    // Renamed: the owner cached with the key is as old as the key's entry at most.
+    let rename = crate::user::UpdateUser {
+        name: Some("Renamed".to_owned()),
+        image: None,
+    };
+    k.auth.update_user(&context, rename).await.expect("renamed");
+    // Three quarters of the TTL: this use reads the row and the owner again, and caches them.
+    k.clock.advance(Duration::milliseconds(800));
+    let reloaded = k
+        .keys
+        .session_for(&k.auth, &key, &client)
+        .await
+        .expect("reloaded");
+    assert_eq!(reloaded.user.name, "Renamed");
+    // Gone behind the cache's back: the reloaded entry serves its own TTL, past the first's.
+    assert!(k.repo.delete(&stored.id).await.expect("deleted"));
+    k.clock.advance(Duration::milliseconds(700));
+    assert!(
+        k.keys.verify(&k.auth, &key, None).await.is_ok(),
+        "served by the entry reloaded at 0.8 s, at 1.5 s"
+    );
+    // Its own reload finds the key gone, refuses and forgets it.
+    k.clock.advance(Duration::milliseconds(100));
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, None).await),
+        Some("INVALID_API_KEY")
+    );
+    assert_eq!(
+        code(k.keys.verify(&k.auth, &key, None).await),
+        Some("INVALID_API_KEY"),
+        "forgotten"
+    );
+}
+
+#[tokio::test]
+async fn a_reload_the_store_cannot_answer_leaves_the_entry_serving_until_it_expires() {
+    let k = keys_with(|config| config.rate_limit.enabled = false).await;
+    let (key, _) = create(&k, request(&k, Caller::Client)).await;
+    k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    k.repo.fail_reads(true);
+    k.clock.advance(Duration::milliseconds(800));
+    k.keys
+        .verify(&k.auth, &key, None)
+        .await
+        .expect("the failed reload's use is served by the entry");
+    k.clock.advance(Duration::milliseconds(100));
+    k.keys
+        .verify(&k.auth, &key, None)
+        .await
+        .expect("no second reload: still the entry");
+    // Expired: the next use reads the store, and reports that it is down.
+    k.clock.advance(Duration::milliseconds(100));
+    assert!(matches!(
+        k.keys.verify(&k.auth, &key, None).await,
+        Err(AuthError::Unavailable(_))
+    ));
+    k.repo.fail_reads(false);
+    k.keys.verify(&k.auth, &key, None).await.expect("back");
+}
+
+#[tokio::test]
 async fn a_cached_key_writes_its_last_use_at_most_once_per_interval() {
     let k = keys_with(|config| config.rate_limit.enabled = false).await;
     let (key, stored) = create(&k, request(&k, Caller::Client)).await;
