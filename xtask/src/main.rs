@@ -38,6 +38,7 @@ tasks:
   coverage       the test suite under cargo-llvm-cov; per-crate table, lcov and HTML; the 90%/85% gate
   openapi        regenerate docs/openapi.json
   bench          load-test a release build [--connections N] [--duration SECS] [--warmup SECS]
+                 [--rounds N] [--ws-connections N]
   load           the bench's load generator alone: <host:port> <path> [--header \"name: value\"]...
                  [--rate REQ_PER_SEC] [--connections N] [--duration SECS] [--warmup SECS],
                  with its own CPU per request (saturating, or an open loop at --rate)";

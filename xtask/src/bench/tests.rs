@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Options, Row, cookie_header, table};
+use super::{Options, Paced, Row, cookie_header, paced_markdown, table};
 use crate::load::{Pace, Scenario, Stats};
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -23,7 +23,9 @@ fn options_have_defaults_and_accept_both_spellings() {
     assert_eq!(options.connections, 8);
     assert_eq!(options.duration, Duration::from_secs(3));
     assert_eq!(options.warmup, Duration::ZERO);
+    assert_eq!(options.rounds, 3);
     assert_eq!(options.ws_connections, 10_000);
+    assert_eq!(Options::parse(&args(&["--rounds=5"])).unwrap().rounds, 5);
     let skipped = Options::parse(&args(&["--ws-connections", "0"])).unwrap();
     assert_eq!(skipped.ws_connections, 0, "0 skips the WebSockets");
 }
@@ -33,6 +35,7 @@ fn bad_options_are_rejected() {
     assert!(Options::parse(&args(&["--connections"])).is_err());
     assert!(Options::parse(&args(&["--connections", "0"])).is_err());
     assert!(Options::parse(&args(&["--duration", "ten"])).is_err());
+    assert!(Options::parse(&args(&["--rounds", "0"])).is_err());
     assert!(Options::parse(&args(&["--threads", "2"])).is_err());
 }
 
@@ -83,4 +86,41 @@ fn tables_set_throughput_at_saturation_and_p95_at_a_fixed_load_against_ok() {
         fixed.contains("| slow | 500 | 1.00 | 1.00 | 1.00 | 0 | 2.50 | 2.50 |"),
         "{fixed}"
     );
+}
+
+#[test]
+fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
+    let ok = Scenario::get("ok", "/ok");
+    let key = Scenario::get("key", "/key");
+    let round = |scenario, latency_us: u64| Row {
+        scenario,
+        stats: Stats {
+            ok: 100,
+            errors: 0,
+            elapsed: Duration::from_secs(1),
+            latencies_us: vec![latency_us; 100],
+        },
+    };
+    assert!(Paced::of(Vec::new()).is_none());
+    let rows = [
+        Paced::of(vec![round(&ok, 400), round(&ok, 300), round(&ok, 5000)]).unwrap(),
+        Paced::of(vec![round(&key, 9000), round(&key, 600), round(&key, 800)]).unwrap(),
+    ];
+    assert_eq!(rows[0].median.stats.percentile_us(95.0), 400);
+    assert_eq!(rows[1].median.stats.percentile_us(95.0), 800);
+    assert_eq!(rows[1].p95_us, [9000, 600, 800], "in the order measured");
+    let two = Paced::of(vec![round(&key, 900), round(&key, 700)]).unwrap();
+    assert_eq!(
+        two.median.stats.percentile_us(95.0),
+        700,
+        "an even count gives the lower median, a round's own figure"
+    );
+    let options = Options::default();
+    let out = paced_markdown(&rows, 50.0, &options);
+    assert!(
+        out.contains("| key | 100 | 0.80 | 0.80 | 0.80 | 0 | 2.00 | 2.00 |"),
+        "{out}"
+    );
+    assert!(out.contains("| key | 9.00, 0.60, 0.80 |"), "{out}");
+    assert!(out.contains("3 rounds"), "{out}");
 }
