@@ -1192,18 +1192,26 @@ impl ApiKeys {
             return Err(self.refused(auth, key, refusal).await);
         }
         let reserved = if self.leasable(key) {
-            if let Some((used, low)) = self.leases.take(key, now, self.config.cache_ttl) {
-                if low {
-                    self.reserve_ahead(key, now).await;
+            let mut waits = 0;
+            let (size, claim) = loop {
+                if let Some(used) = self.take_leased(key, now).await {
+                    return Ok(used);
                 }
-                return Ok(used);
-            }
-            let size = self.leases.size_for(&key.id, key.remaining);
-            // One block reservation per key at a time; meanwhile, one use at a time.
-            let claim = if size > 1 {
-                self.leases.claim(&key.id)
-            } else {
-                None
+                let size = self.leases.size_for(&key.id, key.remaining);
+                // One block reservation per key at a time. The others wait for it rather than
+                // count their use alone: so many writes to one row (or calls to the shared
+                // counters) at once would only delay the block. After a few blocks that others
+                // spent first, a use is counted alone.
+                let claim = if size > 1 {
+                    self.leases.claim(&key.id)
+                } else {
+                    None
+                };
+                if claim.is_some() || size <= 1 || waits == lease::WAITS {
+                    break (size, claim);
+                }
+                waits += 1;
+                self.leases.reserved(&key.id).await;
             };
             let wanted = if claim.is_some() { size } else { 1 };
             let reserved = match &self.counters {
@@ -1247,6 +1255,20 @@ impl ApiKeys {
                 Err(refuse(codes::INVALID_API_KEY))
             }
         }
+    }
+
+    /// One use from this process's lease of a key, reserving its next block ahead when the
+    /// lease runs low; `None` when the lease holds no use.
+    async fn take_leased(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+    ) -> Option<auth_domain::ApiKeyUse> {
+        let (used, low) = self.leases.take(key, now, self.config.cache_ttl)?;
+        if low {
+            self.reserve_ahead(key, now).await;
+        }
+        Some(used)
     }
 
     /// Reserves a key's next block before its lease runs out (one request per block pays for

@@ -15,6 +15,8 @@ pub struct MemoryApiKeyRepo {
     counter_writes: std::sync::atomic::AtomicU8,
     /// `find_by_digest` answers `Unavailable` ([`MemoryApiKeyRepo::fail_reads`]).
     reads_fail: std::sync::atomic::AtomicBool,
+    /// Calls of `reserve` so far.
+    reservations: std::sync::atomic::AtomicUsize,
 }
 
 /// How [`MemoryApiKeyRepo::write_counters`] answers, to test what callers do with failures.
@@ -45,6 +47,11 @@ impl MemoryApiKeyRepo {
     pub fn fail_reads(&self, fail: bool) {
         self.reads_fail
             .store(fail, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many times `reserve` was called.
+    pub fn reservations(&self) -> usize {
+        self.reservations.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
@@ -153,6 +160,10 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
         now: OffsetDateTime,
         wanted: i64,
     ) -> Result<Reserved, PortError> {
+        self.reservations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Other requests run meanwhile, as during a database's round trip.
+        tokio::task::yield_now().await;
         let mut keys = self.keys();
         let Some((key, _)) = keys.iter_mut().find(|(key, _)| key.id == id) else {
             return Ok(Reserved::Gone);

@@ -1,15 +1,19 @@
 //! Leases: blocks of uses of a key with a large quota, reserved at once from the shared
 //! counters and spent in this process one use at a time, so that a hot key costs one call per
 //! block rather than per use. The granted uses of every process never exceed the quota. One
-//! reservation per key is in flight at a time (requests that find none left meanwhile are
-//! counted one use at a time), the next block is reserved ahead when under half of the last is
+//! reservation per key is in flight at a time (requests that find none left meanwhile wait for
+//! it, [`Leases::reserved`], and are counted one use at a time only when it brought them
+//! nothing), the next block is reserved ahead when under half of the last is
 //! left, a lease lives no longer than the key cache's TTL nor past the key's next refill (its
 //! uses were the last interval's), and a change of the key drops it
 //! (even one reserved while the change was told). Blocks follow the key's traffic: they double
 //! while spent in time and halve when one expires unspent, whose uses are lost from the quota.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Poll, Waker};
 
 use auth_domain::{ApiKey, ApiKeyUse};
 use time::{Duration, OffsetDateTime};
@@ -24,6 +28,10 @@ pub(super) const LEASE_MAX: i64 = 10_000;
 /// lifetime and halve when one expires unspent, so that a busy key reserves seldom and a quiet
 /// one loses next to nothing to expired leases (down to one use: counted exactly).
 const FIRST_BLOCK: i64 = 16;
+
+/// How many reservations of others a use that finds the lease empty waits for, at most, before
+/// it is counted alone (blocks that others spend first).
+pub(super) const WAITS: u32 = 8;
 
 /// Most keys with a lease in one process; past it, every lease is dropped.
 const MAX_KEYS: usize = 10_000;
@@ -64,6 +72,10 @@ impl Grant {
 #[derive(Debug, Default)]
 pub(super) struct Leases {
     by_key: Mutex<HashMap<String, Lease>>,
+    /// Reservations ended so far, of any key.
+    ended: AtomicU64,
+    /// Who waits for a reservation to end ([`Leases::reserved`]); all are woken at each end.
+    waiting: Mutex<Vec<Waker>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -191,45 +203,87 @@ impl Leases {
     /// reserving already.
     fn begin(&self, key_id: &str) -> Option<u64> {
         let mut by_key = self.by_key();
-        if by_key.len() >= MAX_KEYS && !by_key.contains_key(key_id) {
+        let full = by_key.len() >= MAX_KEYS && !by_key.contains_key(key_id);
+        if full {
+            // Reservations in flight go too: who waits for them looks again.
             by_key.clear();
         }
         let lease = by_key.entry(key_id.to_owned()).or_insert_with(Lease::empty);
-        if lease.reserving {
-            return None;
+        let generation = (!lease.reserving).then_some(lease.generation);
+        if generation.is_some() {
+            lease.reserving = true;
         }
-        lease.reserving = true;
-        Some(lease.generation)
+        drop(by_key);
+        if full {
+            self.wake_waiting();
+        }
+        generation
     }
 
     /// Ends the reservation claimed by [`Leases::begin`]: keeps `uses` more uses (the shared
     /// counters having `shared` left) unless the key changed meanwhile.
     fn end(&self, key_id: &str, generation: u64, granted: Option<Grant>, now: OffsetDateTime) {
-        let mut by_key = self.by_key();
-        let Some(lease) = by_key.get_mut(key_id) else {
-            return;
-        };
-        lease.reserving = false;
-        if let Some(grant) = granted
-            && lease.generation == generation
-        {
-            if grant.refill_due != lease.refill_due {
-                // A refill happened since the last block: what was left of it is spent.
-                lease.left = 0;
+        if let Some(lease) = self.by_key().get_mut(key_id) {
+            lease.reserving = false;
+            if let Some(grant) = granted
+                && lease.generation == generation
+            {
+                if grant.refill_due != lease.refill_due {
+                    // A refill happened since the last block: what was left of it is spent.
+                    lease.left = 0;
+                }
+                lease.left += grant.uses.max(0);
+                lease.block = grant.uses.max(0);
+                lease.shared = grant.shared;
+                lease.leased_at = now;
+                lease.refill_due = grant.refill_due;
             }
-            lease.left += grant.uses.max(0);
-            lease.block = grant.uses.max(0);
-            lease.shared = grant.shared;
-            lease.leased_at = now;
-            lease.refill_due = grant.refill_due;
+        }
+        self.wake_waiting();
+    }
+
+    /// Tells whoever waits for a reservation ([`Leases::reserved`]) to look again.
+    fn wake_waiting(&self) {
+        self.ended.fetch_add(1, Ordering::SeqCst);
+        let waiting = std::mem::take(
+            &mut *self
+                .waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for waker in waiting {
+            waker.wake();
         }
     }
 
-    #[cfg(test)]
-    fn claimed(&self, key_id: &str) -> bool {
+    /// Whether a reservation of the key is in flight.
+    pub(super) fn claimed(&self, key_id: &str) -> bool {
         self.by_key()
             .get(key_id)
             .is_some_and(|lease| lease.reserving)
+    }
+
+    /// Ready once no reservation of the key is in flight: a request that found the lease empty
+    /// waits for the block being reserved rather than count its one use against the same row
+    /// (many such writes at once would queue before the block's own). Bounded by the
+    /// reservation's own store call: a claim ends when its call does, or when it is dropped.
+    pub(super) fn reserved<'a>(&'a self, key_id: &'a str) -> impl Future<Output = ()> + 'a {
+        let seen = self.ended.load(Ordering::SeqCst);
+        let over = move || self.ended.load(Ordering::SeqCst) != seen || !self.claimed(key_id);
+        futures_util::future::poll_fn(move |cx| {
+            if over() {
+                return Poll::Ready(());
+            }
+            self.waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(cx.waker().clone());
+            // An end between the look above and the push woke the list before the push.
+            if over() {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
     }
 
     /// Drops the lease of a key that changed (its uses are lost), and any reservation of it
@@ -288,6 +342,65 @@ mod tests {
             shared,
             refill_due: None,
         }
+    }
+
+    /// A waker that records being woken.
+    struct Flag(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn poll_once(
+        future: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> (bool, std::sync::Arc<Flag>) {
+        let flag = std::sync::Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let ready = future
+            .poll(&mut std::task::Context::from_waker(&waker))
+            .is_ready();
+        (ready, flag)
+    }
+
+    #[test]
+    fn a_wait_for_the_reservation_ends_with_it_and_needs_none_without_one() {
+        let leases = Leases::default();
+        let mut idle = std::pin::pin!(leases.reserved("k"));
+        assert!(poll_once(idle.as_mut()).0, "nothing in flight: no wait");
+        let claim = leases.claim("k").expect("claimed");
+        let mut waiting = std::pin::pin!(leases.reserved("k"));
+        let (ready, woken) = poll_once(waiting.as_mut());
+        assert!(!ready, "a block is on its way");
+        claim.end(Some(grant(32, None)), T0);
+        assert!(woken.0.load(Ordering::SeqCst), "woken when it ends");
+        assert!(poll_once(waiting.as_mut()).0);
+        // A claim dropped without ending (its request cancelled) ends the wait too.
+        let claim = leases.claim("k").expect("claimed again");
+        let mut waiting = std::pin::pin!(leases.reserved("k"));
+        let (_, woken) = poll_once(waiting.as_mut());
+        drop(claim);
+        assert!(woken.0.load(Ordering::SeqCst));
+        assert!(poll_once(waiting.as_mut()).0);
+    }
+
+    #[test]
+    fn a_wait_ends_when_the_full_table_drops_the_reservation() {
+        let leases = Leases::default();
+        let claim = leases.claim("k").expect("claimed");
+        let mut waiting = std::pin::pin!(leases.reserved("k"));
+        let (_, woken) = poll_once(waiting.as_mut());
+        // Others' reservations, still in flight, fill the table.
+        let others: Vec<_> = (1..MAX_KEYS)
+            .map(|n| leases.claim(&format!("other-{n}")))
+            .collect();
+        assert!(!woken.0.load(Ordering::SeqCst));
+        let last = leases.claim("one-too-many");
+        assert!(woken.0.load(Ordering::SeqCst));
+        assert!(poll_once(waiting.as_mut()).0, "the table was cleared");
+        drop((others, last));
+        drop(claim);
     }
 
     #[test]

@@ -966,6 +966,33 @@ async fn without_shared_counters_a_large_quota_is_leased_from_the_row() {
 }
 
 #[tokio::test]
+async fn uses_that_find_the_lease_empty_wait_for_the_block_in_flight_instead_of_each_writing_one() {
+    let k = keys().await;
+    let mut large = request(&k, Caller::Server);
+    large.remaining = Some(1_000_000);
+    large.rate_limit_enabled = Some(false);
+    let (key, stored) = create(&k, large).await;
+    k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    assert_eq!(k.repo.reservations(), 1, "a first block of 16");
+    // 300 uses at once: each reservation yields, as a database's round trip does, so many
+    // uses find the lease empty while a block is on its way.
+    let uses = (0..300).map(|_| k.keys.verify(&k.auth, &key, None));
+    let results = futures_util::future::join_all(uses).await;
+    assert!(results.iter().all(Result::is_ok));
+    let reservations = k.repo.reservations();
+    assert!(
+        reservations < 10,
+        "blocks of growing size, not one write per use: {reservations} reservations"
+    );
+    let row = k.repo.find(&stored.id).await.expect("read").expect("key");
+    let reserved = 1_000_000 - row.remaining.expect("a quota");
+    assert!(
+        reserved >= 301,
+        "every use was reserved from the row: {reserved}"
+    );
+}
+
+#[tokio::test]
 async fn control_characters_in_a_name_or_a_key_id_are_refused_before_the_store() {
     let k = keys().await;
     let mut named = request(&k, Caller::Client);
