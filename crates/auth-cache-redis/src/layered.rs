@@ -66,7 +66,32 @@ impl Default for CacheConfig {
     }
 }
 
-type Entry = Arc<(Session, User)>;
+type Entry = Arc<L1Entry>;
+
+/// A lookup kept in process.
+struct L1Entry {
+    lookup: (Session, User),
+    filled: Instant,
+    /// A lookup has been told to read the store again ([`LayeredSessionCache::get`]).
+    refreshing: std::sync::atomic::AtomicBool,
+}
+
+impl L1Entry {
+    fn new(session: &Session, user: &User) -> Entry {
+        Arc::new(Self {
+            lookup: (session.clone(), user.clone()),
+            filled: Instant::now(),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Whether the entry is old enough to be read again, and this caller is the one to.
+    fn claim_refresh(&self, after: Duration) -> bool {
+        self.filled.elapsed() >= after
+            && !self.refreshing.load(Ordering::Relaxed)
+            && !self.refreshing.swap(true, Ordering::Relaxed)
+    }
+}
 
 /// The two-layer cache. Cheap to clone.
 #[derive(Clone)]
@@ -76,6 +101,9 @@ pub struct LayeredSessionCache {
 
 struct Inner {
     l1: moka::sync::Cache<String, Entry>,
+    /// Three quarters of the in-process TTL: a hot entry this old is read again from the store
+    /// by one lookup, while the others go on with it.
+    refresh_after: Duration,
     /// Bumped by every invalidation this process makes or hears of (and by every L1 clear): a
     /// fill whose lookup saw an older value never lands in L1.
     generation: Arc<AtomicU64>,
@@ -249,6 +277,7 @@ impl LayeredSessionCache {
         };
         let inner = Arc::new(Inner {
             l1,
+            refresh_after: config.l1_ttl * 3 / 4,
             generation,
             redis,
         });
@@ -448,7 +477,7 @@ fn evict(l1: &moka::sync::Cache<String, Entry>, payload: &str) {
         l1.invalidate(hash);
     } else if let Some(user_id) = payload.strip_prefix("u:") {
         let user_id = user_id.to_owned();
-        let _ = l1.invalidate_entries_if(move |_, entry| entry.1.id.as_str() == user_id);
+        let _ = l1.invalidate_entries_if(move |_, entry| entry.lookup.1.id.as_str() == user_id);
     }
 }
 
@@ -505,7 +534,9 @@ impl LayeredSessionCache {
         });
         hit("l2", lookup.is_some());
         if let Some(lookup) = &lookup {
-            self.inner.l1.insert(key.clone(), Arc::new(lookup.clone()));
+            self.inner
+                .l1
+                .insert(key.clone(), L1Entry::new(&lookup.0, &lookup.1));
             if self.inner.generation.load(Ordering::SeqCst) != local {
                 self.inner.l1.invalidate(&key);
             }
@@ -525,9 +556,14 @@ impl SessionCache for LayeredSessionCache {
         // Read before looking, so that any invalidation after this point voids the ticket.
         let local = self.inner.generation.load(Ordering::SeqCst);
         if let Some(entry) = self.inner.l1.get(&key) {
-            hit("l1", true);
+            // A hot entry does not expire under its lookups: one of them, once three quarters
+            // of the TTL have passed, is answered as a miss and reads the store (its fill
+            // replaces the entry in process only), while the others go on with the entry.
+            // Without it, every lookup in flight when the entry expires would read the store.
+            let refresh = entry.claim_refresh(self.inner.refresh_after);
+            hit("l1", !refresh);
             return Ok(CacheLookup {
-                found: Some((*entry).clone()),
+                found: (!refresh).then(|| entry.lookup.clone()),
                 ticket: FillTicket::new(local, None),
                 shared: false,
             });
@@ -552,7 +588,7 @@ impl SessionCache for LayeredSessionCache {
         if self.inner.generation.load(Ordering::SeqCst) == ticket.local() {
             self.inner
                 .l1
-                .insert(key.clone(), Arc::new((session.clone(), user.clone())));
+                .insert(key.clone(), L1Entry::new(session, user));
             if self.inner.generation.load(Ordering::SeqCst) != ticket.local() {
                 self.inner.l1.invalidate(&key);
             }
@@ -610,7 +646,7 @@ impl SessionCache for LayeredSessionCache {
         self.bump();
         let _ = self.inner.l1.invalidate_entries_if({
             let id = id.clone();
-            move |_, entry| entry.1.id.as_str() == id
+            move |_, entry| entry.lookup.1.id.as_str() == id
         });
         self.send(Invalidation::User(id)).await
     }

@@ -145,6 +145,45 @@ async fn the_memory_layer_alone_stores_and_invalidates_by_token_and_by_user() {
 }
 
 #[tokio::test]
+async fn one_lookup_reads_a_hot_entry_again_ahead_of_its_expiry_while_the_others_keep_it() {
+    let cache = LayeredSessionCache::start(&CacheConfig {
+        l1_ttl: Duration::from_millis(2_000),
+        ..config(None, "refresh")
+    })
+    .expect("cache");
+    let (session, user) = lookup("refresh", "u-refresh");
+    fill(&cache, &session, &user).await;
+    assert!(found(&cache, &session.token).await.is_some(), "fresh");
+    // Three quarters of the TTL.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    let first = cache.get(&session.token).await.expect("get");
+    assert_eq!(
+        first.found, None,
+        "the first lookup past them reads the store"
+    );
+    for _ in 0..3 {
+        assert!(
+            found(&cache, &session.token).await.is_some(),
+            "the others keep the entry"
+        );
+    }
+    // What the store answered replaces the entry, for a TTL of its own.
+    let mut renamed = user.clone();
+    renamed.name = "Renamed".to_owned();
+    cache
+        .put(&session, &renamed, first.ticket)
+        .await
+        .expect("put");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let again = found(&cache, &session.token).await;
+    assert_eq!(
+        again.map(|(_, user)| user.name),
+        Some("Renamed".to_owned()),
+        "past the first fill's TTL, the refreshed entry"
+    );
+}
+
+#[tokio::test]
 async fn a_second_instance_reads_through_redis_and_sees_invalidations_at_once() {
     let prefix = unique_prefix();
     let Some(first) = redis_cache(&prefix).await else {
