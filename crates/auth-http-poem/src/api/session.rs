@@ -38,13 +38,19 @@ impl SessionApi {
     ) -> Result<Reply<Option<SessionWithUser>>, ApiError> {
         // This server keeps no cookie cache, so `disableCookieCache` changes nothing.
         let _ = disable_cookie_cache;
-        let (loaded, cookies) =
-            load(&self.state, request, coerced(disable_refresh.0.as_ref())).await?;
+        // Boxed, as are the token headers below: inline, their futures would make this
+        // operation's kilobytes larger, and poem's layers above it move it whole.
+        let (loaded, cookies) = Box::pin(load(
+            &self.state,
+            request,
+            coerced(disable_refresh.0.as_ref()),
+        ))
+        .await?;
         let plugin_headers = match &loaded {
             // A session a plugin vouches for (an API key's) is answered as it is, as Better-Auth
             // does: no token headers.
             Some(loaded) if !loaded.vouched => {
-                crate::state::session_headers(&self.state, &loaded.context).await
+                Box::pin(crate::state::session_headers(&self.state, &loaded.context)).await
             }
             _ => Vec::new(),
         };
