@@ -322,7 +322,8 @@ impl<'a> Paced<'a> {
             .iter()
             .map(|row| row.stats.percentile_us(95.0))
             .collect();
-        rounds.sort_by_key(|row| row.stats.percentile_us(95.0));
+        // A round where nothing completed has no latency to speak of: it sorts last.
+        rounds.sort_by_key(|row| (row.stats.ok == 0, row.stats.percentile_us(95.0)));
         // The lower median of an even count: the figure one of the rounds measured.
         let median = rounds.len().checked_sub(1)? / 2;
         Some(Self {

@@ -555,15 +555,16 @@ impl SessionCache for LayeredSessionCache {
         let key = key_of(token);
         // Read before looking, so that any invalidation after this point voids the ticket.
         let local = self.inner.generation.load(Ordering::SeqCst);
-        if let Some(entry) = self.inner.l1.get(&key) {
-            // A hot entry does not expire under its lookups: one of them, once three quarters
-            // of the TTL have passed, is answered as a miss and reads the store (its fill
-            // replaces the entry in process only), while the others go on with the entry.
-            // Without it, every lookup in flight when the entry expires would read the store.
-            let refresh = entry.claim_refresh(self.inner.refresh_after);
-            hit("l1", !refresh);
+        // A hot entry does not expire under its lookups: one of them, once three quarters of
+        // the TTL have passed, looks past it as a miss does (Redis, then the store, whose fill
+        // replaces the entry), while the others go on with the entry. Without it, every lookup
+        // in flight when the entry expires would read the store.
+        if let Some(entry) = self.inner.l1.get(&key)
+            && !entry.claim_refresh(self.inner.refresh_after)
+        {
+            hit("l1", true);
             return Ok(CacheLookup {
-                found: (!refresh).then(|| entry.lookup.clone()),
+                found: Some(entry.lookup.clone()),
                 ticket: FillTicket::new(local, None),
                 shared: false,
             });

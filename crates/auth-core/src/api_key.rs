@@ -1211,7 +1211,10 @@ impl ApiKeys {
                     break (size, claim);
                 }
                 waits += 1;
-                self.leases.reserved(&key.id).await;
+                if !self.leases.reserved(&key.id).await {
+                    // It brought nothing (refused, or the store failed): no more waiting.
+                    waits = lease::WAITS;
+                }
             };
             let wanted = if claim.is_some() { size } else { 1 };
             let reserved = match &self.counters {

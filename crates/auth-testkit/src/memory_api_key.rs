@@ -15,8 +15,13 @@ pub struct MemoryApiKeyRepo {
     counter_writes: std::sync::atomic::AtomicU8,
     /// `find_by_digest` answers `Unavailable` ([`MemoryApiKeyRepo::fail_reads`]).
     reads_fail: std::sync::atomic::AtomicBool,
-    /// Calls of `reserve` so far.
+    /// Calls of `find_by_digest` so far.
+    digest_reads: std::sync::atomic::AtomicUsize,
+    /// Calls of `reserve` so far, and those for more than one use.
     reservations: std::sync::atomic::AtomicUsize,
+    block_reservations: std::sync::atomic::AtomicUsize,
+    /// `reserve` answers `Unavailable` ([`MemoryApiKeyRepo::fail_reservations`]).
+    reservations_fail: std::sync::atomic::AtomicBool,
 }
 
 /// How [`MemoryApiKeyRepo::write_counters`] answers, to test what callers do with failures.
@@ -49,9 +54,26 @@ impl MemoryApiKeyRepo {
             .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// How many times `find_by_digest` was called.
+    pub fn digest_reads(&self) -> usize {
+        self.digest_reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// How many times `reserve` was called.
     pub fn reservations(&self) -> usize {
         self.reservations.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many times `reserve` was called for more than one use (a lease's block).
+    pub fn block_reservations(&self) -> usize {
+        self.block_reservations
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Makes `reserve` answer `Unavailable` (a database that is down), or answer again.
+    pub fn fail_reservations(&self, fail: bool) {
+        self.reservations_fail
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn keys(&self) -> MutexGuard<'_, Vec<(ApiKey, String)>> {
@@ -81,6 +103,8 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     }
 
     async fn find_by_digest(&self, digest: &str) -> Result<Option<ApiKey>, PortError> {
+        self.digest_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.reads_fail.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(PortError::Unavailable("the key table is down".into()));
         }
@@ -162,8 +186,18 @@ impl ApiKeyRepo for MemoryApiKeyRepo {
     ) -> Result<Reserved, PortError> {
         self.reservations
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if wanted > 1 {
+            self.block_reservations
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         // Other requests run meanwhile, as during a database's round trip.
         tokio::task::yield_now().await;
+        if self
+            .reservations_fail
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(PortError::Unavailable("the key table is down".into()));
+        }
         let mut keys = self.keys();
         let Some((key, _)) = keys.iter_mut().find(|(key, _)| key.id == id) else {
             return Ok(Reserved::Gone);

@@ -115,6 +115,16 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
         700,
         "an even count gives the lower median, a round's own figure"
     );
+    let mut failed = round(&key, 0);
+    failed.stats.ok = 0;
+    failed.stats.errors = 100;
+    failed.stats.latencies_us.clear();
+    let with_a_failure = Paced::of(vec![round(&key, 900), failed, round(&key, 700)]).unwrap();
+    assert_eq!(
+        with_a_failure.median.stats.percentile_us(95.0),
+        900,
+        "a round where nothing completed sorts last, not first"
+    );
     let options = Options::default();
     let out = paced_markdown(&rows, 50.0, &options);
     assert!(

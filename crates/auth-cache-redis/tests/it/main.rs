@@ -184,6 +184,30 @@ async fn one_lookup_reads_a_hot_entry_again_ahead_of_its_expiry_while_the_others
 }
 
 #[tokio::test]
+async fn with_redis_the_lookup_that_refreshes_a_hot_entry_reads_redis_before_the_store() {
+    let prefix = unique_prefix();
+    if redis_cache(&prefix).await.is_none() {
+        return;
+    }
+    let cache = LayeredSessionCache::start(&CacheConfig {
+        l1_ttl: Duration::from_millis(2_000),
+        ..config(Some(redis_url()), &prefix)
+    })
+    .expect("cache");
+    subscribed().await;
+    let (session, user) = lookup("refresh-l2", "u-refresh-l2");
+    fill(&cache, &session, &user).await;
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    let refreshed = cache.get(&session.token).await.expect("get");
+    assert!(refreshed.shared, "answered by Redis");
+    assert_eq!(refreshed.found, Some((session.clone(), user.clone())));
+    // Redis's answer is the entry in process again, for a TTL of its own.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let again = cache.get(&session.token).await.expect("get");
+    assert!(!again.shared && again.found.is_some(), "from the process");
+}
+
+#[tokio::test]
 async fn a_second_instance_reads_through_redis_and_sees_invalidations_at_once() {
     let prefix = unique_prefix();
     let Some(first) = redis_cache(&prefix).await else {

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Poll, Waker};
 
 use auth_domain::{ApiKey, ApiKeyUse};
@@ -72,8 +71,6 @@ impl Grant {
 #[derive(Debug, Default)]
 pub(super) struct Leases {
     by_key: Mutex<HashMap<String, Lease>>,
-    /// Reservations ended so far, of any key.
-    ended: AtomicU64,
     /// Who waits for a reservation to end ([`Leases::reserved`]); all are woken at each end.
     waiting: Mutex<Vec<Waker>>,
 }
@@ -97,6 +94,10 @@ struct Lease {
     generation: u64,
     /// A reservation is in flight.
     reserving: bool,
+    /// Reservations of the key ended so far ([`Leases::reserved`]).
+    ends: u64,
+    /// The last one to end kept uses here.
+    granted: bool,
 }
 
 impl Lease {
@@ -110,6 +111,8 @@ impl Lease {
             refill_due: None,
             generation: 0,
             reserving: false,
+            ends: 0,
+            granted: false,
         }
     }
 }
@@ -225,9 +228,12 @@ impl Leases {
     fn end(&self, key_id: &str, generation: u64, granted: Option<Grant>, now: OffsetDateTime) {
         if let Some(lease) = self.by_key().get_mut(key_id) {
             lease.reserving = false;
+            lease.ends += 1;
+            lease.granted = false;
             if let Some(grant) = granted
                 && lease.generation == generation
             {
+                lease.granted = grant.uses > 0;
                 if grant.refill_due != lease.refill_due {
                     // A refill happened since the last block: what was left of it is spent.
                     lease.left = 0;
@@ -244,7 +250,6 @@ impl Leases {
 
     /// Tells whoever waits for a reservation ([`Leases::reserved`]) to look again.
     fn wake_waiting(&self) {
-        self.ended.fetch_add(1, Ordering::SeqCst);
         let waiting = std::mem::take(
             &mut *self
                 .waiting
@@ -256,34 +261,54 @@ impl Leases {
         }
     }
 
-    /// Whether a reservation of the key is in flight.
-    pub(super) fn claimed(&self, key_id: &str) -> bool {
+    #[cfg(test)]
+    fn claimed(&self, key_id: &str) -> bool {
         self.by_key()
             .get(key_id)
             .is_some_and(|lease| lease.reserving)
     }
 
-    /// Ready once no reservation of the key is in flight: a request that found the lease empty
-    /// waits for the block being reserved rather than count its one use against the same row
-    /// (many such writes at once would queue before the block's own). Bounded by the
+    /// Ready once the key's reservation in flight, if any, has ended: a request that found the
+    /// lease empty waits for the block being reserved rather than count its one use against
+    /// the same row (many such writes at once would queue before the block's own). True when
+    /// that reservation kept uses here (or none was in flight): worth looking at the lease
+    /// again; false when it brought none (refused, failed, or dropped with a full table), so
+    /// that the next ones do not wait in turn for a store that fails. Bounded by the
     /// reservation's own store call: a claim ends when its call does, or when it is dropped.
-    pub(super) fn reserved<'a>(&'a self, key_id: &'a str) -> impl Future<Output = ()> + 'a {
-        let seen = self.ended.load(Ordering::SeqCst);
-        let over = move || self.ended.load(Ordering::SeqCst) != seen || !self.claimed(key_id);
+    pub(super) fn reserved<'a>(&'a self, key_id: &'a str) -> impl Future<Output = bool> + 'a {
+        let seen = self
+            .by_key()
+            .get(key_id)
+            .filter(|lease| lease.reserving)
+            .map(|lease| lease.ends);
         futures_util::future::poll_fn(move |cx| {
-            if over() {
-                return Poll::Ready(());
+            let Some(seen) = seen else {
+                return Poll::Ready(true);
+            };
+            if let Some(granted) = self.outcome(key_id, seen) {
+                return Poll::Ready(granted);
             }
             self.waiting
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(cx.waker().clone());
             // An end between the look above and the push woke the list before the push.
-            if over() {
-                return Poll::Ready(());
+            match self.outcome(key_id, seen) {
+                Some(granted) => Poll::Ready(granted),
+                None => Poll::Pending,
             }
-            Poll::Pending
         })
+    }
+
+    /// How the reservation of the key that was in flight after `seen` ends ended: whether it
+    /// kept uses here; `None` while it is in flight.
+    fn outcome(&self, key_id: &str, seen: u64) -> Option<bool> {
+        match self.by_key().get(key_id) {
+            // Dropped with the whole table.
+            None => Some(false),
+            Some(lease) if lease.ends != seen || !lease.reserving => Some(lease.granted),
+            Some(_) => None,
+        }
     }
 
     /// Drops the lease of a key that changed (its uses are lost), and any reservation of it
@@ -349,40 +374,57 @@ mod tests {
 
     impl std::task::Wake for Flag {
         fn wake(self: std::sync::Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
+    impl Flag {
+        fn woken(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Polls once: what it answered, if ready, and the waker it was given.
     fn poll_once(
-        future: std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) -> (bool, std::sync::Arc<Flag>) {
+        future: std::pin::Pin<&mut impl Future<Output = bool>>,
+    ) -> (Poll<bool>, std::sync::Arc<Flag>) {
         let flag = std::sync::Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
         let waker = Waker::from(flag.clone());
-        let ready = future
-            .poll(&mut std::task::Context::from_waker(&waker))
-            .is_ready();
-        (ready, flag)
+        let answer = future.poll(&mut std::task::Context::from_waker(&waker));
+        (answer, flag)
     }
 
     #[test]
-    fn a_wait_for_the_reservation_ends_with_it_and_needs_none_without_one() {
+    fn a_wait_for_the_keys_reservation_ends_with_it_and_says_whether_it_brought_uses() {
         let leases = Leases::default();
         let mut idle = std::pin::pin!(leases.reserved("k"));
-        assert!(poll_once(idle.as_mut()).0, "nothing in flight: no wait");
+        assert_eq!(
+            poll_once(idle.as_mut()).0,
+            Poll::Ready(true),
+            "none in flight"
+        );
         let claim = leases.claim("k").expect("claimed");
         let mut waiting = std::pin::pin!(leases.reserved("k"));
-        let (ready, woken) = poll_once(waiting.as_mut());
-        assert!(!ready, "a block is on its way");
+        let (answer, woken) = poll_once(waiting.as_mut());
+        assert_eq!(answer, Poll::Pending, "a block is on its way");
+        // Another key's reservation wakes it, and it waits on.
+        leases
+            .claim("j")
+            .expect("another key")
+            .end(Some(grant(8, None)), T0);
+        assert!(woken.woken());
+        let (answer, woken) = poll_once(waiting.as_mut());
+        assert_eq!(answer, Poll::Pending, "not its key's");
         claim.end(Some(grant(32, None)), T0);
-        assert!(woken.0.load(Ordering::SeqCst), "woken when it ends");
-        assert!(poll_once(waiting.as_mut()).0);
-        // A claim dropped without ending (its request cancelled) ends the wait too.
+        assert!(woken.woken(), "woken when its key's ends");
+        assert_eq!(poll_once(waiting.as_mut()).0, Poll::Ready(true));
+        // Refused, failed or cancelled (a claim dropped without ending): it brought nothing.
         let claim = leases.claim("k").expect("claimed again");
         let mut waiting = std::pin::pin!(leases.reserved("k"));
         let (_, woken) = poll_once(waiting.as_mut());
         drop(claim);
-        assert!(woken.0.load(Ordering::SeqCst));
-        assert!(poll_once(waiting.as_mut()).0);
+        assert!(woken.woken());
+        assert_eq!(poll_once(waiting.as_mut()).0, Poll::Ready(false));
     }
 
     #[test]
@@ -395,12 +437,15 @@ mod tests {
         let others: Vec<_> = (1..MAX_KEYS)
             .map(|n| leases.claim(&format!("other-{n}")))
             .collect();
-        assert!(!woken.0.load(Ordering::SeqCst));
+        assert!(!woken.woken());
         let last = leases.claim("one-too-many");
-        assert!(woken.0.load(Ordering::SeqCst));
-        assert!(poll_once(waiting.as_mut()).0, "the table was cleared");
-        drop((others, last));
-        drop(claim);
+        assert!(woken.woken());
+        assert_eq!(
+            poll_once(waiting.as_mut()).0,
+            Poll::Ready(false),
+            "the table was cleared: nothing to wait for"
+        );
+        drop((others, last, claim));
     }
 
     #[test]

@@ -564,17 +564,24 @@ async fn a_reload_the_store_cannot_answer_leaves_the_entry_serving_until_it_expi
     let k = keys_with(|config| config.rate_limit.enabled = false).await;
     let (key, _) = create(&k, request(&k, Caller::Client)).await;
     k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    let reads = k.repo.digest_reads();
     k.repo.fail_reads(true);
     k.clock.advance(Duration::milliseconds(800));
     k.keys
         .verify(&k.auth, &key, None)
         .await
         .expect("the failed reload's use is served by the entry");
+    assert_eq!(k.repo.digest_reads(), reads + 1, "a reload was tried");
     k.clock.advance(Duration::milliseconds(100));
     k.keys
         .verify(&k.auth, &key, None)
         .await
-        .expect("no second reload: still the entry");
+        .expect("still the entry");
+    assert_eq!(
+        k.repo.digest_reads(),
+        reads + 1,
+        "no second reload of the same entry while the store fails"
+    );
     // Expired: the next use reads the store, and reports that it is down.
     k.clock.advance(Duration::milliseconds(100));
     assert!(matches!(
@@ -965,14 +972,20 @@ async fn without_shared_counters_a_large_quota_is_leased_from_the_row() {
     );
 }
 
-#[tokio::test]
-async fn uses_that_find_the_lease_empty_wait_for_the_block_in_flight_instead_of_each_writing_one() {
+/// A key with a quota of a million uses and no rate limit (spent from leases), used once.
+async fn leased_key() -> (Keys, String, ApiKey) {
     let k = keys().await;
     let mut large = request(&k, Caller::Server);
     large.remaining = Some(1_000_000);
     large.rate_limit_enabled = Some(false);
     let (key, stored) = create(&k, large).await;
     k.keys.verify(&k.auth, &key, None).await.expect("first use");
+    (k, key, stored)
+}
+
+#[tokio::test]
+async fn uses_that_find_the_lease_empty_wait_for_the_block_in_flight_instead_of_each_writing_one() {
+    let (k, key, stored) = leased_key().await;
     assert_eq!(k.repo.reservations(), 1, "a first block of 16");
     // 300 uses at once: each reservation yields, as a database's round trip does, so many
     // uses find the lease empty while a block is on its way.
@@ -990,6 +1003,28 @@ async fn uses_that_find_the_lease_empty_wait_for_the_block_in_flight_instead_of_
         reserved >= 301,
         "every use was reserved from the row: {reserved}"
     );
+}
+
+#[tokio::test]
+async fn when_the_block_in_flight_fails_the_uses_waiting_for_it_stop_waiting_and_nothing_is_overspent()
+ {
+    let (k, key, _) = leased_key().await;
+    assert_eq!(k.repo.block_reservations(), 1, "a first block of 16");
+    k.repo.fail_reservations(true);
+    let uses = (0..300).map(|_| k.keys.verify(&k.auth, &key, None));
+    let results = futures_util::future::join_all(uses).await;
+    let allowed = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(allowed, 15, "what was left of the first block, and no more");
+    assert!(
+        results
+            .iter()
+            .filter_map(|result| result.as_ref().err())
+            .all(|error| matches!(error, AuthError::Unavailable(_)))
+    );
+    // The block reserved ahead fails; its waiters stop waiting, one of them tries a block
+    // again, and the others count alone (and fail): not a queue of failing blocks.
+    let blocks = k.repo.block_reservations();
+    assert!(blocks <= 3, "{blocks} block reservations");
 }
 
 #[tokio::test]
