@@ -1064,9 +1064,9 @@ impl ApiKeys {
         let digest = self.hasher.digest(key);
         let now = auth.now();
         let limits = self.config.rate_limit.enabled;
-        // What is not a hot key's plain use (a refusal, shared counters, a miss) is boxed:
-        // inline, those futures would make this one kilobytes larger, and it is moved whole on
-        // every request. (The store's `touch` is a boxed future already.)
+        // What is not a hot key's plain use (a reload, a refusal, shared counters, a miss) is
+        // boxed: inline, those futures would make this one kilobytes larger, and it is moved
+        // whole on every request. (The store's `touch` is a boxed future already.)
         if let Some(mut cached) = self.cache.get(&digest, now) {
             if self.cache.claim_reload(&cached, now) {
                 match Box::pin(self.reload(auth, &digest, &cached, now)).await {

@@ -2,10 +2,10 @@
 //! counters and spent in this process one use at a time, so that a hot key costs one call per
 //! block rather than per use. The granted uses of every process never exceed the quota. One
 //! reservation per key is in flight at a time (requests that find none left meanwhile wait for
-//! it, [`Leases::reserved`], and are counted one use at a time only when it brought them
-//! nothing), the next block is reserved ahead when under half of the last is
-//! left, a lease lives no longer than the key cache's TTL nor past the key's next refill (its
-//! uses were the last interval's), and a change of the key drops it
+//! it, [`Leases::reserved`], and are counted one use at a time only after [`WAITS`] blocks that
+//! others spent first, or when a block brought nothing), the next block is reserved ahead when
+//! under half of the last is left, a lease lives no longer than the key cache's TTL nor past
+//! the key's next refill (its uses were the last interval's), and a change of the key drops it
 //! (even one reserved while the change was told). Blocks follow the key's traffic: they double
 //! while spent in time and halve when one expires unspent, whose uses are lost from the quota.
 
@@ -300,8 +300,8 @@ impl Leases {
         })
     }
 
-    /// How the reservation of the key that was in flight after `seen` ends ended: whether it
-    /// kept uses here; `None` while it is in flight.
+    /// How the key's reservation that was in flight when it had ended `seen` reservations
+    /// ended: whether it kept uses here; `None` while it is still in flight.
     fn outcome(&self, key_id: &str, seen: u64) -> Option<bool> {
         match self.by_key().get(key_id) {
             // Dropped with the whole table.
