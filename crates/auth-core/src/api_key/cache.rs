@@ -1,6 +1,7 @@
 //! Verified keys kept in process, so that a hot key is not read from the store on every use.
-//! Only keys whose uses count nothing exactly (no quota, no counted rate limit) are served from
-//! here; an entry lives `ttl` at most and is dropped at once when the key changes anywhere (the
+//! A key whose uses count nothing (no quota, no counted rate limit) is served from here whole;
+//! a key that counts keeps only its settings here, its uses being counted by the shared
+//! counters or spent from leases. An entry lives `ttl` at most and is dropped at once when the key changes anywhere (the
 //! `ApiKeyChanged` event). Bounded: when full, expired entries go, then everything.
 //!
 //! A hot entry does not expire under its users: once three quarters of its `ttl` have passed,
