@@ -7,29 +7,34 @@ use time::{OffsetDateTime, UtcOffset};
 /// take JavaScript's expanded form (`-000001`); `time` keeps years within ±9999.
 #[must_use]
 pub fn to_json(at: OffsetDateTime) -> String {
-    let at = at.to_offset(UtcOffset::UTC);
     let mut out = String::with_capacity(27);
+    push_json(at, &mut out);
+    out
+}
+
+/// [`to_json`], appended to `out` (a body being written) instead of a string of its own.
+pub fn push_json(at: OffsetDateTime, out: &mut String) {
+    let at = at.to_offset(UtcOffset::UTC);
     let year = at.year();
     if year < 0 {
         out.push('-');
-        push_digits(&mut out, year.unsigned_abs(), 6);
+        push_digits(out, year.unsigned_abs(), 6);
     } else {
-        push_digits(&mut out, year.unsigned_abs(), 4);
+        push_digits(out, year.unsigned_abs(), 4);
     }
     out.push('-');
-    push_digits(&mut out, u32::from(u8::from(at.month())), 2);
+    push_digits(out, u32::from(u8::from(at.month())), 2);
     out.push('-');
-    push_digits(&mut out, u32::from(at.day()), 2);
+    push_digits(out, u32::from(at.day()), 2);
     out.push('T');
-    push_digits(&mut out, u32::from(at.hour()), 2);
+    push_digits(out, u32::from(at.hour()), 2);
     out.push(':');
-    push_digits(&mut out, u32::from(at.minute()), 2);
+    push_digits(out, u32::from(at.minute()), 2);
     out.push(':');
-    push_digits(&mut out, u32::from(at.second()), 2);
+    push_digits(out, u32::from(at.second()), 2);
     out.push('.');
-    push_digits(&mut out, u32::from(at.millisecond()), 3);
+    push_digits(out, u32::from(at.millisecond()), 3);
     out.push('Z');
-    out
 }
 
 /// The last `width` decimal digits of `value`, left-padded with zeros.

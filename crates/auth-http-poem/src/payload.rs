@@ -166,14 +166,31 @@ pub(crate) fn invalid_json() -> ApiError {
 /// A `200` JSON response with the cookies and headers a route sets.
 #[derive(Debug)]
 pub struct Reply<T> {
-    body: T,
+    body: ReplyBody<T>,
     cookies: ResponseCookies,
     headers: Vec<(HeaderName, String)>,
+}
+
+/// A reply's body: a value to write, or its JSON written already.
+#[derive(Debug)]
+enum ReplyBody<T> {
+    Value(T),
+    Written(Vec<u8>),
 }
 
 impl<T> Reply<T> {
     /// A `200` with this body.
     pub fn new(body: T) -> Self {
+        Self::with(ReplyBody::Value(body))
+    }
+
+    /// A `200` whose body is the JSON of a `T`, written beforehand by hand (as `get-session`
+    /// writes its session, [`crate::dto::session_with_user_json`]).
+    pub(crate) fn written(json: Vec<u8>) -> Self {
+        Self::with(ReplyBody::Written(json))
+    }
+
+    fn with(body: ReplyBody<T>) -> Self {
         Self {
             body,
             cookies: ResponseCookies::default(),
@@ -200,11 +217,17 @@ impl<T> Reply<T> {
 /// describes the same JSON in the OpenAPI document (checked in `dto::tests`).
 impl<T: ToJSON + Serialize + Send> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
-        // Room for a session and its user without regrowing.
-        let mut body = Vec::with_capacity(1024);
-        if serde_json::to_writer(&mut body, &self.body).is_err() {
-            body.clear();
-        }
+        let body = match self.body {
+            ReplyBody::Value(value) => {
+                // Room for a session and its user without regrowing.
+                let mut body = Vec::with_capacity(1024);
+                if serde_json::to_writer(&mut body, &value).is_err() {
+                    body.clear();
+                }
+                body
+            }
+            ReplyBody::Written(body) => body,
+        };
         let ResponseCookies { lines, issued } = self.cookies;
         let mut response = json_response(StatusCode::OK, body, lines, self.headers);
         if let Some(issued) = issued {

@@ -49,6 +49,13 @@ fn years_before_zero_take_the_expanded_form() {
     );
 }
 
+#[test]
+fn push_json_appends_to_what_the_body_holds() {
+    let mut body = "\"at\":\"".to_owned();
+    push_json(datetime!(2026-01-02 03:04:05.006 +01:00), &mut body);
+    assert_eq!(body, "\"at\":\"2026-01-02T02:04:05.006Z");
+}
+
 proptest! {
     #[test]
     fn agrees_with_the_time_crate_for_any_instant_of_years_0_to_9999(

@@ -10,7 +10,8 @@ use poem_openapi::param::Query;
 
 use super::{ApiTags, client_info};
 use crate::dto::{
-    RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse, UserDto,
+    RevokeSessionRequest, SessionDto, SessionWithUser, StatusResponse, SuccessResponse,
+    session_with_user_json,
 };
 use crate::error::ApiError;
 use crate::payload::{BaJson, Reply};
@@ -54,17 +55,17 @@ impl SessionApi {
             }
             _ => Vec::new(),
         };
-        let (body, cookies) = match loaded {
+        let (reply, cookies) = match loaded {
             Some(loaded) => (
-                Some(SessionWithUser {
-                    session: SessionDto::from(&loaded.context.session),
-                    user: UserDto::from(&loaded.context.user),
-                }),
+                Reply::written(session_with_user_json(
+                    &loaded.context.session,
+                    &loaded.context.user,
+                )),
                 loaded.cookies,
             ),
-            None => (None, cookies.into()),
+            None => (Reply::new(None), cookies.into()),
         };
-        let reply = Reply::new(body)
+        let reply = reply
             .cookies(cookies)
             .header(header::CACHE_CONTROL, "no-store")
             .header(header::PRAGMA, "no-cache");

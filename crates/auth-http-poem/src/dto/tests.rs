@@ -86,3 +86,68 @@ fn a_session_body_carries_javascript_dates_and_camel_case_names() {
     assert_eq!(body["userId"], "u".repeat(32));
     assert_eq!(body["ipAddress"], serde_json::Value::Null);
 }
+
+/// What `serde` writes of the DTOs, the reference for the hand-written `get-session` body.
+fn serde_bytes(session: &Session, user: &User) -> Vec<u8> {
+    serde_json::to_vec(&SessionWithUser {
+        session: SessionDto::from(session),
+        user: UserDto::from(user),
+    })
+    .expect("serialisable")
+}
+
+#[test]
+fn the_hand_written_session_body_is_byte_for_byte_what_serde_writes() {
+    let mut user = user(Some("https://x.test/a \"b\".png"));
+    user.name = "Ada\n\t\u{1}\\ \u{7f} é 😀 </script>".to_owned();
+    user.email_verified = false;
+    user.fields
+        .set("twoFactorEnabled", auth_domain::FieldValue::Bool(true));
+    user.fields.set(
+        "role",
+        auth_domain::FieldValue::Text("a\"\u{1f}b".to_owned()),
+    );
+    user.fields.set("banned", auth_domain::FieldValue::Null);
+    let mut session = session(Some("::1"));
+    session.user_agent = Some("curl/8.0 \"quoted\" \\ back".to_owned());
+    session
+        .fields
+        .set("activeOrganizationId", auth_domain::FieldValue::Null);
+    session.fields.set(
+        "impersonatedBy",
+        auth_domain::FieldValue::Text("x".to_owned()),
+    );
+    session.expires_at = datetime!(-0001-12-31 23:59:59.999 UTC);
+    for (session, user) in [
+        (session.clone(), user.clone()),
+        (self::session(None), self::user(None)),
+    ] {
+        let written = session_with_user_json(&session, &user);
+        assert_eq!(
+            String::from_utf8(written).expect("UTF-8"),
+            String::from_utf8(serde_bytes(&session, &user)).expect("UTF-8")
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_strings_are_written_as_serde_writes_them(
+        name in ".{0,40}",
+        agent in proptest::option::of(".{0,40}"),
+        image in proptest::option::of("[\\x00-\\x7f]{0,20}"),
+        field in ".{0,10}",
+        verified: bool,
+    ) {
+        let mut user = user(image.as_deref());
+        user.name = name;
+        user.email_verified = verified;
+        user.fields.set("note", auth_domain::FieldValue::Text(field));
+        let mut session = session(None);
+        session.user_agent = agent;
+        proptest::prop_assert_eq!(
+            session_with_user_json(&session, &user),
+            serde_bytes(&session, &user)
+        );
+    }
+}
