@@ -490,18 +490,11 @@ impl LayeredSessionCache {
     /// The L2 half of [`SessionCache::get`], after an L1 miss.
     async fn l2_get(
         &self,
+        redis: &RedisLayer,
         token: &SessionToken,
         key: String,
         local: u64,
     ) -> Result<CacheLookup, PortError> {
-        let miss = CacheLookup {
-            found: None,
-            ticket: FillTicket::new(local, None),
-            shared: false,
-        };
-        let Some(redis) = self.redis() else {
-            return Ok(miss);
-        };
         let redis_key = redis.key("sess", &key);
         let answer: Result<(Option<String>, Vec<String>), PortError> = redis
             .run(async {
@@ -516,7 +509,7 @@ impl LayeredSessionCache {
             .await;
         // Redis down: a miss whose fill goes to L1 only.
         let Ok((value, time)) = answer else {
-            return Ok(miss);
+            return Ok(miss(local));
         };
         let now_ms = redis_time_ms(&time);
         let lookup = value.and_then(|value| match redis.seal.open(&redis_key, &value) {
@@ -547,57 +540,16 @@ impl LayeredSessionCache {
             ticket: FillTicket::new(local, now_ms),
         })
     }
-}
 
-#[async_trait::async_trait]
-impl SessionCache for LayeredSessionCache {
-    async fn get(&self, token: &SessionToken) -> Result<CacheLookup, PortError> {
-        let key = key_of(token);
-        // Read before looking, so that any invalidation after this point voids the ticket.
-        let local = self.inner.generation.load(Ordering::SeqCst);
-        // A hot entry does not expire under its lookups: one of them, once three quarters of
-        // the TTL have passed, looks past it as a miss does (Redis, then the store, whose fill
-        // replaces the entry), while the others go on with the entry. Without it, every lookup
-        // in flight when the entry expires would read the store.
-        if let Some(entry) = self.inner.l1.get(&key)
-            && !entry.claim_refresh(self.inner.refresh_after)
-        {
-            hit("l1", true);
-            return Ok(CacheLookup {
-                found: Some(entry.lookup.clone()),
-                ticket: FillTicket::new(local, None),
-                shared: false,
-            });
-        }
-        hit("l1", false);
-        // Boxed: the Redis round trip is a large future, and inline it would make every call
-        // of `get`, L1 hits included, allocate and copy all of it (a fifth of a cached
-        // session check's instructions).
-        Box::pin(self.l2_get(token, key, local)).await
-    }
-
-    async fn put(
+    /// The L2 half of [`SessionCache::put`]: the fill, when Redis is there.
+    async fn l2_put(
         &self,
+        redis: &RedisLayer,
         session: &Session,
         user: &User,
-        ticket: FillTicket,
+        key: String,
+        filled_at_ms: i64,
     ) -> Result<(), PortError> {
-        let key = key_of(&session.token);
-        // L1: an invalidation this process made or heard of after the lookup voids the fill
-        // (what the lookup read may be revoked already). Inserted first and checked after, so
-        // that an invalidation racing the insert still removes it.
-        if self.inner.generation.load(Ordering::SeqCst) == ticket.local() {
-            self.inner
-                .l1
-                .insert(key.clone(), L1Entry::new(session, user));
-            if self.inner.generation.load(Ordering::SeqCst) != ticket.local() {
-                self.inner.l1.invalidate(&key);
-            }
-        }
-        // L2: Redis decides, atomically, against the tombstones the invalidations left.
-        let (Some(redis), Some(filled_at_ms)) = (self.redis(), ticket.shared()) else {
-            return Ok(());
-        };
         #[expect(
             clippy::disallowed_methods,
             reason = "a TTL in Redis is wall-clock time"
@@ -633,6 +585,74 @@ impl SessionCache for LayeredSessionCache {
                     .map_err(unavailable)
             })
             .await
+    }
+}
+
+/// A miss, whose fill goes to L1 (and to Redis only when the lookup asked it).
+fn miss(local: u64) -> CacheLookup {
+    CacheLookup {
+        found: None,
+        ticket: FillTicket::new(local, None),
+        shared: false,
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionCache for LayeredSessionCache {
+    async fn get(&self, token: &SessionToken) -> Result<CacheLookup, PortError> {
+        let key = key_of(token);
+        // Read before looking, so that any invalidation after this point voids the ticket.
+        let local = self.inner.generation.load(Ordering::SeqCst);
+        // A hot entry does not expire under its lookups: one of them, once three quarters of
+        // the TTL have passed, looks past it as a miss does (Redis, then the store, whose fill
+        // replaces the entry), while the others go on with the entry. Without it, every lookup
+        // in flight when the entry expires would read the store.
+        if let Some(entry) = self.inner.l1.get(&key)
+            && !entry.claim_refresh(self.inner.refresh_after)
+        {
+            hit("l1", true);
+            return Ok(CacheLookup {
+                found: Some(entry.lookup.clone()),
+                ticket: FillTicket::new(local, None),
+                shared: false,
+            });
+        }
+        hit("l1", false);
+        let Some(redis) = self.redis() else {
+            return Ok(miss(local));
+        };
+        // Boxed, and built only when Redis is there to ask: the Redis round trip is a large
+        // future (about 21 KB), and inline it would make every call of `get`, L1 hits
+        // included, allocate and copy all of it (a fifth of a cached session check's
+        // instructions).
+        Box::pin(self.l2_get(redis, token, key, local)).await
+    }
+
+    async fn put(
+        &self,
+        session: &Session,
+        user: &User,
+        ticket: FillTicket,
+    ) -> Result<(), PortError> {
+        let key = key_of(&session.token);
+        // L1: an invalidation this process made or heard of after the lookup voids the fill
+        // (what the lookup read may be revoked already). Inserted first and checked after, so
+        // that an invalidation racing the insert still removes it.
+        if self.inner.generation.load(Ordering::SeqCst) == ticket.local() {
+            self.inner
+                .l1
+                .insert(key.clone(), L1Entry::new(session, user));
+            if self.inner.generation.load(Ordering::SeqCst) != ticket.local() {
+                self.inner.l1.invalidate(&key);
+            }
+        }
+        // L2: Redis decides, atomically, against the tombstones the invalidations left.
+        let (Some(redis), Some(filled_at_ms)) = (self.redis(), ticket.shared()) else {
+            return Ok(());
+        };
+        // Boxed, as in `get`: inline, the Redis round trip would make every `put` allocate
+        // and copy its 21 KB, without Redis too.
+        Box::pin(self.l2_put(redis, session, user, key, filled_at_ms)).await
     }
 
     async fn invalidate(&self, token: &SessionToken) -> Result<(), PortError> {
