@@ -1,8 +1,9 @@
 //! Verified keys kept in process, so that a hot key is not read from the store on every use.
 //! A key whose uses count nothing (no quota, no counted rate limit) is served from here whole;
 //! a key that counts keeps only its settings here, its uses being counted by the shared
-//! counters or spent from leases. An entry lives `ttl` at most and is dropped at once when the key changes anywhere (the
-//! `ApiKeyChanged` event). Bounded: when full, expired entries go, then everything.
+//! counters or spent from leases. An entry lives `ttl` at most and is dropped at once when the
+//! key changes anywhere (the `ApiKeyChanged` event). Bounded: when full, expired entries go,
+//! then everything.
 //!
 //! A hot entry does not expire under its users: once three quarters of its `ttl` have passed,
 //! the first use to see it claims its reload (one per entry) and reads the row again, while the
