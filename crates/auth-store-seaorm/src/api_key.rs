@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::entity::apikey;
 use crate::error::{one_row, port_error};
-use crate::query::{first, model};
+use crate::query::first;
 use crate::store::SeaOrmStore;
 
 /// Milliseconds of an interval, as the `integer` columns hold them.
@@ -224,8 +224,13 @@ impl ApiKeyRepo for SeaOrmStore {
             vec![digest.into()],
             || apikey::Entity::find().filter(apikey::Column::Key.eq(digest)),
         );
-        let row = self.lane.first_row(statement.sql, digest).await?;
-        Ok(model::<apikey::Model>(row)?.map(from_row))
+        let row = self
+            .lane
+            .first_row(&statement.sql, digest, |row| {
+                row.model::<apikey::Entity>("")
+            })
+            .await?;
+        Ok(row.flatten().map(from_row))
     }
 
     async fn list(

@@ -4,7 +4,9 @@
 
 use auth_domain::{FieldKind, FieldSpec, FieldValue, Fields, Model};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, UpdateStatement, Value};
-use sea_orm::{DbErr, QueryResult, QuerySelect};
+use sea_orm::{DbErr, QuerySelect};
+
+use crate::lane::LaneRow;
 
 /// The fields the enabled plugins declare, by table.
 #[derive(Debug, Clone, Default)]
@@ -58,17 +60,15 @@ impl DeclaredFields {
     }
 
     /// Reads `model`'s fields from a row selected by [`Self::select`] with the same tag.
-    pub(crate) fn read(&self, row: &QueryResult, model: Model, tag: &str) -> Result<Fields, DbErr> {
+    pub(crate) fn read(&self, row: &LaneRow<'_>, model: Model, tag: &str) -> Result<Fields, DbErr> {
         let mut fields = Fields::default();
         for (index, spec) in self.of(model).iter().enumerate() {
             let alias = format!("{tag}{index}");
             let value = match spec.kind {
                 FieldKind::Bool | FieldKind::Flag => row
-                    .try_get::<Option<bool>>("", &alias)?
+                    .boolean(&alias)?
                     .map_or(FieldValue::Null, FieldValue::Bool),
-                FieldKind::Text => row
-                    .try_get::<Option<String>>("", &alias)?
-                    .map_or(FieldValue::Null, FieldValue::Text),
+                FieldKind::Text => row.text(&alias)?.map_or(FieldValue::Null, FieldValue::Text),
             };
             fields.set(spec.name, value);
         }

@@ -1,6 +1,6 @@
 //! auth-store-seaorm: the storage ports on SQL databases through sea-orm: SQLite (the embedded
 //! default) and PostgreSQL, with Better-Auth's tables and column names.
-//! Depends on: auth-domain, auth-ports, auth-migrations, sea-orm.
+//! Depends on: auth-domain, auth-ports, auth-migrations, sea-orm, rusqlite (the read lane).
 //! Must not depend on: redis, poem, auth-core.
 //! Invariant: entities never leave this crate; database errors leave only as `PortError`.
 

@@ -12,7 +12,7 @@ use auth_migrations::{Migrator, MigratorTrait};
 use auth_ports::{AccountRepo, PortError, SessionRepo, UserRepo, VerificationRepo};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, TransactionTrait,
 };
 use time::OffsetDateTime;
@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use crate::entity::{account, session, user, verification};
 use crate::error::{one_row, port_error};
 use crate::fields::{self, DeclaredFields};
+use crate::lane::LaneRow;
 use crate::mapping;
 use crate::query::{Shape, first, first_row};
 
@@ -65,8 +66,8 @@ impl StoreConfig {
 }
 
 /// How many connections the read lane holds besides the pool: as many as the pool for SQLite
-/// (in process, they cost a thread each), a quarter of it for Postgres (each is a server
-/// process), at least two.
+/// (a file handle and a page cache each, opened only when reads overlap), a quarter of it for
+/// Postgres (each is a server process), at least two.
 fn lane_size(config: &StoreConfig) -> usize {
     let pool = config.max_connections as usize;
     if config.url.starts_with("sqlite:") {
@@ -120,8 +121,12 @@ impl SeaOrmStore {
                 .await
                 .map_err(port_error)?;
         }
-        let lane =
-            crate::lane::ReadLane::new(db.clone(), lane_size(config), config.acquire_timeout);
+        let lane = crate::lane::ReadLane::new(
+            db.clone(),
+            &config.url,
+            lane_size(config),
+            config.acquire_timeout,
+        );
         Ok(Self {
             db,
             config: config.clone(),
@@ -166,20 +171,12 @@ impl SeaOrmStore {
     }
 
     /// A user row with its fields.
-    fn user_with_fields(
-        &self,
-        row: &sea_orm::QueryResult,
-        pre: &str,
-    ) -> Result<Option<User>, PortError> {
-        let Some(model) = user::Model::from_query_result_optional(row, pre).map_err(port_error)?
-        else {
+    fn user_with_fields(&self, row: &LaneRow<'_>, pre: &str) -> Result<Option<User>, DbErr> {
+        let Some(model) = row.model::<user::Entity>(pre)? else {
             return Ok(None);
         };
         let mut user = mapping::user_from_row(model);
-        user.fields = self
-            .fields
-            .read(row, Model::User, "fu")
-            .map_err(port_error)?;
+        user.fields = self.fields.read(row, Model::User, "fu")?;
         Ok(Some(user))
     }
 
@@ -207,7 +204,9 @@ impl SeaOrmStore {
             .fields
             .select(user::Entity::find().filter(filter), Model::User, "fu");
         match first_row(&self.db, select).await? {
-            Some(row) => self.user_with_fields(&row, ""),
+            Some(row) => self
+                .user_with_fields(&LaneRow::Pool(&row), "")
+                .map_err(port_error),
             None => Ok(None),
         }
     }
@@ -461,20 +460,21 @@ impl SessionRepo for SeaOrmStore {
                 self.fields.select(select, Model::User, "fu")
             },
         );
-        let row = self.lane.first_row(statement.sql, token.expose()).await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let Some(user) = self.user_with_fields(&row, "B_")? else {
-            return Ok(None);
-        };
-        let model = session::Model::from_query_result(&row, "A_").map_err(port_error)?;
-        let mut session = mapping::session_from_row(model);
-        session.fields = self
-            .fields
-            .read(&row, Model::Session, "fs")
-            .map_err(port_error)?;
-        Ok(Some((session, user)))
+        let found = self
+            .lane
+            .first_row(&statement.sql, token.expose(), |row| {
+                let Some(user) = self.user_with_fields(row, "B_")? else {
+                    return Ok(None);
+                };
+                let Some(model) = row.model::<session::Entity>("A_")? else {
+                    return Ok(None);
+                };
+                let mut session = mapping::session_from_row(model);
+                session.fields = self.fields.read(row, Model::Session, "fs")?;
+                Ok(Some((session, user)))
+            })
+            .await?;
+        Ok(found.flatten())
     }
 
     async fn update_session_fields(
@@ -540,7 +540,7 @@ impl SessionRepo for SeaOrmStore {
                 let mut session = mapping::session_from_row(model);
                 session.fields = self
                     .fields
-                    .read(&row, Model::Session, "fs")
+                    .read(&LaneRow::Pool(&row), Model::Session, "fs")
                     .map_err(port_error)?;
                 sessions.push(session);
             }
