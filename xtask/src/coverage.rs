@@ -93,7 +93,7 @@ pub(crate) fn test(environment: &mut Vec<(String, String)>) -> Result {
     util::run(&mut command)
 }
 
-/// Writes the reports and applies the floors to the profiles [`test`] left.
+/// Writes the reports and applies the floors to the profiles [`test()`] left.
 pub(crate) fn gate() -> Result {
     let out = util::workspace_root().join("target").join("coverage");
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;

@@ -81,7 +81,7 @@ redis.call('SADD', KEYS[2], ARGV[14])
 return {'ok', str(nr), str(nf), str(nc)}
 ";
 
-/// KEYS and ARGV as for `COUNT`, with ARGV[2] the number of uses wanted. Grants up to that
+/// KEYS and ARGV as for `COUNT`, with `ARGV[2]` the number of uses wanted. Grants up to that
 /// many from the quota (with its refill) at once: `{"ok", remaining, lastRefillAt,
 /// requestCount, granted}`, or `{"usage", spent}`, or `{"gone"}`.
 const RESERVE: &str = r"
@@ -216,7 +216,7 @@ impl RedisKeyCounters {
         }
     }
 
-    /// Runs `script` (`COUNT` or `RESERVE`) for `key` at `now`, `second` being ARGV[2].
+    /// Runs `script` (`COUNT` or `RESERVE`) for `key` at `now`, `second` being `ARGV[2]`.
     async fn invoke(
         &self,
         script: &Script,

@@ -94,7 +94,7 @@ pub(crate) fn preflight(state: &HttpState, request: &Request) -> Option<Response
     Some(response)
 }
 
-/// The request's trusted origin, read before the request is handed on, for [`decorate`].
+/// The request's trusted origin, read before the request is handed on, for [`Self::decorate`].
 pub(crate) struct Answer(Option<HeaderValue>);
 
 impl Answer {
