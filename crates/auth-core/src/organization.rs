@@ -406,7 +406,8 @@ impl Organizations {
     /// The organization a request names, or the active one; `None` when neither.
     ///
     /// # Errors
-    /// `ORGANIZATION_NOT_FOUND`, and `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION` (`403`) for a non-member.
+    /// `ORGANIZATION_NOT_FOUND`, and `USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION` (`403`) for a
+    /// non-member.
     pub async fn get(
         &self,
         auth: &Auth,
