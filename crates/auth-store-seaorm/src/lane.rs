@@ -38,6 +38,10 @@ mod sqlite;
 /// A lane connection older than this is replaced by a new one.
 const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
+/// How long after a failed attempt the SQLite file is tried again.
+#[cfg(feature = "sqlite")]
+const REOPEN_AFTER: Duration = Duration::from_secs(30);
+
 /// A connection of the lane, with when it was opened and last used.
 struct Held {
     connection: Connection,
@@ -79,6 +83,9 @@ pub(crate) struct ReadLane {
     /// The SQLite file read in place, when the store is on one.
     #[cfg(feature = "sqlite")]
     sqlite_file: Option<std::path::PathBuf>,
+    /// After the file failed to open: no new attempt (nor warning) before this instant.
+    #[cfg(feature = "sqlite")]
+    reopen_after: std::sync::Mutex<Option<Instant>>,
     slots: Vec<Mutex<Option<Held>>>,
     free: Semaphore,
     acquire_timeout: Duration,
@@ -99,6 +106,8 @@ impl ReadLane {
             db,
             #[cfg(feature = "sqlite")]
             sqlite_file: sqlite::file(url),
+            #[cfg(feature = "sqlite")]
+            reopen_after: std::sync::Mutex::new(None),
             slots: (0..size).map(|_| Mutex::new(None)).collect(),
             free: Semaphore::new(size),
             acquire_timeout,
@@ -177,12 +186,9 @@ impl ReadLane {
         let held = slot.take().filter(|held| held.opened.elapsed() < MAX_AGE);
         let mut held = match held {
             Some(held) => held,
-            None => match sqlite::open(path) {
-                Ok(connection) => Held::new(Connection::Sqlite(connection)),
-                Err(error) => {
-                    tracing::warn!(%error, "the read lane cannot open the SQLite file; reading through the pool");
-                    return Ok(None);
-                }
+            None => match self.open_sqlite(path) {
+                Some(connection) => Held::new(Connection::Sqlite(connection)),
+                None => return Ok(None),
             },
         };
         let read = match &held.connection {
@@ -204,6 +210,34 @@ impl ReadLane {
             Err(sqlite::InPlace::Sqlite(error)) => {
                 tracing::debug!(%error, "a read in place failed; reading through the pool");
                 Ok(None)
+            }
+        }
+    }
+
+    /// A new connection on the file; `None` (warned once per [`REOPEN_AFTER`]) while it cannot
+    /// be opened, so that a file the server cannot open costs neither an attempt nor a log line
+    /// per read.
+    #[cfg(feature = "sqlite")]
+    fn open_sqlite(&self, path: &std::path::Path) -> Option<rusqlite::Connection> {
+        let mut reopen_after = self
+            .reopen_after
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if reopen_after.is_some_and(|after| Instant::now() < after) {
+            return None;
+        }
+        match sqlite::open(path) {
+            Ok(connection) => {
+                *reopen_after = None;
+                Some(connection)
+            }
+            Err(error) => {
+                *reopen_after = Some(Instant::now() + REOPEN_AFTER);
+                tracing::warn!(
+                    %error,
+                    "the read lane cannot open the SQLite file; reading through the pool"
+                );
+                None
             }
         }
     }
@@ -599,12 +633,23 @@ PRAGMA foreign_keys = ON;
             1,
             Duration::from_secs(1),
         );
-        let row = lane
-            .first_row("SELECT ? AS v", "pooled", text)
-            .await
-            .expect("read");
-        assert_eq!(row, Some(Some("pooled".to_owned())));
-        assert_eq!(held_in_place(&lane).await, 0);
+        let lane = &lane;
+        let reopen_after = || *lane.reopen_after.lock().expect("not poisoned");
+        let read = |value: &'static str| async move {
+            let row = lane.first_row("SELECT ? AS v", value, text).await;
+            assert_eq!(row.expect("read"), Some(Some(value.to_owned())));
+        };
+        read("pooled").await;
+        let first = reopen_after().expect("a failed attempt sets when to try again");
+        read("again").await;
+        assert_eq!(reopen_after(), Some(first), "no new attempt before then");
+        assert_eq!(held_in_place(lane).await, 0);
+        *lane.reopen_after.lock().expect("not poisoned") = Some(std::time::Instant::now());
+        read("later").await;
+        assert!(
+            reopen_after().is_some_and(|next| next > first),
+            "tried again once the time came"
+        );
         database.cleanup().await;
     }
 
