@@ -38,7 +38,7 @@ mod sqlite;
 /// A lane connection older than this is replaced by a new one.
 const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
-/// How long after a failed attempt the SQLite file is tried again.
+/// How long the lane reads through the pool after the SQLite file failed to open or to read.
 #[cfg(feature = "sqlite")]
 const REOPEN_AFTER: Duration = Duration::from_secs(30);
 
@@ -82,8 +82,9 @@ pub(crate) struct ReadLane {
     db: DatabaseConnection,
     /// The SQLite file read in place, when the store is on one.
     #[cfg(feature = "sqlite")]
-    sqlite_file: Option<std::path::PathBuf>,
-    /// After the file failed to open: no new attempt (nor warning) before this instant.
+    sqlite_file: Option<sqlite::File>,
+    /// After the file failed to open or to read: no new attempt (nor warning) before this
+    /// instant.
     #[cfg(feature = "sqlite")]
     reopen_after: std::sync::Mutex<Option<Instant>>,
     slots: Vec<Mutex<Option<Held>>>,
@@ -178,7 +179,7 @@ impl ReadLane {
         value: &str,
         decode: &impl Fn(&LaneRow<'_>) -> Result<T, DbErr>,
     ) -> Result<Option<Option<T>>, PortError> {
-        let Some(path) = &self.sqlite_file else {
+        let Some(file) = &self.sqlite_file else {
             return Ok(None);
         };
         let deadline = tokio::time::Instant::now() + self.acquire_timeout;
@@ -186,7 +187,7 @@ impl ReadLane {
         let held = slot.take().filter(|held| held.opened.elapsed() < MAX_AGE);
         let mut held = match held {
             Some(held) => held,
-            None => match self.open_sqlite(path) {
+            None => match self.open_sqlite(file) {
                 Some(connection) => Held::new(Connection::Sqlite(connection)),
                 None => return Ok(None),
             },
@@ -208,38 +209,50 @@ impl ReadLane {
                 Ok(None)
             }
             Err(sqlite::InPlace::Sqlite(error)) => {
-                tracing::debug!(%error, "a read in place failed; reading through the pool");
+                if sqlite::is_busy(&error) {
+                    tracing::debug!(%error, "a read in place met a lock; reading through the pool");
+                } else {
+                    self.pause(&error);
+                }
                 Ok(None)
             }
         }
     }
 
-    /// A new connection on the file; `None` (warned once per [`REOPEN_AFTER`]) while it cannot
-    /// be opened, so that a file the server cannot open costs neither an attempt nor a log line
-    /// per read.
+    /// A new connection on the file; `None` while reading in place is paused.
     #[cfg(feature = "sqlite")]
-    fn open_sqlite(&self, path: &std::path::Path) -> Option<rusqlite::Connection> {
-        let mut reopen_after = self
+    fn open_sqlite(&self, file: &sqlite::File) -> Option<rusqlite::Connection> {
+        let paused = self
             .reopen_after
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if reopen_after.is_some_and(|after| Instant::now() < after) {
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|after| Instant::now() < after);
+        if paused {
             return None;
         }
-        match sqlite::open(path) {
-            Ok(connection) => {
-                *reopen_after = None;
-                Some(connection)
-            }
+        match sqlite::open(file) {
+            Ok(connection) => Some(connection),
             Err(error) => {
-                *reopen_after = Some(Instant::now() + REOPEN_AFTER);
-                tracing::warn!(
-                    %error,
-                    "the read lane cannot open the SQLite file; reading through the pool"
-                );
+                self.pause(&error);
                 None
             }
         }
+    }
+
+    /// Reads through the pool for [`REOPEN_AFTER`], after the file failed to open or to read
+    /// (other than busy), so that a lasting failure costs neither an attempt nor a log line per
+    /// read.
+    #[cfg(feature = "sqlite")]
+    fn pause(&self, error: &rusqlite::Error) {
+        *self
+            .reopen_after
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Instant::now() + REOPEN_AFTER);
+        tracing::warn!(
+            %error,
+            "the read lane cannot read the SQLite file in place; reading through the pool for 30 s"
+        );
     }
 
     /// The read on a held Postgres connection.
@@ -415,26 +428,6 @@ mod tests {
         count
     }
 
-    #[test]
-    fn an_sqlite_file_is_read_in_place_and_an_in_memory_database_through_the_pool() {
-        let file = |url: &str| super::sqlite::file(url).map(|path| path.display().to_string());
-        assert_eq!(
-            file("sqlite:///tmp/a.db?mode=rwc").as_deref(),
-            Some("/tmp/a.db")
-        );
-        assert_eq!(file("sqlite://auth.db").as_deref(), Some("auth.db"));
-        assert_eq!(file("sqlite:auth.db?mode=rw").as_deref(), Some("auth.db"));
-        for memory in [
-            "sqlite::memory:",
-            "sqlite://:memory:",
-            "sqlite://shared.db?mode=memory",
-            "sqlite://",
-            "postgres://localhost/auth",
-        ] {
-            assert_eq!(file(memory), None, "{memory}");
-        }
-    }
-
     #[tokio::test]
     async fn answers_come_from_the_query_asked_and_a_failed_query_leaves_the_lane_working() {
         let database = TestDatabase::sqlite();
@@ -461,6 +454,14 @@ mod tests {
             0,
             "the failed connection is dropped"
         );
+        let row = lane.first_row("SELECT ? AS v", "paused", text).await;
+        assert_eq!(row.expect("read"), Some(Some("paused".to_owned())));
+        assert_eq!(
+            held_in_place(lane).await,
+            0,
+            "read through the pool for a while"
+        );
+        *lane.reopen_after.lock().expect("not poisoned") = Some(std::time::Instant::now());
         let row = lane
             .first_row("SELECT ? AS v", "after", text)
             .await
@@ -562,6 +563,37 @@ PRAGMA foreign_keys = ON;
                 .expect("a key");
             assert_eq!(Some(Some(in_place)), pooled, "{digest}");
         }
+        database.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn a_row_of_nulls_is_no_model_and_a_required_null_among_values_is_the_pools_error() {
+        let (database, store) = with_rows().await;
+        let lane = &store.lane;
+        let session = |row: &LaneRow<'_>| row.model::<session::Entity>("");
+        let nulls = r#"SELECT NULL AS "id", NULL AS "expiresAt", NULL AS "token", NULL AS "createdAt", NULL AS "updatedAt", NULL AS "ipAddress", NULL AS "userAgent", NULL AS "userId" FROM "session" WHERE "token" = ?"#;
+        let one_null = r#"SELECT "id", NULL AS "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId" FROM "session" WHERE "token" = ?"#;
+        let in_place = lane
+            .read_in_place(nulls, "t2", &session)
+            .await
+            .expect("read");
+        let pooled = lane
+            .through_pool(nulls, "t2", &session)
+            .await
+            .expect("read");
+        assert_eq!(in_place, Some(Some(None)), "all null: no model");
+        assert_eq!(pooled, Some(None), "as the pool reads it");
+        let gave_way = lane
+            .read_in_place(one_null, "t1", &session)
+            .await
+            .expect("read");
+        assert!(gave_way.is_none(), "left to the pool");
+        assert_eq!(held_in_place(lane).await, 1, "the connection stays");
+        let refused = lane.first_row(one_null, "t1", session).await;
+        assert!(
+            matches!(refused, Err(PortError::Internal(_))),
+            "{refused:?}"
+        );
         database.cleanup().await;
     }
 
