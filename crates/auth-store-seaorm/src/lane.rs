@@ -8,7 +8,9 @@
 //! here looks one row up by a unique key, microseconds when the pages are in memory, and never
 //! waits for a lock: a busy database, any SQLite error, or a value this reader does not decode
 //! (a date in a format other than RFC 3339, say) sends the read through the pool instead, so
-//! that every row reads as the pool reads it. An in-memory database is read through the pool.
+//! that every row reads as the pool reads it. After an SQLite error other than a lock, or a
+//! file that will not open, the lane opens no connection of its own for a while. An in-memory
+//! database is read through the pool.
 //!
 //! On Postgres, a held connection runs its query and nothing else: sqlx pings every
 //! connection it takes back into its pool, a second round trip for each query. It is lent to
@@ -38,7 +40,7 @@ mod sqlite;
 /// A lane connection older than this is replaced by a new one.
 const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
-/// How long the lane reads through the pool after the SQLite file failed to open or to read.
+/// How long the lane opens no SQLite connection after the file failed to open or to read.
 #[cfg(feature = "sqlite")]
 const REOPEN_AFTER: Duration = Duration::from_secs(30);
 
@@ -239,9 +241,9 @@ impl ReadLane {
         }
     }
 
-    /// Reads through the pool for [`REOPEN_AFTER`], after the file failed to open or to read
-    /// (other than busy), so that a lasting failure costs neither an attempt nor a log line per
-    /// read.
+    /// Opens no connection for [`REOPEN_AFTER`] (reads go through the pool), after the file
+    /// failed to open or to read (other than busy), so that a lasting failure costs neither an
+    /// attempt nor a log line per read.
     #[cfg(feature = "sqlite")]
     fn pause(&self, error: &rusqlite::Error) {
         *self
@@ -308,8 +310,8 @@ impl ReadLane {
 }
 
 impl LaneRow<'_> {
-    /// The model of entity `E` from the columns named `<prefix><column>`; `None` when a
-    /// column that cannot be null is (a left join that found nothing).
+    /// The model of entity `E` from the columns named `<prefix><column>`; `None` when they are
+    /// all null (a left join that found nothing).
     pub(crate) fn model<E>(&self, prefix: &str) -> Result<Option<E::Model>, DbErr>
     where
         E: EntityTrait,
