@@ -105,7 +105,7 @@ pub(super) fn boolean(row: &rusqlite::Row<'_>, column: &str) -> Result<Option<bo
 pub(super) fn text(row: &rusqlite::Row<'_>, column: &str) -> Result<Option<String>, DbErr> {
     match row.get_ref(column).map_err(|_| undecoded(column))? {
         ValueRef::Null => Ok(None),
-        ValueRef::Text(text) => utf8(text, column).map(Some),
+        ValueRef::Text(text) => utf8(text, column).map(|text| Some(text.to_owned())),
         _ => Err(undecoded(column)),
     }
 }
@@ -115,10 +115,8 @@ fn undecoded(column: &str) -> DbErr {
     DbErr::Type(format!("column {column} is not read in place"))
 }
 
-fn utf8(text: &[u8], column: &str) -> Result<String, DbErr> {
-    std::str::from_utf8(text)
-        .map(str::to_owned)
-        .map_err(|_| undecoded(column))
+fn utf8<'t>(text: &'t [u8], column: &str) -> Result<&'t str, DbErr> {
+    std::str::from_utf8(text).map_err(|_| undecoded(column))
 }
 
 /// [`LaneRow::model`] of a row read in place: each column of the entity converted by its declared
@@ -156,7 +154,7 @@ where
             }
             (ColumnType::String(_) | ColumnType::Text, ValueRef::Null) => Value::String(None),
             (ColumnType::String(_) | ColumnType::Text, ValueRef::Text(text)) => {
-                Value::String(Some(utf8(text, name)?))
+                Value::String(Some(utf8(text, name)?.to_owned()))
             }
             (ColumnType::Integer, ValueRef::Null) => Value::Int(None),
             (ColumnType::Integer, ValueRef::Integer(number)) => {
@@ -168,9 +166,8 @@ where
                 Value::TimeDateTimeWithTimeZone(None)
             }
             (ColumnType::TimestampWithTimeZone, ValueRef::Text(text)) => {
-                let text = std::str::from_utf8(text).map_err(|_| undecoded(name))?;
                 let at = time::OffsetDateTime::parse(
-                    text,
+                    utf8(text, name)?,
                     &time::format_description::well_known::Rfc3339,
                 )
                 .map_err(|_| undecoded(name))?;
