@@ -539,28 +539,31 @@ struct Used {
     owner: Option<auth_domain::User>,
 }
 
-/// The key a use left: the cached entry itself when the use changed nothing in it, so that a
-/// hot key's session is answered without copying the whole key on every request.
+/// The key a use left: the cached entry itself when the use changed nothing in it, or the entry
+/// with the counters this use left, so that a hot key's session is answered without copying the
+/// whole key on every request.
 enum UsedKey {
     Cached(Arc<cache::Cached>),
+    /// A cached key and the counters this use left it with, applied when the key is taken.
+    Counted(Arc<cache::Cached>, auth_domain::ApiKeyUse),
     Owned(Box<ApiKey>),
 }
 
-impl std::ops::Deref for UsedKey {
-    type Target = ApiKey;
-
-    fn deref(&self) -> &ApiKey {
+impl UsedKey {
+    /// The key without this use's counters: its id, owner, settings and expiry, which a use
+    /// does not change.
+    fn settings(&self) -> &ApiKey {
         match self {
-            Self::Cached(cached) => &cached.key,
+            Self::Cached(cached) | Self::Counted(cached, _) => &cached.key,
             Self::Owned(key) => key,
         }
     }
-}
 
-impl UsedKey {
+    /// The key as this use left it.
     fn into_owned(self) -> ApiKey {
         match self {
             Self::Cached(cached) => cached.key.clone(),
+            Self::Counted(cached, used) => cached.key.clone().with_use(&used),
             Self::Owned(key) => *key,
         }
     }
@@ -568,9 +571,9 @@ impl UsedKey {
 
 impl Used {
     /// A cached key, with the counters this use left when it counts.
-    fn from_cache(cached: &Arc<cache::Cached>, used: Option<&auth_domain::ApiKeyUse>) -> Self {
+    fn from_cache(cached: &Arc<cache::Cached>, used: Option<auth_domain::ApiKeyUse>) -> Self {
         let key = match used {
-            Some(used) => UsedKey::Owned(Box::new(cached.key.clone().with_use(used))),
+            Some(used) => UsedKey::Counted(cached.clone(), used),
             None => UsedKey::Cached(cached.clone()),
         };
         Self {
@@ -1089,7 +1092,7 @@ impl ApiKeys {
             }
             if self.counters.is_some() || self.leasable(&cached.key) {
                 let used = Box::pin(self.count_shared(auth, &cached.key, now, required)).await?;
-                return Ok(Used::from_cache(&cached, Some(&used)));
+                return Ok(Used::from_cache(&cached, Some(used)));
             }
         }
         Box::pin(self.use_stored(auth, &digest, now, required)).await
@@ -1160,7 +1163,7 @@ impl ApiKeys {
             let used = self.count_shared(auth, &stored, now, required).await?;
             let cached = cache::Cached::new(stored, None, now);
             self.cache.put(digest, &cached, generation);
-            return Ok(Used::from_cache(&cached, Some(&used)));
+            return Ok(Used::from_cache(&cached, Some(used)));
         }
         match self.keys.use_key(digest, now, required, limits).await? {
             KeyUse::Allowed(key) if key.config_id == self.config.config_id => Ok(Used {
@@ -1447,7 +1450,7 @@ impl ApiKeys {
         let user = match owner {
             Some(user) => user,
             None => {
-                let user_id = UserId::new(api_key.reference_id.clone());
+                let user_id = UserId::new(api_key.settings().reference_id.clone());
                 let generation = self.cache.generation();
                 let Some(user) = auth.user(&user_id).await? else {
                     return Err(refuse(codes::INVALID_REFERENCE_ID));
@@ -1464,12 +1467,12 @@ impl ApiKeys {
         let now = auth.now();
         // Better-Auth adds `session.expiresIn` (seconds) as milliseconds here; kept, since its
         // clients see the same value.
-        let expires_at = api_key.expires_at.unwrap_or_else(|| {
+        let expires_at = api_key.settings().expires_at.unwrap_or_else(|| {
             now + Duration::milliseconds(auth.config().session.expires_in.whole_seconds())
         });
         let non_empty = |value: &str| (!value.is_empty()).then(|| value.to_owned());
         let session = Session {
-            id: SessionId::new(api_key.id.clone()),
+            id: SessionId::new(api_key.settings().id.clone()),
             token: SessionToken::new(key.to_owned()),
             user_id,
             expires_at,

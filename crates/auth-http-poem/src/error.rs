@@ -174,7 +174,13 @@ impl IntoResponse for ApiError {
         } else {
             serde_json::to_vec(&self.body.to_json()).unwrap_or_default()
         };
-        crate::payload::json_response(self.status, body, self.cookies, self.headers)
+        // A value that is not a valid header value is dropped rather than sent.
+        let headers = self.headers.into_iter().filter_map(|(name, value)| {
+            poem::http::HeaderValue::try_from(value)
+                .ok()
+                .map(|value| (name, value))
+        });
+        crate::payload::json_response(self.status, body, self.cookies, headers)
     }
 }
 

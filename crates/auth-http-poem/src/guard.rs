@@ -75,21 +75,18 @@ fn framing(
         .filter(|below| below.is_empty() || below.starts_with('/'))
         .map(|below| app.routes.label(below));
     match below {
-        Some((label, mount)) => {
+        Some(route) => {
             strip_base_path(&mut request);
             // Each router matches the path again, exactly: a path whose label is a plugin's but
             // whose spelling is not (`/API-KEY/get`) is no route of either.
-            let inner: &dyn poem::endpoint::DynEndpoint<Output = Response> = match mount {
+            let inner: &dyn poem::endpoint::DynEndpoint<Output = Response> = match route.mount {
                 Mount::Core => &*app.core,
                 Mount::Other => &*app.all,
             };
-            let answer = auth_api(inner, request, &app.state, label.clone());
+            let answer = auth_api(inner, request, &app.state, &route.label);
             Either::Left(answer.map(move |response| {
-                Ok(framed(
-                    response,
-                    metrics::SharedString::from(label),
-                    started,
-                ))
+                route.record(response.status(), started);
+                Ok(framed(response))
             }))
         }
         // Boxed: the router's future is as large as the largest route's, and inline it would
@@ -103,23 +100,26 @@ fn framing(
                 .map_or(metrics::SharedString::const_str(OTHER_ROUTE), |pattern| {
                     metrics::SharedString::from(pattern.0.clone())
                 });
-            Ok(framed(response, label, started))
+            count(
+                &metrics::counter!("auth_http_requests_total", "route" => label.clone(), "status" => status_label(response.status())),
+                &metrics::histogram!("auth_http_request_duration_seconds", "route" => label),
+                started,
+            );
+            Ok(framed(response))
         })),
     }
 }
 
-/// A route's answer as it leaves: counted and timed under its route label, and "no such route"
-/// or "wrong method" made better-call's bare 404.
-fn framed(
-    response: Response,
-    label: metrics::SharedString,
-    started: std::time::Instant,
-) -> Response {
-    let status_label = status_label(response.status());
-    metrics::counter!("auth_http_requests_total", "route" => label.clone(), "status" => status_label)
-        .increment(1);
-    metrics::histogram!("auth_http_request_duration_seconds", "route" => label)
-        .record(started.elapsed().as_secs_f64());
+/// One answer counted (`auth_http_requests_total`) and timed
+/// (`auth_http_request_duration_seconds`) under its route's label.
+fn count(answers: &metrics::Counter, duration: &metrics::Histogram, started: std::time::Instant) {
+    answers.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
+}
+
+/// A route's answer as it leaves (counted already): "no such route" or "wrong method" made
+/// better-call's bare 404.
+fn framed(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -185,13 +185,12 @@ fn auth_api<'a>(
     inner: &'a dyn poem::endpoint::DynEndpoint<Output = Response>,
     mut request: Request,
     state: &'a Arc<HttpState>,
-    route: Arc<str>,
+    route: &'a str,
 ) -> impl Future<Output = Response> + Send + 'a {
     async move {
         if let Some(preflight) = crate::cors::preflight(state, &request) {
             return preflight;
         }
-        let route: &str = &route;
         let cors = crate::cors::Answer::of(state, &request);
         let mut response = 'answer: {
             name_span(request.method(), route);
@@ -462,8 +461,51 @@ pub(crate) fn normalise_route(raw: &str) -> String {
 /// so their cardinality is bounded by the routes there are: every unknown path is `other`.
 #[derive(Debug)]
 pub(crate) struct RouteTable {
-    labels: std::collections::HashMap<Box<str>, (Arc<str>, Mount)>,
-    other: Arc<str>,
+    labels: std::collections::HashMap<Box<str>, Arc<ApiRoute>>,
+    other: Arc<ApiRoute>,
+}
+
+/// A route of the auth API as the table knows it: its label, the router that serves it, and its
+/// metric handles.
+#[derive(Debug)]
+pub(crate) struct ApiRoute {
+    /// The normalised route (`other` for every path the API does not serve).
+    pub(crate) label: Arc<str>,
+    pub(crate) mount: Mount,
+    /// `auth_http_request_duration_seconds` for this route.
+    duration: std::sync::OnceLock<metrics::Histogram>,
+    /// `auth_http_requests_total` for this route and each of [`KNOWN_STATUSES`].
+    answers: [std::sync::OnceLock<metrics::Counter>; KNOWN_STATUSES.len()],
+}
+
+impl ApiRoute {
+    fn new(label: Arc<str>, mount: Mount) -> Self {
+        Self {
+            label,
+            mount,
+            duration: std::sync::OnceLock::new(),
+            answers: std::array::from_fn(|_| std::sync::OnceLock::new()),
+        }
+    }
+
+    /// Counts and times one answer of this route. The handles are registered on the route's
+    /// first answer of each status, with the recorder installed by then (the server's is
+    /// installed before it serves), and kept: the macros would build the labels, hash them and
+    /// look them up in the recorder's registry on every request.
+    pub(crate) fn record(&self, status: StatusCode, started: std::time::Instant) {
+        let route = || metrics::SharedString::from(self.label.clone());
+        let duration = self.duration.get_or_init(
+            || metrics::histogram!("auth_http_request_duration_seconds", "route" => route()),
+        );
+        let counter = || metrics::counter!("auth_http_requests_total", "route" => route(), "status" => status_label(status));
+        match KNOWN_STATUSES
+            .iter()
+            .position(|&known| known == status.as_u16())
+        {
+            Some(index) => count(self.answers[index].get_or_init(counter), duration, started),
+            None => count(&counter(), duration, started),
+        }
+    }
 }
 
 /// Which of the auth API's routers serves a route.
@@ -491,35 +533,36 @@ impl RouteTable {
         let mut labels = std::collections::HashMap::new();
         for (path, mount) in mounted {
             let normalised = normalise_route(&path);
-            let label = Arc::<str>::from(normalised.as_str());
-            labels.insert(normalised.into_boxed_str(), (label, mount));
+            let route = ApiRoute::new(Arc::from(normalised.as_str()), mount);
+            labels.insert(normalised.into_boxed_str(), Arc::new(route));
         }
         Self {
             labels,
-            other: Arc::from(OTHER_ROUTE),
+            other: Arc::new(ApiRoute::new(Arc::from(OTHER_ROUTE), Mount::Other)),
         }
     }
 
     /// The label of a raw path below the base path (the normalised route when the API serves
     /// it, else `other`), with the router that serves it.
-    pub(crate) fn label(&self, raw: &str) -> (Arc<str>, Mount) {
+    pub(crate) fn label(&self, raw: &str) -> &ApiRoute {
         let found = if is_normal_route(raw) {
             // As clients send them: nothing to decode, fold or collapse.
             self.labels.get(raw)
         } else {
             self.labels.get(normalise_route(raw).as_str())
         };
-        found.map_or_else(
-            || (self.other.clone(), Mount::Other),
-            |(label, mount)| (label.clone(), *mount),
-        )
+        found.unwrap_or(&self.other)
     }
 }
 
 /// The label shared by every path the API does not serve.
 pub(crate) const OTHER_ROUTE: &str = "other";
 
-/// The status as a metrics label, without allocating for the statuses this API answers with.
+/// The statuses this API answers with: their labels are not allocated, and each route keeps its
+/// counter of each.
+const KNOWN_STATUSES: [u16; 12] = [200, 302, 400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
+
+/// The status as a metrics label, without allocating for [`KNOWN_STATUSES`].
 fn status_label(status: StatusCode) -> metrics::SharedString {
     let known = match status.as_u16() {
         200 => "200",
@@ -610,7 +653,7 @@ pub fn method_label(method: &poem::http::Method) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use poem::http::Method;
+    use poem::http::{Method, StatusCode};
 
     use super::{
         Mount, RouteTable, is_normal_route, method_label, normalise_route, strip_base_path,
@@ -657,16 +700,24 @@ mod tests {
             "/get%2Dsession",
             "get-session",
         ] {
-            let (label, mount) = table.label(raw);
-            assert_eq!((&*label, mount), ("/get-session", Mount::Core), "{raw}");
+            let route = table.label(raw);
+            assert_eq!(
+                (&*route.label, route.mount),
+                ("/get-session", Mount::Core),
+                "{raw}"
+            );
         }
-        let (label, mount) = table.label("/api-key/get");
-        assert_eq!((&*label, mount), ("/api-key/get", Mount::Other));
+        let route = table.label("/api-key/get");
+        assert_eq!((&*route.label, route.mount), ("/api-key/get", Mount::Other));
         // A route on both routers is the exact one's, as it is before the nested one.
-        assert_eq!(table.label("/docs").1, Mount::Other);
+        assert_eq!(table.label("/docs").mount, Mount::Other);
         for unknown in ["/", "", "/nope", "/get-session/x"] {
-            let (label, mount) = table.label(unknown);
-            assert_eq!((&*label, mount), ("other", Mount::Other), "{unknown}");
+            let route = table.label(unknown);
+            assert_eq!(
+                (&*route.label, route.mount),
+                ("other", Mount::Other),
+                "{unknown}"
+            );
         }
         // The fast path takes only what normalising would leave as it is.
         for raw in [
@@ -685,6 +736,151 @@ mod tests {
             }
         }
         assert!(is_normal_route("/sign-in/email") && !is_normal_route("/Sign-in/email"));
+    }
+
+    /// A recorder that counts the handles registered, and what each key was given through them.
+    #[derive(Default)]
+    struct Tally {
+        registered: std::sync::atomic::AtomicUsize,
+        totals: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+    }
+
+    struct Total {
+        key: String,
+        totals: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+    }
+
+    impl Total {
+        fn add(&self, amount: u64) {
+            let mut totals = self.totals.lock().expect("the totals");
+            *totals.entry(self.key.clone()).or_default() += amount;
+        }
+    }
+
+    impl metrics::CounterFn for Total {
+        fn increment(&self, value: u64) {
+            self.add(value);
+        }
+
+        fn absolute(&self, _value: u64) {}
+    }
+
+    impl metrics::HistogramFn for Total {
+        fn record(&self, _value: f64) {
+            self.add(1);
+        }
+    }
+
+    impl Tally {
+        fn total(&self, key: &metrics::Key) -> std::sync::Arc<Total> {
+            self.registered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let labels: Vec<String> = key
+                .labels()
+                .map(|label| format!("{}={}", label.key(), label.value()))
+                .collect();
+            std::sync::Arc::new(Total {
+                key: format!("{}{{{}}}", key.name(), labels.join(",")),
+                totals: self.totals.clone(),
+            })
+        }
+
+        fn of(&self, key: &str) -> u64 {
+            let totals = self.totals.lock().expect("the totals");
+            totals.get(key).copied().unwrap_or_default()
+        }
+    }
+
+    impl metrics::Recorder for Tally {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+
+        fn register_counter(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::from_arc(self.total(key))
+        }
+
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+
+        fn register_histogram(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            metrics::Histogram::from_arc(self.total(key))
+        }
+    }
+
+    #[test]
+    fn a_route_registers_its_metric_handles_once_and_counts_every_answer_under_its_label() {
+        let tally = Tally::default();
+        let table = RouteTable::new(["/get-session".to_owned()], ["/api-key/get".to_owned()]);
+        let started = std::time::Instant::now();
+        metrics::with_local_recorder(&tally, || {
+            let route = table.label("/get-session");
+            for _ in 0..3 {
+                route.record(StatusCode::OK, started);
+            }
+            // The duration and the `200` counter, registered on the first answer only.
+            assert_eq!(
+                tally.registered.load(std::sync::atomic::Ordering::Relaxed),
+                2
+            );
+            route.record(StatusCode::UNAUTHORIZED, started);
+            route.record(StatusCode::IM_A_TEAPOT, started);
+            route.record(StatusCode::IM_A_TEAPOT, started);
+            table.label("/nope").record(StatusCode::NOT_FOUND, started);
+            table
+                .label("//API-KEY/get/")
+                .record(StatusCode::OK, started);
+        });
+        let counted = |route: &str, status: &str| {
+            tally.of(&format!(
+                "auth_http_requests_total{{route={route},status={status}}}"
+            ))
+        };
+        assert_eq!(counted("/get-session", "200"), 3);
+        assert_eq!(counted("/get-session", "401"), 1);
+        assert_eq!(
+            counted("/get-session", "418"),
+            2,
+            "a status of no kept counter is counted too"
+        );
+        assert_eq!(counted("other", "404"), 1);
+        assert_eq!(counted("/api-key/get", "200"), 1);
+        let timed = |route: &str| {
+            tally.of(&format!(
+                "auth_http_request_duration_seconds{{route={route}}}"
+            ))
+        };
+        assert_eq!(
+            (timed("/get-session"), timed("other"), timed("/api-key/get")),
+            (6, 1, 1)
+        );
     }
 
     #[test]

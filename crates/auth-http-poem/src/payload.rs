@@ -168,7 +168,7 @@ pub(crate) fn invalid_json() -> ApiError {
 pub struct Reply<T> {
     body: ReplyBody<T>,
     cookies: ResponseCookies,
-    headers: Vec<(HeaderName, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// A reply's body: a value to write, or its JSON written already.
@@ -205,10 +205,19 @@ impl<T> Reply<T> {
         self
     }
 
-    /// Adds a header.
+    /// Adds a header; a value that is not a valid header value is dropped rather than sent.
     #[must_use]
-    pub fn header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+    pub fn header(self, name: HeaderName, value: impl Into<String>) -> Self {
+        match HeaderValue::try_from(value.into()) {
+            Ok(value) => self.header_value(name, value),
+            Err(_) => self,
+        }
+    }
+
+    /// Adds a header whose value is built already (a constant one, say, which is not copied).
+    #[must_use]
+    pub fn header_value(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
         self
     }
 }
@@ -238,13 +247,13 @@ impl<T: ToJSON + Serialize + Send> IntoResponse for Reply<T> {
 }
 
 /// A JSON response with `Set-Cookie` lines and extra headers: the one way responses of the
-/// auth API are built (success and error alike). Values that are not valid header values are
-/// dropped rather than sent.
+/// auth API are built (success and error alike). Cookie lines that are not valid header values
+/// are dropped rather than sent.
 pub(crate) fn json_response(
     status: StatusCode,
     body: Vec<u8>,
     cookies: Vec<String>,
-    headers: Vec<(HeaderName, String)>,
+    headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
 ) -> Response {
     let mut response = Response::builder()
         .status(status)
@@ -256,9 +265,7 @@ pub(crate) fn json_response(
         }
     }
     for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().append(name, value);
-        }
+        response.headers_mut().append(name, value);
     }
     response
 }
@@ -380,5 +387,41 @@ impl<T: ApiResponse> ApiResponse for WithCookies<T> {
 
     fn register(registry: &mut Registry) {
         T::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::IntoResponse;
+    use poem::http::{HeaderName, HeaderValue, header};
+
+    use super::Reply;
+
+    #[test]
+    fn a_reply_sends_its_headers_in_order_and_drops_a_value_that_is_no_header_value() {
+        let response = Reply::new(true)
+            .header_value(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+            .header(HeaderName::from_static("x-one"), "1")
+            .header(HeaderName::from_static("x-bad"), "line\r\nInjected: yes")
+            .header(HeaderName::from_static("x-one"), String::from("2"))
+            .into_response();
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .map(HeaderValue::as_bytes),
+            Some(&b"no-store"[..])
+        );
+        let ones: Vec<&[u8]> = headers
+            .get_all("x-one")
+            .iter()
+            .map(HeaderValue::as_bytes)
+            .collect();
+        assert_eq!(ones, [b"1", b"2"]);
+        assert!(headers.get("x-bad").is_none() && headers.get("injected").is_none());
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes),
+            Some(&b"application/json"[..])
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use auth_domain::SessionToken;
 use poem::Request;
-use poem::http::header;
+use poem::http::{HeaderValue, header};
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
@@ -67,8 +67,8 @@ impl SessionApi {
         };
         let reply = reply
             .cookies(cookies)
-            .header(header::CACHE_CONTROL, "no-store")
-            .header(header::PRAGMA, "no-cache");
+            .header_value(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+            .header_value(header::PRAGMA, HeaderValue::from_static("no-cache"));
         Ok(plugin_headers
             .into_iter()
             .fold(reply, |reply, (name, value)| reply.header(name, value)))
