@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::load::{self, Connection, Pace, Scenario, Stats};
 use crate::util::{self, Result};
+use handled::{Handled, Histogram};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -291,13 +292,22 @@ fn measure(
         )
         .collect();
     let mut rounds: Vec<Vec<Row<'_>>> = fixed_load.iter().map(|_| Vec::new()).collect();
+    let mut handled: Vec<Vec<Option<Handled>>> = fixed_load.iter().map(|_| Vec::new()).collect();
     for round in 1..=options.rounds {
         println!("bench: fixed load, round {round} of {}", options.rounds);
-        for ((addr, scenario), measured) in fixed_load.iter().zip(&mut rounds) {
-            measured.push(measure_one(*addr, scenario, Pace::Rate(rate), options));
+        for (((addr, scenario), measured), handled) in
+            fixed_load.iter().zip(&mut rounds).zip(&mut handled)
+        {
+            let (row, by_server) = measure_paced(*addr, scenario, rate, options);
+            measured.push(row);
+            handled.push(by_server);
         }
     }
-    let paced: Vec<Paced<'_>> = rounds.into_iter().filter_map(Paced::of).collect();
+    let paced: Vec<Paced<'_>> = rounds
+        .into_iter()
+        .zip(handled)
+        .filter_map(|(rounds, handled)| Some(Paced::of(rounds)?.handled(handled)))
+        .collect();
     println!();
     println!("{}", markdown(&rows, options));
     println!();
@@ -309,10 +319,11 @@ fn measure(
 const FIXED_LOAD_SHARE: f64 = 0.5;
 
 /// A fixed-load row measured in rounds: its median round by p95, and every round's p95 in
-/// microseconds, in the order measured.
+/// microseconds, in the order measured, with what the server measured of each round.
 struct Paced<'a> {
     median: Row<'a>,
     p95_us: Vec<u64>,
+    handled: Vec<Option<Handled>>,
 }
 
 impl<'a> Paced<'a> {
@@ -329,8 +340,43 @@ impl<'a> Paced<'a> {
         Some(Self {
             median: rounds.swap_remove(median),
             p95_us,
+            handled: Vec::new(),
         })
     }
+
+    /// The same row with what the server measured of each round, in the order measured.
+    fn handled(mut self, handled: Vec<Option<Handled>>) -> Self {
+        self.handled = handled;
+        self
+    }
+}
+
+/// Measures `scenario` at a fixed `rate` (after a warm-up at that rate), with the server's own
+/// timing of the measured requests ([`handled`]).
+fn measure_paced<'a>(
+    addr: SocketAddr,
+    scenario: &'a Scenario,
+    rate: f64,
+    options: &Options,
+) -> (Row<'a>, Option<Handled>) {
+    let pace = Pace::Rate(rate);
+    announce(scenario, pace, options);
+    if !options.warmup.is_zero() {
+        load::run_paced(addr, scenario, options.connections, options.warmup, pace);
+    }
+    let before = Histogram::read(addr);
+    let stats = load::run_paced(addr, scenario, options.connections, options.duration, pace);
+    let handled = Histogram::read(addr).since(&before);
+    print_stats(&stats);
+    if let Some(handled) = &handled {
+        println!(
+            "  the server's own time ({}): 95 % within {} ms, {:.2} % within 1 ms",
+            handled.route,
+            handled.p95_text(),
+            handled.share_within(1.0) * 100.0
+        );
+    }
+    (Row { scenario, stats }, handled)
 }
 
 /// Measures `scenario` at `pace`, after a warm-up at the same pace.
@@ -340,6 +386,17 @@ fn measure_one<'a>(
     pace: Pace,
     options: &Options,
 ) -> Row<'a> {
+    announce(scenario, pace, options);
+    if !options.warmup.is_zero() {
+        load::run_paced(addr, scenario, options.connections, options.warmup, pace);
+    }
+    let stats = load::run_paced(addr, scenario, options.connections, options.duration, pace);
+    print_stats(&stats);
+    Row { scenario, stats }
+}
+
+/// Says which row is measured next, and how.
+fn announce(scenario: &Scenario, pace: Pace, options: &Options) {
     let at = match pace {
         Pace::Saturate => String::new(),
         Pace::Rate(rate) => format!(" at {rate:.0} req/s"),
@@ -353,12 +410,6 @@ fn measure_one<'a>(
         options.warmup.as_secs(),
         options.duration.as_secs()
     );
-    if !options.warmup.is_zero() {
-        load::run_paced(addr, scenario, options.connections, options.warmup, pace);
-    }
-    let stats = load::run_paced(addr, scenario, options.connections, options.duration, pace);
-    print_stats(&stats);
-    Row { scenario, stats }
 }
 
 fn print_stats(stats: &Stats) {
@@ -465,17 +516,29 @@ fn paced_markdown(rows: &[Paced<'_>], rate: f64, options: &Options) -> String {
         })
         .collect();
     let mut out = table(&medians, Pace::Rate(rate));
-    out.push_str("\n| Scenario at a fixed load | p95 of each round (ms) |\n|---|---|\n");
+    out.push_str(
+        "\n| Scenario at a fixed load | p95 of each round (ms) | the server's own time: 95 % within (ms) |\n|---|---|---|\n",
+    );
     for row in rows {
         let rounds: Vec<String> = row.p95_us.iter().map(|&us| ms(us)).collect();
+        let handled: Vec<String> = row
+            .handled
+            .iter()
+            .map(|handled| {
+                handled
+                    .as_ref()
+                    .map_or_else(|| "?".to_owned(), Handled::p95_text)
+            })
+            .collect();
         out.push_str(&format!(
-            "| {} | {} |\n",
+            "| {} | {} | {} |\n",
             row.median.scenario.name,
-            rounds.join(", ")
+            rounds.join(", "),
+            handled.join(", ")
         ));
     }
     out.push_str(&format!(
-        "\n_Open loop at {rate:.0} requests/s ({:.0} % of `ok`'s throughput above) over {} keep-alive connections, {} s per scenario after {} s warm-up; latency counted from when each request was due. {} rounds, every row once per round; the first table gives each row's median round by p95._",
+        "\n_Open loop at {rate:.0} requests/s ({:.0} % of `ok`'s throughput above) over {} keep-alive connections, {} s per scenario after {} s warm-up; latency counted from when each request was due. {} rounds, every row once per round; the first table gives each row's median round by p95. The server's own time is its `auth_http_request_duration_seconds` histogram over the same requests (from when its application has a request to when the answer is built), as the smallest bucket bound holding 95 % of them._",
         FIXED_LOAD_SHARE * 100.0,
         options.connections,
         options.duration.as_secs(),
@@ -646,6 +709,7 @@ fn ratio(value: f64, base: f64) -> f64 {
 }
 
 mod api_keys;
+mod handled;
 mod jwt;
 mod websocket;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Options, Paced, Row, cookie_header, paced_markdown, table};
+use super::{Options, Paced, Row, cookie_header, handled, paced_markdown, table};
 use crate::load::{Pace, Scenario, Stats};
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -104,7 +104,9 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
     assert!(Paced::of(Vec::new()).is_none());
     let rows = [
         Paced::of(vec![round(&ok, 400), round(&ok, 300), round(&ok, 5000)]).unwrap(),
-        Paced::of(vec![round(&key, 9000), round(&key, 600), round(&key, 800)]).unwrap(),
+        Paced::of(vec![round(&key, 9000), round(&key, 600), round(&key, 800)])
+            .unwrap()
+            .handled(vec![None; 3]),
     ];
     assert_eq!(rows[0].median.stats.percentile_us(95.0), 400);
     assert_eq!(rows[1].median.stats.percentile_us(95.0), 800);
@@ -131,6 +133,19 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
         out.contains("| key | 100 | 0.80 | 0.80 | 0.80 | 0 | 2.00 | 2.00 |"),
         "{out}"
     );
-    assert!(out.contains("| key | 9.00, 0.60, 0.80 |"), "{out}");
+    assert!(
+        out.contains("| key | 9.00, 0.60, 0.80 | ?, ?, ? |"),
+        "{out}"
+    );
+    let by_server = handled::Histogram::parse(
+        "auth_http_request_duration_seconds_bucket{route=\"/key\",le=\"0.0005\"} 99\n\
+         auth_http_request_duration_seconds_bucket{route=\"/key\",le=\"+Inf\"} 100\n",
+    )
+    .since(&handled::Histogram::default());
+    let with_server = Paced::of(vec![round(&key, 700)])
+        .unwrap()
+        .handled(vec![by_server]);
+    let out = paced_markdown(&[with_server], 50.0, &options);
+    assert!(out.contains("| key | 0.70 | ≤ 0.5 |"), "{out}");
     assert!(out.contains("3 rounds"), "{out}");
 }
