@@ -77,7 +77,9 @@ pub const DONT_REMEMBER: &str = "dont_remember";
 /// Signs, verifies, reads and writes cookies with the server secret.
 pub struct CookieCodec {
     config: CookieConfig,
-    secret: Secret<String>,
+    /// HMAC-SHA256 keyed with the secret, cloned for each signature: keying hashes the key's
+    /// two pads, which every signature would otherwise do again.
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for CookieCodec {
@@ -92,7 +94,11 @@ impl CookieCodec {
     /// A codec keyed by the server secret (the UTF-8 bytes of the string, as Better-Auth does).
     #[must_use]
     pub fn new(config: CookieConfig, secret: Secret<String>) -> Self {
-        Self { config, secret }
+        // HMAC accepts keys of any length, so this cannot fail; fall back to an empty key
+        // rather than panic, which would only make every signature invalid.
+        let keyed = HmacSha256::new_from_slice(secret.expose().as_bytes())
+            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+        Self { config, keyed }
     }
 
     /// The full name of a cookie: `[__Secure-]<prefix>.<name>`.
@@ -127,11 +133,26 @@ impl CookieCodec {
         Some(value)
     }
 
+    /// Whether `full` is the full name of cookie `name` (as [`CookieCodec::name`] writes it).
+    fn is_named(&self, full: &str, name: &str) -> bool {
+        let full = if self.config.secure {
+            full.strip_prefix("__Secure-")
+        } else {
+            Some(full)
+        };
+        full.and_then(|full| full.strip_prefix(self.config.prefix.as_str()))
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|rest| rest == name)
+    }
+
     /// Reads a signed cookie from a `Cookie` header and returns its verified value.
     #[must_use]
     pub fn read_signed(&self, cookie_header: &str, name: &str) -> Option<String> {
-        let raw = read_cookie(cookie_header, &self.name(name))?;
-        self.verify(&raw).map(str::to_owned)
+        let mut raw = read_cookie_where(cookie_header, |key| self.is_named(key, name))?;
+        let value = self.verify(&raw)?.len();
+        // The value is the signed text up to its last `.`.
+        raw.truncate(value);
+        Some(raw)
     }
 
     /// A `Set-Cookie` line for a signed value. `max_age: None` makes a browser-session cookie.
@@ -163,10 +184,7 @@ impl CookieCodec {
     }
 
     fn keyed(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail; fall back to an empty key
-        // rather than panic, which would only make every signature invalid.
-        HmacSha256::new_from_slice(self.secret.expose().as_bytes())
-            .unwrap_or_else(|_| HmacSha256::new(&Default::default()))
+        self.keyed.clone()
     }
 
     fn mac(&self, value: &str) -> Vec<u8> {
@@ -213,9 +231,14 @@ impl From<Vec<String>> for ResponseCookies {
 /// first occurrence wins, surrounding quotes stripped, percent-decoded when it holds `%`.
 #[must_use]
 pub fn read_cookie(header: &str, name: &str) -> Option<String> {
+    read_cookie_where(header, |key| key == name)
+}
+
+/// [`read_cookie`] of the first cookie whose (trimmed) name `is_name` accepts.
+fn read_cookie_where(header: &str, is_name: impl Fn(&str) -> bool) -> Option<String> {
     header.split(';').find_map(|pair| {
         let (key, value) = pair.trim().split_once('=')?;
-        if key.trim() != name {
+        if !is_name(key.trim()) {
             return None;
         }
         let value = value.trim();

@@ -76,6 +76,46 @@ fn reading_takes_the_first_occurrence_and_decodes() {
 }
 
 #[test]
+fn a_signed_cookie_is_read_under_its_exact_full_name_only() {
+    for secure in [false, true] {
+        let c = CookieCodec::new(
+            CookieConfig {
+                secure,
+                prefix: "app".to_owned(),
+                ..CookieConfig::default()
+            },
+            Secret::new("s".repeat(32)),
+        );
+        let signed = encode_uri_component(&c.sign("tok.with.dots"));
+        let full = c.name(SESSION_TOKEN);
+        let read = |name: &str| c.read_signed(&format!("{name}={signed}"), SESSION_TOKEN);
+        assert_eq!(read(&full).as_deref(), Some("tok.with.dots"), "{full}");
+        let other = if secure {
+            "app.session_token"
+        } else {
+            "__Secure-app.session_token"
+        };
+        for wrong in [
+            other,
+            "app.session_tokens",
+            "app.session_toke",
+            "app2.session_token",
+            "ap.session_token",
+            "appsession_token",
+            "better-auth.session_token",
+            "__Secure-",
+            "",
+        ] {
+            assert_eq!(read(wrong), None, "{wrong} (secure: {secure})");
+        }
+        assert_eq!(
+            c.read_signed(&format!("{full}={signed}"), DONT_REMEMBER),
+            None
+        );
+    }
+}
+
+#[test]
 fn a_signature_from_another_secret_or_malformed_is_refused() {
     let other = CookieCodec::new(
         CookieConfig::default(),
