@@ -108,6 +108,9 @@ struct Inner {
     /// fill whose lookup saw an older value never lands in L1.
     generation: Arc<AtomicU64>,
     redis: Option<RedisLayer>,
+    /// `auth_cache_requests_total` by layer (`l1`, `l2`) and result (`miss`, `hit`), kept from
+    /// the start: the macro would build the series' key and look it up on every lookup.
+    lookups: [[metrics::Counter; 2]; 2],
 }
 
 struct RedisLayer {
@@ -198,10 +201,16 @@ fn unavailable(error: impl std::fmt::Display) -> PortError {
 
 use crate::millis;
 
-fn hit(layer: &'static str, found: bool) {
-    let result = if found { "hit" } else { "miss" };
-    metrics::counter!("auth_cache_requests_total", "layer" => layer, "result" => result)
-        .increment(1);
+/// The layers of the cache, as `auth_cache_requests_total` names them: [`L1`], [`L2`].
+const LAYERS: [&str; 2] = ["l1", "l2"];
+const L1: usize = 0;
+const L2: usize = 1;
+
+impl Inner {
+    /// Counts one lookup of `layer` ([`L1`] or [`L2`]).
+    fn looked_up(&self, layer: usize, found: bool) {
+        self.lookups[layer][usize::from(found)].increment(1);
+    }
 }
 
 impl LayeredSessionCache {
@@ -212,18 +221,18 @@ impl LayeredSessionCache {
     /// # Errors
     /// `PortError::Internal` for a malformed Redis URL, or a Redis URL without a secret.
     pub fn start(config: &CacheConfig) -> Result<Self, PortError> {
-        let layers: &[&'static str] = if config.redis_url.is_some() {
-            &["l1", "l2"]
-        } else {
-            &["l1"]
-        };
-        for layer in layers {
-            for result in ["hit", "miss"] {
-                // Every series from the first scrape, at zero.
-                metrics::counter!("auth_cache_requests_total", "layer" => *layer, "result" => result)
-                    .increment(0);
-            }
-        }
+        // Every series of the layers there are, from the first scrape, at zero.
+        let lookups = LAYERS.map(|layer| {
+            ["miss", "hit"].map(|result| {
+                if layer == "l2" && config.redis_url.is_none() {
+                    return metrics::Counter::noop();
+                }
+                let counter =
+                    metrics::counter!("auth_cache_requests_total", "layer" => layer, "result" => result);
+                counter.increment(0);
+                counter
+            })
+        });
         // A zero TTL switches the in-process layer off.
         let capacity = if config.l1_ttl.is_zero() {
             0
@@ -280,6 +289,7 @@ impl LayeredSessionCache {
             refresh_after: config.l1_ttl * 3 / 4,
             generation,
             redis,
+            lookups,
         });
         if inner.redis.is_some() {
             tokio::spawn(retry_pending(Arc::downgrade(&inner)));
@@ -525,7 +535,7 @@ impl LayeredSessionCache {
             }
             Err(Unsealed::Unreadable) => None,
         });
-        hit("l2", lookup.is_some());
+        self.inner.looked_up(L2, lookup.is_some());
         if let Some(lookup) = &lookup {
             self.inner
                 .l1
@@ -610,14 +620,14 @@ impl SessionCache for LayeredSessionCache {
         if let Some(entry) = self.inner.l1.get(&key)
             && !entry.claim_refresh(self.inner.refresh_after)
         {
-            hit("l1", true);
+            self.inner.looked_up(L1, true);
             return Ok(CacheLookup {
                 found: Some(entry.lookup.clone()),
                 ticket: FillTicket::new(local, None),
                 shared: false,
             });
         }
-        hit("l1", false);
+        self.inner.looked_up(L1, false);
         let Some(redis) = self.redis() else {
             return Ok(miss(local));
         };

@@ -7,6 +7,8 @@
 //! comes from a fixed set, and [`register`] creates every series at zero so that a dashboard
 //! shows them from the first scrape.
 
+use std::sync::OnceLock;
+
 use auth_domain::{AuditKind, SessionEnd};
 
 /// How a password sign-in ended.
@@ -62,20 +64,16 @@ pub fn register() {
     for reason in SessionEnd::ALL {
         metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(0);
     }
-    for outcome in KEY_OUTCOMES {
-        metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(0);
-    }
+    KEY_VERIFICATIONS.keep(key_verification);
     for rule in RATE_LIMIT_RULES {
         metrics::counter!("auth_rate_limited_total", "rule" => rule).increment(0);
     }
     for event in ORGANIZATION_EVENTS {
         metrics::counter!("auth_organization_events_total", "event" => event).increment(0);
     }
-    for source in SESSION_SOURCES {
-        metrics::counter!("auth_session_checks_total", "source" => source).increment(0);
-    }
+    SESSION_CHECKS.keep(session_check);
+    TOKENS_ISSUED.keep(token_issue);
     for format in TOKEN_FORMATS {
-        metrics::counter!("auth_tokens_issued_total", "format" => format).increment(0);
         for outcome in TOKEN_OUTCOMES {
             metrics::counter!("auth_token_verifications_total", "format" => format, "outcome" => outcome)
                 .increment(0);
@@ -89,13 +87,60 @@ pub fn register() {
     }
 }
 
+/// The series of one counter over a fixed set of label values, with their handles kept by
+/// [`register`] (which runs once the recorder is installed). The `metrics` macros build a
+/// series' key, hash it and look it up in the recorder on every call, which the counters of every
+/// request (a session check, a key's use, a token) would pay on every request. Before `register`
+/// has run (no recorder, or a test's own), and for a value outside the set, the macro counts.
+struct Kept<const N: usize> {
+    values: [&'static str; N],
+    handles: [OnceLock<metrics::Counter>; N],
+}
+
+impl<const N: usize> Kept<N> {
+    const fn new(values: [&'static str; N]) -> Self {
+        Self {
+            values,
+            handles: [const { OnceLock::new() }; N],
+        }
+    }
+
+    /// Creates each value's series at zero and keeps its handle (the first kept stays).
+    fn keep(&self, series: fn(&'static str) -> metrics::Counter) {
+        for (value, handle) in self.values.iter().zip(&self.handles) {
+            let counter = series(value);
+            counter.increment(0);
+            let _ = handle.set(counter);
+        }
+    }
+
+    /// Counts one for `value`, by its kept handle when there is one.
+    fn increment(&self, value: &'static str, series: fn(&'static str) -> metrics::Counter) {
+        let kept = self
+            .values
+            .iter()
+            .position(|known| *known == value)
+            .and_then(|index| self.handles[index].get());
+        match kept {
+            Some(counter) => counter.increment(1),
+            None => series(value).increment(1),
+        }
+    }
+}
+
 /// Where a session check found its session.
 const SESSION_SOURCES: [&str; 4] = ["l1", "l2", "database", "none"];
+
+static SESSION_CHECKS: Kept<4> = Kept::new(SESSION_SOURCES);
+
+fn session_check(source: &'static str) -> metrics::Counter {
+    metrics::counter!("auth_session_checks_total", "source" => source)
+}
 
 /// Counts a session check by where the session came from: `l1` (in process), `l2` (Redis),
 /// `database`, or `none` (no session).
 pub(crate) fn session_checked(source: &'static str) {
-    metrics::counter!("auth_session_checks_total", "source" => source).increment(1);
+    SESSION_CHECKS.increment(source, session_check);
 }
 
 /// The rate-limit rules, by name: `general` (every route), `credential` (the credential
@@ -140,9 +185,15 @@ pub const TOKEN_FORMATS: [&str; 3] = ["jwt", "paseto", "bearer"];
 /// its session's own state is counted in `auth_session_checks_total`).
 pub const TOKEN_OUTCOMES: [&str; 4] = ["valid", "invalid", "expired", "unknown_user"];
 
+static TOKENS_ISSUED: Kept<3> = Kept::new(TOKEN_FORMATS);
+
+fn token_issue(format: &'static str) -> metrics::Counter {
+    metrics::counter!("auth_tokens_issued_total", "format" => format)
+}
+
 /// Counts a signed token issued, of one of [`TOKEN_FORMATS`].
 pub fn token_issued(format: &'static str) {
-    metrics::counter!("auth_tokens_issued_total", "format" => format).increment(1);
+    TOKENS_ISSUED.increment(format, token_issue);
 }
 
 /// Counts a presented signed token checked: `format` is one of [`TOKEN_FORMATS`], `outcome`
@@ -186,6 +237,12 @@ const KEY_OUTCOMES: [&str; 9] = [
     "other",
 ];
 
+static KEY_VERIFICATIONS: Kept<9> = Kept::new(KEY_OUTCOMES);
+
+fn key_verification(outcome: &'static str) -> metrics::Counter {
+    metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome)
+}
+
 /// Counts one presented API key by how its use ended (quota refusals are `usage_exceeded`).
 pub(crate) fn key_verified<T>(result: &Result<T, crate::AuthError>) {
     let outcome = match result {
@@ -214,7 +271,7 @@ pub(crate) fn key_verified<T>(result: &Result<T, crate::AuthError>) {
             }
         }
     };
-    metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome).increment(1);
+    KEY_VERIFICATIONS.increment(outcome, key_verification);
 }
 
 /// Counts what an audited event says about sign-ups and sign-ins.
@@ -239,4 +296,40 @@ pub(crate) fn signed_in(outcome: SignIn) {
 
 pub(crate) fn sessions_ended(reason: SessionEnd) {
     metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use auth_testkit::metrics::CountingRecorder;
+
+    use super::{Kept, session_check};
+
+    #[test]
+    fn a_kept_series_is_registered_once_and_counts_through_its_handle() {
+        let recorder = CountingRecorder::default();
+        let kept = Kept::new(["l1", "database"]);
+        metrics::with_local_recorder(&recorder, || {
+            // Before its handles are kept, each count registers the series anew.
+            kept.increment("l1", session_check);
+            kept.increment("l1", session_check);
+            assert_eq!(recorder.registered(), 2);
+            kept.keep(session_check);
+            assert_eq!(
+                recorder.registered(),
+                4,
+                "each series once, created at zero"
+            );
+            for _ in 0..5 {
+                kept.increment("database", session_check);
+                kept.increment("l1", session_check);
+            }
+            assert_eq!(recorder.registered(), 4, "counted through the kept handles");
+            // A value outside the set is still counted, by the macro.
+            kept.increment("l2", session_check);
+            assert_eq!(recorder.registered(), 5);
+        });
+        let total =
+            |source: &str| recorder.total(&format!("auth_session_checks_total{{source={source}}}"));
+        assert_eq!((total("l1"), total("database"), total("l2")), (7, 5, 1));
+    }
 }

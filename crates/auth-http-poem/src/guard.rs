@@ -738,106 +738,9 @@ mod tests {
         assert!(is_normal_route("/sign-in/email") && !is_normal_route("/Sign-in/email"));
     }
 
-    /// A recorder that counts the handles registered, and what each key was given through them.
-    #[derive(Default)]
-    struct Tally {
-        registered: std::sync::atomic::AtomicUsize,
-        totals: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
-    }
-
-    struct Total {
-        key: String,
-        totals: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
-    }
-
-    impl Total {
-        fn add(&self, amount: u64) {
-            let mut totals = self.totals.lock().expect("the totals");
-            *totals.entry(self.key.clone()).or_default() += amount;
-        }
-    }
-
-    impl metrics::CounterFn for Total {
-        fn increment(&self, value: u64) {
-            self.add(value);
-        }
-
-        fn absolute(&self, _value: u64) {}
-    }
-
-    impl metrics::HistogramFn for Total {
-        fn record(&self, _value: f64) {
-            self.add(1);
-        }
-    }
-
-    impl Tally {
-        fn total(&self, key: &metrics::Key) -> std::sync::Arc<Total> {
-            self.registered
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let labels: Vec<String> = key
-                .labels()
-                .map(|label| format!("{}={}", label.key(), label.value()))
-                .collect();
-            std::sync::Arc::new(Total {
-                key: format!("{}{{{}}}", key.name(), labels.join(",")),
-                totals: self.totals.clone(),
-            })
-        }
-
-        fn of(&self, key: &str) -> u64 {
-            let totals = self.totals.lock().expect("the totals");
-            totals.get(key).copied().unwrap_or_default()
-        }
-    }
-
-    impl metrics::Recorder for Tally {
-        fn describe_counter(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_gauge(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-        fn describe_histogram(
-            &self,
-            _: metrics::KeyName,
-            _: Option<metrics::Unit>,
-            _: metrics::SharedString,
-        ) {
-        }
-
-        fn register_counter(
-            &self,
-            key: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Counter {
-            metrics::Counter::from_arc(self.total(key))
-        }
-
-        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
-            metrics::Gauge::noop()
-        }
-
-        fn register_histogram(
-            &self,
-            key: &metrics::Key,
-            _: &metrics::Metadata<'_>,
-        ) -> metrics::Histogram {
-            metrics::Histogram::from_arc(self.total(key))
-        }
-    }
-
     #[test]
     fn a_route_registers_its_metric_handles_once_and_counts_every_answer_under_its_label() {
-        let tally = Tally::default();
+        let tally = auth_testkit::metrics::CountingRecorder::default();
         let table = RouteTable::new(["/get-session".to_owned()], ["/api-key/get".to_owned()]);
         let started = std::time::Instant::now();
         metrics::with_local_recorder(&tally, || {
@@ -846,10 +749,7 @@ mod tests {
                 route.record(StatusCode::OK, started);
             }
             // The duration and the `200` counter, registered on the first answer only.
-            assert_eq!(
-                tally.registered.load(std::sync::atomic::Ordering::Relaxed),
-                2
-            );
+            assert_eq!(tally.registered(), 2);
             route.record(StatusCode::UNAUTHORIZED, started);
             route.record(StatusCode::IM_A_TEAPOT, started);
             route.record(StatusCode::IM_A_TEAPOT, started);
@@ -859,7 +759,7 @@ mod tests {
                 .record(StatusCode::OK, started);
         });
         let counted = |route: &str, status: &str| {
-            tally.of(&format!(
+            tally.total(&format!(
                 "auth_http_requests_total{{route={route},status={status}}}"
             ))
         };
@@ -873,7 +773,7 @@ mod tests {
         assert_eq!(counted("other", "404"), 1);
         assert_eq!(counted("/api-key/get", "200"), 1);
         let timed = |route: &str| {
-            tally.of(&format!(
+            tally.total(&format!(
                 "auth_http_request_duration_seconds{{route={route}}}"
             ))
         };

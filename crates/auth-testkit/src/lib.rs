@@ -11,6 +11,7 @@ mod memory;
 mod memory_api_key;
 mod memory_jwks;
 mod memory_key_counters;
+pub mod metrics;
 mod proxy;
 pub mod services;
 

@@ -237,6 +237,48 @@ async fn a_second_instance_reads_through_redis_and_sees_invalidations_at_once() 
 }
 
 #[tokio::test]
+async fn every_lookup_is_counted_by_layer_and_result_on_the_series_taken_at_the_start() {
+    let prefix = unique_prefix();
+    if redis_cache(&prefix).await.is_none() {
+        return;
+    }
+    let recorder = auth_testkit::metrics::CountingRecorder::default();
+    let (first, second) = metrics::with_local_recorder(&recorder, || {
+        let start = || LayeredSessionCache::start(&config(Some(redis_url()), &prefix));
+        (start().expect("cache"), start().expect("cache"))
+    });
+    assert_eq!(recorder.registered(), 8, "each cache's four series");
+    subscribed().await;
+    let (session, user) = lookup("counted", "u9");
+    // The first misses in both layers, then is filled; the second finds it in Redis, then in
+    // its own memory.
+    fill(&first, &session, &user).await;
+    assert!(found(&second, &session.token).await.is_some());
+    assert!(found(&second, &session.token).await.is_some());
+    let total = |layer: &str, result: &str| {
+        recorder.total(&format!(
+            "auth_cache_requests_total{{layer={layer},result={result}}}"
+        ))
+    };
+    assert_eq!(
+        [
+            total("l1", "miss"),
+            total("l1", "hit"),
+            total("l2", "miss"),
+            total("l2", "hit")
+        ],
+        [2, 1, 1, 1]
+    );
+    assert_eq!(recorder.registered(), 8, "counted on the kept series");
+    let memory_only = metrics::with_local_recorder(&recorder, || {
+        LayeredSessionCache::start(&config(None, &prefix)).expect("cache")
+    });
+    assert_eq!(recorder.registered(), 10, "no Redis, no `l2` series");
+    assert!(found(&memory_only, &session.token).await.is_none());
+    assert_eq!(total("l1", "miss"), 3);
+}
+
+#[tokio::test]
 async fn redis_down_serves_from_memory_then_redis_is_used_again_when_it_is_back() {
     let prefix = unique_prefix();
     if redis_cache(&prefix).await.is_none() {
