@@ -77,6 +77,8 @@ pub const DONT_REMEMBER: &str = "dont_remember";
 /// Signs, verifies, reads and writes cookies with the server secret.
 pub struct CookieCodec {
     config: CookieConfig,
+    /// What every cookie's full name starts with: `[__Secure-]<prefix>.`.
+    name_prefix: String,
     /// HMAC-SHA256 keyed with the secret, cloned for each signature: keying hashes the key's
     /// two pads, which every signature would otherwise do again.
     keyed: HmacSha256,
@@ -98,14 +100,19 @@ impl CookieCodec {
         // rather than panic, which would only make every signature invalid.
         let keyed = HmacSha256::new_from_slice(secret.expose().as_bytes())
             .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
-        Self { config, keyed }
+        let secure = if config.secure { "__Secure-" } else { "" };
+        let name_prefix = format!("{secure}{}.", config.prefix);
+        Self {
+            config,
+            name_prefix,
+            keyed,
+        }
     }
 
     /// The full name of a cookie: `[__Secure-]<prefix>.<name>`.
     #[must_use]
     pub fn name(&self, name: &str) -> String {
-        let secure = if self.config.secure { "__Secure-" } else { "" };
-        format!("{secure}{}.{name}", self.config.prefix)
+        format!("{}{name}", self.name_prefix)
     }
 
     /// `value.signature`, not yet URI-encoded (the form `set-auth-token` carries).
@@ -135,14 +142,7 @@ impl CookieCodec {
 
     /// Whether `full` is the full name of cookie `name` (as [`CookieCodec::name`] writes it).
     fn is_named(&self, full: &str, name: &str) -> bool {
-        let full = if self.config.secure {
-            full.strip_prefix("__Secure-")
-        } else {
-            Some(full)
-        };
-        full.and_then(|full| full.strip_prefix(self.config.prefix.as_str()))
-            .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|rest| rest == name)
+        full.strip_prefix(self.name_prefix.as_str()) == Some(name)
     }
 
     /// Reads a signed cookie from a `Cookie` header and returns its verified value.

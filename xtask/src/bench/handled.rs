@@ -117,13 +117,13 @@ impl Handled {
             .map(|(bound, _)| ms(*bound))
     }
 
-    /// The share of the requests handled within `ms` milliseconds (by the largest bucket bound
-    /// not above it).
-    pub(super) fn share_within(&self, ms: f64) -> f64 {
+    /// The share of the requests handled within `limit_ms` milliseconds (by the largest bucket
+    /// bound not above it).
+    pub(super) fn share_within(&self, limit_ms: f64) -> f64 {
         self.buckets
             .iter()
             .rev()
-            .find(|(bound, _)| self::ms(*bound) <= ms)
+            .find(|(bound, _)| ms(*bound) <= limit_ms)
             .map_or(0.0, |(_, count)| count / self.total)
     }
 
