@@ -128,7 +128,7 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
         "a round where nothing completed sorts last, not first"
     );
     let options = Options::default();
-    let out = paced_markdown(&rows, 50.0, &options);
+    let out = paced_markdown(&rows, &[50.0, 48.0, 51.4], &options);
     assert!(
         out.contains("| key | 100 | 0.80 | 0.80 | 0.80 | 0 | 2.00 | 2.00 |"),
         "{out}"
@@ -136,6 +136,10 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
     assert!(
         out.contains("| key | 9.00, 0.60, 0.80 | ?, ?, ? |"),
         "{out}"
+    );
+    assert!(
+        out.contains("each round: 50, 48, 51 requests/s, round by round,"),
+        "each round's own load, in order: {out}"
     );
     let by_server = handled::Histogram::parse(
         "auth_http_request_duration_seconds_bucket{route=\"/key\",le=\"0.0005\"} 99\n\
@@ -145,7 +149,7 @@ fn a_fixed_load_row_is_reported_by_its_median_round_with_every_rounds_p95() {
     let with_server = Paced::of(vec![round(&key, 700)])
         .unwrap()
         .handled(vec![by_server]);
-    let out = paced_markdown(&[with_server], 50.0, &options);
+    let out = paced_markdown(&[with_server], &[50.0], &options);
     assert!(out.contains("| key | 0.70 | ≤ 0.5 |"), "{out}");
-    assert!(out.contains("3 rounds"), "{out}");
+    assert!(out.contains(": 50 requests/s, round by round,"), "{out}");
 }
