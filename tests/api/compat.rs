@@ -168,6 +168,62 @@ async fn a_user_of_an_existing_better_auth_database_signs_in_with_their_old_pass
     database.cleanup().await;
 }
 
+/// Every optional route family on, as `cargo xtask openapi` writes the document.
+fn every_route() -> AppConfig {
+    AppConfig {
+        organization_dynamic_roles: true,
+        organization_teams: true,
+        multi_session: true,
+        websocket: true,
+        ..AppConfig::default()
+    }
+}
+
+#[test]
+fn the_openapi_document_marks_what_may_be_null_as_nullable() {
+    let spec: Value =
+        serde_json::from_str(&auth_app::openapi(&every_route()).expect("document")).expect("json");
+    // An optional property is written as `null` when absent (or, in a request, may be sent as
+    // `null`): each one is nullable, and no required one is.
+    let schemas = spec["components"]["schemas"].as_object().expect("schemas");
+    for (name, schema) in schemas {
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (property, property_schema) in schema["properties"].as_object().into_iter().flatten() {
+            assert_eq!(
+                property_schema["nullable"] == true,
+                !required.contains(&property.as_str()),
+                "{name}.{property}: nullable exactly when optional"
+            );
+        }
+    }
+    assert_eq!(
+        schemas["UserDto"]["properties"]["image"]["nullable"], true,
+        "a user without an avatar has `image: null`"
+    );
+    let answer = |path: &str, method: &str| {
+        spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    assert_eq!(
+        answer("/get-session", "get")["nullable"],
+        true,
+        "get-session answers null without a session"
+    );
+    assert_eq!(
+        answer("/organization/get-full-organization", "get")["nullable"],
+        true,
+        "null without an active organization"
+    );
+    assert_eq!(
+        answer("/sign-in/email", "post").get("nullable"),
+        None,
+        "an answer that is never null is not nullable"
+    );
+}
+
 #[tokio::test]
 async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_copy() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
@@ -210,15 +266,7 @@ async fn swagger_ui_and_the_openapi_document_are_served_and_match_the_committed_
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     app.stop().await;
 
-    // With every optional route family on, as `cargo xtask openapi` writes it.
-    let every_route = AppConfig {
-        organization_dynamic_roles: true,
-        organization_teams: true,
-        multi_session: true,
-        websocket: true,
-        ..AppConfig::default()
-    };
-    let generated = auth_app::openapi(&every_route).expect("document");
+    let generated = auth_app::openapi(&every_route()).expect("document");
     let committed_path = repo_root().join("docs/openapi.json");
     if std::env::var("UPDATE_EXPECT").is_ok() {
         std::fs::write(&committed_path, format!("{generated}\n")).expect("write docs/openapi.json");

@@ -162,10 +162,13 @@ pub struct ApiKeyDto {
     /// The configuration (`default`).
     pub config_id: String,
     /// Display name.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// The first characters of the key, prefix included.
+    #[oai(nullable)]
     pub start: Option<String>,
     /// The prefix.
+    #[oai(nullable)]
     pub prefix: Option<String>,
     /// The owner's id.
     pub reference_id: String,
@@ -174,34 +177,44 @@ pub struct ApiKeyDto {
     /// The per-key rate limit is on.
     pub rate_limit_enabled: bool,
     /// Its window, in milliseconds.
+    #[oai(nullable)]
     pub rate_limit_time_window: Option<i64>,
     /// Most uses per window.
+    #[oai(nullable)]
     pub rate_limit_max: Option<i64>,
     /// Uses in the current window.
     pub request_count: i64,
     /// Uses left, or null (no quota).
+    #[oai(nullable)]
     pub remaining: Option<i64>,
     /// Uses given back at each refill.
+    #[oai(nullable)]
     pub refill_amount: Option<i64>,
     /// Milliseconds between refills.
+    #[oai(nullable)]
     pub refill_interval: Option<i64>,
     /// ISO-8601 time of the last refill.
+    #[oai(nullable)]
     pub last_refill_at: Option<String>,
     /// ISO-8601 time of the last use.
+    #[oai(nullable)]
     pub last_request: Option<String>,
     /// ISO-8601 expiry, or null (never).
+    #[oai(nullable)]
     pub expires_at: Option<String>,
     /// ISO-8601 creation time.
     pub created_at: String,
     /// ISO-8601 update time.
     pub updated_at: String,
     /// `resource -> actions`, or null.
+    #[oai(nullable)]
     pub permissions: Option<BTreeMap<String, Vec<String>>>,
     /// The metadata given at creation or update, or null.
+    #[oai(nullable)]
     pub metadata: Option<Value>,
     /// The full key: in the answer to `create` only, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     pub key: Option<String>,
 }
 
@@ -290,36 +303,46 @@ fn falsy(value: &Value) -> bool {
 #[oai(rename = "CreateApiKeyRequest", rename_all = "camelCase")]
 struct CreateBody {
     /// The configuration (`default`).
+    #[oai(nullable)]
     config_id: Option<String>,
     /// Display name.
+    #[oai(nullable)]
     name: Option<String>,
     /// Lifetime in seconds; null or absent: the configured default (never, unless set).
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1")), nullable)]
     expires_in: MaybeUndefined<i64>,
     /// Prefix of the key.
-    #[oai(validator(pattern = "^[a-zA-Z0-9_-]+$"))]
+    #[oai(validator(pattern = "^[a-zA-Z0-9_-]+$"), nullable)]
     prefix: Option<String>,
     /// Server only (null is allowed).
-    #[oai(validator(minimum(value = "0")))]
+    #[oai(validator(minimum(value = "0")), nullable)]
     remaining: MaybeUndefined<i64>,
     /// Free JSON object (when metadata is enabled).
+    #[oai(nullable)]
     metadata: Option<Value>,
     /// Server only.
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1")), nullable)]
     refill_amount: Option<i64>,
     /// Server only, milliseconds.
+    #[oai(nullable)]
     refill_interval: Option<i64>,
     /// Server only, milliseconds.
+    #[oai(nullable)]
     rate_limit_time_window: Option<i64>,
     /// Server only.
+    #[oai(nullable)]
     rate_limit_max: Option<i64>,
     /// Server only.
+    #[oai(nullable)]
     rate_limit_enabled: Option<bool>,
     /// Server only.
+    #[oai(nullable)]
     permissions: Option<BTreeMap<String, Vec<String>>>,
     /// Server only: refused over HTTP.
+    #[oai(nullable)]
     user_id: Option<Value>,
     /// The owning organization, for a configuration of organization-owned keys.
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -328,34 +351,45 @@ struct CreateBody {
 #[oai(rename = "UpdateApiKeyRequest", rename_all = "camelCase")]
 struct UpdateBody {
     /// The configuration.
+    #[oai(nullable)]
     config_id: Option<String>,
     /// The key.
     key_id: String,
     /// Must be the signed-in user's, when given.
+    #[oai(nullable)]
     user_id: Option<Value>,
     /// New name.
+    #[oai(nullable)]
     name: Option<String>,
     /// Enable or disable.
+    #[oai(nullable)]
     enabled: Option<bool>,
     /// Server only.
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1")), nullable)]
     remaining: Option<i64>,
     /// Server only.
+    #[oai(nullable)]
     refill_amount: Option<i64>,
     /// Server only, milliseconds.
+    #[oai(nullable)]
     refill_interval: Option<i64>,
     /// New metadata (ignored when metadata is off).
+    #[oai(nullable)]
     metadata: MaybeUndefined<Value>,
     /// New lifetime in seconds from now; null: never expires.
-    #[oai(validator(minimum(value = "1")))]
+    #[oai(validator(minimum(value = "1")), nullable)]
     expires_in: MaybeUndefined<i64>,
     /// Server only.
+    #[oai(nullable)]
     rate_limit_enabled: Option<bool>,
     /// Server only, milliseconds.
+    #[oai(nullable)]
     rate_limit_time_window: Option<i64>,
     /// Server only.
+    #[oai(nullable)]
     rate_limit_max: Option<i64>,
     /// Server only; null removes them.
+    #[oai(nullable)]
     permissions: MaybeUndefined<BTreeMap<String, Vec<String>>>,
 }
 
@@ -366,6 +400,7 @@ struct DeleteBody {
     /// The key.
     key_id: String,
     /// The configuration.
+    #[oai(nullable)]
     config_id: Option<String>,
 }
 
@@ -388,11 +423,11 @@ struct KeyList {
     total: u64,
     /// The `limit` asked for, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     limit: Option<u64>,
     /// The `offset` asked for, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     offset: Option<u64>,
 }
 

@@ -21,6 +21,7 @@ pub struct UserDto {
     /// Whether the email was verified.
     pub email_verified: bool,
     /// Avatar URL or null.
+    #[oai(nullable)]
     pub image: Option<String>,
     /// ISO-8601 creation time.
     pub created_at: String,
@@ -84,8 +85,10 @@ pub struct SessionDto {
     /// ISO-8601 update time.
     pub updated_at: String,
     /// Client address at creation (`""` when unknown).
+    #[oai(nullable)]
     pub ip_address: Option<String>,
     /// Client user agent at creation (`""` when unknown).
+    #[oai(nullable)]
     pub user_agent: Option<String>,
     /// The fields the enabled plugins add (`activeOrganizationId`, ...), as members of this
     /// object.
@@ -122,12 +125,13 @@ pub struct SignUpEmailRequest {
     #[oai(validator(max_length = 4096))]
     pub password: poem_openapi::types::Password,
     /// Avatar URL.
+    #[oai(nullable)]
     pub image: Option<String>,
     /// Where the client goes next (validated against trusted origins).
-    #[oai(rename = "callbackURL")]
+    #[oai(rename = "callbackURL", nullable)]
     pub callback_url: Option<String>,
     /// Long session (default) or one that ends with the browser session.
-    #[oai(rename = "rememberMe")]
+    #[oai(rename = "rememberMe", nullable)]
     pub remember_me: Option<bool>,
 }
 
@@ -141,10 +145,10 @@ pub struct SignInEmailRequest {
     #[oai(validator(max_length = 4096))]
     pub password: poem_openapi::types::Password,
     /// Where the client goes next (validated against trusted origins).
-    #[oai(rename = "callbackURL")]
+    #[oai(rename = "callbackURL", nullable)]
     pub callback_url: Option<String>,
     /// Long session (default true).
-    #[oai(rename = "rememberMe")]
+    #[oai(rename = "rememberMe", nullable)]
     pub remember_me: Option<bool>,
 }
 
@@ -152,6 +156,7 @@ pub struct SignInEmailRequest {
 #[derive(Debug, Object, Serialize)]
 pub struct SignUpEmailResponse {
     /// The session token (null when no session was created).
+    #[oai(nullable)]
     pub token: Option<String>,
     /// The new user.
     pub user: UserDto,
@@ -167,6 +172,7 @@ pub struct SignInEmailResponse {
     /// The callback URL, when one was given.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(nullable)]
     pub url: Option<String>,
     /// The user.
     pub user: UserDto,
@@ -302,10 +308,13 @@ pub struct RevokeSessionRequest {
 #[derive(Debug, Object)]
 pub struct UpdateUserRequest {
     /// New display name.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// New avatar URL, or null to clear it.
+    #[oai(nullable)]
     pub image: MaybeUndefined<String>,
     /// Refused with `EMAIL_CAN_NOT_BE_UPDATED` (use `/change-email`).
+    #[oai(nullable)]
     pub email: Option<Value>,
 }
 
@@ -320,7 +329,7 @@ pub struct ChangePasswordRequest {
     #[oai(rename = "currentPassword", validator(max_length = 4096))]
     pub current_password: poem_openapi::types::Password,
     /// Delete every session and issue a new one.
-    #[oai(rename = "revokeOtherSessions")]
+    #[oai(rename = "revokeOtherSessions", nullable)]
     pub revoke_other_sessions: Option<bool>,
 }
 
@@ -328,6 +337,7 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Object, Serialize)]
 pub struct ChangePasswordResponse {
     /// The new session token when sessions were revoked, else null.
+    #[oai(nullable)]
     pub token: Option<String>,
     /// The user.
     pub user: UserDto,

@@ -15,10 +15,10 @@ pub struct ErrorBody {
     /// Human-readable text.
     pub message: String,
     /// Stable machine-readable code; clients match on it.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     pub code: Option<String>,
     /// Numbers that say more (`RATE_LIMITED`'s `tryAgainIn`, in milliseconds).
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     pub details: Option<Box<std::collections::BTreeMap<String, i64>>>,
 }
 

@@ -138,6 +138,7 @@ struct JwkDescription {
     /// `EdDSA`.
     alg: String,
     /// `Ed25519`.
+    #[oai(nullable)]
     crv: Option<String>,
     /// `OKP`.
     kty: String,
@@ -165,6 +166,7 @@ struct PaserkDto {
     /// The public key (`k4.public.…`).
     paserk: String,
     /// ISO-8601 expiry, or null.
+    #[oai(nullable)]
     expires_at: Option<String>,
 }
 

@@ -94,10 +94,12 @@ pub struct OrganizationDto {
     /// Unique slug.
     pub slug: String,
     /// Logo URL.
+    #[oai(nullable)]
     pub logo: Option<String>,
     /// ISO-8601 creation time.
     pub created_at: String,
     /// The metadata: JSON text, or (from create and update) the object it holds.
+    #[oai(nullable)]
     pub metadata: Option<Value>,
 }
 
@@ -166,6 +168,7 @@ pub struct MemberUserDto {
     /// Email.
     pub email: String,
     /// Avatar URL.
+    #[oai(nullable)]
     pub image: Option<String>,
 }
 
@@ -203,11 +206,12 @@ struct CreatedDto {
     id: String,
     name: String,
     slug: String,
+    #[oai(nullable)]
     logo: Option<String>,
     created_at: String,
     /// The metadata object, absent when none was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     metadata: Option<Value>,
     members: Vec<MemberDto>,
 }
@@ -227,7 +231,7 @@ struct FullDto {
     invitations: Vec<InvitationDto>,
     /// The teams (with teams on).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     teams: Option<Vec<TeamDto>>,
 }
 
@@ -240,10 +244,13 @@ struct CreateBody {
     /// Unique slug.
     slug: String,
     /// Logo URL.
+    #[oai(nullable)]
     logo: Option<String>,
     /// A JSON object.
+    #[oai(nullable)]
     metadata: Option<BTreeMap<String, Value>>,
     /// Leave the session's active organization as it is.
+    #[oai(nullable)]
     keep_current_active_organization: Option<bool>,
 }
 
@@ -252,12 +259,16 @@ struct CreateBody {
 #[oai(rename = "OrganizationChanges", rename_all = "camelCase")]
 struct Changes {
     /// New name.
+    #[oai(nullable)]
     name: Option<String>,
     /// New slug.
+    #[oai(nullable)]
     slug: Option<String>,
     /// New logo; null clears it.
+    #[oai(nullable)]
     logo: MaybeUndefined<String>,
     /// New metadata object; null clears it.
+    #[oai(nullable)]
     metadata: MaybeUndefined<BTreeMap<String, Value>>,
 }
 
@@ -268,6 +279,7 @@ struct UpdateBody {
     /// What changes.
     data: Changes,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -284,8 +296,10 @@ struct OrganizationIdBody {
 #[oai(rename = "SetActiveOrganizationRequest", rename_all = "camelCase")]
 struct SetActiveBody {
     /// The organization; null clears the active one.
+    #[oai(nullable)]
     organization_id: MaybeUndefined<String>,
     /// Or its slug.
+    #[oai(nullable)]
     organization_slug: Option<String>,
 }
 
@@ -330,6 +344,7 @@ struct RemoveBody {
     /// A member id, or (with an `@`) the member's email.
     member_id_or_email: String,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -350,6 +365,7 @@ struct UpdateRoleBody {
     /// The membership.
     member_id: String,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -358,10 +374,13 @@ struct UpdateRoleBody {
 #[oai(rename = "HasPermissionRequest", rename_all = "camelCase")]
 struct HasPermissionBody {
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
     /// `resource -> actions`, every one needed.
+    #[oai(nullable)]
     permissions: Option<BTreeMap<String, Vec<String>>>,
     /// The same, under its deprecated name.
+    #[oai(nullable)]
     permission: Option<BTreeMap<String, Vec<String>>>,
 }
 
@@ -370,6 +389,7 @@ struct HasPermissionBody {
 #[oai(rename = "HasPermission")]
 struct HasPermissionDto {
     /// Always null.
+    #[oai(nullable)]
     error: Option<String>,
     /// Whether the caller's roles grant every permission asked.
     success: bool,
@@ -389,6 +409,7 @@ pub struct InvitationDto {
     /// The roles the invitee will have, joined by `,`.
     pub role: String,
     /// Teams the invitee joins, joined by `,`, or null.
+    #[oai(nullable)]
     pub team_id: Option<String>,
     /// `pending`, `accepted`, `rejected` or `canceled`.
     pub status: String,
@@ -451,6 +472,7 @@ struct AnswerDto {
     /// The invitation, answered.
     invitation: InvitationDto,
     /// The new membership (null on reject).
+    #[oai(nullable)]
     member: Option<MemberDto>,
 }
 
@@ -463,10 +485,13 @@ struct InviteBody {
     /// A role, roles joined by `,`, or a list of roles.
     role: Value,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
     /// Send a pending invitation of this email again, with a new expiry.
+    #[oai(nullable)]
     resend: Option<bool>,
     /// A team or a list of teams the invitee joins on accepting (with teams on).
+    #[oai(nullable)]
     team_id: Option<Value>,
 }
 
@@ -1247,6 +1272,7 @@ pub struct StoredRoleDto {
     /// ISO-8601 creation time.
     pub created_at: String,
     /// ISO-8601 time of the last change.
+    #[oai(nullable)]
     pub updated_at: Option<String>,
 }
 
@@ -1268,6 +1294,7 @@ impl From<&StoredRole> for StoredRoleDto {
 #[oai(rename = "CreateRoleRequest", rename_all = "camelCase")]
 struct CreateRoleBody {
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
     /// The role's name.
     role: String,
@@ -1286,7 +1313,7 @@ struct RoleChangedDto {
     role_data: StoredRoleDto,
     /// What it grants (`create-role` only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     statements: Option<BTreeMap<String, Vec<String>>>,
 }
 
@@ -1295,10 +1322,13 @@ struct RoleChangedDto {
 #[oai(rename = "RoleNameRequest", rename_all = "camelCase")]
 struct RoleNameBody {
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
     /// The role's name.
+    #[oai(nullable)]
     role_name: Option<String>,
     /// Or its id.
+    #[oai(nullable)]
     role_id: Option<String>,
 }
 
@@ -1307,8 +1337,10 @@ struct RoleNameBody {
 #[oai(rename = "RoleChanges", rename_all = "camelCase")]
 struct RoleChanges {
     /// New permissions.
+    #[oai(nullable)]
     permission: Option<BTreeMap<String, Vec<String>>>,
     /// New name.
+    #[oai(nullable)]
     role_name: Option<String>,
 }
 
@@ -1317,10 +1349,13 @@ struct RoleChanges {
 #[oai(rename = "UpdateRoleRequest", rename_all = "camelCase")]
 struct UpdateStoredRoleBody {
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
     /// The role's name.
+    #[oai(nullable)]
     role_name: Option<String>,
     /// Or its id.
+    #[oai(nullable)]
     role_id: Option<String>,
     /// What changes.
     data: RoleChanges,

@@ -3,7 +3,7 @@
 use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response};
 use poem_openapi::registry::{
-    MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
+    MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
 use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
@@ -272,7 +272,7 @@ pub(crate) fn json_response(
 
 impl<T: ToJSON + Serialize + Send> ApiResponse for Reply<T> {
     fn meta() -> MetaResponses {
-        success_meta(T::schema_ref())
+        success_meta::<T>()
     }
 
     fn register(registry: &mut Registry) {
@@ -280,8 +280,18 @@ impl<T: ToJSON + Serialize + Send> ApiResponse for Reply<T> {
     }
 }
 
-/// A `200` JSON answer of this schema, as the OpenAPI document describes it.
-fn success_meta(schema: MetaSchemaRef) -> MetaResponses {
+/// A `200` JSON answer of `T`, as the OpenAPI document describes it. An `Option` is `T`'s
+/// schema made nullable: the answer is `null` when there is nothing (`get-session` without a
+/// session, `get-full-organization` without an active organization).
+fn success_meta<T: Type>() -> MetaResponses {
+    let schema = if T::IS_REQUIRED {
+        T::schema_ref()
+    } else {
+        T::schema_ref().merge(MetaSchema {
+            nullable: true,
+            ..MetaSchema::ANY
+        })
+    };
     MetaResponses {
         responses: vec![MetaResponse {
             description: "Success",
@@ -324,7 +334,7 @@ impl<T: Send> IntoResponse for RawJson<T> {
 
 impl<T: ToJSON + Send> ApiResponse for RawJson<T> {
     fn meta() -> MetaResponses {
-        success_meta(T::schema_ref())
+        success_meta::<T>()
     }
 
     fn register(registry: &mut Registry) {
@@ -352,7 +362,7 @@ impl<T: ToJSON + Serialize + Send> IntoResponse for Answer<T> {
 
 impl<T: ToJSON + Serialize + Send> ApiResponse for Answer<T> {
     fn meta() -> MetaResponses {
-        success_meta(T::schema_ref())
+        success_meta::<T>()
     }
 
     fn register(registry: &mut Registry) {

@@ -109,7 +109,7 @@ enum TwoFactorTags {
 #[oai(rename = "TwoFactorPasswordRequest", rename_all = "camelCase")]
 struct PasswordBody {
     /// The user's password.
-    #[oai(validator(max_length = 4096))]
+    #[oai(validator(max_length = 4096), nullable)]
     password: Option<poem_openapi::types::Password>,
 }
 
@@ -118,11 +118,13 @@ struct PasswordBody {
 #[oai(rename = "EnableTwoFactorRequest", rename_all = "camelCase")]
 struct EnableBody {
     /// The user's password.
-    #[oai(validator(max_length = 4096))]
+    #[oai(validator(max_length = 4096), nullable)]
     password: Option<poem_openapi::types::Password>,
     /// The issuer shown by authenticator apps (default: the configured one).
+    #[oai(nullable)]
     issuer: Option<String>,
     /// `totp` (the default) or `otp` (codes by email, on at once; needs mail).
+    #[oai(nullable)]
     method: Option<String>,
 }
 
@@ -135,15 +137,15 @@ struct EnrolmentDto {
     method: String,
     /// The `otpauth://` URI for an authenticator app (`totp`).
     #[serde(rename = "totpURI", skip_serializing_if = "Option::is_none")]
-    #[oai(rename = "totpURI", skip_serializing_if_is_none)]
+    #[oai(rename = "totpURI", skip_serializing_if_is_none, nullable)]
     totp_uri: Option<String>,
     /// Ten single-use backup codes (`totp`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     backup_codes: Option<Vec<String>>,
     /// Ours: the URI as a QR code, an SVG `data:` URL to show in an `<img>` (`totp`).
     #[serde(rename = "totpQRCode", skip_serializing_if = "Option::is_none")]
-    #[oai(rename = "totpQRCode", skip_serializing_if_is_none)]
+    #[oai(rename = "totpQRCode", skip_serializing_if_is_none, nullable)]
     totp_qr_code: Option<String>,
 }
 
@@ -186,8 +188,10 @@ struct VerifyBody {
     code: String,
     /// Trust this device for 30 days: its sign-ins skip the second factor (with the
     /// `two_factor` cookie only).
+    #[oai(nullable)]
     trust_device: Option<bool>,
     /// `verify-backup-code`: no session cookies.
+    #[oai(nullable)]
     disable_session: Option<bool>,
 }
 
@@ -197,7 +201,7 @@ struct VerifyBody {
 struct VerifiedDto {
     /// The session token (absent after `disableSession` without a session).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     token: Option<String>,
     /// The user.
     user: UserDto,

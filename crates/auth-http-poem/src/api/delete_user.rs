@@ -23,12 +23,13 @@ pub(crate) struct DeleteUserApi {
 #[derive(Object)]
 pub(crate) struct DeleteUserRequest {
     /// Where the deletion link leads afterwards.
-    #[oai(rename = "callbackURL")]
+    #[oai(rename = "callbackURL", nullable)]
     callback_url: Option<String>,
     /// The password, to confirm.
-    #[oai(validator(max_length = 4096))]
+    #[oai(validator(max_length = 4096), nullable)]
     password: Option<poem_openapi::types::Password>,
     /// The token of a deletion link.
+    #[oai(nullable)]
     token: Option<String>,
 }
 

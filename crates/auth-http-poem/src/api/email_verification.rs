@@ -27,7 +27,7 @@ pub(crate) struct SendVerificationEmailRequest {
     /// The address to verify (the session's own when signed in).
     email: String,
     /// Where the link leads after verification (a relative path or a trusted origin).
-    #[oai(rename = "callbackURL")]
+    #[oai(rename = "callbackURL", nullable)]
     callback_url: Option<String>,
 }
 
@@ -39,7 +39,7 @@ pub(crate) struct VerifyEmailResponse {
     /// `null` for a plain verification, the user after a change of address, absent when the
     /// current address confirmed a change.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, nullable)]
     user: Option<serde_json::Value>,
 }
 
@@ -50,7 +50,7 @@ pub(crate) struct ChangeEmailRequest {
     #[oai(rename = "newEmail")]
     new_email: String,
     /// Where the links lead afterwards (a relative path or a trusted origin).
-    #[oai(rename = "callbackURL")]
+    #[oai(rename = "callbackURL", nullable)]
     callback_url: Option<String>,
 }
 

@@ -26,7 +26,7 @@ pub(crate) struct RequestPasswordResetRequest {
     /// The account's email.
     email: String,
     /// Where the link sends the user, with `?token=...` (a relative path or a trusted origin).
-    #[oai(rename = "redirectTo")]
+    #[oai(rename = "redirectTo", nullable)]
     redirect_to: Option<String>,
 }
 
@@ -46,6 +46,7 @@ pub(crate) struct ResetPasswordRequest {
     #[oai(rename = "newPassword", validator(max_length = 4096))]
     new_password: poem_openapi::types::Password,
     /// The token from the link (or the `token` query parameter).
+    #[oai(nullable)]
     token: Option<String>,
 }
 

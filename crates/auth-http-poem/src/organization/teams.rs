@@ -32,6 +32,7 @@ pub struct TeamDto {
     /// ISO-8601 creation time.
     pub created_at: String,
     /// ISO-8601 time of the last change.
+    #[oai(nullable)]
     pub updated_at: Option<String>,
 }
 
@@ -59,6 +60,7 @@ pub struct TeamMemberDto {
     /// The member.
     pub user_id: String,
     /// ISO-8601 time it joined.
+    #[oai(nullable)]
     pub created_at: Option<String>,
 }
 
@@ -80,6 +82,7 @@ struct CreateTeamBody {
     /// The team's name.
     name: String,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -88,8 +91,10 @@ struct CreateTeamBody {
 #[oai(rename = "TeamChanges", rename_all = "camelCase")]
 struct TeamChanges {
     /// New name.
+    #[oai(nullable)]
     name: Option<String>,
     /// The team's organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -110,6 +115,7 @@ struct RemoveTeamBody {
     /// The team.
     team_id: String,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
@@ -118,6 +124,7 @@ struct RemoveTeamBody {
 #[oai(rename = "SetActiveTeamRequest", rename_all = "camelCase")]
 struct SetActiveTeamBody {
     /// The team; null clears the active team, absent answers it.
+    #[oai(nullable)]
     team_id: MaybeUndefined<String>,
 }
 
@@ -130,6 +137,7 @@ struct TeamMemberBody {
     /// The member.
     user_id: String,
     /// The organization (default: the active one).
+    #[oai(nullable)]
     organization_id: Option<String>,
 }
 
