@@ -233,7 +233,8 @@ pub struct AppConfig {
     /// `AUTH_WEBSOCKET`: the ticket route and the built-in `/ws` endpoint, whose sockets close
     /// when their session ends.
     pub websocket: bool,
-    /// `AUTH_WEBSOCKET_MAX_PER_USER`: most sockets one user keeps open on an instance.
+    /// `AUTH_WEBSOCKET_MAX_PER_USER`: most sockets one user keeps open (on all instances, when
+    /// Redis is configured).
     pub websocket_max_per_user: usize,
     /// `AUTH_WEBSOCKET_CLOSE_OLDEST`: at the per-user limit, close the user's oldest socket
     /// (4008) instead of refusing the new one.
