@@ -1,12 +1,13 @@
 //! The workspace's automation, run as `cargo xtask <task>` (an alias in
 //! `.cargo/config.toml`). Each task lives in its own module; this file only
 //! dispatches on the first argument. Tasks: `test-all`, `check-layers`,
-//! `tidy`, `deny`, `coverage`, `openapi`, `bench`.
+//! `tidy`, `deny`, `coverage`, `openapi`, `bench`, `load`.
 //!
-//! Depends on: `std` and `serde_json` only, so it builds in seconds.
+//! Depends on: `std` and `serde_json`; the load generator (`load.rs`, `bench/`)
+//! also on `tokio` (one current-thread runtime), `httparse`,
+//! `tokio-tungstenite` and `futures-util`. It still builds in seconds.
 //!
-//! Must not depend on: any workspace crate, tokio or any async runtime,
-//! xshell or other process crates.
+//! Must not depend on: any workspace crate, xshell or other process crates.
 
 // xtask is a command-line tool: it talks to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
