@@ -20,7 +20,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::api_key::{permissions_from_text, permissions_to_text};
-use crate::entity::{invitation, member, organization, organization_role, user};
+use crate::entity::{invitation, member, organization, organization_role, team_member, user};
 use crate::error::{one_row, port_error};
 use crate::mapping;
 use crate::query::first;
@@ -145,9 +145,23 @@ impl OrganizationRepo for SeaOrmStore {
             .all(&txn)
             .await
             .map_err(port_error)?;
-        // Members, invitations, teams and roles go with it (the foreign keys cascade); they are
-        // deleted here too, so a database whose keys do not cascade ends the same.
-        for table in ["invitation", "organizationRole", "member"] {
+        // Members, invitations, teams (with their seats) and roles go with it (the foreign keys
+        // cascade); they are deleted here too, so a database whose keys do not cascade ends the
+        // same. The seats first: they name their team, not the organization.
+        team_member::Entity::delete_many()
+            .filter(
+                team_member::Column::TeamId.in_subquery(
+                    Query::select()
+                        .column(crate::entity::team::Column::Id)
+                        .from(crate::entity::team::Entity)
+                        .and_where(crate::entity::team::Column::OrganizationId.eq(id))
+                        .to_owned(),
+                ),
+            )
+            .exec(&txn)
+            .await
+            .map_err(port_error)?;
+        for table in ["invitation", "organizationRole", "team", "member"] {
             let statement = Query::delete()
                 .from_table(Alias::new(table))
                 .and_where(Expr::col(Alias::new("organizationId")).eq(id))

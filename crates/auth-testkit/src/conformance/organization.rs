@@ -935,12 +935,34 @@ where
             .map(|found| found.team_ids),
         Some(Vec::new())
     );
+    let kept = team(&org, "team-kept", 4);
+    store.create_team(&kept, 2).await.expect("team");
+    store
+        .add_team_member(&seat(&kept.id, &owner, "c"), 5)
+        .await
+        .expect("seat");
     OrganizationRepo::delete(store.as_ref(), &org.id)
         .await
         .expect("delete the organization");
     assert!(
         store.list_teams(&org.id).await.expect("list").is_empty(),
         "teams go with their organization"
+    );
+    assert_eq!(store.team_by_id(&kept.id).await.expect("by id"), None);
+    assert!(
+        store
+            .list_team_members(&kept.id)
+            .await
+            .expect("members")
+            .is_empty(),
+        "and their seats with them"
+    );
+    assert!(
+        store
+            .list_user_teams(&org.id, &owner)
+            .await
+            .expect("mine")
+            .is_empty()
     );
 }
 
