@@ -597,6 +597,43 @@ async fn organization_tables_take_better_auth_rows_and_cascade_on_postgres() {
     db.cleanup().await;
 }
 
+/// A database whose organization tables keep no cascading foreign keys (an adopted schema
+/// that another tool made): deleting an organization through the store still leaves nothing
+/// of it behind, its teams' seats included.
+#[tokio::test]
+async fn deleting_an_organization_leaves_nothing_of_it_without_cascading_keys_on_postgres() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    let store = db.store().await;
+    db.execute(
+        r#"DO $$ DECLARE r record; BEGIN
+             FOR r IN SELECT conrelid::regclass AS t, conname FROM pg_constraint
+                      WHERE contype = 'f'
+                        AND confrelid IN ('"organization"'::regclass, '"team"'::regclass)
+             LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.t, r.conname); END LOOP;
+           END $$;"#,
+    )
+    .await;
+    db.execute(ORGANIZATION_ROWS).await;
+    let members = auth_ports::OrganizationRepo::delete(&store, "o1")
+        .await
+        .expect("delete");
+    assert_eq!(members.len(), 2, "both members are told");
+    for table in [
+        "organization",
+        "member",
+        "invitation",
+        "team",
+        "teamMember",
+        "organizationRole",
+    ] {
+        let count = format!(r#"SELECT COUNT(*) AS n FROM "{table}""#);
+        assert_eq!(db.query_count(&count).await, 0, "{table} emptied");
+    }
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn sqlite_store_passes_the_two_factor_suite() {
     let db = TestDatabase::sqlite();
