@@ -64,15 +64,15 @@ pub fn register() {
     for reason in SessionEnd::ALL {
         metrics::counter!("auth_session_ends_total", "reason" => reason.as_str()).increment(0);
     }
-    KEY_VERIFICATIONS.keep(key_verification);
+    KEY_VERIFICATIONS.keep();
     for rule in RATE_LIMIT_RULES {
         metrics::counter!("auth_rate_limited_total", "rule" => rule).increment(0);
     }
     for event in ORGANIZATION_EVENTS {
         metrics::counter!("auth_organization_events_total", "event" => event).increment(0);
     }
-    SESSION_CHECKS.keep(session_check);
-    TOKENS_ISSUED.keep(token_issue);
+    SESSION_CHECKS.keep();
+    TOKENS_ISSUED.keep();
     for format in TOKEN_FORMATS {
         for outcome in TOKEN_OUTCOMES {
             metrics::counter!("auth_token_verifications_total", "format" => format, "outcome" => outcome)
@@ -94,28 +94,31 @@ pub fn register() {
 /// has run (no recorder, or a test's own), and for a value outside the set, the macro counts.
 struct Kept<const N: usize> {
     values: [&'static str; N],
+    /// The series of a value (the macro).
+    series: fn(&'static str) -> metrics::Counter,
     handles: [OnceLock<metrics::Counter>; N],
 }
 
 impl<const N: usize> Kept<N> {
-    const fn new(values: [&'static str; N]) -> Self {
+    const fn new(values: [&'static str; N], series: fn(&'static str) -> metrics::Counter) -> Self {
         Self {
             values,
+            series,
             handles: [const { OnceLock::new() }; N],
         }
     }
 
     /// Creates each value's series at zero and keeps its handle (the first kept stays).
-    fn keep(&self, series: fn(&'static str) -> metrics::Counter) {
+    fn keep(&self) {
         for (value, handle) in self.values.iter().zip(&self.handles) {
-            let counter = series(value);
+            let counter = (self.series)(value);
             counter.increment(0);
             let _ = handle.set(counter);
         }
     }
 
     /// Counts one for `value`, by its kept handle when there is one.
-    fn increment(&self, value: &'static str, series: fn(&'static str) -> metrics::Counter) {
+    fn increment(&self, value: &'static str) {
         let kept = self
             .values
             .iter()
@@ -123,7 +126,7 @@ impl<const N: usize> Kept<N> {
             .and_then(|index| self.handles[index].get());
         match kept {
             Some(counter) => counter.increment(1),
-            None => series(value).increment(1),
+            None => (self.series)(value).increment(1),
         }
     }
 }
@@ -131,7 +134,7 @@ impl<const N: usize> Kept<N> {
 /// Where a session check found its session.
 const SESSION_SOURCES: [&str; 4] = ["l1", "l2", "database", "none"];
 
-static SESSION_CHECKS: Kept<4> = Kept::new(SESSION_SOURCES);
+static SESSION_CHECKS: Kept<4> = Kept::new(SESSION_SOURCES, session_check);
 
 fn session_check(source: &'static str) -> metrics::Counter {
     metrics::counter!("auth_session_checks_total", "source" => source)
@@ -140,7 +143,7 @@ fn session_check(source: &'static str) -> metrics::Counter {
 /// Counts a session check by where the session came from: `l1` (in process), `l2` (Redis),
 /// `database`, or `none` (no session).
 pub(crate) fn session_checked(source: &'static str) {
-    SESSION_CHECKS.increment(source, session_check);
+    SESSION_CHECKS.increment(source);
 }
 
 /// The rate-limit rules, by name: `general` (every route), `credential` (the credential
@@ -185,7 +188,7 @@ pub const TOKEN_FORMATS: [&str; 3] = ["jwt", "paseto", "bearer"];
 /// its session's own state is counted in `auth_session_checks_total`).
 pub const TOKEN_OUTCOMES: [&str; 4] = ["valid", "invalid", "expired", "unknown_user"];
 
-static TOKENS_ISSUED: Kept<3> = Kept::new(TOKEN_FORMATS);
+static TOKENS_ISSUED: Kept<3> = Kept::new(TOKEN_FORMATS, token_issue);
 
 fn token_issue(format: &'static str) -> metrics::Counter {
     metrics::counter!("auth_tokens_issued_total", "format" => format)
@@ -193,7 +196,7 @@ fn token_issue(format: &'static str) -> metrics::Counter {
 
 /// Counts a signed token issued, of one of [`TOKEN_FORMATS`].
 pub fn token_issued(format: &'static str) {
-    TOKENS_ISSUED.increment(format, token_issue);
+    TOKENS_ISSUED.increment(format);
 }
 
 /// Counts a presented signed token checked: `format` is one of [`TOKEN_FORMATS`], `outcome`
@@ -237,7 +240,7 @@ const KEY_OUTCOMES: [&str; 9] = [
     "other",
 ];
 
-static KEY_VERIFICATIONS: Kept<9> = Kept::new(KEY_OUTCOMES);
+static KEY_VERIFICATIONS: Kept<9> = Kept::new(KEY_OUTCOMES, key_verification);
 
 fn key_verification(outcome: &'static str) -> metrics::Counter {
     metrics::counter!("auth_api_key_verifications_total", "outcome" => outcome)
@@ -271,7 +274,7 @@ pub(crate) fn key_verified<T>(result: &Result<T, crate::AuthError>) {
             }
         }
     };
-    KEY_VERIFICATIONS.increment(outcome, key_verification);
+    KEY_VERIFICATIONS.increment(outcome);
 }
 
 /// Counts what an audited event says about sign-ups and sign-ins.
@@ -307,25 +310,25 @@ mod tests {
     #[test]
     fn a_kept_series_is_registered_once_and_counts_through_its_handle() {
         let recorder = CountingRecorder::default();
-        let kept = Kept::new(["l1", "database"]);
+        let kept = Kept::new(["l1", "database"], session_check);
         metrics::with_local_recorder(&recorder, || {
             // Before its handles are kept, each count registers the series anew.
-            kept.increment("l1", session_check);
-            kept.increment("l1", session_check);
+            kept.increment("l1");
+            kept.increment("l1");
             assert_eq!(recorder.registered(), 2);
-            kept.keep(session_check);
+            kept.keep();
             assert_eq!(
                 recorder.registered(),
                 4,
                 "each series once, created at zero"
             );
             for _ in 0..5 {
-                kept.increment("database", session_check);
-                kept.increment("l1", session_check);
+                kept.increment("database");
+                kept.increment("l1");
             }
             assert_eq!(recorder.registered(), 4, "counted through the kept handles");
             // A value outside the set is still counted, by the macro.
-            kept.increment("l2", session_check);
+            kept.increment("l2");
             assert_eq!(recorder.registered(), 5);
         });
         let total =

@@ -498,10 +498,7 @@ impl ApiRoute {
             || metrics::histogram!("auth_http_request_duration_seconds", "route" => route()),
         );
         let counter = || metrics::counter!("auth_http_requests_total", "route" => route(), "status" => status_label(status));
-        match KNOWN_STATUSES
-            .iter()
-            .position(|&known| known == status.as_u16())
-        {
+        match known_status(status) {
             Some(index) => count(self.answers[index].get_or_init(counter), duration, started),
             None => count(&counter(), duration, started),
         }
@@ -560,26 +557,23 @@ pub(crate) const OTHER_ROUTE: &str = "other";
 
 /// The statuses this API answers with: their labels are not allocated, and each route keeps its
 /// counter of each.
-const KNOWN_STATUSES: [u16; 12] = [200, 302, 400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
+const KNOWN_STATUSES: [&str; 12] = [
+    "200", "302", "400", "401", "403", "404", "413", "415", "422", "429", "500", "503",
+];
+
+/// The index of `status` in [`KNOWN_STATUSES`].
+fn known_status(status: StatusCode) -> Option<usize> {
+    KNOWN_STATUSES
+        .iter()
+        .position(|&known| known == status.as_str())
+}
 
 /// The status as a metrics label, without allocating for [`KNOWN_STATUSES`].
 fn status_label(status: StatusCode) -> metrics::SharedString {
-    let known = match status.as_u16() {
-        200 => "200",
-        302 => "302",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        413 => "413",
-        415 => "415",
-        422 => "422",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        other => return metrics::SharedString::from(other.to_string()),
-    };
-    metrics::SharedString::const_str(known)
+    match known_status(status) {
+        Some(index) => metrics::SharedString::const_str(KNOWN_STATUSES[index]),
+        None => metrics::SharedString::from(status.as_str().to_owned()),
+    }
 }
 
 pub(crate) fn client_of(state: &HttpState, request: &Request) -> ClientInfo {
